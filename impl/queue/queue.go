@@ -1,0 +1,281 @@
+// Package queue provides an unbounded, lock-free, multi-producer
+// multi-consumer FIFO queue of pointers.
+//
+// The queue moves pointers and never copies the objects they point to:
+// Push stores the pointer it is given and Pop hands back that same pointer,
+// so ownership of the object moves from producer to consumer ("zero copy").
+// Nil is the empty result of [Queue.Pop], so it cannot be queued; [Queue.Push]
+// panics when given nil.
+//
+// # Algorithm
+//
+// The queue is a fetch-and-add array queue over linked segments, the family
+// of designs introduced by Morrison and Afek (LCRQ, PPoPP 2013), in the
+// unbounded segment-list form of Yang and Mellor-Crummey ("A wait-free
+// queue as fast as fetch-and-add", PPoPP 2016) that the seed's queue also
+// follows (Giersch and Nolte, "Fast and Portable Concurrent FIFO Queues
+// With Deterministic Memory Reclamation", IEEE TPDS 2022). Two monotonic
+// 64-bit counters, tail and head, hand out slot indices: a producer claims
+// index i with one atomic add on tail and writes its pointer into slot i; a
+// consumer claims index i with one atomic add on head and takes whatever
+// slot i holds. Slots live in segments of segmentSlots slots, linked in
+// index order and created on demand by whichever side first needs one.
+//
+// A slot moves through these states, each change an atomic operation on
+// the slot:
+//
+//	nil ──producer CAS──▶ item ──consumer Swap──▶ waiting       (the usual way)
+//	nil ──consumer Swap──▶ waiting ──producer CAS──▶ item        (hand-over)
+//	                       waiting ──consumer CAS──▶ taken       (abandoned)
+//	                       waiting ──consumer CAS──▶ nil         (given back)
+//
+// "waiting" and "taken" are the addresses of two private sentinel objects,
+// never integers dressed as pointers, so the garbage collector sees every
+// pointer the queue holds; a consumed slot keeps a sentinel, not the item,
+// so an item is collectable as soon as it has been popped.
+//
+// A consumer whose swap finds its slot empty reads tail. If tail ≤ i, no
+// producer had claimed i at that instant and every index below i belonged
+// to a consumer, so the queue was empty: the consumer restores the slot to
+// nil and gives i back by moving head from i+1 to i if nobody has claimed
+// past it (so an empty queue polled in a loop neither burns indices nor
+// allocates), or else abandons the slot; then it returns nil. If tail > i,
+// the index's producer is between its claim and its write: the consumer
+// re-reads the slot a bounded number of times for the hand-over, then
+// abandons the slot and claims another index. A producer whose slot was
+// abandoned claims another index; one whose slot was given back writes it
+// again, since the index is still its own.
+//
+// # Progress
+//
+// Push and Pop are lock-free: neither takes a lock or parks, and every wait
+// is bounded. In the common case each is one fetch-and-add on its counter
+// and one atomic exchange on the slot. A Push claims another index only
+// when a consumer abandoned its slot, and a Pop claims another index only
+// when it abandoned one whose producer was still on its way; in either case
+// another operation has made progress. They are not wait-free: a producer
+// can in principle be overtaken forever by consumers abandoning its slots.
+//
+// # Memory
+//
+// A segment is 8144 bytes, a 16-byte header and 1016 slots of 8 bytes, so
+// it fits Go's 8192-byte size class: 8.06 bytes per queued item. Consumed
+// segments are unlinked and become garbage; nothing is recycled, so there is
+// no ABA hazard. The cost is garbage-collection work proportional to the
+// items moved, which shows in throughput while a collection runs.
+package queue
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/insideout-go/insideout/impl/chaos"
+)
+
+// A segment's slots form a grid of slotRows rows of lineSlots slots, a row
+// being one 64-byte cache line's worth. Index k of a segment lives at row
+// k%slotRows, column k/slotRows, so consecutive indices fall in different
+// cache lines: producers claiming neighbouring indices, and a consumer
+// close behind a producer, do not fight over one line.
+const (
+	lineSlots    = 8
+	slotRows     = 127
+	segmentSlots = lineSlots * slotRows
+)
+
+// spinLoads bounds how many times a consumer re-reads a slot whose producer
+// has claimed it but not yet written it, before abandoning the slot.
+const spinLoads = 128
+
+// Sentinels. Their addresses mark slot states; their contents are never
+// read. They are one byte each so that each has an address of its own.
+var (
+	waitingObj byte
+	takenObj   byte
+	waiting    = unsafe.Pointer(&waitingObj)
+	taken      = unsafe.Pointer(&takenObj)
+)
+
+// segment holds the slots for indices [id*segmentSlots, (id+1)*segmentSlots).
+type segment struct {
+	id    uint64
+	next  atomic.Pointer[segment]
+	slots [segmentSlots]unsafe.Pointer // accessed only through sync/atomic
+}
+
+// slot returns the slot of index i, which must belong to s.
+func (s *segment) slot(i uint64) *unsafe.Pointer {
+	k := i % segmentSlots
+	return &s.slots[(k%slotRows)*lineSlots+k/slotRows]
+}
+
+// pad separates fields that different cores write, so that they never share
+// a cache line (two lines, for CPUs that prefetch lines in pairs).
+type pad [128]byte
+
+// Queue is an unbounded lock-free FIFO queue of *T. The zero value is not
+// usable; call [New]. A Queue must not be copied after first use.
+type Queue[T any] struct {
+	_ pad
+	// tail is the next index a producer will claim; only producers write
+	// it, once per push, so it has a cache line of its own.
+	tail atomic.Uint64
+	_    pad
+	// tailSeg is a segment at or before the one holding tail. It changes
+	// once per segment, so it sits on a line of its own that producers can
+	// keep shared; beside tail, every push would pull that line twice. A
+	// producer loads tailSeg before it claims an index; tailSeg only ever
+	// moves to the segment of an index already claimed, so the index the
+	// producer then claims is never behind the segment it loaded, and it
+	// only walks forward.
+	tailSeg atomic.Pointer[segment]
+	_       pad
+	// head and headSeg are the consumers' twins of tail and tailSeg. A
+	// consumer may move head back by one (giving its index back) only while
+	// no index above its own is claimed, so indices below a claimed index
+	// never change hands.
+	head    atomic.Uint64
+	_       pad
+	headSeg atomic.Pointer[segment]
+	_       pad
+}
+
+// New returns an empty queue.
+func New[T any]() *Queue[T] {
+	q := new(Queue[T])
+	s := new(segment)
+	q.tailSeg.Store(s)
+	q.headSeg.Store(s)
+	return q
+}
+
+// Push appends v to the tail of the queue. It never blocks and never fails
+// (memory permitting). The queue stores the pointer itself: the object is
+// not copied, and the caller should not use it after pushing unless it is
+// safe to share.
+//
+// Push panics if v is nil: nil is what Pop returns for an empty queue, so
+// a queued nil could not be told apart from emptiness.
+func (q *Queue[T]) Push(v *T) {
+	if v == nil {
+		panic("queue: Push(nil): nil is the empty result of Pop, so it cannot be queued")
+	}
+	p := unsafe.Pointer(v)
+	for {
+		s := q.tailSeg.Load() // before claiming: see the comment on tailSeg
+		i := q.tail.Add(1) - 1
+		chaos.Point() // a consumer may now find i claimed but unwritten
+		slot := find(&q.tailSeg, s, i).slot(i)
+		for {
+			// Each successful CAS publishes v: it is a release that pairs
+			// with the consumer's Swap or Load (an acquire) of this slot,
+			// so the consumer sees the object as the producer left it.
+			if atomic.CompareAndSwapPointer(slot, nil, p) {
+				return
+			}
+			// A consumer got here first. If it is waiting, hand over.
+			if atomic.CompareAndSwapPointer(slot, waiting, p) {
+				return
+			}
+			// Otherwise it abandoned the slot (taken), and we claim another
+			// index; or it gave the index back (nil), and the index is still
+			// ours to write. Only a consumer that read tail before our claim
+			// gives i back, so this loop turns at most a few times.
+			if atomic.LoadPointer(slot) == taken {
+				break
+			}
+		}
+	}
+}
+
+// Pop removes and returns the item at the head of the queue, or nil if the
+// queue is empty. It never blocks.
+func (q *Queue[T]) Pop() *T {
+	for {
+		s := q.headSeg.Load() // before claiming: see the comment on tailSeg
+		i := q.head.Add(1) - 1
+		chaos.Point()
+		slot := find(&q.headSeg, s, i).slot(i)
+		// The usual case: the item is there, and one swap takes it and
+		// leaves a sentinel in its place.
+		p := atomic.SwapPointer(slot, waiting)
+		if p != nil {
+			return (*T)(p)
+		}
+		if q.tail.Load() <= i {
+			// No producer had claimed i when we read tail, and every index
+			// below i was claimed by a consumer: the queue was empty then.
+			// Take our mark back, then give i back if no consumer has
+			// claimed past it, or else abandon it; unless an item arrives
+			// meanwhile, which is then ours.
+			chaos.Point()
+			if atomic.CompareAndSwapPointer(slot, waiting, nil) {
+				if q.head.CompareAndSwap(i+1, i) ||
+					atomic.CompareAndSwapPointer(slot, nil, taken) {
+					return nil
+				}
+			}
+			return takeArrived[T](slot)
+		}
+		// A producer has claimed i but not written yet. Our swap left
+		// "waiting", so it will hand the item over; wait a little for it.
+		for range spinLoads {
+			if atomic.LoadPointer(slot) != waiting {
+				return takeArrived[T](slot)
+			}
+		}
+		if !atomic.CompareAndSwapPointer(slot, waiting, taken) {
+			return takeArrived[T](slot)
+		}
+		// Abandoned: its producer will claim another index, and so do we.
+	}
+}
+
+// takeArrived returns the item that a producer wrote into slot after its
+// consumer claimed it, leaving a sentinel so that the slot does not keep the
+// item alive. Only the slot's consumer calls it, once the item is there.
+func takeArrived[T any](slot *unsafe.Pointer) *T {
+	return (*T)(atomic.SwapPointer(slot, taken))
+}
+
+// find returns the segment holding index i, starting from s, which must not
+// be past it, and creating segments that do not exist yet. It then moves
+// the hint forward to that segment if the hint is behind it; segments behind
+// both hints are garbage once no operation in flight still holds them.
+func find(hint *atomic.Pointer[segment], s *segment, i uint64) *segment {
+	id := i / segmentSlots
+	if s.id == id {
+		return s
+	}
+	for s.id < id {
+		next := s.next.Load()
+		if next == nil {
+			chaos.Point()
+			n := &segment{id: s.id + 1}
+			if s.next.CompareAndSwap(nil, n) {
+				next = n
+			} else {
+				next = s.next.Load()
+			}
+		}
+		s = next
+	}
+	for {
+		h := hint.Load()
+		if h.id >= s.id || hint.CompareAndSwap(h, s) {
+			return s
+		}
+	}
+}
+
+// Len returns the number of items in the queue. It is exact when no Push or
+// Pop is in progress; while operations run concurrently it is an estimate
+// that may count an item being pushed or miss one being popped.
+func (q *Queue[T]) Len() int {
+	h := q.head.Load()
+	t := q.tail.Load()
+	if t <= h {
+		return 0
+	}
+	return int(t - h)
+}

@@ -1,0 +1,60 @@
+// Package campaign holds insideout's verification campaigns: for each
+// primitive, the randomized linearizability scenario that joins its
+// implementation in impl/ to its model in model/. The command
+// `insideout verify` runs them all, and the tests and stress suites reuse
+// the scenarios.
+package campaign
+
+import (
+	"context"
+
+	"github.com/insideout-go/insideout/linearize"
+)
+
+// Options tune a campaign run. Zero values take each scenario's defaults.
+type Options struct {
+	Seed         uint64 // 0: random (or INSIDEOUT_SEED)
+	Clients      int
+	OpsPerClient int
+	ReportDir    string
+}
+
+// A Campaign checks one primitive until its context is done.
+type Campaign struct {
+	Name string // the primitive, as `insideout verify` prints it
+	Doc  string // one line: what the campaign exercises
+	// Run runs rounds until ctx is done or one fails, calling progress
+	// after every round; it returns the seed it used, the summary, and
+	// the *linearize.Failure of a failed round.
+	Run func(ctx context.Context, o Options, progress func(linearize.Summary)) (seed uint64, sum linearize.Summary, err error)
+}
+
+// All returns every registered campaign, in the order the primitives build
+// on each other.
+func All() []Campaign {
+	return []Campaign{
+		{
+			Name: "queue",
+			Doc:  "impl/queue: concurrent push and pop, then a quiescent len and drain",
+			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+				sc := QueueScenario("queue", NewQueue)
+				return run(ctx, &sc, o, progress)
+			},
+		},
+	}
+}
+
+// run applies o to sc and runs it until ctx is done.
+func run[S any](ctx context.Context, sc *linearize.Scenario[S], o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+	if o.Clients > 0 {
+		sc.Clients = o.Clients
+	}
+	if o.OpsPerClient > 0 {
+		sc.OpsPerClient = o.OpsPerClient
+	}
+	sc.ReportDir = o.ReportDir
+	sc.Seed = linearize.ResolveSeed(o.Seed)
+	sc.Rounds = -1
+	sum, err := sc.RunContext(ctx, progress)
+	return sc.Seed, sum, err
+}

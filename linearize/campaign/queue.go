@@ -1,0 +1,71 @@
+package campaign
+
+import (
+	"github.com/insideout-go/insideout/impl/queue"
+	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/model"
+	"github.com/insideout-go/insideout/spec"
+)
+
+// QueueOps are the operations of a spec.Queue[int] scenario: push of a
+// distinct value, and pop. Push is Ops[0], pop is Ops[1], so Roles can
+// name them: {{1, 0}, {0, 1}} makes producers and consumers.
+func QueueOps() []linearize.Op[spec.Queue[int]] {
+	return []linearize.Op[spec.Queue[int]]{
+		{
+			Name:  "push",
+			Input: func(g *linearize.Gen) any { return model.QueueInput{Op: model.QueuePush, Value: g.Unique()} },
+			Run: func(q spec.Queue[int], in any) any {
+				v := in.(model.QueueInput).Value
+				q.Push(&v)
+				return model.QueueOutput{}
+			},
+		},
+		{
+			Name:  "pop",
+			Input: func(*linearize.Gen) any { return model.QueueInput{Op: model.QueuePop} },
+			Run:   func(q spec.Queue[int], _ any) any { return Pop(q) },
+		},
+	}
+}
+
+// Pop pops q once and returns the model's record of the result.
+func Pop(q spec.Queue[int]) model.QueueOutput {
+	if p := q.Pop(); p != nil {
+		return model.QueueOutput{Value: *p, Ok: true}
+	}
+	return model.QueueOutput{}
+}
+
+// QueueDrain records, once every client has returned, the queue's Len and
+// then pops until it is empty: the history then also shows that Len is
+// exact when quiescent and that every value still queued comes out, in
+// order.
+func QueueDrain(q spec.Queue[int], c *linearize.Client) {
+	c.Do(model.QueueInput{Op: model.QueueLen}, func() any { return model.QueueOutput{Value: q.Len()} })
+	for {
+		out := c.Do(model.QueueInput{Op: model.QueuePop}, func() any { return Pop(q) })
+		if !out.(model.QueueOutput).Ok {
+			return
+		}
+	}
+}
+
+// QueueScenario returns the linearizability scenario for any spec.Queue[int]
+// that newQueue builds: clients push distinct values and pop, concurrently,
+// then QueueDrain empties the queue. Set the returned scenario's Clients,
+// OpsPerClient, Rounds, Seed and Roles to taste.
+func QueueScenario(name string, newQueue func() spec.Queue[int]) linearize.Scenario[spec.Queue[int]] {
+	return linearize.Scenario[spec.Queue[int]]{
+		Name:         name,
+		Model:        model.Queue(),
+		New:          newQueue,
+		Ops:          QueueOps(),
+		Clients:      4,
+		OpsPerClient: 8,
+		Finally:      QueueDrain,
+	}
+}
+
+// NewQueue builds the queue of impl/queue as a spec.Queue[int].
+func NewQueue() spec.Queue[int] { return queue.New[int]() }

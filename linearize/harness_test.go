@@ -1,0 +1,306 @@
+package linearize_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/model"
+	"github.com/insideout-go/insideout/spec"
+	"pgregory.net/rapid"
+)
+
+// badRounds bounds how many rounds a known-bad queue may survive. Each
+// known-bad queue below is caught in a handful of rounds on a quiet machine;
+// the bound leaves room for a slow, busy one.
+const badRounds = 2000
+
+// mustCatch runs the queue scenario on newQueue and requires a failure of
+// the wanted kind within badRounds rounds: once as the scenario stands,
+// and once without its final drain, so that the concurrent history alone
+// must betray the bug.
+func mustCatch(t *testing.T, name string, newQueue func() spec.Queue[int], want func(*linearize.Failure) bool) *linearize.Failure {
+	t.Helper()
+	var f *linearize.Failure
+	for _, drain := range []bool{true, false} {
+		sc := campaign.QueueScenario(name, newQueue)
+		sc.Rounds = badRounds
+		sc.ReportDir = t.TempDir()
+		if !drain {
+			sc.Finally = nil
+		}
+		sum, err := sc.Run()
+		if !errors.As(err, &f) {
+			t.Fatalf("%s (drain %v): the harness passed a known-bad queue: %d rounds, %d histories, no violation", name, drain, sum.Rounds, sum.Histories)
+		}
+		if !want(f) {
+			t.Fatalf("%s (drain %v): caught, but not as expected:\n%v", name, drain, f)
+		}
+		t.Logf("%s (drain %v): caught after %d rounds (seed %#x, round %d)", name, drain, sum.Rounds, f.Seed, f.Round)
+	}
+	return f
+}
+
+func illegalWithReport(t *testing.T) func(*linearize.Failure) bool {
+	return func(f *linearize.Failure) bool {
+		if f.Verdict != spec.Illegal || f.Hung || f.Panic != "" {
+			return false
+		}
+		html, err := os.ReadFile(f.Report)
+		if err != nil {
+			t.Errorf("the report %q was not written: %v", f.Report, err)
+			return false
+		}
+		msg := f.Error()
+		for _, want := range []string{f.Report, fmt.Sprintf("INSIDEOUT_SEED=%#x", f.Seed), "Illegal", "client 0:"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("failure message lacks %q:\n%s", want, msg)
+			}
+		}
+		return strings.Contains(string(html), "<html")
+	}
+}
+
+// The bug: two producers claim one slot; an item disappears.
+func TestHarnessCatchesLostItem(t *testing.T) {
+	mustCatch(t, "lossy", func() spec.Queue[int] { return new(lossyQueue) }, illegalWithReport(t))
+}
+
+// The bug: items pushed under contention come out after later ones.
+func TestHarnessCatchesReordering(t *testing.T) {
+	mustCatch(t, "reorder", func() spec.Queue[int] { return new(reorderQueue) }, illegalWithReport(t))
+}
+
+// The bug: the emptiness flag is cleared after a push has set it, so Pop
+// reports empty while an item is queued.
+func TestHarnessCatchesRacyEmptiness(t *testing.T) {
+	mustCatch(t, "racy-empty", func() spec.Queue[int] { return new(racyEmptyQueue) }, illegalWithReport(t))
+}
+
+// The bug: Pop judges emptiness from a stale read of tail. Only a
+// three-way interleaving shows it, so this one takes more rounds.
+func TestHarnessCatchesStaleEmptiness(t *testing.T) {
+	mustCatch(t, "stale-tail", func() spec.Queue[int] { return new(staleTailQueue) }, illegalWithReport(t))
+}
+
+// The bug: Pop blocks on an empty queue. The round must be reported as a
+// hang, with the goroutine dump showing where, and the blocked goroutines
+// must be released (goleak checks that none is left).
+func TestHarnessCatchesHang(t *testing.T) {
+	sc := campaign.QueueScenario("stuck", func() spec.Queue[int] { return newStuckQueue() })
+	sc.Rounds = badRounds
+	sc.RoundTimeout = 200 * time.Millisecond
+	sc.Unblock = func(q spec.Queue[int]) { q.(*stuckQueue).release() }
+	_, err := sc.Run()
+	var f *linearize.Failure
+	if !errors.As(err, &f) || !f.Hung {
+		t.Fatalf("a Pop that never returns was not reported as a hang: %v", err)
+	}
+	if !strings.Contains(f.Dump, "stuckQueue).Pop") || !strings.Contains(f.Error(), "hang") {
+		t.Fatalf("the hang report does not show the blocked call:\n%v", f)
+	}
+}
+
+// The bug: an operation panics. The harness reports it as a failure of
+// the round, with the seed, instead of crashing the test binary.
+func TestHarnessCatchesPanic(t *testing.T) {
+	f := mustCatch(t, "panicky", func() spec.Queue[int] { return new(panickyQueue) }, func(f *linearize.Failure) bool {
+		return strings.Contains(f.Panic, "third pop")
+	})
+	if !strings.Contains(f.Error(), "panicked") {
+		t.Fatalf("message does not say an operation panicked:\n%v", f)
+	}
+}
+
+// The control: a correct queue passes, so the catches above are not the
+// harness failing everything.
+func TestHarnessPassesCorrectQueue(t *testing.T) {
+	sc := campaign.QueueScenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
+	sc.Rounds = 300
+	sc.Test(t)
+}
+
+// Unknown is not a pass: a check that runs out of time reports Unknown,
+// and a scenario whose history comes back Unknown fails.
+func TestHarnessUnknownIsNotAPass(t *testing.T) {
+	var h []porcupine.Operation
+	for i := range 2000 { // 2000 pushes and pops, all overlapping
+		h = append(h,
+			porcupine.Operation{ClientId: i, Input: model.QueueInput{Op: model.QueuePush, Value: i}, Output: model.QueueOutput{}, Call: 0, Return: 100},
+			porcupine.Operation{ClientId: i, Input: model.QueueInput{Op: model.QueuePop}, Output: model.QueueOutput{Value: 1999 - i, Ok: true}, Call: 0, Return: 100})
+	}
+	if v := linearize.Check(model.Queue(), h, time.Millisecond).Verdict; v != spec.Unknown {
+		t.Fatalf("a 4000-operation overlapping history checked in 1ms: got %v, want Unknown", v)
+	}
+
+	sc := campaign.QueueScenario("slow", func() spec.Queue[int] { return new(fifoQueue) })
+	sc.Rounds = 5
+	sc.Clients, sc.OpsPerClient = 8, 40
+	sc.CheckTimeout = time.Nanosecond
+	sum, err := sc.Run()
+	var f *linearize.Failure
+	if !errors.As(err, &f) || f.Verdict != spec.Unknown || sum.Unknown != 1 {
+		t.Fatalf("a timed-out check was not a failure: summary %+v, err %v", sum, err)
+	}
+	if !strings.Contains(f.Error(), "not a pass") {
+		t.Fatalf("message does not say Unknown is not a pass:\n%v", f)
+	}
+}
+
+func TestCheckVerdicts(t *testing.T) {
+	push := func(c int, v int, call, ret int64) porcupine.Operation {
+		return porcupine.Operation{ClientId: c, Input: model.QueueInput{Op: model.QueuePush, Value: v}, Output: model.QueueOutput{}, Call: call, Return: ret}
+	}
+	pop := func(c int, v int, ok bool, call, ret int64) porcupine.Operation {
+		return porcupine.Operation{ClientId: c, Input: model.QueueInput{Op: model.QueuePop}, Output: model.QueueOutput{Value: v, Ok: ok}, Call: call, Return: ret}
+	}
+	for _, tc := range []struct {
+		name string
+		h    []porcupine.Operation
+		want spec.Verdict
+	}{
+		{"fifo", []porcupine.Operation{push(0, 1, 0, 1), push(0, 2, 2, 3), pop(1, 1, true, 4, 5), pop(1, 2, true, 6, 7)}, spec.Ok},
+		{"lifo", []porcupine.Operation{push(0, 1, 0, 1), push(0, 2, 2, 3), pop(1, 2, true, 4, 5)}, spec.Illegal},
+		{"overlapping pushes may go either way", []porcupine.Operation{push(0, 1, 0, 10), push(1, 2, 0, 10), pop(2, 2, true, 11, 12)}, spec.Ok},
+		{"empty while an item is queued", []porcupine.Operation{push(0, 1, 0, 1), pop(1, 0, false, 2, 3)}, spec.Illegal},
+		{"empty before a push completes", []porcupine.Operation{push(0, 1, 0, 10), pop(1, 0, false, 2, 3)}, spec.Ok},
+		{"a value never pushed", []porcupine.Operation{pop(1, 7, true, 2, 3)}, spec.Illegal},
+	} {
+		c := linearize.Check(model.Queue(), tc.h, time.Second)
+		if c.Verdict != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, c.Verdict, tc.want)
+		}
+		if c.Verdict == spec.Illegal {
+			path := filepath.Join(t.TempDir(), "r.html")
+			if err := c.WriteReport(path); err != nil {
+				t.Errorf("%s: WriteReport: %v", tc.name, err)
+			} else if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+				t.Errorf("%s: empty report", tc.name)
+			}
+		} else if err := c.WriteReport(filepath.Join(t.TempDir(), "r.html")); err == nil {
+			t.Errorf("%s: WriteReport wrote a report for a %v history", tc.name, c.Verdict)
+		}
+	}
+}
+
+// The recorder must stamp a call before the operation starts and the
+// return after it ends, per client, without clients sharing anything: an
+// operation that really follows another in time must be recorded after it.
+func TestRecorderOrdersRealTime(t *testing.T) {
+	rec := linearize.NewRecorder(2, 4)
+	first, second := rec.Client(0), rec.Client(1)
+	var handoff sync.WaitGroup
+	handoff.Add(1)
+	go func() {
+		first.Do("a", func() any { time.Sleep(time.Millisecond); return 1 })
+		handoff.Done()
+	}()
+	handoff.Wait()
+	second.Do("b", func() any { return 2 })
+	h := rec.History()
+	if len(h) != 2 {
+		t.Fatalf("history has %d operations, want 2", len(h))
+	}
+	a, b := h[0], h[1]
+	if a.Input != "a" || a.Output != 1 || a.ClientId != 0 || b.ClientId != 1 {
+		t.Fatalf("operations recorded wrongly: %+v", h)
+	}
+	if a.Return-a.Call < int64(time.Millisecond) {
+		t.Fatalf("the call of a was stamped after it started or its return before it ended: [%d, %d]", a.Call, a.Return)
+	}
+	if a.Return > b.Call {
+		t.Fatalf("b started after a returned, but was recorded overlapping it: a=[%d,%d] b=[%d,%d]", a.Call, a.Return, b.Call, b.Return)
+	}
+}
+
+// Generation is a function of the seed and the round: the same pair gives
+// the same program, another seed another program.
+func TestGenerationIsDeterministic(t *testing.T) {
+	sc := campaign.QueueScenario("queue", campaign.NewQueue)
+	a := sc.Format(sc.Generate(linearize.NewGen(42, 7)))
+	b := sc.Format(sc.Generate(linearize.NewGen(42, 7)))
+	c := sc.Format(sc.Generate(linearize.NewGen(43, 7)))
+	if a != b {
+		t.Fatalf("one seed, two programs:\n%s\n%s", a, b)
+	}
+	if a == c {
+		t.Fatalf("two seeds, one program:\n%s", a)
+	}
+}
+
+// rapid drives generation through RapidGen and shrinks a failing program:
+// on a stack posing as a queue, the minimal failure is two pushes (the
+// drain then pops them newest first), and rapid must get down to a program
+// that small.
+func TestRapidShrinksToMinimalScenario(t *testing.T) {
+	defer setFlag(t, "rapid.nofailfile", "true")()
+	defer setFlag(t, "rapid.checks", "200")()
+	sc := campaign.QueueScenario("lifo", func() spec.Queue[int] { return new(lifoQueue) })
+	var smallest linearize.Program
+	fake := &recordingTB{name: t.Name()}
+	rapid.Check(fake, func(rt *rapid.T) {
+		s := sc
+		s.Clients = rapid.IntRange(1, 3).Draw(rt, "clients")
+		s.OpsPerClient = rapid.IntRange(1, 8).Draw(rt, "ops")
+		p := s.Generate(linearize.RapidGen(rt))
+		if res := s.RunProgram(p, 1); res.Failed() {
+			smallest = p
+			rt.Fatalf("not linearizable:\n%s", s.Format(p))
+		}
+	})
+	if !fake.failed {
+		t.Fatal("rapid found no failure in a stack posing as a queue")
+	}
+	ops := 0
+	for _, steps := range smallest {
+		ops += len(steps)
+	}
+	if ops > 2 {
+		t.Fatalf("rapid shrank the failure to %d operations, want 2:\n%s", ops, sc.Format(smallest))
+	}
+	t.Logf("shrunk to:\n%s", sc.Format(smallest))
+}
+
+// setFlag sets a test flag and returns the function that restores it.
+func setFlag(t *testing.T, name, value string) func() {
+	f := flag.Lookup(name)
+	if f == nil {
+		t.Fatalf("no flag %s", name)
+	}
+	old := f.Value.String()
+	if err := flag.Set(name, value); err != nil {
+		t.Fatal(err)
+	}
+	return func() { _ = flag.Set(name, old) }
+}
+
+// recordingTB is a rapid.TB that records a failure instead of failing the
+// test, so that a test can require rapid to fail.
+type recordingTB struct {
+	name   string
+	failed bool
+}
+
+func (r *recordingTB) Helper()               {}
+func (r *recordingTB) Name() string          { return r.name }
+func (r *recordingTB) Logf(string, ...any)   {}
+func (r *recordingTB) Log(...any)            {}
+func (r *recordingTB) Skipf(string, ...any)  {}
+func (r *recordingTB) Skip(...any)           {}
+func (r *recordingTB) SkipNow()              {}
+func (r *recordingTB) Errorf(string, ...any) { r.failed = true }
+func (r *recordingTB) Error(...any)          { r.failed = true }
+func (r *recordingTB) Fatalf(string, ...any) { r.failed = true }
+func (r *recordingTB) Fatal(...any)          { r.failed = true }
+func (r *recordingTB) FailNow()              { r.failed = true }
+func (r *recordingTB) Fail()                 { r.failed = true }
+func (r *recordingTB) Failed() bool          { return r.failed }

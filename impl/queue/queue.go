@@ -27,24 +27,32 @@
 //	nil ──producer CAS──▶ item ──consumer Swap──▶ waiting       (the usual way)
 //	nil ──consumer Swap──▶ waiting ──producer CAS──▶ item        (hand-over)
 //	                       waiting ──consumer CAS──▶ taken       (abandoned)
-//	                       waiting ──consumer CAS──▶ nil         (given back)
 //
 // "waiting" and "taken" are the addresses of two private sentinel objects,
 // never integers dressed as pointers, so the garbage collector sees every
 // pointer the queue holds; a consumed slot keeps a sentinel, not the item,
 // so an item is collectable as soon as it has been popped.
 //
-// A consumer whose swap finds its slot empty reads tail. If tail ≤ i, no
-// producer had claimed i at that instant and every index below i belonged
-// to a consumer, so the queue was empty: the consumer restores the slot to
-// nil and gives i back by moving head from i+1 to i if nobody has claimed
-// past it (so an empty queue polled in a loop neither burns indices nor
-// allocates), or else abandons the slot; then it returns nil. If tail > i,
-// the index's producer is between its claim and its write: the consumer
-// re-reads the slot a bounded number of times for the hand-over, then
-// abandons the slot and claims another index. A producer whose slot was
-// abandoned claims another index; one whose slot was given back writes it
-// again, since the index is still its own.
+// Emptiness rests on one invariant: a consumer that has claimed index i
+// either takes what is written at i or abandons slot i, after which nothing
+// can be written there. So if a consumer reads tail ≤ h, where h is a value
+// of head, every index a producer had claimed at that instant belonged to a
+// consumer, and the queue was empty then. Pop checks this before claiming:
+// it looks at the slot at the current head, and only if that slot is still
+// nil does it read tail; an empty queue polled in a loop therefore claims
+// no index and allocates nothing, and a non-empty one costs consumers no
+// read of the producers' counter. A consumer that claims i and finds the
+// slot empty reads tail too: if tail ≤ i it abandons i and returns nil;
+// otherwise i's producer is between its claim and its write, so the
+// consumer re-reads the slot a bounded number of times for the hand-over,
+// then abandons i and claims another index. A producer whose slot was
+// abandoned claims another index.
+//
+// (An earlier version let a consumer that found the queue empty give its
+// index back, moving head from i+1 to i. The linearizability checker found
+// the flaw: a consumer above it could decide "empty" while an item sat at
+// the index being given back. The invariant above is what that version
+// broke.)
 //
 // # Progress
 //
@@ -130,10 +138,7 @@ type Queue[T any] struct {
 	// only walks forward.
 	tailSeg atomic.Pointer[segment]
 	_       pad
-	// head and headSeg are the consumers' twins of tail and tailSeg. A
-	// consumer may move head back by one (giving its index back) only while
-	// no index above its own is claimed, so indices below a claimed index
-	// never change hands.
+	// head and headSeg are the consumers' twins of tail and tailSeg.
 	head    atomic.Uint64
 	_       pad
 	headSeg atomic.Pointer[segment]
@@ -166,24 +171,16 @@ func (q *Queue[T]) Push(v *T) {
 		i := q.tail.Add(1) - 1
 		chaos.Point() // a consumer may now find i claimed but unwritten
 		slot := find(&q.tailSeg, s, i).slot(i)
-		for {
-			// Each successful CAS publishes v: it is a release that pairs
-			// with the consumer's Swap or Load (an acquire) of this slot,
-			// so the consumer sees the object as the producer left it.
-			if atomic.CompareAndSwapPointer(slot, nil, p) {
-				return
-			}
-			// A consumer got here first. If it is waiting, hand over.
-			if atomic.CompareAndSwapPointer(slot, waiting, p) {
-				return
-			}
-			// Otherwise it abandoned the slot (taken), and we claim another
-			// index; or it gave the index back (nil), and the index is still
-			// ours to write. Only a consumer that read tail before our claim
-			// gives i back, so this loop turns at most a few times.
-			if atomic.LoadPointer(slot) == taken {
-				break
-			}
+		// Each successful CAS publishes v: it is a release that pairs with
+		// the consumer's Swap or Load (an acquire) of this slot, so the
+		// consumer sees the object as the producer left it.
+		if atomic.CompareAndSwapPointer(slot, nil, p) {
+			return
+		}
+		// A consumer got here first. If it is waiting, hand the item over;
+		// if it has abandoned the slot (taken), claim another index.
+		if atomic.CompareAndSwapPointer(slot, waiting, p) {
+			return
 		}
 	}
 }
@@ -193,6 +190,9 @@ func (q *Queue[T]) Push(v *T) {
 func (q *Queue[T]) Pop() *T {
 	for {
 		s := q.headSeg.Load() // before claiming: see the comment on tailSeg
+		if q.emptyAt(s, q.head.Load()) {
+			return nil
+		}
 		i := q.head.Add(1) - 1
 		chaos.Point()
 		slot := find(&q.headSeg, s, i).slot(i)
@@ -202,33 +202,43 @@ func (q *Queue[T]) Pop() *T {
 		if p != nil {
 			return (*T)(p)
 		}
-		if q.tail.Load() <= i {
-			// No producer had claimed i when we read tail, and every index
-			// below i was claimed by a consumer: the queue was empty then.
-			// Take our mark back, then give i back if no consumer has
-			// claimed past it, or else abandon it; unless an item arrives
-			// meanwhile, which is then ours.
-			chaos.Point()
-			if atomic.CompareAndSwapPointer(slot, waiting, nil) {
-				if q.head.CompareAndSwap(i+1, i) ||
-					atomic.CompareAndSwapPointer(slot, nil, taken) {
-					return nil
+		// Read tail before deciding: if no producer had claimed i, the
+		// queue was empty at this read (see emptyAt), and we abandon i
+		// and return nil. Otherwise i's producer is between its claim and
+		// its write: our swap left "waiting", so it will hand the item
+		// over; wait a bounded while for it, then abandon i and retry.
+		empty := q.tail.Load() <= i
+		if !empty {
+			for range spinLoads {
+				if atomic.LoadPointer(slot) != waiting {
+					return takeArrived[T](slot)
 				}
 			}
-			return takeArrived[T](slot)
 		}
-		// A producer has claimed i but not written yet. Our swap left
-		// "waiting", so it will hand the item over; wait a little for it.
-		for range spinLoads {
-			if atomic.LoadPointer(slot) != waiting {
-				return takeArrived[T](slot)
-			}
-		}
+		chaos.Point()
 		if !atomic.CompareAndSwapPointer(slot, waiting, taken) {
-			return takeArrived[T](slot)
+			return takeArrived[T](slot) // it arrived after all
 		}
-		// Abandoned: its producer will claim another index, and so do we.
+		if empty {
+			return nil
+		}
 	}
+}
+
+// emptyAt reports whether the queue was empty at some instant of the
+// call, judging by h, a value of head read by the caller, and s, a segment
+// at or before h's. It is true only if tail ≤ h when read; at that instant
+// every index a producer had claimed lay below h and so had been claimed by
+// a consumer, which takes the item written there or abandons the slot so
+// that nothing is ever written there. It reads tail, the producers' line,
+// only when slot h is still unwritten, so that a non-empty queue costs a
+// consumer no cache miss on the producers' counter, and an empty queue
+// polled in a loop claims no index and allocates nothing.
+func (q *Queue[T]) emptyAt(s *segment, h uint64) bool {
+	if s.id == h/segmentSlots && atomic.LoadPointer(s.slot(h)) != nil {
+		return false
+	}
+	return q.tail.Load() <= h
 }
 
 // takeArrived returns the item that a producer wrote into slot after its

@@ -304,3 +304,18 @@ func (r *recordingTB) Fatal(...any)          { r.failed = true }
 func (r *recordingTB) FailNow()              { r.failed = true }
 func (r *recordingTB) Fail()                 { r.failed = true }
 func (r *recordingTB) Failed() bool          { return r.failed }
+
+// The summary's Elapsed is the run's wall time; a report of 0 would hide
+// how long campaigns take.
+func TestSummaryElapsed(t *testing.T) {
+	sc := campaign.QueueScenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
+	sc.Rounds = 3
+	sc.Finally = func(q spec.Queue[int], c *linearize.Client) {
+		time.Sleep(2 * time.Millisecond)
+		campaign.QueueDrain(q, c)
+	}
+	sum, err := sc.Run()
+	if err != nil || sum.Elapsed < 6*time.Millisecond {
+		t.Fatalf("3 rounds of at least 2ms each: Elapsed %v, err %v", sum.Elapsed, err)
+	}
+}

@@ -158,7 +158,7 @@ func (sc *Scenario[S]) Run() (Summary, error) {
 // If INSIDEOUT_ROUND is set in the environment, every round replays that
 // one round's program: the program is the same each time, the interleaving
 // is whatever the scheduler makes of it.
-func (sc *Scenario[S]) RunContext(ctx context.Context, progress func(Summary)) (Summary, error) {
+func (sc *Scenario[S]) RunContext(ctx context.Context, progress func(Summary)) (sum Summary, err error) {
 	c := sc.withDefaults()
 	seed := ResolveSeed(c.Seed)
 	only := -1
@@ -167,7 +167,6 @@ func (sc *Scenario[S]) RunContext(ctx context.Context, progress func(Summary)) (
 			only = n
 		}
 	}
-	var sum Summary
 	begin := time.Now()
 	defer func() { sum.Elapsed = time.Since(begin) }()
 	for r := 0; c.Rounds < 0 || r < c.Rounds; r++ {
@@ -197,6 +196,7 @@ func (sc *Scenario[S]) RunContext(ctx context.Context, progress func(Summary)) (
 			}
 		}
 		if progress != nil {
+			sum.Elapsed = time.Since(begin)
 			progress(sum)
 		}
 		if res.Failed() {

@@ -1,10 +1,9 @@
 module github.com/insideout-go/insideout
 
-go 1.26.0
+go 1.26
 
 require (
-	github.com/anishathalye/porcupine v1.3.1 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
-	pgregory.net/rapid v1.3.0 // indirect
+	github.com/anishathalye/porcupine v1.3.1
+	go.uber.org/goleak v1.3.0
+	pgregory.net/rapid v1.3.0
 )

@@ -239,8 +239,11 @@ func TestGenerationIsDeterministic(t *testing.T) {
 
 // rapid drives generation through RapidGen and shrinks a failing program:
 // on a stack posing as a queue, the minimal failure is two pushes (the
-// drain then pops them newest first), and rapid must get down to a program
-// that small.
+// drain then pops them newest first). Programs start at up to 24
+// operations; rapid must get down to at most 3. (Usually it reaches the
+// one-client push, push; when the clients' timing decides whether a
+// multi-client program fails, shrinking can stop at an equally small
+// two- or three-client one, such as push ‖ push then pop.)
 func TestRapidShrinksToMinimalScenario(t *testing.T) {
 	defer setFlag(t, "rapid.nofailfile", "true")()
 	defer setFlag(t, "rapid.checks", "200")()
@@ -264,8 +267,8 @@ func TestRapidShrinksToMinimalScenario(t *testing.T) {
 	for _, steps := range smallest {
 		ops += len(steps)
 	}
-	if ops > 2 {
-		t.Fatalf("rapid shrank the failure to %d operations, want 2:\n%s", ops, sc.Format(smallest))
+	if ops > 3 {
+		t.Fatalf("rapid shrank the failure to %d operations, want at most 3:\n%s", ops, sc.Format(smallest))
 	}
 	t.Logf("shrunk to:\n%s", sc.Format(smallest))
 }

@@ -17,7 +17,8 @@
 //     (bounded), mutex a slice behind a mutex. A consumer that finds
 //     nothing, or a producer that finds a bounded queue full, yields with
 //     runtime.Gosched() and tries again; channels block instead.
-//   - BenchmarkQueueBytesPerItem/{insideout,chan,xsync}: the live heap per
-//     queued item with INSIDEOUT_BENCH_ITEMS items queued (default ten
-//     million), reported as bytes/item.
+//   - BenchmarkQueueBytesPerItem/{insideout,chan,xsync}: b.N items queued,
+//     the live heap they cost reported as bytes/item. With -benchtime
+//     10000000x that is at ten million queued; -benchtime 100000000x
+//     measures a hundred million (about 1 GB for insideout).
 package bench

@@ -1,9 +1,7 @@
 package bench
 
 import (
-	"os"
 	"runtime"
-	"strconv"
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/queue"
@@ -19,45 +17,32 @@ func liveHeap() uint64 {
 	return m.HeapAlloc
 }
 
-// benchItems is how many items BenchmarkQueueBytesPerItem queues:
-// $INSIDEOUT_BENCH_ITEMS, or ten million.
-func benchItems(b *testing.B) int {
-	if v := os.Getenv("INSIDEOUT_BENCH_ITEMS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("INSIDEOUT_BENCH_ITEMS=%q: want a positive count", v)
-		}
-		return n
-	}
-	return 10_000_000
-}
-
-// BenchmarkQueueBytesPerItem reports the live heap each queued item costs,
-// with the queue holding n items that all point to one object (so the
-// figure is the queue's own overhead). The bounded peers are built with
-// capacity n, which they need to hold n items at all.
+// BenchmarkQueueBytesPerItem queues b.N items, all pointing to one object
+// (so that the figure is the queue's own overhead), and reports the live
+// heap they cost as bytes/item; ns/op is the time to push one. Run it with
+// -benchtime 10000000x for the figure at ten million queued. The bounded
+// peers are built with capacity b.N, which they need to hold b.N items.
 func BenchmarkQueueBytesPerItem(b *testing.B) {
-	n := benchItems(b)
 	item := new(int)
 	fills := []struct {
 		name string
-		fill func() any
+		fill func(n int) any
 	}{
-		{"insideout", func() any {
+		{"insideout", func(n int) any {
 			q := queue.New[int]()
 			for range n {
 				q.Push(item)
 			}
 			return q
 		}},
-		{"chan", func() any {
+		{"chan", func(n int) any {
 			c := make(chan *int, n)
 			for range n {
 				c <- item
 			}
 			return c
 		}},
-		{"xsync", func() any {
+		{"xsync", func(n int) any {
 			q := xsync.NewMPMCQueue[*int](n)
 			for range n {
 				q.TryEnqueue(item)
@@ -67,15 +52,13 @@ func BenchmarkQueueBytesPerItem(b *testing.B) {
 	}
 	for _, f := range fills {
 		b.Run(f.name, func(b *testing.B) {
-			var total float64
-			for range b.N {
-				before := liveHeap()
-				q := f.fill()
-				after := liveHeap()
-				total += (float64(after) - float64(before)) / float64(n)
-				runtime.KeepAlive(q)
-			}
-			b.ReportMetric(total/float64(b.N), "bytes/item")
+			before := liveHeap()
+			b.ResetTimer()
+			q := f.fill(b.N)
+			b.StopTimer()
+			after := liveHeap()
+			b.ReportMetric((float64(after)-float64(before))/float64(b.N), "bytes/item")
+			runtime.KeepAlive(q)
 		})
 	}
 }

@@ -322,3 +322,39 @@ func TestSummaryElapsed(t *testing.T) {
 		t.Fatalf("3 rounds of at least 2ms each: Elapsed %v, err %v", sum.Elapsed, err)
 	}
 }
+
+// Someone who sets INSIDEOUT_SEED or INSIDEOUT_ROUND means to replay a
+// run: a value that is not a number must be an error, never silently a
+// random run.
+func TestBadReplayEnvironment(t *testing.T) {
+	sc := campaign.QueueScenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
+	sc.Rounds = 1
+	for _, env := range [][2]string{{"INSIDEOUT_SEED", "0xzz"}, {"INSIDEOUT_SEED", "0"}, {"INSIDEOUT_ROUND", "-3"}, {"INSIDEOUT_ROUND", "x"}} {
+		t.Run(env[0]+"="+env[1], func(t *testing.T) {
+			t.Setenv(env[0], env[1])
+			if _, err := sc.Run(); err == nil || !strings.Contains(err.Error(), env[0]) {
+				t.Fatalf("%s=%s: err %v, want an error naming the variable", env[0], env[1], err)
+			}
+		})
+	}
+	t.Setenv("INSIDEOUT_SEED", "0x2a")
+	if s, err := linearize.ResolveSeed(0); err != nil || s != 0x2a {
+		t.Fatalf("INSIDEOUT_SEED=0x2a: got %#x, %v", s, err)
+	}
+	if s, _ := linearize.ResolveSeed(7); s != 7 {
+		t.Fatalf("an explicit seed must win over the environment: got %#x", s)
+	}
+}
+
+// A malformed scenario is a programmer error, reported at once with a
+// message that says what is wrong.
+func TestMalformedScenarioPanics(t *testing.T) {
+	sc := campaign.QueueScenario("q", func() spec.Queue[int] { return new(fifoQueue) })
+	sc.Roles = [][]int{{1}}
+	defer func() {
+		if v := recover(); v == nil || !strings.Contains(fmt.Sprint(v), "Roles[0]") {
+			t.Fatalf("a Roles row of the wrong length: recovered %v", v)
+		}
+	}()
+	sc.Run()
+}

@@ -51,6 +51,10 @@ type Program [][]Step
 // deterministically from the seed and the round number, starts one
 // goroutine per client, releases them together, records every call and
 // return, runs Finally, and checks the history against Model.
+//
+// Its methods panic if the scenario is malformed (no New, no Ops, no
+// Model, a Roles row whose length is not len(Ops)): that is an error in
+// the test, not in the code under test.
 type Scenario[S any] struct {
 	Name  string          // names the primitive in messages and report files
 	Model porcupine.Model // the sequential specification
@@ -160,12 +164,13 @@ func (sc *Scenario[S]) Run() (Summary, error) {
 // is whatever the scheduler makes of it.
 func (sc *Scenario[S]) RunContext(ctx context.Context, progress func(Summary)) (sum Summary, err error) {
 	c := sc.withDefaults()
-	seed := ResolveSeed(c.Seed)
-	only := -1
-	if v := os.Getenv("INSIDEOUT_ROUND"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			only = n
-		}
+	seed, err := ResolveSeed(c.Seed)
+	if err != nil {
+		return sum, err
+	}
+	only, err := replayRound()
+	if err != nil {
+		return sum, err
 	}
 	begin := time.Now()
 	defer func() { sum.Elapsed = time.Since(begin) }()
@@ -222,7 +227,11 @@ func (sc *Scenario[S]) RunContext(ctx context.Context, progress func(Summary)) (
 func (sc *Scenario[S]) Test(t testing.TB) {
 	t.Helper()
 	c := sc.withDefaults()
-	c.Seed = ResolveSeed(c.Seed)
+	seed, err := ResolveSeed(c.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Seed = seed
 	sum, err := c.Run()
 	t.Logf("%s: seed %#x: %d rounds, %d ops, %d histories checked in %v",
 		c.Name, c.Seed, sum.Rounds, sum.Ops, sum.Histories, sum.Elapsed.Round(time.Millisecond))
@@ -394,8 +403,21 @@ func finally[S any](f func(S, *Client), s S, c *Client) (panicked string) {
 }
 
 // withDefaults returns a copy of sc with every unset field given its
-// default.
+// default. It panics if sc is malformed.
 func (sc *Scenario[S]) withDefaults() *Scenario[S] {
+	switch {
+	case sc.New == nil:
+		panic("linearize: Scenario " + sc.Name + " has no New")
+	case len(sc.Ops) == 0:
+		panic("linearize: Scenario " + sc.Name + " has no Ops")
+	case sc.Model.Step == nil && sc.Model.StepContext == nil:
+		panic("linearize: Scenario " + sc.Name + " has no Model")
+	}
+	for i, row := range sc.Roles {
+		if len(row) != len(sc.Ops) {
+			panic(fmt.Sprintf("linearize: Scenario %s: Roles[%d] has %d weights for %d Ops", sc.Name, i, len(row), len(sc.Ops)))
+		}
+	}
 	c := *sc
 	if c.Clients <= 0 {
 		c.Clients = 3
@@ -422,18 +444,36 @@ func (sc *Scenario[S]) withDefaults() *Scenario[S] {
 }
 
 // ResolveSeed returns seed if it is not zero; otherwise the value of
-// INSIDEOUT_SEED (decimal, or hexadecimal with 0x) if that is set and not
-// zero; otherwise a random non-zero seed.
-func ResolveSeed(seed uint64) uint64 {
+// INSIDEOUT_SEED (decimal, or hexadecimal with 0x) if that is set;
+// otherwise a random non-zero seed. An INSIDEOUT_SEED that is not a
+// non-zero number is an error, never silently replaced by a random seed:
+// whoever set it meant to replay a run.
+func ResolveSeed(seed uint64) (uint64, error) {
 	if seed != 0 {
-		return seed
+		return seed, nil
 	}
 	if v := os.Getenv("INSIDEOUT_SEED"); v != "" {
-		if s, err := strconv.ParseUint(v, 0, 64); err == nil && s != 0 {
-			return s
+		s, err := strconv.ParseUint(v, 0, 64)
+		if err != nil || s == 0 {
+			return 0, fmt.Errorf("linearize: INSIDEOUT_SEED=%q: want a non-zero number, such as 0x2a", v)
 		}
+		return s, nil
 	}
-	return rand.Uint64() | 1
+	return rand.Uint64() | 1, nil
+}
+
+// replayRound returns the round named by INSIDEOUT_ROUND, or -1 if it is
+// not set.
+func replayRound() (int, error) {
+	v := os.Getenv("INSIDEOUT_ROUND")
+	if v == "" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("linearize: INSIDEOUT_ROUND=%q: want a round number, 0 or more", v)
+	}
+	return n, nil
 }
 
 // allStacks returns the stacks of every goroutine.

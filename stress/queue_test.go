@@ -54,6 +54,18 @@ const (
 // inside one segment (still correct tests, but no longer at the edge).
 const segmentSlots = 1016
 
+// resolveSeed returns the seed of a randomized test, from INSIDEOUT_SEED or
+// random, and logs it so that a failure can be replayed.
+func resolveSeed(t testing.TB) uint64 {
+	t.Helper()
+	seed, err := linearize.ResolveSeed(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seed %#x (replay with INSIDEOUT_SEED=%#x)", seed, seed)
+	return seed
+}
+
 // soak returns the multiplier of every size: INSIDEOUT_SOAK, default 1.
 func soak(t testing.TB) int {
 	t.Helper()
@@ -402,7 +414,7 @@ func conserve(q spec.Queue[item], cfg conserveConfig) result {
 // end. A lost item does not hang the test: consumers give up once no item
 // has been popped for stallTimeout, and the test names what is missing.
 func TestQueueConservation(t *testing.T) {
-	chaos.SetSeed(linearize.ResolveSeed(0))
+	chaos.SetSeed(resolveSeed(t))
 	n := soak(t)
 	res := conserve(queue.New[item](), conserveConfig{
 		producers: 4, consumers: 4, perProducer: conserveItems * n,
@@ -502,7 +514,7 @@ func storm(q spec.Queue[item], cfg stormConfig) result {
 // a hand-over whose item is lost or delivered twice, an abandoned slot
 // whose item is later popped anyway; and Len inexact once quiescent.
 func TestQueueStorm(t *testing.T) {
-	seed := linearize.ResolveSeed(0)
+	seed := resolveSeed(t)
 	chaos.SetSeed(seed)
 	n := soak(t)
 	res := storm(queue.New[item](), stormConfig{

@@ -167,7 +167,10 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, campai
 		return usageError(stderr, "no campaigns to run")
 	}
 
-	seed := linearize.ResolveSeed(c.seed)
+	seed, err := linearize.ResolveSeed(c.seed)
+	if err != nil {
+		return usageError(stderr, err.Error())
+	}
 	opts := campaign.Options{
 		Seed:         seed,
 		Clients:      c.clients,

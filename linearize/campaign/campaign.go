@@ -53,7 +53,11 @@ func run[S any](ctx context.Context, sc *linearize.Scenario[S], o Options, progr
 		sc.OpsPerClient = o.OpsPerClient
 	}
 	sc.ReportDir = o.ReportDir
-	sc.Seed = linearize.ResolveSeed(o.Seed)
+	seed, err := linearize.ResolveSeed(o.Seed)
+	if err != nil {
+		return 0, linearize.Summary{}, err
+	}
+	sc.Seed = seed
 	sc.Rounds = -1
 	sum, err := sc.RunContext(ctx, progress)
 	return sc.Seed, sum, err

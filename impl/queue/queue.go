@@ -57,8 +57,10 @@
 // # Progress
 //
 // Push and Pop are lock-free: neither takes a lock or parks, and every wait
-// is bounded. In the common case each is one fetch-and-add on its counter
-// and one atomic exchange on the slot. A Push claims another index only
+// is bounded. In the common case a Push is one fetch-and-add on tail and
+// one compare-and-swap on its slot, and a Pop is two loads (head, and the
+// slot it is about to claim), one fetch-and-add on head and one atomic
+// exchange on the slot. A Push claims another index only
 // when a consumer abandoned its slot, and a Pop claims another index only
 // when it abandoned one whose producer was still on its way; in either case
 // another operation has made progress. They are not wait-free: a producer

@@ -1,6 +1,6 @@
 module github.com/insideout-go/insideout/bench
 
-go 1.26
+go 1.26.0
 
 require github.com/insideout-go/insideout v0.0.0
 

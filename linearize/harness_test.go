@@ -358,3 +358,55 @@ func TestMalformedScenarioPanics(t *testing.T) {
 	}()
 	sc.Run()
 }
+
+// mustCatchMailbox runs the mailbox scenario on a locked mailbox with the
+// given bugs and requires a failure that want accepts.
+func mustCatchMailbox(t *testing.T, name string, bugs mailboxBugs, want func(*linearize.Failure) bool) {
+	t.Helper()
+	sc := campaign.MailboxScenario(name, 2, func(c int) campaign.Mailbox { return newLockedMailbox(c, bugs) })
+	sc.Rounds = badRounds
+	sc.ReportDir = t.TempDir()
+	sc.StuckPatience = 50 * time.Millisecond
+	sum, err := sc.Run()
+	var f *linearize.Failure
+	if !errors.As(err, &f) {
+		t.Fatalf("%s: the harness passed a known-bad mailbox: %d rounds, no failure", name, sum.Rounds)
+	}
+	if !want(f) {
+		t.Fatalf("%s: caught, but not as expected:\n%v", name, f)
+	}
+	t.Logf("%s: caught after %d rounds", name, sum.Rounds)
+}
+
+// The control: the locked mailbox without bugs passes, at every capacity.
+func TestHarnessPassesLockedMailbox(t *testing.T) {
+	for _, c := range []int{0, 1, 3, spec.Unbounded} {
+		sc := campaign.MailboxScenario("locked", c, func(c int) campaign.Mailbox { return newLockedMailbox(c, mailboxBugs{}) })
+		sc.Rounds = 300
+		sc.Test(t)
+	}
+}
+
+// The bug: a lost wake-up. A Recv sleeps beside an item; the harness must
+// report the sleeper as stuck, with the goroutines' stacks.
+func TestHarnessCatchesLostWakeup(t *testing.T) {
+	mustCatchMailbox(t, "lost-wakeup", mailboxBugs{lostWakeup: true}, func(f *linearize.Failure) bool {
+		return strings.Contains(f.Stuck, "recv()") && strings.Contains(f.Error(), "lost wake-up") && f.Dump != ""
+	})
+}
+
+// The bug: a capacity check that races with another send. The mailbox
+// holds more than its capacity, which the model refuses.
+func TestHarnessCatchesRacyCapacity(t *testing.T) {
+	mustCatchMailbox(t, "racy-cap", mailboxBugs{racyCap: true}, func(f *linearize.Failure) bool {
+		return f.Verdict == spec.Illegal && f.Report != ""
+	})
+}
+
+// The bug: Interrupt claims to have woken more calls than it did. The
+// model requires every woken call to return interrupted right after.
+func TestHarnessCatchesInterruptOvercount(t *testing.T) {
+	mustCatchMailbox(t, "interrupt-overcount", mailboxBugs{interruptOvercount: true}, func(f *linearize.Failure) bool {
+		return f.Verdict == spec.Illegal
+	})
+}

@@ -1,6 +1,7 @@
 package linearize
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -35,6 +36,18 @@ func NewRecorder(clients, opsPerClient int) *Recorder {
 // goroutine at a time.
 func (r *Recorder) Client(i int) *Client { return &r.clients[i] }
 
+// inProgress returns the inputs of the calls that clients have begun and
+// not yet returned from (as recorded by Scenario.RunProgram).
+func (r *Recorder) inProgress() []any {
+	var in []any
+	for i := range r.clients {
+		if p := r.clients[i].current.Load(); p != nil {
+			in = append(in, *p)
+		}
+	}
+	return in
+}
+
 // History returns every recorded operation, client by client. Call it only
 // after every client has finished recording.
 func (r *Recorder) History() []porcupine.Operation {
@@ -51,10 +64,11 @@ func (r *Recorder) History() []porcupine.Operation {
 
 // A Client records the operations of one client goroutine.
 type Client struct {
-	id    int
-	start time.Time
-	ops   []porcupine.Operation
-	_     [64]byte // keep neighbouring clients' slice headers off one line
+	id      int
+	start   time.Time
+	ops     []porcupine.Operation
+	current atomic.Pointer[any] // the input of the call in progress, if any
+	_       [64]byte            // keep neighbouring clients' slice headers off one line
 }
 
 // Call stamps the call of an operation; pass the stamp to [Client.Return]

@@ -78,17 +78,41 @@ type Scenario[S any] struct {
 
 	// Finally, if set, runs after every client of a round has returned,
 	// while nothing else runs: it may record further operations on its own
-	// client (whose id is Clients), for example a Len that is exact only
+	// client (whose id is Clients+1), for example a Len that is exact only
 	// when quiescent, and a drain that shows every item is still there.
 	Finally func(s S, c *Client)
+
+	// Release, if set, ends a round whose calls may block for good (a Recv
+	// with nothing more to come). Once every client that has not finished
+	// is inside a call and no call has returned for Quiet, Release runs on
+	// a client of its own (id Clients), and again whenever that holds
+	// again, until every client has returned. It must end the waits (for a mailbox:
+	// resume, close, interrupt); its calls are recorded and checked like
+	// any other.
+	Release func(s S, c *Client)
+
+	// Stuck, if set, is asked before each Release whether any of the calls
+	// in progress (their inputs) is asleep although the state of s would
+	// let it proceed, and describes the problem if so. If the description
+	// persists for StuckPatience with no call returning, the round fails:
+	// a call slept through the change that should have woken it (a lost
+	// wake-up). Waiting out the patience keeps a wake-up that is merely
+	// slow to be scheduled from counting as lost.
+	Stuck func(s S, inProgress []any) string
+
+	// Expand, if set, rewrites each recorded operation into the operations
+	// the model checks: for example one Drain into a take per item.
+	Expand func(op porcupine.Operation) []porcupine.Operation
 
 	// Unblock, if set, is called when a round hangs, to wake the calls
 	// still blocked so that their goroutines can exit after the report.
 	Unblock func(s S)
 
-	RoundTimeout time.Duration // a round running longer is a hang (default 10s)
-	CheckTimeout time.Duration // porcupine's limit per history (default 10s)
-	ReportDir    string        // where visualizations go (default DefaultReportDir())
+	Quiet         time.Duration // stillness before Release (default 1ms)
+	StuckPatience time.Duration // how long Stuck's answer must persist (default 250ms)
+	RoundTimeout  time.Duration // a round running longer is a hang (default 10s)
+	CheckTimeout  time.Duration // porcupine's limit per history (default 10s)
+	ReportDir     string        // where visualizations go (default DefaultReportDir())
 }
 
 // Summary counts what a run did.
@@ -98,7 +122,7 @@ type Summary struct {
 	Histories int           // histories checked
 	Illegal   int           // histories found not linearizable
 	Unknown   int           // histories the checker gave up on
-	Hangs     int           // rounds that did not finish in time
+	Hangs     int           // rounds that did not finish in time, or had a call stuck
 	Panics    int           // rounds in which an operation panicked
 	Elapsed   time.Duration // wall time
 }
@@ -115,6 +139,7 @@ type Failure struct {
 	Round    int
 	Verdict  spec.Verdict // of the history, if it was checked
 	Hung     bool         // the round did not finish within RoundTimeout
+	Stuck    string       // a call slept though it could proceed: what Stuck said
 	Panic    string       // an operation panicked: the value and stack
 	Report   string       // path of the HTML visualization, for Illegal
 	Dump     string       // every goroutine's stack, for a hang
@@ -126,6 +151,8 @@ func (f *Failure) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "linearize: %s: round %d of seed %#x: ", f.Scenario, f.Round, f.Seed)
 	switch {
+	case f.Stuck != "":
+		b.WriteString("a call stayed asleep though it could proceed (lost wake-up): " + f.Stuck)
 	case f.Hung:
 		b.WriteString("did not finish in time: a call never returned (hang)")
 	case f.Panic != "":
@@ -187,7 +214,7 @@ func (sc *Scenario[S]) RunContext(ctx context.Context, progress func(Summary)) (
 		sum.Rounds++
 		sum.Ops += res.Ops
 		switch {
-		case res.Hung:
+		case res.Hung || res.Stuck != "":
 			sum.Hangs++
 		case res.Panic != "":
 			sum.Panics++
@@ -207,10 +234,10 @@ func (sc *Scenario[S]) RunContext(ctx context.Context, progress func(Summary)) (
 		if res.Failed() {
 			f := &Failure{
 				Scenario: c.Name, Seed: seed, Round: round,
-				Verdict: res.Verdict, Hung: res.Hung, Panic: res.Panic,
+				Verdict: res.Verdict, Hung: res.Hung, Stuck: res.Stuck, Panic: res.Panic,
 				Dump: res.Dump, Program: c.Format(p),
 			}
-			if res.Verdict == spec.Illegal && !res.Hung && res.Panic == "" {
+			if res.Verdict == spec.Illegal && !res.Hung && res.Stuck == "" && res.Panic == "" {
 				f.Report = filepath.Join(c.ReportDir, fmt.Sprintf("%s-seed-%#x-round-%d.html", sanitize(c.Name), seed, round))
 				if err := res.Checked.WriteReport(f.Report); err != nil {
 					f.Report = "(could not write the visualization: " + err.Error() + ")"
@@ -301,14 +328,17 @@ func (sc *Scenario[S]) Format(p Program) string {
 type RoundResult struct {
 	Checked        // the verdict on the history (not checked if Hung or Panic)
 	Hung    bool   // a call did not return within RoundTimeout
+	Stuck   string // a call slept though it could proceed (see Scenario.Stuck)
 	Panic   string // an operation panicked: the value and the stack
 	Dump    string // every goroutine's stack, taken when the round hung
 	History []porcupine.Operation
 }
 
-// Failed reports whether the round failed: a hang, a panic, or any verdict
-// but Ok.
-func (r RoundResult) Failed() bool { return r.Hung || r.Panic != "" || r.Verdict != spec.Ok }
+// Failed reports whether the round failed: a hang, a stuck call, a panic,
+// or any verdict but Ok.
+func (r RoundResult) Failed() bool {
+	return r.Hung || r.Stuck != "" || r.Panic != "" || r.Verdict != spec.Ok
+}
 
 // RunProgram runs p once on a fresh system: one goroutine per client,
 // released together, then Finally, then the check. chaosSeed seeds the
@@ -321,17 +351,21 @@ func (sc *Scenario[S]) RunProgram(p Program, chaosSeed uint64) RoundResult {
 	for _, steps := range p {
 		most = max(most, len(steps))
 	}
-	rec := NewRecorder(len(p)+1, most)
+	// Clients 0..n-1 run the program; client n is Release's, n+1 Finally's.
+	rec := NewRecorder(len(p)+2, most)
 	var (
 		ready, done sync.WaitGroup
 		start       = make(chan struct{})
 		panicked    atomic.Pointer[string] // the first panic, if any
+		ended       atomic.Int64           // clients that have made all their calls
+		returned    atomic.Uint64          // calls returned, all clients together
 	)
 	for cl, steps := range p {
 		ready.Add(1)
 		done.Add(1)
 		go func() {
 			defer done.Done()
+			defer ended.Add(1)
 			defer func() {
 				if v := recover(); v != nil {
 					msg := fmt.Sprintf("client %d: %v\n%s", cl, v, debug.Stack())
@@ -343,23 +377,37 @@ func (sc *Scenario[S]) RunProgram(p Program, chaosSeed uint64) RoundResult {
 			<-start
 			for _, st := range steps {
 				op := &c.Ops[st.Op]
+				client.current.Store(&st.Input)
 				call := client.Call()
 				out := op.Run(s, st.Input)
 				client.Return(call, st.Input, out)
+				client.current.Store(nil)
+				returned.Add(1)
 			}
 		}()
 	}
 	ready.Wait()
 	close(start)
 
-	// Finally runs once every client has returned, on the same clock as
-	// the clients: a Finally that blocks is a hang like any other.
+	clientsDone := make(chan struct{})
+	var stuck atomic.Pointer[string]
+	var releaser sync.WaitGroup
+	if c.Release != nil {
+		releaser.Go(func() {
+			c.release(s, rec, len(p), &ended, &returned, clientsDone, &stuck)
+		})
+	}
+	// Finally runs once every client has returned, and Release with them,
+	// on the same clock as the clients: a Finally that blocks is a hang
+	// like any other.
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
 		done.Wait()
+		close(clientsDone)
+		releaser.Wait()
 		if c.Finally != nil && panicked.Load() == nil {
-			if msg := finally(c.Finally, s, rec.Client(len(p))); msg != "" {
+			if msg := finally(c.Finally, s, rec.Client(len(p)+1)); msg != "" {
 				panicked.CompareAndSwap(nil, &msg)
 			}
 		}
@@ -387,8 +435,74 @@ func (sc *Scenario[S]) RunProgram(p Program, chaosSeed uint64) RoundResult {
 	if msg := panicked.Load(); msg != nil {
 		return RoundResult{Panic: *msg}
 	}
+	if msg := stuck.Load(); msg != nil {
+		what, stacks, _ := strings.Cut(*msg, "\x00")
+		return RoundResult{Stuck: what, Dump: stacks}
+	}
 	h := rec.History()
+	if c.Expand != nil {
+		var x []porcupine.Operation
+		for _, op := range h {
+			x = append(x, c.Expand(op)...)
+		}
+		h = x
+	}
 	return RoundResult{Checked: Check(c.Model, h, c.CheckTimeout), History: h}
+}
+
+// release runs Release (see Scenario.Release and Scenario.Stuck) until
+// clientsDone is closed, and records in stuck the description of a call
+// found asleep although it could proceed, and every goroutine's stack,
+// separated by a NUL.
+func (c *Scenario[S]) release(s S, rec *Recorder, clients int, ended *atomic.Int64, returned *atomic.Uint64, clientsDone <-chan struct{}, stuck *atomic.Pointer[string]) {
+	client := rec.Client(clients)
+	// still waits for Quiet and reports whether no call returned meanwhile;
+	// ok is false once every client has returned.
+	still := func() (quiet, ok bool) {
+		before := returned.Load()
+		select {
+		case <-clientsDone:
+			return false, false
+		case <-time.After(c.Quiet):
+			return returned.Load() == before, true
+		}
+	}
+	for {
+		quiet, ok := still()
+		if !ok {
+			return
+		}
+		// A client between two calls is about to make the next: only when
+		// every client still running is inside a call can nothing move.
+		inProgress := rec.inProgress()
+		if !quiet || int64(len(inProgress)) < int64(clients)-ended.Load() {
+			continue
+		}
+		if c.Stuck != nil && stuck.Load() == nil {
+			if what := c.Stuck(s, inProgress); what != "" {
+				// Confirm: the same must hold, with no call returning, for
+				// the whole patience.
+				before := returned.Load()
+				for deadline := time.Now().Add(c.StuckPatience); what != "" && time.Now().Before(deadline); {
+					if _, ok := still(); !ok {
+						return
+					}
+					if returned.Load() != before {
+						what = ""
+						break
+					}
+					what = c.Stuck(s, rec.inProgress())
+				}
+				if what != "" {
+					report := what + "\x00" + allStacks()
+					stuck.Store(&report)
+				} else {
+					continue
+				}
+			}
+		}
+		c.Release(s, client)
+	}
 }
 
 // finally runs f, returning the panic it raised, if any, with its stack.
@@ -427,6 +541,12 @@ func (sc *Scenario[S]) withDefaults() *Scenario[S] {
 	}
 	if c.Rounds == 0 {
 		c.Rounds = 100
+	}
+	if c.Quiet <= 0 {
+		c.Quiet = time.Millisecond
+	}
+	if c.StuckPatience <= 0 {
+		c.StuckPatience = 250 * time.Millisecond
 	}
 	if c.RoundTimeout <= 0 {
 		c.RoundTimeout = 10 * time.Second

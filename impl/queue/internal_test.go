@@ -8,31 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"unsafe"
-)
 
-// The layout claims: a segment fills the 8192-byte size class without
-// spilling into the next one, and the row/column permutation is a
-// bijection. A bigger header or a wrong permutation breaks one of them.
-func TestSegmentLayout(t *testing.T) {
-	if size := unsafe.Sizeof(segment{}); size > 8192 || size < 8192-64 {
-		t.Fatalf("segment is %d bytes; it must fit the 8192-byte size class snugly", size)
-	}
-	s := new(segment)
-	seen := map[*unsafe.Pointer]uint64{}
-	for i := range uint64(segmentSlots) {
-		p := s.slot(i)
-		if j, dup := seen[p]; dup {
-			t.Fatalf("indices %d and %d share a slot", j, i)
-		}
-		seen[p] = i
-		if i > 0 {
-			a, b := uintptr(unsafe.Pointer(s.slot(i-1))), uintptr(unsafe.Pointer(p))
-			if a/64 == b/64 {
-				t.Fatalf("consecutive indices %d and %d share a cache line", i-1, i)
-			}
-		}
-	}
-}
+	"github.com/insideout-go/insideout/impl/internal/segment"
+)
 
 // An empty queue polled many times must neither advance head (burning
 // indices that producers then skip) nor allocate segments.
@@ -50,7 +28,7 @@ func TestEmptyPollsClaimNothing(t *testing.T) {
 	if allocs != 0 || q.headSeg.Load() != seg {
 		t.Fatalf("empty polls allocated (%v per Pop) or moved to a new segment", allocs)
 	}
-	if got := atomic.LoadPointer(seg.slot(0)); got != nil {
+	if got := atomic.LoadPointer(seg.Slot(0)); got != nil {
 		t.Fatalf("slot 0 left as %p by empty polls, want nil", got)
 	}
 }
@@ -65,7 +43,7 @@ func TestAbandonedSlotIsSkipped(t *testing.T) {
 	if got := q.Pop(); got != nil {
 		t.Fatalf("Pop returned %v from a claimed but unwritten slot", got)
 	}
-	if got := atomic.LoadPointer(q.headSeg.Load().slot(0)); got != taken {
+	if got := atomic.LoadPointer(q.headSeg.Load().Slot(0)); got != taken {
 		t.Fatalf("the stalled producer's slot is %p, want taken", got)
 	}
 	// The pop that abandoned slot 0 then saw slot 1 unclaimed and stopped
@@ -87,11 +65,11 @@ func TestAbandonedSlotIsSkipped(t *testing.T) {
 func TestHandOver(t *testing.T) {
 	q := New[int]()
 	s := q.tailSeg.Load()
-	atomic.StorePointer(s.slot(0), waiting) // a consumer arrived first and waits
+	atomic.StorePointer(s.Slot(0), waiting) // a consumer arrived first and waits
 	q.head.Store(1)
 	x := 1
 	q.Push(&x)
-	if got := atomic.LoadPointer(s.slot(0)); got != unsafe.Pointer(&x) {
+	if got := atomic.LoadPointer(s.Slot(0)); got != unsafe.Pointer(&x) {
 		t.Fatalf("the producer did not hand over into the waiting slot")
 	}
 }
@@ -103,10 +81,10 @@ func TestHandOver(t *testing.T) {
 func TestAbandonedSlotMovesProducerOn(t *testing.T) {
 	q := New[int]()
 	s := q.tailSeg.Load()
-	atomic.StorePointer(s.slot(0), taken) // abandoned before the producer came
+	atomic.StorePointer(s.Slot(0), taken) // abandoned before the producer came
 	x := 1
 	q.Push(&x)
-	if q.tail.Load() != 2 || atomic.LoadPointer(s.slot(1)) != unsafe.Pointer(&x) {
+	if q.tail.Load() != 2 || atomic.LoadPointer(s.Slot(1)) != unsafe.Pointer(&x) {
 		t.Fatalf("a producer finding its slot taken did not move on to the next index")
 	}
 }
@@ -116,13 +94,13 @@ func TestAbandonedSlotMovesProducerOn(t *testing.T) {
 func TestSegmentsChainAndRetire(t *testing.T) {
 	q := New[int]()
 	first := q.headSeg.Load()
-	n := 3*segmentSlots + 5
+	n := 3*segment.Slots + 5
 	vals := make([]int, n)
 	for i := range vals {
 		vals[i] = i
 		q.Push(&vals[i])
 	}
-	if got := q.tailSeg.Load().id; got != 3 {
+	if got := q.tailSeg.Load().ID; got != 3 {
 		t.Fatalf("tail hint at segment %d after %d pushes, want 3", got, n)
 	}
 	for i := range vals {
@@ -130,7 +108,7 @@ func TestSegmentsChainAndRetire(t *testing.T) {
 			t.Fatalf("pop %d returned %v, want &vals[%d]", i, p, i)
 		}
 	}
-	if q.headSeg.Load() == first || q.headSeg.Load().id != 3 {
+	if q.headSeg.Load() == first || q.headSeg.Load().ID != 3 {
 		t.Fatalf("head hint did not move past consumed segments")
 	}
 }

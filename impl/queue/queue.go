@@ -19,7 +19,8 @@
 // index i with one atomic add on tail and writes its pointer into slot i; a
 // consumer claims index i with one atomic add on head and takes whatever
 // slot i holds. Slots live in segments of segmentSlots slots, linked in
-// index order and created on demand by whichever side first needs one.
+// index order and created on demand by whichever side first needs one
+// (package impl/internal/segment).
 //
 // A slot moves through these states, each change an atomic operation on
 // the slot:
@@ -68,11 +69,12 @@
 //
 // # Memory
 //
-// A segment is 8144 bytes, a 16-byte header and 1016 slots of 8 bytes, so
-// it fits Go's 8192-byte size class: 8.06 bytes per queued item. Consumed
-// segments are unlinked and become garbage; nothing is recycled, so there is
-// no ABA hazard. The cost is garbage-collection work proportional to the
-// items moved, which shows in throughput while a collection runs.
+// Slots live in the segments of impl/internal/segment: 8 KiB each, 8.06
+// bytes per queued item, consecutive indices in different cache lines.
+// Consumed segments are unlinked and become garbage; nothing is recycled,
+// so there is no ABA hazard. The cost is garbage-collection work
+// proportional to the items moved, which shows in throughput while a
+// collection runs.
 package queue
 
 import (
@@ -80,17 +82,7 @@ import (
 	"unsafe"
 
 	"github.com/insideout-go/insideout/impl/chaos"
-)
-
-// A segment's slots form a grid of slotRows rows of lineSlots slots, a row
-// being one 64-byte cache line's worth. Index k of a segment lives at row
-// k%slotRows, column k/slotRows, so consecutive indices fall in different
-// cache lines: producers claiming neighbouring indices, and a consumer
-// close behind a producer, do not fight over one line.
-const (
-	lineSlots    = 8
-	slotRows     = 127
-	segmentSlots = lineSlots * slotRows
+	"github.com/insideout-go/insideout/impl/internal/segment"
 )
 
 // spinLoads bounds how many times a consumer re-reads a slot whose producer
@@ -105,19 +97,6 @@ var (
 	waiting    = unsafe.Pointer(&waitingObj)
 	taken      = unsafe.Pointer(&takenObj)
 )
-
-// segment holds the slots for indices [id*segmentSlots, (id+1)*segmentSlots).
-type segment struct {
-	id    uint64
-	next  atomic.Pointer[segment]
-	slots [segmentSlots]unsafe.Pointer // accessed only through sync/atomic
-}
-
-// slot returns the slot of index i, which must belong to s.
-func (s *segment) slot(i uint64) *unsafe.Pointer {
-	k := i % segmentSlots
-	return &s.slots[(k%slotRows)*lineSlots+k/slotRows]
-}
 
 // pad separates fields that different cores write, so that they never share
 // a cache line (two lines, for CPUs that prefetch lines in pairs).
@@ -138,19 +117,19 @@ type Queue[T any] struct {
 	// moves to the segment of an index already claimed, so the index the
 	// producer then claims is never behind the segment it loaded, and it
 	// only walks forward.
-	tailSeg atomic.Pointer[segment]
+	tailSeg atomic.Pointer[segment.Segment]
 	_       pad
 	// head and headSeg are the consumers' twins of tail and tailSeg.
 	head    atomic.Uint64
 	_       pad
-	headSeg atomic.Pointer[segment]
+	headSeg atomic.Pointer[segment.Segment]
 	_       pad
 }
 
 // New returns an empty queue.
 func New[T any]() *Queue[T] {
 	q := new(Queue[T])
-	s := new(segment)
+	s := new(segment.Segment)
 	q.tailSeg.Store(s)
 	q.headSeg.Store(s)
 	return q
@@ -172,7 +151,7 @@ func (q *Queue[T]) Push(v *T) {
 		s := q.tailSeg.Load() // before claiming: see the comment on tailSeg
 		i := q.tail.Add(1) - 1
 		chaos.Point() // a consumer may now find i claimed but unwritten
-		slot := find(&q.tailSeg, s, i).slot(i)
+		slot := segment.Find(&q.tailSeg, s, i).Slot(i)
 		// Each successful CAS publishes v: it is a release that pairs with
 		// the consumer's Swap or Load (an acquire) of this slot, so the
 		// consumer sees the object as the producer left it.
@@ -197,7 +176,7 @@ func (q *Queue[T]) Pop() *T {
 		}
 		i := q.head.Add(1) - 1
 		chaos.Point()
-		slot := find(&q.headSeg, s, i).slot(i)
+		slot := segment.Find(&q.headSeg, s, i).Slot(i)
 		// The usual case: the item is there, and one swap takes it and
 		// leaves a sentinel in its place.
 		p := atomic.SwapPointer(slot, waiting)
@@ -236,8 +215,8 @@ func (q *Queue[T]) Pop() *T {
 // only when slot h is still unwritten, so that a non-empty queue costs a
 // consumer no cache miss on the producers' counter, and an empty queue
 // polled in a loop claims no index and allocates nothing.
-func (q *Queue[T]) emptyAt(s *segment, h uint64) bool {
-	if s.id == h/segmentSlots && atomic.LoadPointer(s.slot(h)) != nil {
+func (q *Queue[T]) emptyAt(s *segment.Segment, h uint64) bool {
+	if s.ID == h/segment.Slots && atomic.LoadPointer(s.Slot(h)) != nil {
 		return false
 	}
 	return q.tail.Load() <= h
@@ -248,36 +227,6 @@ func (q *Queue[T]) emptyAt(s *segment, h uint64) bool {
 // item alive. Only the slot's consumer calls it, once the item is there.
 func takeArrived[T any](slot *unsafe.Pointer) *T {
 	return (*T)(atomic.SwapPointer(slot, taken))
-}
-
-// find returns the segment holding index i, starting from s, which must not
-// be past it, and creating segments that do not exist yet. It then moves
-// the hint forward to that segment if the hint is behind it; segments behind
-// both hints are garbage once no operation in flight still holds them.
-func find(hint *atomic.Pointer[segment], s *segment, i uint64) *segment {
-	id := i / segmentSlots
-	if s.id == id {
-		return s
-	}
-	for s.id < id {
-		next := s.next.Load()
-		if next == nil {
-			chaos.Point()
-			n := &segment{id: s.id + 1}
-			if s.next.CompareAndSwap(nil, n) {
-				next = n
-			} else {
-				next = s.next.Load()
-			}
-		}
-		s = next
-	}
-	for {
-		h := hint.Load()
-		if h.id >= s.id || hint.CompareAndSwap(h, s) {
-			return s
-		}
-	}
 }
 
 // Len returns the number of items in the queue. It is exact when no Push or

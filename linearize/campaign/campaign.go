@@ -7,8 +7,11 @@ package campaign
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/spec"
 )
 
 // Options tune a campaign run. Zero values take each scenario's defaults.
@@ -41,6 +44,37 @@ func All() []Campaign {
 				return run(ctx, &sc, o, progress)
 			},
 		},
+		{
+			Name: "mailbox",
+			Doc:  "impl/mailbox: every operation at once, capacities 0, 1, 2 and unbounded; then release, liveness check and drain",
+			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+				// The capacities take turns, a slice of the time each.
+				caps := []int{1, 2, 0, spec.Unbounded}
+				var total linearize.Summary
+				var seed uint64
+				deadline, hasDeadline := ctx.Deadline()
+				for i, c := range caps {
+					cctx, cancel := ctx, context.CancelFunc(func() {})
+					if hasDeadline {
+						cctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/time.Duration(len(caps)-i)))
+					}
+					sc := MailboxScenario(fmt.Sprintf("mailbox-cap%s", capName(c)), c, NewMailbox)
+					var sum linearize.Summary
+					var err error
+					seed, sum, err = run(cctx, &sc, o, func(s linearize.Summary) {
+						if progress != nil {
+							progress(add(total, s))
+						}
+					})
+					cancel()
+					total = add(total, sum)
+					if err != nil || ctx.Err() != nil {
+						return seed, total, err
+					}
+				}
+				return seed, total, nil
+			},
+		},
 	}
 }
 
@@ -61,4 +95,20 @@ func run[S any](ctx context.Context, sc *linearize.Scenario[S], o Options, progr
 	sc.Rounds = -1
 	sum, err := sc.RunContext(ctx, progress)
 	return sc.Seed, sum, err
+}
+
+// add returns the sum of two summaries.
+func add(a, b linearize.Summary) linearize.Summary {
+	return linearize.Summary{
+		Rounds: a.Rounds + b.Rounds, Ops: a.Ops + b.Ops, Histories: a.Histories + b.Histories,
+		Illegal: a.Illegal + b.Illegal, Unknown: a.Unknown + b.Unknown, Hangs: a.Hangs + b.Hangs,
+		Panics: a.Panics + b.Panics, Elapsed: a.Elapsed + b.Elapsed,
+	}
+}
+
+func capName(c int) string {
+	if c == spec.Unbounded {
+		return "∞"
+	}
+	return fmt.Sprint(c)
 }

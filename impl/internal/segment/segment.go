@@ -1,0 +1,81 @@
+// Package segment stores pointers in slots addressed by a 64-bit
+// position, in fixed-size segments linked in position order, created on
+// demand and dropped (to the garbage collector) once every operation has
+// moved past them. It is the storage under impl/queue and impl/mailbox;
+// the protocols that decide who writes and reads which slot are theirs.
+//
+// # Layout
+//
+// A segment is 8144 bytes, a 16-byte header and 1016 slots of 8 bytes, so
+// that it fits Go's 8192-byte size class: 8.06 bytes per slot. Its slots
+// form a grid of 127 rows of 8 slots, a row being one 64-byte cache line's
+// worth; position k of a segment lives at row k%127, column k/127, so
+// consecutive positions fall in different cache lines, and goroutines
+// working on neighbouring positions do not fight over one line.
+//
+// # Finding a segment
+//
+// Each user keeps hints: atomic pointers to a segment at or before the one
+// it will need next. A hint only ever moves forward, and only to the
+// segment of a position already claimed; so a goroutine that loads a hint
+// before claiming a position never finds its position behind the hint, and
+// only walks forward from it (Find). Segments behind every hint, and behind
+// every operation in flight, are unreachable and become garbage; nothing is
+// recycled, so there is no ABA hazard.
+package segment
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/insideout-go/insideout/impl/chaos"
+)
+
+const (
+	lineSlots = 8
+	rows      = 127
+	// Slots is the number of slots in a segment.
+	Slots = lineSlots * rows
+)
+
+// A Segment holds the slots of positions [ID*Slots, (ID+1)*Slots).
+type Segment struct {
+	ID    uint64
+	next  atomic.Pointer[Segment]
+	slots [Slots]unsafe.Pointer // accessed only through sync/atomic
+}
+
+// Slot returns the slot of position i, which must belong to s.
+func (s *Segment) Slot(i uint64) *unsafe.Pointer {
+	k := i % Slots
+	return &s.slots[(k%rows)*lineSlots+k/rows]
+}
+
+// Find returns the segment holding position i, starting from s, which must
+// not be past it, and creating segments that do not exist yet. It then
+// moves hint forward to that segment if hint is behind it.
+func Find(hint *atomic.Pointer[Segment], s *Segment, i uint64) *Segment {
+	id := i / Slots
+	if s.ID == id {
+		return s
+	}
+	for s.ID < id {
+		next := s.next.Load()
+		if next == nil {
+			chaos.Point()
+			n := &Segment{ID: s.ID + 1}
+			if s.next.CompareAndSwap(nil, n) {
+				next = n
+			} else {
+				next = s.next.Load()
+			}
+		}
+		s = next
+	}
+	for {
+		h := hint.Load()
+		if h.ID >= s.ID || hint.CompareAndSwap(h, s) {
+			return s
+		}
+	}
+}

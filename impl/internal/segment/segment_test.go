@@ -1,0 +1,69 @@
+package segment
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"unsafe"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// The layout claims: a segment fills the 8192-byte size class without
+// spilling into the next one, and the row/column permutation is a
+// bijection that puts consecutive positions on different cache lines. A
+// bigger header or a wrong permutation breaks one of them.
+func TestLayout(t *testing.T) {
+	if size := unsafe.Sizeof(Segment{}); size > 8192 || size < 8192-64 {
+		t.Fatalf("a segment is %d bytes; it must fit the 8192-byte size class snugly", size)
+	}
+	s := new(Segment)
+	seen := map[*unsafe.Pointer]uint64{}
+	for i := range uint64(Slots) {
+		p := s.Slot(i)
+		if j, dup := seen[p]; dup {
+			t.Fatalf("positions %d and %d share a slot", j, i)
+		}
+		seen[p] = i
+		if i > 0 {
+			a, b := uintptr(unsafe.Pointer(s.Slot(i-1))), uintptr(unsafe.Pointer(p))
+			if a/64 == b/64 {
+				t.Fatalf("consecutive positions %d and %d share a cache line", i-1, i)
+			}
+		}
+	}
+}
+
+// Find walks forward, creates each missing segment once even when many
+// goroutines race to create it, and moves the hint forward only.
+func TestFindRaces(t *testing.T) {
+	first := new(Segment)
+	var hint atomic.Pointer[Segment]
+	hint.Store(first)
+	found := make([]*Segment, 8)
+	var wg sync.WaitGroup
+	for g := range found {
+		wg.Go(func() { found[g] = Find(&hint, first, 5*Slots+uint64(g)) })
+	}
+	wg.Wait()
+	for _, s := range found {
+		if s != found[0] || s.ID != 5 {
+			t.Fatalf("goroutines found different segments for segment 5: racing creators linked two copies")
+		}
+	}
+	if hint.Load() != found[0] {
+		t.Fatal("the hint did not move to the segment found")
+	}
+	if Find(&hint, first, 2*Slots).ID != 2 || hint.Load() != found[0] {
+		t.Fatal("finding an earlier segment moved the hint backwards")
+	}
+	n := 0
+	for s := first; s != nil; s = s.next.Load() {
+		n++
+	}
+	if n != 6 {
+		t.Fatalf("%d segments linked, want 6", n)
+	}
+}

@@ -1,0 +1,141 @@
+package mailbox
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/insideout-go/insideout/impl/internal/segment"
+	"github.com/insideout-go/insideout/spec"
+)
+
+const anyWake = sendSleep | recvSleep | watchSleep | lagSleep
+
+// sleepers returns how many calls of kind k are on its list.
+func (c *core) sleepers(k kind) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for w := c.lists[k].head; w != nil; w = w.next {
+		n++
+	}
+	return n
+}
+
+func waitSleepers(t *testing.T, c *core, k kind, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.sleepers(k) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sleepers of kind %d, want %d", c.sleepers(k), k, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Wake-ups are targeted: one receipt from a full mailbox wakes one
+// sleeping sender, not all of them, and a delivery wakes one receiver. A
+// mailbox that broadcast on every change would empty the list here.
+func TestWakeUpsAreTargeted(t *testing.T) {
+	m := New[int](1)
+	one := 1
+	m.TrySend(&one)
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() { v := 2; m.Send(&v) })
+	}
+	waitSleepers(t, &m.core, sendKind, 5)
+	m.TryRecv()
+	waitSleepers(t, &m.core, sendKind, 4) // exactly one left the list
+	time.Sleep(10 * time.Millisecond)
+	if n := m.sleepers(sendKind); n != 4 {
+		t.Fatalf("one receipt woke %d senders", 5-n)
+	}
+	if m.wait.Load()&sendSleep == 0 {
+		t.Fatal("sender bit cleared while senders still sleep: the next receipt would not wake them")
+	}
+	m.CloseWrite()
+	wg.Wait()
+	if m.wait.Load()&anyWake != 0 {
+		t.Fatalf("sleeper bits %#x left set with nobody asleep: every operation would take the slow path", m.wait.Load()&anyWake)
+	}
+}
+
+// With nobody asleep, a successful operation does no wake-up work at all:
+// no sleeper bit is set, so it never takes the mutex.
+func TestNoSleepersNoBits(t *testing.T) {
+	m := New[int](4)
+	v := 1
+	for range 3 {
+		m.TrySend(&v)
+		m.TryRecv()
+	}
+	if m.wait.Load()&anyWake != 0 {
+		t.Fatal("a sleeper bit is set with nobody asleep")
+	}
+}
+
+// A receipt can take effect before its item is placed (a sender counted
+// it and has not pushed it yet). The receiver must wait for it, without
+// spinning for ever, and get it once the sender places it.
+func TestItemInFlight(t *testing.T) {
+	m := New[int](Unbounded)
+	seg := m.tailSeg.Load()
+	m.tail.Store(advance(m.tail.Load(), 1)) // a send claims slot 0 and stalls before writing it
+	got := make(chan *int)
+	go func() {
+		v, r := m.TryRecv()
+		if r != spec.Received {
+			t.Errorf("TryRecv = %v, want Received", r)
+		}
+		got <- v
+	}()
+	waitSleepers(t, &m.core, lagKind, 1) // re-read a bounded while, then slept
+	select {
+	case <-got:
+		t.Fatal("TryRecv returned before its item was written")
+	case <-time.After(10 * time.Millisecond):
+	}
+	x := 42
+	atomic.StorePointer(slot(&m.tailSeg, seg, 0), unsafe.Pointer(&x)) // the sender writes...
+	if m.wait.Load()&lagSleep != 0 {
+		m.wakeAll(lagSleep) // ...and, seeing the lag bit, wakes the receipt
+	}
+	select {
+	case v := <-got:
+		if v != &x {
+			t.Fatalf("got %v, want the written item", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the receipt was not woken when its item was written")
+	}
+}
+
+// Positions wrap at 2^34 in the words; the full position comes from the
+// segment hint. A mailbox whose positions start just below the wrap must
+// carry items across it in order.
+func TestPositionsWrap(t *testing.T) {
+	m := New[int](4)
+	start := uint64(posMask - 5)
+	// As a mailbox that has moved 2^34-5 items would be: both positions
+	// there, and the hints at the segment holding them.
+	m.tail.Store(m.tail.Load() | start)
+	m.head.Store(m.head.Load() | start)
+	seg := &segment.Segment{ID: start / segment.Slots}
+	m.tailSeg.Store(seg)
+	m.headSeg.Store(seg)
+	for i := range 20 {
+		v := i
+		if m.TrySend(&v) != spec.Delivered {
+			t.Fatalf("send %d refused", i)
+		}
+		if p, r := m.TryRecv(); r != spec.Received || *p != i {
+			t.Fatalf("receive %d: %v %v", i, p, r)
+		}
+	}
+	if m.Len() != 0 || m.tail.Load()&posMask != (start+20)&posMask {
+		t.Fatalf("after the wrap: len %d, tail position %d", m.Len(), m.tail.Load()&posMask)
+	}
+}

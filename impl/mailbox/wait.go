@@ -1,0 +1,332 @@
+package mailbox
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/insideout-go/insideout/impl/chaos"
+	"github.com/insideout-go/insideout/spec"
+)
+
+// A kind of sleeper, each with its own list and its own bit in the wait
+// word.
+type kind uint8
+
+const (
+	sendKind  kind = iota // Send: waits for room or resumption
+	recvKind              // Recv: waits for an item or resumption
+	watchKind             // the Wait calls: wait for a condition
+	lagKind               // a receipt whose item is still being placed
+	kinds
+)
+
+// The wait word: which kinds of sleeper may be asleep, and whether an
+// interrupt is pending. It changes only under core.mu; operations that
+// succeed read it, after their CAS, to learn whether anyone needs waking.
+const (
+	sendSleep = 1 << iota
+	recvSleep
+	watchSleep
+	lagSleep
+	pending
+)
+
+var kindBits = [kinds]uint64{sendSleep, recvSleep, watchSleep, lagSleep}
+
+// A waiter is one sleeping call. It parks on its own channel (buffered, so
+// that signalling never blocks the waker), which is signalled at most once
+// per sleep, by whoever takes it off its list under core.mu.
+type waiter struct {
+	ch          chan struct{}
+	blocked     func(snap) bool // the condition that holds the call back
+	kind        kind
+	listed      bool
+	interrupted bool
+	seq         uint64 // arrival order, for Interrupt
+	prev, next  *waiter
+}
+
+var waiters = sync.Pool{New: func() any { return &waiter{ch: make(chan struct{}, 1)} }}
+
+func getWaiter(k kind, blocked func(snap) bool) *waiter {
+	w := waiters.Get().(*waiter)
+	w.kind, w.blocked, w.interrupted = k, blocked, false
+	return w
+}
+
+// putWaiter recycles w; its channel must be empty and w off every list.
+func putWaiter(w *waiter) {
+	w.blocked = nil
+	waiters.Put(w)
+}
+
+// A list of waiters, oldest first.
+type list struct{ head, tail *waiter }
+
+func (l *list) push(w *waiter) {
+	w.prev, w.next, w.listed = l.tail, nil, true
+	if l.tail == nil {
+		l.head = w
+	} else {
+		l.tail.next = w
+	}
+	l.tail = w
+}
+
+func (l *list) remove(w *waiter) {
+	if w.prev == nil {
+		l.head = w.next
+	} else {
+		w.prev.next = w.next
+	}
+	if w.next == nil {
+		l.tail = w.prev
+	} else {
+		w.next.prev = w.prev
+	}
+	w.prev, w.next, w.listed = nil, nil, false
+}
+
+// core is the part of a mailbox that holds its state: the two words, and
+// the sleepers. Mailbox and Void are built on it.
+//
+// The two words are all that an operation that does not wait touches,
+// apart from one load of the wait word. mu guards the lists of sleepers
+// and the wait word, and only two kinds of caller take it: a call that
+// must sleep, and a call that finds a bit set in the wait word and so has
+// someone to wake.
+type core struct {
+	words
+	wait  atomic.Uint64
+	mu    sync.Mutex
+	lists [kinds]list
+	seq   uint64
+}
+
+// setWait and clearWait change the wait word; c.mu must be held.
+func (c *core) setWait(bits uint64)   { c.wait.Store(c.wait.Load() | bits) }
+func (c *core) clearWait(bits uint64) { c.wait.Store(c.wait.Load() &^ bits) }
+
+// sleep waits, for a call of kind k (not lagKind), until the state may
+// have changed in a way that matters to it, and returns nil to have the
+// call try again, spec.ErrInterrupted, or ctx's error (ctx may be nil).
+//
+// blocked says whether a state still holds the call back. The sleeper sets
+// its kind's bit in the wait word and only then takes a snapshot to check
+// blocked; an operation that frees it changes a word by CAS and only then
+// reads the wait word. All of these are sequentially consistent, so either
+// the check sees the change (and the call does not sleep) or the operation
+// sees the bit, and takes mu, after this call has listed itself, to wake
+// it. No wake-up is lost.
+func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool) error {
+	w := getWaiter(k, blocked)
+	c.mu.Lock()
+	c.setWait(kindBits[k])
+	if !blocked(c.snapshot()) {
+		c.idle(k)
+		c.mu.Unlock()
+		putWaiter(w)
+		return nil
+	}
+	if c.wait.Load()&pending != 0 { // it stops the first call that would sleep
+		c.clearWait(pending)
+		c.idle(k)
+		c.mu.Unlock()
+		putWaiter(w)
+		return spec.ErrInterrupted
+	}
+	w.seq = c.seq
+	c.seq++
+	c.lists[k].push(w)
+	c.mu.Unlock()
+	chaos.Point()
+
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	select {
+	case <-w.ch:
+	case <-done:
+		c.mu.Lock()
+		if w.listed {
+			c.unlist(w)
+			c.mu.Unlock()
+			putWaiter(w)
+			return ctx.Err()
+		}
+		c.mu.Unlock()
+		<-w.ch // a waker took it off its list first: take that signal
+	}
+	interrupted := w.interrupted
+	putWaiter(w)
+	if interrupted {
+		return spec.ErrInterrupted
+	}
+	return nil
+}
+
+// idle clears kind k's bit if nobody of that kind sleeps. c.mu must be
+// held.
+func (c *core) idle(k kind) {
+	if c.lists[k].head == nil {
+		c.clearWait(kindBits[k])
+	}
+}
+
+// unlist takes w off its list. c.mu must be held.
+func (c *core) unlist(w *waiter) {
+	c.lists[w.kind].remove(w)
+	c.idle(w.kind)
+}
+
+// signal takes w off its list and wakes it. c.mu must be held.
+func (c *core) signal(w *waiter, interrupted bool) {
+	c.unlist(w)
+	w.interrupted = interrupted
+	w.ch <- struct{}{}
+}
+
+// wakeOne wakes the longest sleeper of kind k, if there is one.
+func (c *core) wakeOne(k kind) {
+	c.mu.Lock()
+	if w := c.lists[k].head; w != nil {
+		c.signal(w, false)
+	}
+	c.mu.Unlock()
+}
+
+// wakeAll wakes every sleeper of the kinds whose bits are in bits.
+func (c *core) wakeAll(bits uint64) {
+	c.mu.Lock()
+	for k := range kinds {
+		if bits&kindBits[k] != 0 {
+			for c.lists[k].head != nil {
+				c.signal(c.lists[k].head, false)
+			}
+		}
+	}
+	c.mu.Unlock()
+}
+
+// wakeWatchers wakes every Wait call whose condition no longer holds it
+// back.
+func (c *core) wakeWatchers() {
+	c.mu.Lock()
+	s := c.snapshot()
+	for w := c.lists[watchKind].head; w != nil; {
+		next := w.next
+		if !w.blocked(s) {
+			c.signal(w, false)
+		}
+		w = next
+	}
+	c.mu.Unlock()
+}
+
+// interrupt wakes up to n sleepers, longest sleeping first, as
+// interrupted, and makes an interrupt pending if it woke fewer than n. It
+// returns how many it woke. Receipts waiting for an item in flight are not
+// sleepers in this sense: they have already taken effect.
+func (c *core) interrupt(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	woken := 0
+	for woken < n {
+		var oldest *waiter
+		for k := sendKind; k <= watchKind; k++ {
+			if w := c.lists[k].head; w != nil && (oldest == nil || w.seq < oldest.seq) {
+				oldest = w
+			}
+		}
+		if oldest == nil {
+			break
+		}
+		c.signal(oldest, true)
+		woken++
+	}
+	if woken < n {
+		c.setWait(pending)
+	}
+	return woken
+}
+
+// flags returns the flags at one instant: the pending interrupt is read
+// before and after the snapshot, and the snapshot retaken if it changed.
+func (c *core) flags() spec.Flags {
+	for {
+		p := c.wait.Load() & pending
+		s := c.snapshot()
+		if c.wait.Load()&pending == p {
+			return flagsOf(s, p != 0)
+		}
+	}
+}
+
+// change applies f to the tail word by CAS (f reports false to leave it
+// as it is), copies the flags to the head word, and returns the tail word
+// before and whether f changed it.
+func (c *core) change(f func(t uint64) (uint64, bool)) (uint64, bool) {
+	for {
+		t := c.tail.Load()
+		n, ok := f(t)
+		if !ok {
+			return t, false
+		}
+		if c.tail.CompareAndSwap(t, n) {
+			c.reconcile()
+			return t, true
+		}
+	}
+}
+
+// setFlag and clearFlag turn a flag on or off, reporting whether it
+// changed.
+func (c *core) setFlag(bit uint64) bool {
+	_, ok := c.change(func(t uint64) (uint64, bool) { return t | bit, t&bit == 0 })
+	return ok
+}
+
+func (c *core) clearFlag(bit uint64) bool {
+	_, ok := c.change(func(t uint64) (uint64, bool) { return t &^ bit, t&bit != 0 })
+	return ok
+}
+
+// pause, resume and close are the control operations shared by Mailbox
+// and Void. Pausing frees no one, so it wakes no one; the others may free
+// any sleeper, so they wake every one of them to look again.
+func (c *core) pause() bool { return c.setFlag(paused) }
+
+func (c *core) resume() bool {
+	ok := c.clearFlag(paused)
+	if ok && c.wait.Load()&(sendSleep|recvSleep|watchSleep) != 0 {
+		c.wakeAll(sendSleep | recvSleep | watchSleep)
+	}
+	return ok
+}
+
+func (c *core) close(bit uint64) bool {
+	ok := c.setFlag(bit)
+	if ok && c.wait.Load()&(sendSleep|recvSleep|watchSleep) != 0 {
+		c.wakeAll(sendSleep | recvSleep | watchSleep)
+	}
+	return ok
+}
+
+// waitFor sleeps as a Wait call until blocked no longer holds, and returns
+// the state that ended the wait, or interrupted.
+func (c *core) waitFor(blocked func(snap) bool) (s snap, interrupted bool) {
+	for {
+		s = c.snapshot()
+		if !blocked(s) {
+			return s, false
+		}
+		if c.sleep(nil, watchKind, blocked) != nil {
+			return s, true
+		}
+	}
+}

@@ -1,0 +1,266 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/model"
+	"github.com/insideout-go/insideout/spec"
+)
+
+// Mailbox is the system under test of the mailbox scenarios.
+type Mailbox = spec.Mailbox[int]
+
+// drainOutput and clearOutput are what a Drain and a Clear record before
+// ExpandMailbox rewrites them into takes.
+type (
+	drainOutput []int
+	clearOutput int
+)
+
+// mbRecvOutput maps a blocking receive's results to the model's output.
+func mbRecvOutput(v *int, err error) model.MailboxOutput {
+	switch {
+	case err == nil:
+		return model.MailboxOutput{Result: spec.Received, Value: *v}
+	case errors.Is(err, spec.ErrUnreadable):
+		return model.MailboxOutput{Result: spec.Unreadable}
+	case errors.Is(err, spec.ErrInterrupted):
+		return model.MailboxOutput{Result: spec.Interrupted}
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return model.MailboxOutput{Canceled: true}
+	}
+	panic(fmt.Sprintf("recv: unexpected error %v", err))
+}
+
+// mbSendOutput maps a blocking send's error to the model's output.
+func mbSendOutput(err error) model.MailboxOutput {
+	switch {
+	case err == nil:
+		return model.MailboxOutput{Result: spec.Delivered}
+	case errors.Is(err, spec.ErrUnwritable):
+		return model.MailboxOutput{Result: spec.Unwritable}
+	case errors.Is(err, spec.ErrNil):
+		return model.MailboxOutput{Result: spec.Nil}
+	case errors.Is(err, spec.ErrInterrupted):
+		return model.MailboxOutput{Result: spec.Interrupted}
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return model.MailboxOutput{Canceled: true}
+	}
+	panic(fmt.Sprintf("send: unexpected error %v", err))
+}
+
+func item(v int) *int {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}
+
+// ctxTimeout is how long the context forms of Send and Recv wait.
+const ctxTimeout = 2 * time.Millisecond
+
+func mbIn(op model.MailboxOp) func(*linearize.Gen) any {
+	return func(*linearize.Gen) any { return model.MailboxInput{Op: op} }
+}
+
+// MailboxOps are the operations of a spec.Mailbox[int] scenario: every
+// operation of the contract, the sends with distinct values (now and then
+// nil), weighted so that items flow while pauses, interrupts, capacity
+// changes and, rarely, closes race with them.
+func MailboxOps() []linearize.Op[Mailbox] {
+	sendIn := func(op model.MailboxOp) func(*linearize.Gen) any {
+		return func(g *linearize.Gen) any {
+			v := g.Unique()
+			if g.Intn(25) == 0 {
+				v = 0 // nil
+			}
+			return model.MailboxInput{Op: op, Value: v}
+		}
+	}
+	return []linearize.Op[Mailbox]{
+		{Name: "trySend", Weight: 12, Input: sendIn(model.MbTrySend),
+			Run: func(m Mailbox, in any) any {
+				return model.MailboxOutput{Result: m.TrySend(item(in.(model.MailboxInput).Value))}
+			}},
+		{Name: "send", Weight: 8, Input: sendIn(model.MbSend),
+			Run: func(m Mailbox, in any) any { return mbSendOutput(m.Send(item(in.(model.MailboxInput).Value))) }},
+		{Name: "sendContext", Weight: 2, Input: sendIn(model.MbSend),
+			Run: func(m Mailbox, in any) any {
+				ctx, cancel := context.WithTimeout(context.Background(), ctxTimeout)
+				defer cancel()
+				return mbSendOutput(m.SendContext(ctx, item(in.(model.MailboxInput).Value)))
+			}},
+		{Name: "tryRecv", Weight: 12, Input: mbIn(model.MbTryRecv),
+			Run: func(m Mailbox, _ any) any {
+				v, r := m.TryRecv()
+				out := model.MailboxOutput{Result: r}
+				if v != nil {
+					out.Value = *v
+				}
+				return out
+			}},
+		{Name: "recv", Weight: 8, Input: mbIn(model.MbRecv),
+			Run: func(m Mailbox, _ any) any { return mbRecvOutput(m.Recv()) }},
+		{Name: "recvContext", Weight: 2, Input: mbIn(model.MbRecv),
+			Run: func(m Mailbox, _ any) any {
+				ctx, cancel := context.WithTimeout(context.Background(), ctxTimeout)
+				defer cancel()
+				return mbRecvOutput(m.RecvContext(ctx))
+			}},
+		{Name: "pause", Weight: 3, Input: mbIn(model.MbPause),
+			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.Pause()} }},
+		{Name: "resume", Weight: 4, Input: mbIn(model.MbResume),
+			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.Resume()} }},
+		{Name: "closeWrite", Weight: 1, Input: mbIn(model.MbCloseWrite),
+			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.CloseWrite()} }},
+		{Name: "closeRead", Weight: 1, Input: mbIn(model.MbCloseRead),
+			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.CloseRead()} }},
+		{Name: "interrupt", Weight: 3,
+			Input: func(g *linearize.Gen) any { return model.MailboxInput{Op: model.MbInterrupt, N: g.Intn(3)} },
+			Run: func(m Mailbox, in any) any {
+				return model.MailboxOutput{N: m.Interrupt(in.(model.MailboxInput).N)}
+			}},
+		{Name: "waitPushable", Weight: 2, Input: mbIn(model.MbWaitPushable),
+			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.WaitPushable()} }},
+		{Name: "waitPoppable", Weight: 2, Input: mbIn(model.MbWaitPoppable),
+			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.WaitPoppable()} }},
+		{Name: "waitEmpty", Weight: 1, Input: mbIn(model.MbWaitEmpty),
+			Run: func(m Mailbox, _ any) any { m.WaitEmpty(); return model.MailboxOutput{} }},
+		{Name: "waitFull", Weight: 1, Input: mbIn(model.MbWaitFull),
+			Run: func(m Mailbox, _ any) any { m.WaitFull(); return model.MailboxOutput{} }},
+		{Name: "len", Weight: 2, Input: mbIn(model.MbLen),
+			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{N: m.Len()} }},
+		{Name: "cap", Weight: 1, Input: mbIn(model.MbCap),
+			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{N: m.Cap()} }},
+		{Name: "setCap", Weight: 2,
+			Input: func(g *linearize.Gen) any {
+				n := []int{0, 1, 2, 3, spec.Unbounded}[g.Intn(5)]
+				return model.MailboxInput{Op: model.MbSetCap, N: n}
+			},
+			Run: func(m Mailbox, in any) any { m.SetCap(in.(model.MailboxInput).N); return model.MailboxOutput{} }},
+		{Name: "flags", Weight: 2, Input: mbIn(model.MbFlags),
+			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Flags: m.Flags()} }},
+		{Name: "clear", Weight: 1, Input: mbIn(model.MbClear),
+			Run: func(m Mailbox, _ any) any { return clearOutput(m.Clear()) }},
+		{Name: "drain", Weight: 1, Input: mbIn(model.MbDrain),
+			Run: func(m Mailbox, _ any) any { return drain(m) }},
+	}
+}
+
+func drain(m Mailbox) drainOutput {
+	var vs drainOutput
+	for _, p := range m.Drain() {
+		vs = append(vs, *p)
+	}
+	return vs
+}
+
+// ExpandMailbox rewrites a recorded Drain into one take per item it
+// returned, and a Clear into as many anonymous takes, each followed by the
+// instant at which the mailbox was empty, all within the call's interval
+// (see spec.Mailbox). Every other operation is left as it is.
+func ExpandMailbox(op porcupine.Operation) []porcupine.Operation {
+	var takes []model.MailboxInput
+	switch out := op.Output.(type) {
+	case drainOutput:
+		for _, v := range out {
+			takes = append(takes, model.MailboxInput{Op: model.MbTake, Value: v})
+		}
+	case clearOutput:
+		for range out {
+			takes = append(takes, model.MailboxInput{Op: model.MbTakeAny})
+		}
+	default:
+		return []porcupine.Operation{op}
+	}
+	takes = append(takes, model.MailboxInput{Op: model.MbDrained})
+	ops := make([]porcupine.Operation, len(takes))
+	for i, in := range takes {
+		ops[i] = porcupine.Operation{ClientId: op.ClientId, Input: in, Output: model.MailboxOutput{}, Call: op.Call, Return: op.Return}
+	}
+	return ops
+}
+
+// MailboxStuck reports a call that is asleep although the mailbox's flags
+// would let it proceed: a Recv beside a queued item, a Send beside room,
+// a Wait whose condition holds. Paused mailboxes hold everyone, rightly.
+func MailboxStuck(m Mailbox, inProgress []any) string {
+	f := m.Flags()
+	if f&spec.FlagPaused != 0 {
+		return ""
+	}
+	var stuck []string
+	for _, in := range inProgress {
+		in, ok := in.(model.MailboxInput)
+		if !ok {
+			continue
+		}
+		var could bool
+		switch in.Op {
+		case model.MbRecv, model.MbWaitPoppable:
+			could = f&spec.FlagEmpty == 0 || f&spec.FlagReadable == 0
+		case model.MbSend, model.MbWaitPushable:
+			could = in.Value != 0 && (f&spec.FlagFull == 0 || f&spec.FlagWritable == 0)
+		case model.MbWaitEmpty:
+			could = f&spec.FlagEmpty != 0
+		case model.MbWaitFull:
+			could = f&spec.FlagFull != 0
+		}
+		if could {
+			stuck = append(stuck, model.DescribeMailboxOp(in, nil))
+		}
+	}
+	if len(stuck) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s asleep with the mailbox %v (len %d)", strings.Join(stuck, ", "), f, m.Len())
+}
+
+// MailboxRelease ends the waits of a round: it resumes the mailbox,
+// closes it at both ends, and interrupts every sleeper left (Wait calls
+// that closing does not free), recording each call.
+func MailboxRelease(m Mailbox, c *linearize.Client) {
+	c.Do(model.MailboxInput{Op: model.MbResume}, func() any { return model.MailboxOutput{Bool: m.Resume()} })
+	c.Do(model.MailboxInput{Op: model.MbCloseWrite}, func() any { return model.MailboxOutput{Bool: m.CloseWrite()} })
+	c.Do(model.MailboxInput{Op: model.MbCloseRead}, func() any { return model.MailboxOutput{Bool: m.CloseRead()} })
+	const all = 64
+	c.Do(model.MailboxInput{Op: model.MbInterrupt, N: all}, func() any { return model.MailboxOutput{N: m.Interrupt(all)} })
+}
+
+// MailboxFinally records, once everything has returned, the length and
+// a drain: every item still counted must come out, in order.
+func MailboxFinally(m Mailbox, c *linearize.Client) {
+	c.Do(model.MailboxInput{Op: model.MbLen}, func() any { return model.MailboxOutput{N: m.Len()} })
+	c.Do(model.MailboxInput{Op: model.MbFlags}, func() any { return model.MailboxOutput{Flags: m.Flags()} })
+	c.Do(model.MailboxInput{Op: model.MbDrain}, func() any { return drain(m) })
+}
+
+// MailboxScenario returns the linearizability scenario for any
+// spec.Mailbox[int] that newMailbox builds with capacity capacity: clients
+// call every operation concurrently; the round ends with
+// MailboxRelease, a liveness check (MailboxStuck) before it, and
+// MailboxFinally after.
+func MailboxScenario(name string, capacity int, newMailbox func(capacity int) Mailbox) linearize.Scenario[Mailbox] {
+	return linearize.Scenario[Mailbox]{
+		Name:         name,
+		Model:        model.Mailbox(capacity),
+		New:          func() Mailbox { return newMailbox(capacity) },
+		Ops:          MailboxOps(),
+		Clients:      3,
+		OpsPerClient: 6,
+		Release:      MailboxRelease,
+		Stuck:        MailboxStuck,
+		Expand:       ExpandMailbox,
+		Finally:      MailboxFinally,
+	}
+}
+
+// NewMailbox builds the mailbox of impl/mailbox as a spec.Mailbox[int].
+func NewMailbox(capacity int) Mailbox { return mailbox.New[int](capacity) }

@@ -1,0 +1,18 @@
+package campaign_test
+
+import (
+	"testing"
+
+	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/spec"
+)
+
+// The mailbox of impl/mailbox, checked round after round at several
+// capacities.
+func TestMailboxLinearizable(t *testing.T) {
+	for _, capacity := range []int{0, 1, 2, spec.Unbounded} {
+		sc := campaign.MailboxScenario("mailbox", capacity, campaign.NewMailbox)
+		sc.Rounds = 300
+		sc.Test(t)
+	}
+}

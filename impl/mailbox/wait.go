@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/spec"
@@ -45,19 +46,24 @@ type waiter struct {
 	interrupted bool
 	seq         uint64 // arrival order, for Interrupt
 	prev, next  *waiter
+	// A sleeping Send or Recv may have its operation done for it by the
+	// call that wakes it (see Mailbox.settle): item is the item to send,
+	// or the item received, and result the outcome, or 0 to try again.
+	item   unsafe.Pointer
+	result spec.Result
 }
 
 var waiters = sync.Pool{New: func() any { return &waiter{ch: make(chan struct{}, 1)} }}
 
 func getWaiter(k kind, blocked func(snap) bool) *waiter {
 	w := waiters.Get().(*waiter)
-	w.kind, w.blocked, w.interrupted = k, blocked, false
+	w.kind, w.blocked, w.interrupted, w.result = k, blocked, false, 0
 	return w
 }
 
 // putWaiter recycles w; its channel must be empty and w off every list.
 func putWaiter(w *waiter) {
-	w.blocked = nil
+	w.blocked, w.item = nil, nil
 	waiters.Put(w)
 }
 
@@ -109,8 +115,11 @@ func (c *core) setWait(bits uint64)   { c.wait.Store(c.wait.Load() | bits) }
 func (c *core) clearWait(bits uint64) { c.wait.Store(c.wait.Load() &^ bits) }
 
 // sleep waits, for a call of kind k (not lagKind), until the state may
-// have changed in a way that matters to it, and returns nil to have the
-// call try again, spec.ErrInterrupted, or ctx's error (ctx may be nil).
+// have changed in a way that matters to it. It returns the outcome of the
+// call's operation if the waker did it for the call (see Mailbox.settle;
+// item is the item to send, and the item received comes back), 0 to have
+// the call try again, or spec.ErrInterrupted, or ctx's error (ctx may be
+// nil).
 //
 // blocked says whether a state still holds the call back. The sleeper sets
 // its kind's bit in the wait word and only then takes a snapshot to check
@@ -119,22 +128,23 @@ func (c *core) clearWait(bits uint64) { c.wait.Store(c.wait.Load() &^ bits) }
 // the check sees the change (and the call does not sleep) or the operation
 // sees the bit, and takes mu, after this call has listed itself, to wake
 // it. No wake-up is lost.
-func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool) error {
+func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool, item unsafe.Pointer) (spec.Result, unsafe.Pointer, error) {
 	w := getWaiter(k, blocked)
+	w.item = item
 	c.mu.Lock()
 	c.setWait(kindBits[k])
 	if !blocked(c.snapshot()) {
 		c.idle(k)
 		c.mu.Unlock()
 		putWaiter(w)
-		return nil
+		return 0, nil, nil
 	}
 	if c.wait.Load()&pending != 0 { // it stops the first call that would sleep
 		c.clearWait(pending)
 		c.idle(k)
 		c.mu.Unlock()
 		putWaiter(w)
-		return spec.ErrInterrupted
+		return 0, nil, spec.ErrInterrupted
 	}
 	w.seq = c.seq
 	c.seq++
@@ -146,25 +156,33 @@ func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool) error
 	if ctx != nil {
 		done = ctx.Done()
 	}
-	select {
-	case <-w.ch:
-	case <-done:
-		c.mu.Lock()
-		if w.listed {
-			c.unlist(w)
+	if done == nil {
+		<-w.ch // no context to watch: a plain receive parks more cheaply than a select
+	} else {
+		select {
+		case <-w.ch:
+		case <-done:
+			c.mu.Lock()
+			if w.listed {
+				c.unlist(w)
+				c.mu.Unlock()
+				putWaiter(w)
+				return 0, nil, ctx.Err()
+			}
 			c.mu.Unlock()
-			putWaiter(w)
-			return ctx.Err()
+			<-w.ch // a waker took it off its list first: take what it meant
+			if w.result == 0 && !w.interrupted {
+				putWaiter(w)
+				return 0, nil, ctx.Err()
+			}
 		}
-		c.mu.Unlock()
-		<-w.ch // a waker took it off its list first: take that signal
 	}
-	interrupted := w.interrupted
+	result, got, interrupted := w.result, w.item, w.interrupted
 	putWaiter(w)
 	if interrupted {
-		return spec.ErrInterrupted
+		return 0, nil, spec.ErrInterrupted
 	}
-	return nil
+	return result, got, nil
 }
 
 // idle clears kind k's bit if nobody of that kind sleeps. c.mu must be
@@ -188,13 +206,16 @@ func (c *core) signal(w *waiter, interrupted bool) {
 	w.ch <- struct{}{}
 }
 
-// wakeOne wakes the longest sleeper of kind k, if there is one.
-func (c *core) wakeOne(k kind) {
+// takeOne takes the longest sleeper of kind k off its list, to hand it
+// its operation's outcome; nil if nobody of that kind sleeps.
+func (c *core) takeOne(k kind) *waiter {
 	c.mu.Lock()
-	if w := c.lists[k].head; w != nil {
-		c.signal(w, false)
+	w := c.lists[k].head
+	if w != nil {
+		c.unlist(w)
 	}
 	c.mu.Unlock()
+	return w
 }
 
 // wakeAll wakes every sleeper of the kinds whose bits are in bits.
@@ -325,7 +346,7 @@ func (c *core) waitFor(blocked func(snap) bool) (s snap, interrupted bool) {
 		if !blocked(s) {
 			return s, false
 		}
-		if c.sleep(nil, watchKind, blocked) != nil {
+		if _, _, err := c.sleep(nil, watchKind, blocked, nil); err != nil {
 			return s, true
 		}
 	}

@@ -46,26 +46,33 @@ func All() []Campaign {
 		},
 		{
 			Name: "mailbox",
-			Doc:  "impl/mailbox: every operation at once, capacities 0, 1, 2 and unbounded; then release, liveness check and drain",
+			Doc:  "impl/mailbox: every operation at once, capacities 0, 1, 2 and unbounded, and the void mailbox; then release, liveness check and drain",
 			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				// The capacities take turns, a slice of the time each.
+				// The capacities, then the void mailbox, take turns, a slice of
+				// the time each.
 				caps := []int{1, 2, 0, spec.Unbounded}
 				var total linearize.Summary
 				var seed uint64
 				deadline, hasDeadline := ctx.Deadline()
-				for i, c := range caps {
+				for i := range len(caps) + 1 {
 					cctx, cancel := ctx, context.CancelFunc(func() {})
 					if hasDeadline {
-						cctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/time.Duration(len(caps)-i)))
+						cctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/time.Duration(len(caps)+1-i)))
 					}
-					sc := MailboxScenario(fmt.Sprintf("mailbox-cap%s", capName(c)), c, NewMailbox)
 					var sum linearize.Summary
 					var err error
-					seed, sum, err = run(cctx, &sc, o, func(s linearize.Summary) {
+					running := func(s linearize.Summary) {
 						if progress != nil {
 							progress(add(total, s))
 						}
-					})
+					}
+					if i < len(caps) {
+						sc := MailboxScenario("mailbox-cap"+capName(caps[i]), caps[i], NewMailbox)
+						seed, sum, err = run(cctx, &sc, o, running)
+					} else {
+						sc := VoidScenario("mailbox-void", NewVoid)
+						seed, sum, err = run(cctx, &sc, o, running)
+					}
 					cancel()
 					total = add(total, sum)
 					if err != nil || ctx.Err() != nil {

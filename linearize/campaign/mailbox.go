@@ -264,3 +264,77 @@ func MailboxScenario(name string, capacity int, newMailbox func(capacity int) Ma
 
 // NewMailbox builds the mailbox of impl/mailbox as a spec.Mailbox[int].
 func NewMailbox(capacity int) Mailbox { return mailbox.New[int](capacity) }
+
+// Void is the system under test of the void-mailbox scenario: the part of
+// spec.Mailbox a mailbox without items has.
+type Void interface {
+	Pause() bool
+	Resume() bool
+	CloseWrite() bool
+	CloseRead() bool
+	Interrupt(n int) int
+	WaitPushable() bool
+	WaitPoppable() bool
+	WaitEmpty()
+	WaitFull()
+	Flags() spec.Flags
+}
+
+// VoidOps are the operations of the void-mailbox scenario: the gate
+// opened and closed while goroutines wait at it.
+func VoidOps() []linearize.Op[Void] {
+	in := func(op model.MailboxOp) func(*linearize.Gen) any {
+		return func(*linearize.Gen) any { return model.MailboxInput{Op: op} }
+	}
+	return []linearize.Op[Void]{
+		{Name: "pause", Weight: 3, Input: in(model.MbPause),
+			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.Pause()} }},
+		{Name: "resume", Weight: 3, Input: in(model.MbResume),
+			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.Resume()} }},
+		{Name: "closeWrite", Weight: 1, Input: in(model.MbCloseWrite),
+			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.CloseWrite()} }},
+		{Name: "closeRead", Weight: 1, Input: in(model.MbCloseRead),
+			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.CloseRead()} }},
+		{Name: "interrupt", Weight: 2,
+			Input: func(g *linearize.Gen) any { return model.MailboxInput{Op: model.MbInterrupt, N: g.Intn(3)} },
+			Run:   func(v Void, in any) any { return model.MailboxOutput{N: v.Interrupt(in.(model.MailboxInput).N)} }},
+		{Name: "waitPushable", Weight: 4, Input: in(model.MbWaitPushable),
+			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.WaitPushable()} }},
+		{Name: "waitPoppable", Weight: 4, Input: in(model.MbWaitPoppable),
+			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.WaitPoppable()} }},
+		{Name: "waitEmpty", Weight: 1, Input: in(model.MbWaitEmpty),
+			Run: func(v Void, _ any) any { v.WaitEmpty(); return model.MailboxOutput{} }},
+		{Name: "waitFull", Weight: 1, Input: in(model.MbWaitFull),
+			Run: func(v Void, _ any) any { v.WaitFull(); return model.MailboxOutput{} }},
+		{Name: "flags", Weight: 2, Input: in(model.MbFlags),
+			Run: func(v Void, _ any) any { return model.MailboxOutput{Flags: v.Flags()} }},
+	}
+}
+
+// VoidScenario returns the scenario of a void mailbox built by newVoid:
+// waits at the gate race with pauses, resumes, closes and interrupts; a
+// wait asleep at an open gate is a lost wake-up.
+func VoidScenario(name string, newVoid func() Void) linearize.Scenario[Void] {
+	return linearize.Scenario[Void]{
+		Name:         name,
+		Model:        model.VoidMailbox(),
+		New:          newVoid,
+		Ops:          VoidOps(),
+		Clients:      4,
+		OpsPerClient: 6,
+		Stuck: func(v Void, inProgress []any) string {
+			if f := v.Flags(); f&spec.FlagPaused == 0 && len(inProgress) > 0 {
+				return fmt.Sprintf("%d wait(s) asleep at an open gate (%v)", len(inProgress), f)
+			}
+			return ""
+		},
+		Release: func(v Void, c *linearize.Client) {
+			c.Do(model.MailboxInput{Op: model.MbResume}, func() any { return model.MailboxOutput{Bool: v.Resume()} })
+			const all = 64
+			c.Do(model.MailboxInput{Op: model.MbInterrupt, N: all}, func() any { return model.MailboxOutput{N: v.Interrupt(all)} })
+		},
+	}
+}
+
+// NewVoid builds the void mailbox of impl/mailbox.
+func NewVoid() Void { return mailbox.NewVoid() }

@@ -16,3 +16,11 @@ func TestMailboxLinearizable(t *testing.T) {
 		sc.Test(t)
 	}
 }
+
+// The void mailbox, a gate: waits against pauses, resumes, closes and
+// interrupts.
+func TestVoidLinearizable(t *testing.T) {
+	sc := campaign.VoidScenario("void", campaign.NewVoid)
+	sc.Rounds = 500
+	sc.Test(t)
+}

@@ -19,16 +19,45 @@
 //     including its final quiescent Len and drain). The interleaving is the
 //     scheduler's, so this part finds bugs by chance, not by guidance.
 //
+// FuzzMailbox (mailbox_test.go) does the same for impl/mailbox. Byte 0
+// picks the capacity (0, 1, 2, 3 or unbounded), byte 1 the number of
+// clients (1 to 4), and each further byte, up to 64, one step: its low six
+// bits an entry of a 64-entry table that reaches every operation of
+// spec.Mailbox (TrySend with distinct values or nil, Send, SendContext with
+// a live or an already ended context, the three receives likewise, Pause,
+// Resume, CloseWrite, CloseRead, Interrupt(0..2), SetCap(0..3 or
+// unbounded), Clear, Drain, Len, Cap, Flags and the four Wait calls), its
+// top two bits the client. Each input is checked twice:
+//
+//   - sequentially, deterministically, on a fresh mailbox beside the
+//     reference model.MailboxRef, in byte order and client by client:
+//     every result (and every received pointer, which must be the one
+//     sent), and after every step Len, Cap and Flags, must match the
+//     reference, and a final Drain must give back what the reference
+//     holds. A blocking call is made only where the reference says it
+//     returns at once (it can proceed, or an interrupt is pending, which it
+//     must take); where it would sleep the step is skipped. A blocking call
+//     that sleeps anyway is reported after a few seconds and released, not
+//     left to hang. This part is what coverage guidance feeds on.
+//   - concurrently: each client's first five steps, as campaign.MailboxOps
+//     steps, run once through campaign.MailboxScenario (Release, the
+//     lost-wake-up check, the final Len, Flags and Drain) and checked for
+//     linearizability against model.Mailbox.
+//
 // A failure prints the input, the program and, for an Illegal history, the
 // path of porcupine's visualization (under linearize.DefaultReportDir).
+// selfcheck_test.go hands both targets' checks deliberately broken queues
+// and mailboxes and requires each to be caught.
 //
 // Running it:
 //
-//	go test ./fuzz/                     # replays the seed corpus only
+//	go test ./fuzz/                     # replays the seed corpora only
 //	go test -run '^$' -fuzz FuzzQueue -fuzztime 30s ./fuzz/
-//	go test -race ./fuzz/               # the corpus under the race detector
+//	go test -run '^$' -fuzz FuzzMailbox -fuzztime 30s ./fuzz/
+//	go test -race ./fuzz/               # the corpora under the race detector
 //
-// The seed corpus lives in testdata/fuzz/FuzzQueue. When fuzzing finds a
-// failing input, the go command writes it there; such a file is a
-// regression test and is committed deliberately, after the bug is fixed.
+// The seed corpora live in testdata/fuzz/FuzzQueue and
+// testdata/fuzz/FuzzMailbox. When fuzzing finds a failing input, the go
+// command writes it there; such a file is a regression test and is
+// committed deliberately, after the bug is fixed.
 package fuzz

@@ -275,7 +275,7 @@ func opIndex[S any](ops []linearize.Op[S], name string) int {
 			return i
 		}
 	}
-	panic("fuzz: campaign.QueueOps has no operation " + name)
+	panic("fuzz: the campaign's operations include no " + name)
 }
 
 func opName(st step) string {

@@ -1,10 +1,13 @@
 package fuzz
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -150,5 +153,198 @@ func TestDecode(t *testing.T) {
 	}
 	if e := decode(nil); e.clients != 1 || e.warm != 0 || len(e.steps) != 0 {
 		t.Errorf("empty input decodes to %+v, want one idle client", e)
+	}
+}
+
+// The checks of FuzzMailbox must be able to fail too. badMailbox wraps the
+// real mailbox of impl/mailbox and breaks one rule, chosen by bug; each
+// case below hands it to the checks with an input that exposes the break
+// and requires the failure.
+type badMailbox struct {
+	*mailbox.Mailbox[int]
+	bug string
+}
+
+func (m *badMailbox) TrySend(v *int) spec.Result {
+	r := m.Mailbox.TrySend(v)
+	// Rule order broken: a paused mailbox that is also full says Full,
+	// though Paused comes first.
+	if m.bug == "paused-full" && r == spec.Paused && m.Len() >= m.Cap() {
+		return spec.Full
+	}
+	return r
+}
+
+func (m *badMailbox) TryRecv() (*int, spec.Result) {
+	switch m.bug {
+	case "copy":
+		// Hands back a copy of the item: the right value, the wrong
+		// pointer.
+		p, r := m.Mailbox.TryRecv()
+		if p != nil {
+			c := *p
+			p = &c
+		}
+		return p, r
+	case "lifo":
+		// Takes the newest item: every item out, the last one kept, the
+		// rest sent back in order (enough for an unpaused, open mailbox).
+		items := m.Mailbox.Drain()
+		if len(items) == 0 {
+			return m.Mailbox.TryRecv()
+		}
+		for _, p := range items[:len(items)-1] {
+			m.Mailbox.TrySend(p)
+		}
+		return items[len(items)-1], spec.Received
+	}
+	return m.Mailbox.TryRecv()
+}
+
+func (m *badMailbox) Drain() []*int {
+	items := m.Mailbox.Drain()
+	if m.bug == "drain-reversed" {
+		slices.Reverse(items)
+	}
+	return items
+}
+
+func (m *badMailbox) CloseWrite() bool {
+	closed := m.Mailbox.CloseWrite()
+	if m.bug == "close-twice" {
+		return true // claims to have closed a mailbox that was closed already
+	}
+	return closed
+}
+
+func (m *badMailbox) Flags() spec.Flags {
+	f := m.Mailbox.Flags()
+	if m.bug == "hide-interrupt" {
+		f &^= spec.FlagInterrupt // a pending interrupt that Flags does not show
+	}
+	return f
+}
+
+func TestChecksCatchBrokenMailboxes(t *testing.T) {
+	at := func(e mbEntry) [2]int { return [2]int{0, mbAt(e)} }
+	var (
+		trySend = at(mbEntry{kind: mbTrySend})
+		tryRecv = at(mbEntry{kind: mbTryRecv})
+		pause   = at(mbEntry{kind: mbPause})
+		closeW  = at(mbEntry{kind: mbCloseWrite})
+		intr    = at(mbEntry{kind: mbInterrupt, n: 1})
+		drain   = at(mbEntry{kind: mbDrain})
+		flags   = at(mbEntry{kind: mbFlags})
+	)
+	// All inputs have one client, so that the concurrent run is as
+	// deterministic as the sequential replay.
+	cases := []struct {
+		bug        string
+		data       []byte
+		concurrent bool // the linearizability check must catch it too
+	}{
+		{"paused-full", mbBytes(1, 1, trySend, pause, trySend), true},
+		{"lifo", mbBytes(4, 1, trySend, trySend, tryRecv), true},
+		{"drain-reversed", mbBytes(4, 1, trySend, trySend, drain), true},
+		{"close-twice", mbBytes(2, 1, closeW, closeW), true},
+		{"hide-interrupt", mbBytes(2, 1, intr, flags), true},
+		// A copy carries the right value, so only the sequential replay,
+		// which compares pointers, can tell.
+		{"copy", mbBytes(2, 1, trySend, tryRecv), false},
+	}
+	for _, c := range cases {
+		t.Run(c.bug, func(t *testing.T) {
+			newMailbox := func(capacity int) spec.Mailbox[int] {
+				return &badMailbox{Mailbox: mailbox.New[int](capacity), bug: c.bug}
+			}
+			in := decodeMailbox(c.data)
+			if err := checkMailboxSequential(newMailbox, in); err == nil {
+				t.Errorf("the sequential replay passed a %s mailbox on input %q", c.bug, c.data)
+			} else {
+				t.Logf("sequential: %v", err)
+			}
+			if !c.concurrent {
+				return
+			}
+			err := checkMailboxConcurrent(newMailbox, in, chaosSeed(c.data))
+			if err == nil {
+				t.Fatalf("the concurrent check passed a %s mailbox on input %q", c.bug, c.data)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "Illegal") || !strings.Contains(msg, "client 0:") {
+				t.Errorf("the concurrent failure lacks the verdict or the program:\n%s", msg)
+			}
+		})
+	}
+}
+
+// The control: the real mailbox passes the same inputs, so that the
+// failures above are the bugs' doing and not the inputs'.
+func TestChecksPassRealMailbox(t *testing.T) {
+	for _, data := range [][]byte{
+		mbBytes(1, 1, [2]int{0, mbAt(mbEntry{kind: mbTrySend})}, [2]int{0, mbAt(mbEntry{kind: mbPause})}, [2]int{0, mbAt(mbEntry{kind: mbTrySend})}),
+		mbBytes(4, 1, [2]int{0, mbAt(mbEntry{kind: mbTrySend})}, [2]int{0, mbAt(mbEntry{kind: mbTrySend})}, [2]int{0, mbAt(mbEntry{kind: mbDrain})}),
+		mbBytes(2, 1, [2]int{0, mbAt(mbEntry{kind: mbInterrupt, n: 1})}, [2]int{0, mbAt(mbEntry{kind: mbFlags})}),
+	} {
+		if err := checkMailbox(campaign.NewMailbox, data); err != nil {
+			t.Errorf("input %q: %v", data, err)
+		}
+	}
+}
+
+// The bug: a decoder that makes programs longer than the caps (so that an
+// input no longer runs in milliseconds), clients out of range, sends of
+// equal values (which would let a duplicated item pass for another), or a
+// table that leaves an operation of spec.Mailbox out of reach.
+func TestDecodeMailbox(t *testing.T) {
+	reached := map[mbKind]bool{}
+	for _, e := range mbTable {
+		reached[e.kind] = true
+	}
+	for k := range mbKinds {
+		if !reached[k] {
+			t.Errorf("no step byte selects %s", mbKindNames[k].name)
+		}
+	}
+	data := make([]byte, 2+3*mbMaxSteps)
+	data[0], data[1] = 4, 255
+	for i := 2; i < len(data); i++ {
+		data[i] = byte(i * 37)
+	}
+	in := decodeMailbox(data)
+	if in.capacity != spec.Unbounded || in.clients != mbMaxClients {
+		t.Errorf("capacity %d, %d clients: want unbounded and %d", in.capacity, in.clients, mbMaxClients)
+	}
+	if len(in.steps) != mbMaxSteps {
+		t.Errorf("%d steps, want the cap %d", len(in.steps), mbMaxSteps)
+	}
+	seen := map[int]bool{}
+	for _, st := range in.steps {
+		if st.client < 0 || st.client >= in.clients {
+			t.Errorf("step for client %d of %d", st.client, in.clients)
+		}
+		if st.value != 0 {
+			if seen[st.value] || st.value < 0 {
+				t.Errorf("sent value %d twice or negative", st.value)
+			}
+			seen[st.value] = true
+		}
+	}
+	if len(seen) == 0 {
+		t.Errorf("no sends in %d steps: the test input should have some", len(in.steps))
+	}
+	p := mailboxProgram(in)
+	if len(p) != in.clients {
+		t.Errorf("program has %d clients, want %d", len(p), in.clients)
+	}
+	for c, steps := range p {
+		if len(steps) > mbMaxPerClient {
+			t.Errorf("client %d has %d steps in the concurrent program, over the cap %d", c, len(steps), mbMaxPerClient)
+		}
+	}
+	if len(in.byClient()) != len(in.steps) {
+		t.Errorf("byClient lost or invented steps")
+	}
+	if e := decodeMailbox(nil); e.capacity != 0 || e.clients != 1 || len(e.steps) != 0 {
+		t.Errorf("empty input decodes to %+v, want capacity 0, one idle client", e)
 	}
 }

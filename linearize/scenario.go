@@ -100,10 +100,6 @@ type Scenario[S any] struct {
 	// slow to be scheduled from counting as lost.
 	Stuck func(s S, inProgress []any) string
 
-	// Expand, if set, rewrites each recorded operation into the operations
-	// the model checks: for example one Drain into a take per item.
-	Expand func(op porcupine.Operation) []porcupine.Operation
-
 	// Unblock, if set, is called when a round hangs, to wake the calls
 	// still blocked so that their goroutines can exit after the report.
 	Unblock func(s S)
@@ -440,13 +436,6 @@ func (sc *Scenario[S]) RunProgram(p Program, chaosSeed uint64) RoundResult {
 		return RoundResult{Stuck: what, Dump: stacks}
 	}
 	h := rec.History()
-	if c.Expand != nil {
-		var x []porcupine.Operation
-		for _, op := range h {
-			x = append(x, c.Expand(op)...)
-		}
-		h = x
-	}
 	return RoundResult{Checked: Check(c.Model, h, c.CheckTimeout), History: h}
 }
 

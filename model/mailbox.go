@@ -169,21 +169,14 @@ const (
 	MbCap
 	MbSetCap // N: the capacity
 	MbFlags
-	// A Drain or Clear is recorded as one take per item it returned, and a
-	// Drained mark, all with the Drain's interval (see spec.Mailbox).
-	MbTake    // Value: the item a Drain returned
-	MbTakeAny // an item a Clear removed
-	MbDrained // the instant at which a Drain or Clear left the mailbox empty
-	// MbDrain and MbClear are how a harness records Drain and Clear before
-	// rewriting them into takes; the model itself rejects them.
-	MbDrain
 	MbClear
+	MbDrain
 	mbOps
 )
 
 var mbNames = [mbOps]string{"trySend", "send", "tryRecv", "recv", "pause", "resume", "closeWrite", "closeRead",
 	"interrupt", "waitPushable", "waitPoppable", "waitEmpty", "waitFull", "len", "cap", "setCap", "flags",
-	"take", "takeAny", "drained", "drain", "clear"}
+	"clear", "drain"}
 
 // MailboxInput records the call of one mailbox operation.
 type MailboxInput struct {
@@ -197,7 +190,8 @@ type MailboxInput struct {
 // their error (Delivered or Received for nil, Interrupted, Unwritable,
 // Unreadable, Nil); Canceled is set when a context form returned its
 // context's error. Value is the item received, N a count (Len, Cap,
-// Interrupt's woken), Bool a boolean result, Flags the flags.
+// Interrupt's woken, Clear's removed), Bool a boolean result, Flags the
+// flags, Values the items Drain returned.
 type MailboxOutput struct {
 	Result   spec.Result
 	Canceled bool
@@ -205,6 +199,7 @@ type MailboxOutput struct {
 	N        int
 	Bool     bool
 	Flags    spec.Flags
+	Values   []int
 }
 
 // mbState is the porcupine model's state: the reference state, plus burst,
@@ -385,24 +380,10 @@ func mbStep(st mbState, in MailboxInput, out MailboxOutput) []any {
 		normal(func(m *MailboxRef) bool { m.SetCap(in.N); return true })
 	case MbFlags:
 		normal(func(m *MailboxRef) bool { return m.Flags() == out.Flags })
-	case MbTake:
-		normal(func(m *MailboxRef) bool {
-			if len(m.Items) == 0 || m.Items[0] != in.Value {
-				return false
-			}
-			m.Items = m.Items[1:]
-			return true
-		})
-	case MbTakeAny:
-		normal(func(m *MailboxRef) bool {
-			if len(m.Items) == 0 {
-				return false
-			}
-			m.Items = m.Items[1:]
-			return true
-		})
-	case MbDrained:
-		normal(func(m *MailboxRef) bool { return len(m.Items) == 0 })
+	case MbClear:
+		normal(func(m *MailboxRef) bool { return m.Clear() == out.N })
+	case MbDrain:
+		normal(func(m *MailboxRef) bool { return slices.Equal(m.Drain(), out.Values) })
 	}
 	return next
 }
@@ -427,7 +408,7 @@ func DescribeMailboxOp(input, output any) string {
 	name := mbNames[in.Op]
 	var call string
 	switch in.Op {
-	case MbTrySend, MbSend, MbTake:
+	case MbTrySend, MbSend:
 		call = fmt.Sprintf("%s(%d)", name, in.Value)
 	case MbInterrupt, MbSetCap:
 		call = fmt.Sprintf("%s(%s)", name, capString(in.N))
@@ -450,8 +431,10 @@ func DescribeMailboxOp(input, output any) string {
 		}
 	case in.Op == MbTrySend || in.Op == MbSend:
 		res = out.Result.String()
-	case in.Op == MbLen || in.Op == MbInterrupt:
+	case in.Op == MbLen || in.Op == MbInterrupt || in.Op == MbClear:
 		res = fmt.Sprint(out.N)
+	case in.Op == MbDrain:
+		res = fmt.Sprint(out.Values)
 	case in.Op == MbCap:
 		res = capString(out.N)
 	case in.Op == MbFlags:

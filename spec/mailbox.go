@@ -180,13 +180,8 @@ func (f Flags) String() string {
 //     makes the mailbox Full until receipts bring it below.
 //   - Clear() removes every item and returns how many; Drain() removes
 //     every item and returns them in order, so that nothing is lost. Both
-//     work whether the mailbox is paused or closed. Each claims all the
-//     items at one instant, leaving the mailbox empty then; but a TryRecv
-//     or Recv that had already claimed its item and not yet returned may
-//     come back with an item older than some that Drain returns. So in a
-//     history each item Drain returns is a take of its own, all within
-//     Drain's interval, followed by an instant at which the mailbox is
-//     empty; Clear is likewise that many takes of whatever is first.
+//     take effect at one instant, leaving the mailbox empty, and work
+//     whether it is paused or closed.
 //   - Len() and Cap() return the length and the capacity; Flags() returns
 //     the flags of the state.
 //

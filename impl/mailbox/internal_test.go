@@ -139,3 +139,29 @@ func TestPositionsWrap(t *testing.T) {
 		t.Fatalf("after the wrap: len %d, tail position %d", m.Len(), m.tail.Load()&posMask)
 	}
 }
+
+// A call woken by Interrupt must see the interrupt's whole effect: when
+// Interrupt wakes fewer than it was asked to, the pending interrupt is
+// already set when the woken call returns. An Interrupt that signalled
+// before setting it let the woken caller read flags without it (the stress
+// suite found it).
+func TestInterruptFinishesBeforeWaking(t *testing.T) {
+	for range 500 {
+		m := New[int](2)
+		v := 1
+		m.TrySend(&v)
+		m.CloseRead() // the item stays: WaitEmpty can only be interrupted
+		seen := make(chan spec.Flags)
+		go func() {
+			m.WaitEmpty()
+			seen <- m.Flags()
+		}()
+		waitSleepers(t, &m.core, watchKind, 1)
+		if m.Interrupt(64) != 1 {
+			t.Fatal("Interrupt(64) did not wake the one sleeper")
+		}
+		if f := <-seen; f&spec.FlagInterrupt == 0 {
+			t.Fatalf("the woken call saw flags %v, without the interrupt left pending", f)
+		}
+	}
+}

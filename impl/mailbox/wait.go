@@ -250,14 +250,21 @@ func (c *core) wakeWatchers() {
 // interrupted, and makes an interrupt pending if it woke fewer than n. It
 // returns how many it woke. Receipts waiting for an item in flight are not
 // sleepers in this sense: they have already taken effect.
+//
+// Everything happens under mu, and the pending interrupt is set before any
+// woken call is signalled: a woken call returns without taking mu, so it
+// must not be able to look at the flags before the interrupt that woke it
+// has finished taking effect. (The stress suite caught the other order: a
+// woken WaitEmpty's caller read flags without the pending interrupt that
+// Interrupt had reported by waking fewer than asked.)
 func (c *core) interrupt(n int) int {
 	if n <= 0 {
 		return 0
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	woken := 0
-	for woken < n {
+	var woken []*waiter
+	for len(woken) < n {
 		var oldest *waiter
 		for k := sendKind; k <= watchKind; k++ {
 			if w := c.lists[k].head; w != nil && (oldest == nil || w.seq < oldest.seq) {
@@ -267,13 +274,17 @@ func (c *core) interrupt(n int) int {
 		if oldest == nil {
 			break
 		}
-		c.signal(oldest, true)
-		woken++
+		c.unlist(oldest)
+		woken = append(woken, oldest)
 	}
-	if woken < n {
+	if len(woken) < n {
 		c.setWait(pending)
 	}
-	return woken
+	for _, w := range woken {
+		w.interrupted = true
+		w.ch <- struct{}{}
+	}
+	return len(woken)
 }
 
 // flags returns the flags at one instant: the pending interrupt is read

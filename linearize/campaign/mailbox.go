@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/anishathalye/porcupine"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
@@ -16,13 +15,6 @@ import (
 
 // Mailbox is the system under test of the mailbox scenarios.
 type Mailbox = spec.Mailbox[int]
-
-// drainOutput and clearOutput are what a Drain and a Clear record before
-// ExpandMailbox rewrites them into takes.
-type (
-	drainOutput []int
-	clearOutput int
-)
 
 // mbRecvOutput maps a blocking receive's results to the model's output.
 func mbRecvOutput(v *int, err error) model.MailboxOutput {
@@ -148,44 +140,18 @@ func MailboxOps() []linearize.Op[Mailbox] {
 		{Name: "flags", Weight: 2, Input: mbIn(model.MbFlags),
 			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Flags: m.Flags()} }},
 		{Name: "clear", Weight: 1, Input: mbIn(model.MbClear),
-			Run: func(m Mailbox, _ any) any { return clearOutput(m.Clear()) }},
+			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{N: m.Clear()} }},
 		{Name: "drain", Weight: 1, Input: mbIn(model.MbDrain),
 			Run: func(m Mailbox, _ any) any { return drain(m) }},
 	}
 }
 
-func drain(m Mailbox) drainOutput {
-	var vs drainOutput
+func drain(m Mailbox) model.MailboxOutput {
+	var vs []int
 	for _, p := range m.Drain() {
 		vs = append(vs, *p)
 	}
-	return vs
-}
-
-// ExpandMailbox rewrites a recorded Drain into one take per item it
-// returned, and a Clear into as many anonymous takes, each followed by the
-// instant at which the mailbox was empty, all within the call's interval
-// (see spec.Mailbox). Every other operation is left as it is.
-func ExpandMailbox(op porcupine.Operation) []porcupine.Operation {
-	var takes []model.MailboxInput
-	switch out := op.Output.(type) {
-	case drainOutput:
-		for _, v := range out {
-			takes = append(takes, model.MailboxInput{Op: model.MbTake, Value: v})
-		}
-	case clearOutput:
-		for range out {
-			takes = append(takes, model.MailboxInput{Op: model.MbTakeAny})
-		}
-	default:
-		return []porcupine.Operation{op}
-	}
-	takes = append(takes, model.MailboxInput{Op: model.MbDrained})
-	ops := make([]porcupine.Operation, len(takes))
-	for i, in := range takes {
-		ops[i] = porcupine.Operation{ClientId: op.ClientId, Input: in, Output: model.MailboxOutput{}, Call: op.Call, Return: op.Return}
-	}
-	return ops
+	return model.MailboxOutput{Values: vs}
 }
 
 // MailboxStuck reports a call that is asleep although the mailbox's flags
@@ -257,7 +223,6 @@ func MailboxScenario(name string, capacity int, newMailbox func(capacity int) Ma
 		OpsPerClient: 6,
 		Release:      MailboxRelease,
 		Stuck:        MailboxStuck,
-		Expand:       ExpandMailbox,
 		Finally:      MailboxFinally,
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -665,34 +664,7 @@ func checkMailboxConcurrent(newMailbox func(int) spec.Mailbox[int], in mbInput, 
 	if !res.Failed() {
 		return nil
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "concurrent run failed (capacity %s, chaos seed %#x): ", capName(in.capacity), chaosSeed)
-	switch {
-	case res.Stuck != "":
-		b.WriteString("a call stayed asleep though it could proceed (lost wake-up): " + res.Stuck)
-	case res.Hung:
-		b.WriteString("a call never returned (hang)")
-	case res.Panic != "":
-		b.WriteString("an operation panicked")
-	default:
-		fmt.Fprintf(&b, "history is %v", res.Verdict)
-		if res.Verdict == spec.Illegal {
-			path := filepath.Join(linearize.DefaultReportDir(), fmt.Sprintf("fuzz-mailbox-%#x.html", chaosSeed))
-			if err := res.WriteReport(path); err != nil {
-				fmt.Fprintf(&b, "\n  (could not write the visualization: %v)", err)
-			} else {
-				fmt.Fprintf(&b, "\n  visualization: %s", path)
-			}
-		}
-	}
-	fmt.Fprintf(&b, "\n  program:\n%s", sc.Format(p))
-	if res.Panic != "" {
-		fmt.Fprintf(&b, "  panic: %s\n", res.Panic)
-	}
-	if res.Dump != "" {
-		fmt.Fprintf(&b, "  goroutines:\n%s\n", res.Dump)
-	}
-	return errors.New(b.String())
+	return fmt.Errorf("concurrent run (capacity %s) failed: %w", capName(in.capacity), sc.Failure(p, res, chaosSeed, 0))
 }
 
 // checkMailbox is the whole test of one input: sequential, then

@@ -1,11 +1,8 @@
 package fuzz
 
 import (
-	"errors"
 	"fmt"
 	"hash/fnv"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/insideout-go/insideout/linearize"
@@ -210,32 +207,7 @@ func checkConcurrent(newQueue func() spec.Queue[int], in input, chaosSeed uint64
 	if !res.Failed() {
 		return nil
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "concurrent run failed (chaos seed %#x, warm-up %d): ", chaosSeed, in.warm)
-	switch {
-	case res.Hung:
-		b.WriteString("a call never returned (hang)")
-	case res.Panic != "":
-		b.WriteString("an operation panicked")
-	default:
-		fmt.Fprintf(&b, "history is %v", res.Verdict)
-		if res.Verdict == spec.Illegal {
-			path := filepath.Join(linearize.DefaultReportDir(), fmt.Sprintf("fuzz-queue-%#x.html", chaosSeed))
-			if err := res.WriteReport(path); err != nil {
-				fmt.Fprintf(&b, "\n  (could not write the visualization: %v)", err)
-			} else {
-				fmt.Fprintf(&b, "\n  visualization: %s", path)
-			}
-		}
-	}
-	fmt.Fprintf(&b, "\n  program:\n%s", sc.Format(p))
-	if res.Panic != "" {
-		fmt.Fprintf(&b, "  panic: %s\n", res.Panic)
-	}
-	if res.Dump != "" {
-		fmt.Fprintf(&b, "  goroutines:\n%s\n", res.Dump)
-	}
-	return errors.New(b.String())
+	return fmt.Errorf("concurrent run (warm-up %d) failed: %w", in.warm, sc.Failure(p, res, chaosSeed, 0))
 }
 
 // check is the whole test of one input: sequential, then concurrent.

@@ -228,21 +228,30 @@ func (sc *Scenario[S]) RunContext(ctx context.Context, progress func(Summary)) (
 			progress(sum)
 		}
 		if res.Failed() {
-			f := &Failure{
-				Scenario: c.Name, Seed: seed, Round: round,
-				Verdict: res.Verdict, Hung: res.Hung, Stuck: res.Stuck, Panic: res.Panic,
-				Dump: res.Dump, Program: c.Format(p),
-			}
-			if res.Verdict == spec.Illegal && !res.Hung && res.Stuck == "" && res.Panic == "" {
-				f.Report = filepath.Join(c.ReportDir, fmt.Sprintf("%s-seed-%#x-round-%d.html", sanitize(c.Name), seed, round))
-				if err := res.Checked.WriteReport(f.Report); err != nil {
-					f.Report = "(could not write the visualization: " + err.Error() + ")"
-				}
-			}
-			return sum, f
+			return sum, c.Failure(p, res, seed, round)
 		}
 	}
 	return sum, nil
+}
+
+// Failure describes a failed run of program p (a result of RunProgram
+// whose Failed is true), generated from seed and round: it writes the
+// visualization of an Illegal history to ReportDir and returns the report
+// whose message names the path, the seed and round, and the program.
+func (sc *Scenario[S]) Failure(p Program, res RoundResult, seed uint64, round int) *Failure {
+	c := sc.withDefaults()
+	f := &Failure{
+		Scenario: c.Name, Seed: seed, Round: round,
+		Verdict: res.Verdict, Hung: res.Hung, Stuck: res.Stuck, Panic: res.Panic,
+		Dump: res.Dump, Program: c.Format(p),
+	}
+	if res.Verdict == spec.Illegal && !res.Hung && res.Stuck == "" && res.Panic == "" {
+		f.Report = filepath.Join(c.ReportDir, fmt.Sprintf("%s-seed-%#x-round-%d.html", sanitize(c.Name), seed, round))
+		if err := res.Checked.WriteReport(f.Report); err != nil {
+			f.Report = "(could not write the visualization: " + err.Error() + ")"
+		}
+	}
+	return f
 }
 
 // Test runs the scenario as part of a test: it logs the seed and the

@@ -76,7 +76,7 @@ func MailboxOps() []linearize.Op[Mailbox] {
 			return model.MailboxInput{Op: op, Value: v}
 		}
 	}
-	return []linearize.Op[Mailbox]{
+	ops := []linearize.Op[Mailbox]{
 		{Name: "trySend", Weight: 12, Input: sendIn(model.MbTrySend),
 			Run: func(m Mailbox, in any) any {
 				return model.MailboxOutput{Result: m.TrySend(item(in.(model.MailboxInput).Value))}
@@ -106,27 +106,6 @@ func MailboxOps() []linearize.Op[Mailbox] {
 				defer cancel()
 				return mbRecvOutput(m.RecvContext(ctx))
 			}},
-		{Name: "pause", Weight: 3, Input: mbIn(model.MbPause),
-			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.Pause()} }},
-		{Name: "resume", Weight: 4, Input: mbIn(model.MbResume),
-			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.Resume()} }},
-		{Name: "closeWrite", Weight: 1, Input: mbIn(model.MbCloseWrite),
-			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.CloseWrite()} }},
-		{Name: "closeRead", Weight: 1, Input: mbIn(model.MbCloseRead),
-			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.CloseRead()} }},
-		{Name: "interrupt", Weight: 3,
-			Input: func(g *linearize.Gen) any { return model.MailboxInput{Op: model.MbInterrupt, N: g.Intn(3)} },
-			Run: func(m Mailbox, in any) any {
-				return model.MailboxOutput{N: m.Interrupt(in.(model.MailboxInput).N)}
-			}},
-		{Name: "waitPushable", Weight: 2, Input: mbIn(model.MbWaitPushable),
-			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.WaitPushable()} }},
-		{Name: "waitPoppable", Weight: 2, Input: mbIn(model.MbWaitPoppable),
-			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Bool: m.WaitPoppable()} }},
-		{Name: "waitEmpty", Weight: 1, Input: mbIn(model.MbWaitEmpty),
-			Run: func(m Mailbox, _ any) any { m.WaitEmpty(); return model.MailboxOutput{} }},
-		{Name: "waitFull", Weight: 1, Input: mbIn(model.MbWaitFull),
-			Run: func(m Mailbox, _ any) any { m.WaitFull(); return model.MailboxOutput{} }},
 		{Name: "len", Weight: 2, Input: mbIn(model.MbLen),
 			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{N: m.Len()} }},
 		{Name: "cap", Weight: 1, Input: mbIn(model.MbCap),
@@ -137,13 +116,12 @@ func MailboxOps() []linearize.Op[Mailbox] {
 				return model.MailboxInput{Op: model.MbSetCap, N: n}
 			},
 			Run: func(m Mailbox, in any) any { m.SetCap(in.(model.MailboxInput).N); return model.MailboxOutput{} }},
-		{Name: "flags", Weight: 2, Input: mbIn(model.MbFlags),
-			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{Flags: m.Flags()} }},
 		{Name: "clear", Weight: 1, Input: mbIn(model.MbClear),
 			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{N: m.Clear()} }},
 		{Name: "drain", Weight: 1, Input: mbIn(model.MbDrain),
 			Run: func(m Mailbox, _ any) any { return drain(m) }},
 	}
+	return append(ops, gateOps[Mailbox](gateWeights{pause: 3, resume: 4, interrupt: 3, waitPush: 2, waitPop: 2})...)
 }
 
 func drain(m Mailbox) model.MailboxOutput {
@@ -245,35 +223,46 @@ type Void interface {
 	Flags() spec.Flags
 }
 
-// VoidOps are the operations of the void-mailbox scenario: the gate
-// opened and closed while goroutines wait at it.
-func VoidOps() []linearize.Op[Void] {
+// gateWeights are the weights of the operations every mailbox has,
+// void or not; each not given is 1.
+type gateWeights struct{ pause, resume, interrupt, waitPush, waitPop int }
+
+// gateOps returns the operations every mailbox has: pause, resume, the
+// closes, interrupt, the Wait calls and flags, for any system S that has
+// them (a Mailbox, or a Void).
+func gateOps[S Void](w gateWeights) []linearize.Op[S] {
 	in := func(op model.MailboxOp) func(*linearize.Gen) any {
 		return func(*linearize.Gen) any { return model.MailboxInput{Op: op} }
 	}
-	return []linearize.Op[Void]{
-		{Name: "pause", Weight: 3, Input: in(model.MbPause),
-			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.Pause()} }},
-		{Name: "resume", Weight: 3, Input: in(model.MbResume),
-			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.Resume()} }},
+	return []linearize.Op[S]{
+		{Name: "pause", Weight: w.pause, Input: in(model.MbPause),
+			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.Pause()} }},
+		{Name: "resume", Weight: w.resume, Input: in(model.MbResume),
+			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.Resume()} }},
 		{Name: "closeWrite", Weight: 1, Input: in(model.MbCloseWrite),
-			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.CloseWrite()} }},
+			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.CloseWrite()} }},
 		{Name: "closeRead", Weight: 1, Input: in(model.MbCloseRead),
-			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.CloseRead()} }},
-		{Name: "interrupt", Weight: 2,
+			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.CloseRead()} }},
+		{Name: "interrupt", Weight: w.interrupt,
 			Input: func(g *linearize.Gen) any { return model.MailboxInput{Op: model.MbInterrupt, N: g.Intn(3)} },
-			Run:   func(v Void, in any) any { return model.MailboxOutput{N: v.Interrupt(in.(model.MailboxInput).N)} }},
-		{Name: "waitPushable", Weight: 4, Input: in(model.MbWaitPushable),
-			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.WaitPushable()} }},
-		{Name: "waitPoppable", Weight: 4, Input: in(model.MbWaitPoppable),
-			Run: func(v Void, _ any) any { return model.MailboxOutput{Bool: v.WaitPoppable()} }},
+			Run:   func(v S, in any) any { return model.MailboxOutput{N: v.Interrupt(in.(model.MailboxInput).N)} }},
+		{Name: "waitPushable", Weight: w.waitPush, Input: in(model.MbWaitPushable),
+			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.WaitPushable()} }},
+		{Name: "waitPoppable", Weight: w.waitPop, Input: in(model.MbWaitPoppable),
+			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.WaitPoppable()} }},
 		{Name: "waitEmpty", Weight: 1, Input: in(model.MbWaitEmpty),
-			Run: func(v Void, _ any) any { v.WaitEmpty(); return model.MailboxOutput{} }},
+			Run: func(v S, _ any) any { v.WaitEmpty(); return model.MailboxOutput{} }},
 		{Name: "waitFull", Weight: 1, Input: in(model.MbWaitFull),
-			Run: func(v Void, _ any) any { v.WaitFull(); return model.MailboxOutput{} }},
+			Run: func(v S, _ any) any { v.WaitFull(); return model.MailboxOutput{} }},
 		{Name: "flags", Weight: 2, Input: in(model.MbFlags),
-			Run: func(v Void, _ any) any { return model.MailboxOutput{Flags: v.Flags()} }},
+			Run: func(v S, _ any) any { return model.MailboxOutput{Flags: v.Flags()} }},
 	}
+}
+
+// VoidOps are the operations of the void-mailbox scenario: the gate
+// opened and closed while goroutines wait at it.
+func VoidOps() []linearize.Op[Void] {
+	return gateOps[Void](gateWeights{pause: 3, resume: 3, interrupt: 2, waitPush: 4, waitPop: 4})
 }
 
 // VoidScenario returns the scenario of a void mailbox built by newVoid:

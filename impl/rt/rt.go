@@ -1,0 +1,613 @@
+// Package rt provides runtimes: one continuation run step by step on a
+// goroutine of its own, or on an OS thread of its own, that can be halted,
+// frozen, thawed, interrupted, canceled, ejected from, linked to others
+// and signalled. It is the Go form of the seed's detached threads; the
+// rules are in spec.Runtime, and the package name keeps clear of Go's own
+// runtime.
+//
+//	r, err := rt.Spawn(c)             // returns once the runtime has booted
+//	r.Freeze()                        // stops between two steps...
+//	r.Thaw()                          // ...and goes on
+//	r.Halt()                          // stops for good at the next step boundary
+//	err = r.Join()                    // nil, or what went wrong
+//
+// # Steps and the cooperative point
+//
+// A runtime runs one step of its continuation at a time and looks at its
+// flags between two steps: that is where Halt, Freeze and Cancel take
+// effect. The hot loop reads one atomic word per step and takes no lock.
+// Each step gets a context that Halt, Freeze, Interrupt and Cancel end, so
+// that a step asleep in a context-aware wait (a mailbox's RecvContext, for
+// instance) returns promptly; that is what the seed achieved by signalling
+// the thread out of its futex wait.
+//
+// # Failure
+//
+// A panic in a step is caught: it becomes the runtime's error, with the
+// value and the stack (spec.ErrPanicked), the runtime halts, and its
+// teardown halts every runtime linked to it, each of which then reports
+// spec.ErrLinkedFailure wrapping the cause, and so on down a chain of
+// links. The process lives on.
+//
+// # OS threads
+//
+// With OSThread (or PinCPU, or Name on an OS thread) the runtime's goroutine
+// is locked to an OS thread for its whole life and never unlocked, so the
+// thread ends with the runtime: after Join no thread it used remains.
+package rt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/spec"
+	"golang.org/x/sys/unix"
+)
+
+// canceled is a flag of this package's own, beside spec's: Cancel was
+// called. It is not reported by Flags.
+const canceled = 1 << 15
+
+// publicFlags masks the flags that Flags reports.
+const publicFlags = 1<<15 - 1
+
+// Runtime runs one continuation. Its methods are safe for concurrent use.
+type Runtime struct {
+	flags atomic.Uint32 // spec.RuntimeFlags, and canceled
+
+	// ctx is the context of the step in progress or the next one. An ended
+	// one is replaced before the next step, before the flags are read, so
+	// that a control operation that sets a flag and then ends the context
+	// is never missed.
+	ctx atomic.Pointer[stepCtx]
+
+	// wake carries a token to a runtime asleep while frozen.
+	wake chan struct{}
+	// done is closed once the runtime is Dead.
+	done chan struct{}
+
+	mu    sync.Mutex
+	cond  sync.Cond // on mu: Running went off, or teardown
+	c     *cont.C   // touched by the loop while Running; by Eject, under mu, while not
+	err   error
+	links map[*Runtime]struct{}
+
+	name string
+	opts options
+}
+
+var _ spec.Runtime = (*Runtime)(nil)
+
+// An Option configures Spawn.
+type Option func(*options)
+
+type options struct {
+	startFrozen, skipPolling, denyCancels, osThread bool
+	cpus                                            []int
+	name                                            string
+	links                                           []*Runtime
+}
+
+// StartFrozen boots the runtime frozen: it runs nothing until thawed.
+func StartFrozen() Option { return func(o *options) { o.startFrozen = true } }
+
+// SkipPolling turns Polling off: the runtime will not poll an event queue.
+func SkipPolling() Option { return func(o *options) { o.skipPolling = true } }
+
+// DenyCancels turns Cancels off: Cancel refuses.
+func DenyCancels() Option { return func(o *options) { o.denyCancels = true } }
+
+// OSThread runs the runtime on an OS thread of its own, locked to its
+// goroutine for its whole life; the thread ends with the runtime.
+func OSThread() Option { return func(o *options) { o.osThread = true } }
+
+// PinCPU restricts the runtime's thread to the given CPUs (its affinity);
+// it implies OSThread. Spawn fails if the affinity cannot be set.
+func PinCPU(cpus ...int) Option {
+	return func(o *options) { o.osThread, o.cpus = true, append(o.cpus, cpus...) }
+}
+
+// Name names the runtime: in its errors and String, and, on an OS thread,
+// as the thread's name in /proc (the kernel keeps 15 bytes).
+func Name(s string) Option { return func(o *options) { o.name = s } }
+
+// LinkTo links the new runtime to r before it runs its first step.
+func LinkTo(r *Runtime) Option { return func(o *options) { o.links = append(o.links, r) } }
+
+// Spawn starts a runtime running c and returns once it has booted. It
+// fails with spec.ErrNilContinuation for a nil c, with spec.ErrTornDown if
+// a runtime to link to has torn down, and with the system's error if an
+// OS-thread option cannot be applied.
+func Spawn(c *cont.C, opts ...Option) (*Runtime, error) {
+	if c == nil {
+		return nil, spec.ErrNilContinuation
+	}
+	r := &Runtime{wake: make(chan struct{}, 1), done: make(chan struct{}), c: c}
+	for _, o := range opts {
+		o(&r.opts)
+	}
+	r.cond.L = &r.mu
+	r.name = r.opts.name
+	f := uint32(spec.RtBoot | spec.RtPolling | spec.RtCancels)
+	if r.opts.skipPolling {
+		f &^= uint32(spec.RtPolling)
+	}
+	if r.opts.denyCancels {
+		f &^= uint32(spec.RtCancels)
+	}
+	if r.opts.startFrozen {
+		f |= uint32(spec.RtFrozen)
+	}
+	r.flags.Store(f)
+	r.ctx.Store(new(stepCtx))
+	for _, peer := range r.opts.links {
+		if err := r.Link(peer); err != nil {
+			r.unlinkAll()
+			return nil, err
+		}
+	}
+	booted := make(chan error, 1)
+	go r.main(booted)
+	if err := <-booted; err != nil {
+		r.unlinkAll()
+		<-r.done
+		return nil, err
+	}
+	return r, nil
+}
+
+// SpawnLink starts a runtime running c, linked to r from its first step.
+func (r *Runtime) SpawnLink(c *cont.C, opts ...Option) (*Runtime, error) {
+	return Spawn(c, append(opts, LinkTo(r))...)
+}
+
+// main is the runtime's goroutine: boot, loop, teardown.
+func (r *Runtime) main(booted chan<- error) {
+	if r.opts.osThread {
+		// Never unlocked: the thread exits with this goroutine.
+		lockOffMainThread()
+		if err := r.setupThread(); err != nil {
+			r.setFlags(spec.RtHalted|spec.RtTeardown|spec.RtDead, spec.RtBoot|spec.RtPolling|spec.RtRunning)
+			close(r.done)
+			booted <- err
+			return
+		}
+	}
+	r.setFlags(0, spec.RtBoot)
+	booted <- nil
+	r.teardown(r.loop())
+}
+
+// lockOffMainThread locks the calling goroutine to its OS thread, trying
+// not to take the process's main thread: Go cannot end the main thread, so
+// a locked goroutine that exits there wedges it for good, and a thread that
+// outlives its runtime is a thread leaked. It yields and tries again, a
+// bounded number of times.
+func lockOffMainThread() {
+	pid := unix.Getpid()
+	for range 64 {
+		runtime.LockOSThread()
+		if unix.Gettid() != pid {
+			return
+		}
+		runtime.UnlockOSThread()
+		runtime.Gosched()
+	}
+	runtime.LockOSThread() // no other thread came: keep this one
+}
+
+// setupThread applies the OS-thread options to the calling thread.
+func (r *Runtime) setupThread() error {
+	if len(r.opts.cpus) > 0 {
+		var set unix.CPUSet
+		for _, cpu := range r.opts.cpus {
+			set.Set(cpu)
+		}
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return fmt.Errorf("runtime %s: pinning to CPUs %v: %w", r, r.opts.cpus, err)
+		}
+	}
+	if r.name != "" {
+		name := r.name
+		if len(name) > 15 {
+			name = name[:15]
+		}
+		comm := fmt.Sprintf("/proc/self/task/%d/comm", unix.Gettid())
+		if err := os.WriteFile(comm, []byte(name), 0); err != nil {
+			return fmt.Errorf("runtime %s: naming the thread: %w", r, err)
+		}
+	}
+	return nil
+}
+
+// loop runs steps until the runtime halts or its continuation finishes,
+// and returns the error the runtime ends with.
+func (r *Runtime) loop() error {
+	for {
+		// Replace an ended context first, then read the flags: a control
+		// operation sets its flag before it ends the context, so if the
+		// context this step gets is already ended, or is ended later, the
+		// flag is seen here or at the next turn.
+		ctx := r.ctx.Load()
+		if ctx.ended() {
+			ctx = new(stepCtx)
+			r.ctx.Store(ctx)
+		}
+		f := r.flags.Load()
+		if f&uint32(spec.RtHalted) != 0 {
+			return nil
+		}
+		if f&uint32(spec.RtFrozen) != 0 {
+			if !r.park() {
+				return nil
+			}
+			continue
+		}
+		if f&uint32(spec.RtRunning) == 0 {
+			r.setFlags(spec.RtRunning, 0)
+		}
+		c := r.c
+		if c == nil { // ejected, then thawed: nothing left to run
+			return nil
+		}
+		done, err := step(ctx, c)
+		if err != nil {
+			r.setFlags(spec.RtHalted, 0)
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// step runs one step of c, turning a panic into an error.
+func step(ctx *stepCtx, c *cont.C) (done bool, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return c.Step(ctx), nil
+}
+
+// PanicError is the error of a runtime whose step panicked: the value and
+// the stack. It matches spec.ErrPanicked with errors.Is.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("runtime: a step panicked: %v\n%s", e.Value, e.Stack)
+}
+
+// Is reports whether target is spec.ErrPanicked.
+func (e *PanicError) Is(target error) bool { return target == spec.ErrPanicked }
+
+// park sleeps while the runtime is frozen, with Running off, and reports
+// false if it was halted meanwhile.
+func (r *Runtime) park() bool {
+	r.mu.Lock()
+	r.setFlags(0, spec.RtRunning)
+	r.cond.Broadcast() // an Eject may be waiting for Running to go off
+	r.mu.Unlock()
+	for {
+		f := r.flags.Load()
+		if f&uint32(spec.RtHalted) != 0 {
+			return false
+		}
+		if f&uint32(spec.RtFrozen) == 0 {
+			return true
+		}
+		<-r.wake
+	}
+}
+
+// teardown ends the runtime: final error, flags, linked runtimes, Dead.
+func (r *Runtime) teardown(err error) {
+	r.mu.Lock()
+	if r.flags.Load()&canceled != 0 {
+		r.c = nil // a canceled continuation never runs again
+		if err == nil {
+			err = spec.ErrCanceled
+		}
+	}
+	if r.err == nil {
+		r.err = err
+	}
+	r.setFlags(spec.RtTeardown, spec.RtRunning|spec.RtPolling|spec.RtBoot|spec.RtFrozen)
+	r.cond.Broadcast()
+	peers := make([]*Runtime, 0, len(r.links))
+	for p := range r.links {
+		peers = append(peers, p)
+	}
+	failed := r.err
+	r.mu.Unlock()
+	for _, p := range peers {
+		p.haltLinked(r, failed)
+	}
+	r.setFlags(spec.RtDead, 0)
+	close(r.done)
+}
+
+// haltLinked halts r because linked runtime peer tore down; if peer
+// failed, r's error says so.
+func (r *Runtime) haltLinked(peer *Runtime, failed error) {
+	if failed != nil {
+		r.mu.Lock()
+		if r.err == nil && r.flags.Load()&uint32(spec.RtTeardown) == 0 {
+			r.err = &LinkedError{Peer: peer.String(), Err: failed}
+		}
+		r.mu.Unlock()
+	}
+	r.Halt()
+}
+
+// LinkedError is the error of a runtime halted because a linked runtime
+// failed. It matches spec.ErrLinkedFailure, and, through Unwrap, the
+// linked runtime's own error.
+type LinkedError struct {
+	Peer string // the failed runtime
+	Err  error  // its error
+}
+
+func (e *LinkedError) Error() string {
+	return fmt.Sprintf("runtime: linked runtime %s failed: %v", e.Peer, e.Err)
+}
+
+// Is reports whether target is spec.ErrLinkedFailure.
+func (e *LinkedError) Is(target error) bool { return target == spec.ErrLinkedFailure }
+
+// Unwrap returns the linked runtime's error.
+func (e *LinkedError) Unwrap() error { return e.Err }
+
+// setFlags turns on and off flags atomically.
+func (r *Runtime) setFlags(on, off spec.RuntimeFlags) {
+	for {
+		f := r.flags.Load()
+		n := f&^uint32(off) | uint32(on)
+		if n == f || r.flags.CompareAndSwap(f, n) {
+			return
+		}
+	}
+}
+
+// update applies f to the flags by CAS until it reports no change
+// (false) or the CAS succeeds (true).
+func (r *Runtime) update(f func(uint32) (uint32, bool)) bool {
+	for {
+		old := r.flags.Load()
+		n, ok := f(old)
+		if !ok {
+			return false
+		}
+		if r.flags.CompareAndSwap(old, n) {
+			return true
+		}
+	}
+}
+
+// signalWake leaves a token for a runtime asleep while frozen.
+func (r *Runtime) signalWake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Halt tells the runtime to stop at its next cooperative point, waking it
+// if it is frozen or asleep in a context-aware wait, and reports whether it
+// was not halted already. It does nothing once the runtime is Dead.
+func (r *Runtime) Halt() bool {
+	ok := r.update(func(f uint32) (uint32, bool) {
+		return f | uint32(spec.RtHalted), f&uint32(spec.RtHalted|spec.RtDead) == 0
+	})
+	if ok {
+		r.endStep(errHalted)
+		r.signalWake()
+	}
+	return ok
+}
+
+// Freeze tells the runtime to stop at its next cooperative point and sleep
+// until thawed, and reports whether it was not frozen already. It refuses
+// (false) once the runtime is halted or torn down. It does not wait for
+// the step in progress: Flags shows Running off once the runtime sleeps.
+func (r *Runtime) Freeze() bool {
+	ok := r.update(func(f uint32) (uint32, bool) {
+		return f | uint32(spec.RtFrozen), f&uint32(spec.RtFrozen|spec.RtHalted|spec.RtTeardown) == 0
+	})
+	if ok {
+		r.endStep(errFrozen)
+	}
+	return ok
+}
+
+// Thaw undoes Freeze and reports whether the runtime was frozen.
+func (r *Runtime) Thaw() bool {
+	ok := r.update(func(f uint32) (uint32, bool) {
+		return f &^ uint32(spec.RtFrozen), f&uint32(spec.RtFrozen) != 0
+	})
+	if ok {
+		r.signalWake()
+	}
+	return ok
+}
+
+// Interrupt ends the context of the step in progress, so that a step
+// asleep in a context-aware wait returns. A step that is not waiting is not
+// affected, and the next step gets a new context.
+func (r *Runtime) Interrupt() { r.endStep(errInterrupted) }
+
+// Cancel halts the runtime and drops its continuation, which will never
+// run again; the runtime's error becomes spec.ErrCanceled. Go cannot stop a
+// goroutine, so a step in progress that ignores its context runs to its
+// end first. It reports false, doing nothing, with DenyCancels, or once the
+// runtime has torn down or was canceled already.
+func (r *Runtime) Cancel() bool {
+	ok := r.update(func(f uint32) (uint32, bool) {
+		return f | canceled | uint32(spec.RtHalted),
+			f&uint32(spec.RtCancels) != 0 && f&(canceled|uint32(spec.RtTeardown)) == 0
+	})
+	if ok {
+		r.endStep(spec.ErrCanceled)
+		r.signalWake()
+	}
+	return ok
+}
+
+// endStep ends the context of the step in progress with err.
+func (r *Runtime) endStep(err error) { r.ctx.Load().end(err) }
+
+// Eject freezes the runtime, waits until the step in progress has
+// returned, and takes its continuation. The runtime stays frozen without a
+// continuation: thawed, it tears down. Eject fails with spec.ErrTornDown if
+// the runtime is halted or torn down first, and with
+// spec.ErrNoContinuation if it has none.
+func (r *Runtime) Eject() (*cont.C, error) {
+	r.Freeze()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		f := r.flags.Load()
+		if f&uint32(spec.RtHalted|spec.RtTeardown) != 0 {
+			return nil, spec.ErrTornDown
+		}
+		if f&uint32(spec.RtFrozen) == 0 {
+			// Thawed by someone else before the runtime stopped: freeze again.
+			r.mu.Unlock()
+			r.Freeze()
+			r.mu.Lock()
+			continue
+		}
+		if f&uint32(spec.RtRunning) == 0 {
+			break
+		}
+		r.cond.Wait()
+	}
+	c := r.c
+	r.c = nil
+	if c == nil {
+		return nil, spec.ErrNoContinuation
+	}
+	return c, nil
+}
+
+// Join waits until the runtime is Dead and returns its error.
+func (r *Runtime) Join() error {
+	<-r.done
+	return r.Err()
+}
+
+// JoinContext is Join, returning ctx's error if ctx ends first.
+func (r *Runtime) JoinContext(ctx context.Context) error {
+	select {
+	case <-r.done:
+		return r.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Done returns a channel closed once the runtime is Dead.
+func (r *Runtime) Done() <-chan struct{} { return r.done }
+
+// Err returns the runtime's error so far: nil while it runs normally.
+func (r *Runtime) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// Flags returns the runtime's flags at one instant.
+func (r *Runtime) Flags() spec.RuntimeFlags {
+	return spec.RuntimeFlags(r.flags.Load() & publicFlags)
+}
+
+// Link links r and other both ways: the teardown of either halts the
+// other. It fails with spec.ErrSelfLink for r itself, and with
+// spec.ErrTornDown if either has torn down.
+func (r *Runtime) Link(other *Runtime) error {
+	if other == r {
+		return spec.ErrSelfLink
+	}
+	if err := r.link1(other); err != nil {
+		return err
+	}
+	if err := other.link1(r); err != nil {
+		r.unlink1(other)
+		return err
+	}
+	return nil
+}
+
+func (r *Runtime) link1(other *Runtime) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.flags.Load()&uint32(spec.RtTeardown) != 0 {
+		return fmt.Errorf("linking %s: %w", r, spec.ErrTornDown)
+	}
+	if r.links == nil {
+		r.links = make(map[*Runtime]struct{})
+	}
+	r.links[other] = struct{}{}
+	r.setFlags(spec.RtLinked, 0)
+	return nil
+}
+
+// Unlink undoes Link; it does nothing if they are not linked.
+func (r *Runtime) Unlink(other *Runtime) {
+	r.unlink1(other)
+	other.unlink1(r)
+}
+
+func (r *Runtime) unlink1(other *Runtime) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.links, other)
+	if len(r.links) == 0 && r.flags.Load()&uint32(spec.RtTeardown) == 0 {
+		r.setFlags(0, spec.RtLinked)
+	}
+}
+
+func (r *Runtime) unlinkAll() {
+	for _, p := range r.opts.links {
+		r.Unlink(p)
+	}
+}
+
+// Signal applies sig's default action: SIGTERM and SIGQUIT halt the
+// runtime, SIGCONT thaws it, and every other signal (SIGINT among them) is
+// ignored.
+func (r *Runtime) Signal(sig os.Signal) {
+	switch sig {
+	case syscall.SIGTERM, syscall.SIGQUIT:
+		r.Halt()
+	case syscall.SIGCONT:
+		r.Thaw()
+	}
+}
+
+// String names the runtime: its Name, or its address.
+func (r *Runtime) String() string {
+	if r.name != "" {
+		return r.name
+	}
+	return fmt.Sprintf("%p", r)
+}
+
+// The reasons a step's context ends, other than spec.ErrCanceled.
+var (
+	errHalted      = errors.New("runtime: halted")
+	errFrozen      = errors.New("runtime: frozen")
+	errInterrupted = errors.New("runtime: interrupted")
+)

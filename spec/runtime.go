@@ -1,0 +1,146 @@
+package spec
+
+import (
+	"errors"
+	"strings"
+)
+
+// RuntimeFlags is the observable state of a runtime, as reported by its
+// Flags method. The names and meanings follow the seed.
+type RuntimeFlags uint16
+
+const (
+	// RtRunning: the runtime is running its continuation's steps; it is off
+	// while the runtime is frozen (once the step in progress has returned),
+	// and after teardown. A frozen runtime whose Running is off runs no step
+	// until it is thawed.
+	RtRunning RuntimeFlags = 1 << iota
+	// RtBoot: the runtime is starting; Spawn returns once it is off.
+	RtBoot
+	// RtFrozen: Freeze was called and Thaw has not been since. The runtime
+	// stops at its next cooperative point (between two steps) and sleeps.
+	RtFrozen
+	// RtLinked: the runtime is linked to at least one other.
+	RtLinked
+	// RtHalted: the runtime has been told to stop (Halt, Cancel, a failure,
+	// the teardown of a linked runtime). It never runs another step once its
+	// step in progress returns. Halted stays on after teardown.
+	RtHalted
+	// RtTeardown: the runtime has left its loop; its error is final, and
+	// linked runtimes are being halted.
+	RtTeardown
+	// RtDead: teardown is complete: Join returns.
+	RtDead
+	// RtPolling: the runtime polls its local event queue between steps
+	// (off with SkipPolling; the event queue itself arrives with package
+	// impl/eventq).
+	RtPolling
+	// RtCancels: Cancel is allowed (off with DenyCancels).
+	RtCancels
+)
+
+var rtFlagNames = [...]string{"Running", "Boot", "Frozen", "Linked", "Halted", "Teardown", "Dead", "Polling", "Cancels"}
+
+// String lists the flags that are on, such as "Running|Polling|Cancels".
+func (f RuntimeFlags) String() string {
+	var parts []string
+	for i, name := range rtFlagNames {
+		if f&(1<<i) != 0 {
+			parts = append(parts, name)
+		}
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, "|")
+}
+
+// The errors of runtimes. Implementations return these very values, or
+// errors that wrap them (test with errors.Is).
+var (
+	// ErrNilContinuation: Spawn was given nil.
+	ErrNilContinuation = errors.New("runtime: nil continuation")
+	// ErrCanceled: the runtime was canceled; its continuation was dropped.
+	ErrCanceled = errors.New("runtime: canceled")
+	// ErrPanicked: a step panicked; the error carries the value and stack.
+	ErrPanicked = errors.New("runtime: a step panicked")
+	// ErrLinkedFailure: a linked runtime failed, which halted this one; the
+	// error wraps the linked runtime's error, so a failure shows through a
+	// whole chain of links.
+	ErrLinkedFailure = errors.New("runtime: a linked runtime failed")
+	// ErrSelfLink: a runtime cannot be linked to itself.
+	ErrSelfLink = errors.New("runtime: cannot link a runtime to itself")
+	// ErrTornDown: the operation needs a runtime that has not torn down.
+	ErrTornDown = errors.New("runtime: torn down")
+	// ErrNoContinuation: Eject found no continuation (already ejected, or
+	// finished).
+	ErrNoContinuation = errors.New("runtime: no continuation to eject")
+)
+
+// Runtime is the contract of a runtime: one continuation run step by step
+// on a goroutine (or an OS thread) of its own, that can be halted, frozen,
+// thawed, interrupted, canceled, ejected from, linked and signalled.
+//
+// # Lifecycle
+//
+// Spawn starts a runtime and returns once it has booted (Boot off). Until
+// it tears down, the runtime loops: if Halted, it leaves; if Frozen, it
+// turns Running off and sleeps until thawed or halted; otherwise it runs
+// one step of its continuation (Running on). A step that returns no next
+// step finishes the continuation, and the runtime leaves. Leaving is
+// teardown: Running, Polling, Boot and Frozen go off, Halted and Linked
+// stay for a post-mortem, Teardown goes on; then every linked runtime is
+// halted, and Dead goes on and Join returns. Between two steps is the only
+// cooperative point: control operations take effect there, never inside a
+// step.
+//
+// # Control operations
+//
+//   - Halt() sets Halted and reports whether it was off. The runtime stops
+//     at its next cooperative point; a frozen runtime wakes to stop.
+//   - Freeze() sets Frozen and reports whether it was off; it refuses
+//     (false) once Halted or Teardown is on. Thaw() clears it and reports
+//     whether it was on. Freezing does not wait: Running goes off once the
+//     step in progress returns.
+//   - Eject() freezes the runtime, waits until Running is off, and takes
+//     its continuation, which it returns; the runtime stays frozen, without
+//     a continuation, until thawed (then it tears down) or halted.
+//   - Interrupt() ends the context of the step in progress, so that a step
+//     asleep in a context-aware wait (a mailbox's RecvContext) returns and
+//     the runtime reaches its cooperative point. Halt, Freeze and Cancel
+//     interrupt too.
+//   - Cancel() is the closest Go has to killing a thread, which it cannot
+//     do: it halts the runtime, interrupts its step, and drops its
+//     continuation, which never runs again (Eject afterwards finds none);
+//     the runtime's error is ErrCanceled. It differs from Halt in that
+//     Halt keeps the continuation and reports no error. A step that ignores
+//     its context still runs to its end: nothing can preempt it. With
+//     DenyCancels, Cancel refuses (false).
+//   - Link(other) links two runtimes both ways (ErrSelfLink for itself);
+//     Unlink undoes it. The teardown of either halts the other.
+//   - Signal(sig) applies a signal's default action: SIGTERM and SIGQUIT
+//     halt, SIGCONT thaws, SIGINT and others are ignored.
+//
+// # Errors and failure
+//
+// Join returns the runtime's error once Dead: nil after a continuation
+// that finished or a Halt, ErrPanicked (wrapping the value and stack) if a
+// step panicked, ErrCanceled after Cancel, and ErrLinkedFailure (wrapping
+// the failed peer's error) if a linked runtime's failure halted it. A
+// panic never reaches the process.
+//
+// Where this differs from the seed: the seed's teardown halts linked
+// runtimes and nothing more; here a linked runtime halted by a failure
+// reports it, so that the cause of a cascade through many links is known
+// at every link. The seed's Cancel kills the thread (pthread_cancel); Go
+// cannot, hence the cooperative meaning above.
+type Runtime interface {
+	Halt() bool
+	Freeze() bool
+	Thaw() bool
+	Interrupt()
+	Cancel() bool
+	Join() error
+	Err() error
+	Flags() RuntimeFlags
+}

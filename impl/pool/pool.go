@@ -1,0 +1,254 @@
+// Package pool runs continuations on a set of runtimes that share one
+// mailbox: send a *cont.C to the mailbox, and a worker of the pool runs it.
+//
+//	box := mailbox.New[cont.C](mailbox.Unbounded)
+//	p, err := pool.New(pool.Waiter, box, runtime.GOMAXPROCS(0))
+//	box.Send(c)                 // some worker runs c
+//	err = p.Close()             // no more work: drain the mailbox, then join
+//
+// Each worker is a runtime (package impl/rt) running a dispatcher, itself a
+// continuation: Waiter runs continuation after continuation until the
+// mailbox can never yield again; Runner runs exactly one, then ends. A
+// dispatcher runs one step of the continuation it holds per step of its
+// own, so that halting or freezing a worker takes effect between two steps
+// of the work, as in the seed.
+//
+// Nothing sent to a pool is lost: each continuation runs to completion, or
+// is still in the mailbox (Drain it), or was in the middle of running when
+// its worker stopped (Leftovers, after Join).
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/rt"
+)
+
+// Box is the mailbox a pool takes continuations from.
+type Box = mailbox.Mailbox[cont.C]
+
+// A Dispatcher makes the continuation that a worker runs: one that takes
+// continuations from box and runs them. inFlight reports, once the worker
+// has torn down, the continuation it was in the middle of, if any; it must
+// not be called before.
+type Dispatcher func(box *Box) (worker *cont.C, inFlight func() *cont.C)
+
+// Waiter is the dispatcher that runs continuation after continuation from
+// its mailbox until the mailbox can never yield again (unreadable: closed
+// for reading, or closed for writing and drained).
+func Waiter(box *Box) (*cont.C, func() *cont.C) { return dispatch(box, false) }
+
+// Runner is the dispatcher that runs exactly one continuation from its
+// mailbox, then ends; it ends at once if the mailbox can never yield one.
+func Runner(box *Box) (*cont.C, func() *cont.C) { return dispatch(box, true) }
+
+func dispatch(box *Box, once bool) (*cont.C, func() *cont.C) {
+	var cur *cont.C // the continuation in hand
+	w := cont.New(func(ctx context.Context, self *cont.C) cont.Step {
+		if cur == nil {
+			c, err := box.RecvContext(ctx)
+			switch {
+			case err == nil:
+				cur = c
+			case errors.Is(err, mailbox.ErrUnreadable):
+				return nil // nothing can ever come
+			default:
+				return self.Next() // the worker's step context ended, or an interrupt: yield
+			}
+		}
+		// One step of the work per step of the worker: the runtime's
+		// cooperative point falls between two steps of the work.
+		if cur.Step(ctx) {
+			cur = nil
+			if once {
+				return nil
+			}
+		}
+		return self.Next()
+	})
+	return w, func() *cont.C { return cur }
+}
+
+// Pool is a set of runtimes running one dispatcher over one mailbox. Its
+// methods are safe for concurrent use.
+type Pool struct {
+	box  *Box
+	d    Dispatcher
+	opts []rt.Option
+
+	mu      sync.Mutex
+	workers []worker // in the pool now
+	gone    []worker // removed by Drain or Clear, for Leftovers
+}
+
+type worker struct {
+	r        *rt.Runtime
+	inFlight func() *cont.C
+}
+
+// New returns a pool of n workers, each a runtime spawned with opts and
+// running d over box. It fails if n is negative, or if a runtime cannot be
+// spawned (the workers already spawned are halted and joined).
+func New(d Dispatcher, box *Box, n int, opts ...rt.Option) (*Pool, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("pool: New with %d workers: the count must not be negative", n)
+	}
+	if d == nil || box == nil {
+		return nil, errors.New("pool: New needs a dispatcher and a mailbox")
+	}
+	p := &Pool{box: box, d: d, opts: opts}
+	for range n {
+		if _, err := p.Add(); err != nil {
+			p.Halt()
+			p.Join()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Mailbox returns the mailbox the pool takes continuations from.
+func (p *Pool) Mailbox() *Box { return p.box }
+
+// Add spawns one more worker and returns its runtime.
+func (p *Pool) Add() (*rt.Runtime, error) {
+	c, inFlight := p.d(p.box)
+	r, err := rt.Spawn(c, p.opts...)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.workers = append(p.workers, worker{r, inFlight})
+	p.mu.Unlock()
+	return r, nil
+}
+
+// Count returns the number of workers in the pool.
+func (p *Pool) Count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.workers)
+}
+
+// Items returns an iterator over the pool's runtimes, as they are when it
+// starts.
+func (p *Pool) Items() iter.Seq[*rt.Runtime] {
+	return func(yield func(*rt.Runtime) bool) {
+		for _, w := range p.snapshot() {
+			if !yield(w.r) {
+				return
+			}
+		}
+	}
+}
+
+func (p *Pool) snapshot() []worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.workers)
+}
+
+// Drain removes one worker from the pool, without stopping it, and
+// returns its runtime (now the caller's), or nil if the pool is empty.
+func (p *Pool) Drain() *rt.Runtime {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.workers) == 0 {
+		return nil
+	}
+	w := p.workers[len(p.workers)-1]
+	p.workers = p.workers[:len(p.workers)-1]
+	p.gone = append(p.gone, w)
+	return w.r
+}
+
+// Clear removes every worker from the pool, without stopping them.
+func (p *Pool) Clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.gone = append(p.gone, p.workers...)
+	p.workers = nil
+}
+
+// each applies f to every worker's runtime.
+func (p *Pool) each(f func(*rt.Runtime)) {
+	for _, w := range p.snapshot() {
+		f(w.r)
+	}
+}
+
+// Halt halts every worker (see rt.Runtime.Halt).
+func (p *Pool) Halt() { p.each(func(r *rt.Runtime) { r.Halt() }) }
+
+// Interrupt interrupts every worker: one asleep waiting for work wakes,
+// looks at its flags, and waits again.
+func (p *Pool) Interrupt() { p.each(func(r *rt.Runtime) { r.Interrupt() }) }
+
+// Cancel cancels every worker (see rt.Runtime.Cancel).
+func (p *Pool) Cancel() { p.each(func(r *rt.Runtime) { r.Cancel() }) }
+
+// Signal applies sig to every worker (see rt.Runtime.Signal).
+func (p *Pool) Signal(sig os.Signal) { p.each(func(r *rt.Runtime) { r.Signal(sig) }) }
+
+// Join waits until every worker is Dead and returns their errors, joined.
+func (p *Pool) Join() error {
+	var errs []error
+	for _, w := range p.snapshot() {
+		if err := w.r.Join(); err != nil {
+			errs = append(errs, fmt.Errorf("worker %s: %w", w.r, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Shutdown halts every worker, then joins them, giving up when ctx ends
+// (returning its error).
+func (p *Pool) Shutdown(ctx context.Context) error {
+	p.Halt()
+	var errs []error
+	for _, w := range p.snapshot() {
+		if err := w.r.JoinContext(ctx); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			errs = append(errs, fmt.Errorf("worker %s: %w", w.r, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close ends the pool gracefully: it closes the mailbox for writing, lets
+// the workers run what is queued and end, and joins them.
+func (p *Pool) Close() error {
+	p.box.CloseWrite()
+	return p.Join()
+}
+
+// Leftovers returns the continuations that workers were in the middle of
+// when they stopped (halted, canceled or ejected mid-way), including
+// workers removed by Drain or Clear. Call it only once those workers are
+// Dead (after Join, or their own Join).
+func (p *Pool) Leftovers() []*cont.C {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var left []*cont.C
+	for _, w := range append(slices.Clone(p.workers), p.gone...) {
+		select {
+		case <-w.r.Done():
+		default:
+			panic("pool: Leftovers called while a worker is still running")
+		}
+		if c := w.inFlight(); c != nil && !c.Done() {
+			left = append(left, c)
+		}
+	}
+	return left
+}

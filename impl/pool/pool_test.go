@@ -1,0 +1,173 @@
+package pool_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/pool"
+	"github.com/insideout-go/insideout/spec"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// job returns a continuation of k steps that counts its completion in
+// done.
+func job(k int, done *atomic.Int64) *cont.C {
+	i := 0
+	return cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		i++
+		if i == k {
+			done.Add(1)
+			return nil
+		}
+		return c.Next()
+	})
+}
+
+// A waiter pool runs every continuation sent to it, and Close drains the
+// mailbox, ends the workers and joins them.
+func TestWaiterRunsEverything(t *testing.T) {
+	box := mailbox.New[cont.C](mailbox.Unbounded)
+	p, err := pool.New(pool.Waiter, box, runtime.GOMAXPROCS(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done atomic.Int64
+	const n = 2000
+	for range n {
+		if err := box.Send(job(3, &done)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if done.Load() != n || box.Len() != 0 || len(p.Leftovers()) != 0 {
+		t.Fatalf("%d of %d ran, %d queued, %d left over", done.Load(), n, box.Len(), len(p.Leftovers()))
+	}
+}
+
+// A runner runs exactly one continuation, then its runtime ends.
+func TestRunnerRunsOne(t *testing.T) {
+	box := mailbox.New[cont.C](4)
+	var done atomic.Int64
+	box.Send(job(2, &done))
+	box.Send(job(2, &done))
+	p, err := pool.New(pool.Runner, box, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Join(); err != nil {
+		t.Fatal(err)
+	}
+	if done.Load() != 1 || box.Len() != 1 {
+		t.Fatalf("a runner ran %d, left %d queued; want 1 and 1", done.Load(), box.Len())
+	}
+}
+
+// Conservation: halting a pool mid-way loses nothing. Every continuation
+// sent ran to completion, or is still in the mailbox, or is among the
+// leftovers of the halted workers.
+func TestHaltConservesWork(t *testing.T) {
+	box := mailbox.New[cont.C](mailbox.Unbounded)
+	p, err := pool.New(pool.Waiter, box, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done atomic.Int64
+	const n = 500
+	for range n {
+		box.Send(job(100000, &done)) // long: every worker is caught mid-way
+	}
+	for done.Load() == 0 && box.Len() > n-4 {
+		time.Sleep(100 * time.Microsecond) // until the workers have started
+	}
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	queued := len(box.Drain())
+	left := len(p.Leftovers())
+	if got := int(done.Load()) + queued + left; got != n {
+		t.Fatalf("%d ran + %d queued + %d left over = %d, want %d", done.Load(), queued, left, got, n)
+	}
+	if queued == 0 || left == 0 {
+		t.Fatalf("%d queued and %d left over: the test did not catch the pool mid-way", queued, left)
+	}
+	t.Logf("%d ran, %d queued, %d left over", done.Load(), queued, left)
+}
+
+func TestMembership(t *testing.T) {
+	box := mailbox.New[cont.C](1)
+	p, err := pool.New(pool.Waiter, box, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Count() != 3 {
+		t.Fatalf("Count = %d", p.Count())
+	}
+	n := 0
+	for range p.Items() {
+		n++
+	}
+	r := p.Drain()
+	if n != 3 || r == nil || p.Count() != 2 {
+		t.Fatal("Items or Drain is wrong")
+	}
+	if _, err := p.Add(); err != nil || p.Count() != 3 {
+		t.Fatal("Add did not add")
+	}
+	p.Clear()
+	if p.Count() != 0 || p.Drain() != nil {
+		t.Fatal("Clear did not empty the pool")
+	}
+	box.CloseRead() // every worker, drained or cleared, ends
+	r.Join()
+	if _, err := pool.New(pool.Waiter, box, -1); err == nil {
+		t.Fatal("a negative count was accepted")
+	}
+}
+
+// Interrupt wakes idle workers, which go back to waiting: the pool still
+// runs what comes next.
+func TestInterruptKeepsWorking(t *testing.T) {
+	box := mailbox.New[cont.C](mailbox.Unbounded)
+	p, _ := pool.New(pool.Waiter, box, 2)
+	p.Interrupt()
+	var done atomic.Int64
+	box.Send(job(1, &done))
+	if err := p.Close(); err != nil || done.Load() != 1 {
+		t.Fatalf("after Interrupt the pool ran %d (%v)", done.Load(), err)
+	}
+}
+
+// Cancel ends every worker with ErrCanceled; Shutdown gives up when its
+// context ends.
+func TestCancelAndShutdownDeadline(t *testing.T) {
+	box := mailbox.New[cont.C](mailbox.Unbounded)
+	p, _ := pool.New(pool.Waiter, box, 2)
+	p.Cancel()
+	if err := p.Join(); !errors.Is(err, spec.ErrCanceled) {
+		t.Fatalf("Join after Cancel: %v", err)
+	}
+
+	block := make(chan struct{})
+	box2 := mailbox.New[cont.C](1)
+	stuck := cont.New(func(context.Context, *cont.C) cont.Step { <-block; return nil }) // ignores its context
+	box2.Send(stuck)
+	p2, _ := pool.New(pool.Waiter, box2, 1)
+	time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	if err := p2.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown of a pool stuck in a step: %v, want the deadline", err)
+	}
+	close(block)
+	p2.Join()
+}

@@ -363,19 +363,25 @@ func TestMalformedScenarioPanics(t *testing.T) {
 // given bugs and requires a failure that want accepts.
 func mustCatchMailbox(t *testing.T, name string, bugs mailboxBugs, want func(*linearize.Failure) bool) {
 	t.Helper()
-	sc := campaign.MailboxScenario(name, 2, func(c int) campaign.Mailbox { return newLockedMailbox(c, bugs) })
+	mustFail(t, campaign.MailboxScenario(name, 2, func(c int) campaign.Mailbox { return newLockedMailbox(c, bugs) }), want)
+}
+
+// mustFail runs sc, a scenario over a known-bad implementation, for up to
+// badRounds rounds and requires a failure that want accepts.
+func mustFail[S any](t *testing.T, sc linearize.Scenario[S], want func(*linearize.Failure) bool) {
+	t.Helper()
 	sc.Rounds = badRounds
 	sc.ReportDir = t.TempDir()
 	sc.StuckPatience = 50 * time.Millisecond
 	sum, err := sc.Run()
 	var f *linearize.Failure
 	if !errors.As(err, &f) {
-		t.Fatalf("%s: the harness passed a known-bad mailbox: %d rounds, no failure", name, sum.Rounds)
+		t.Fatalf("%s: the harness passed a known-bad implementation: %d rounds, no failure", sc.Name, sum.Rounds)
 	}
 	if !want(f) {
-		t.Fatalf("%s: caught, but not as expected:\n%v", name, f)
+		t.Fatalf("%s: caught, but not as expected:\n%v", sc.Name, f)
 	}
-	t.Logf("%s: caught after %d rounds", name, sum.Rounds)
+	t.Logf("%s: caught after %d rounds", sc.Name, sum.Rounds)
 }
 
 // The control: the locked mailbox without bugs passes, at every capacity.

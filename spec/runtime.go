@@ -96,15 +96,21 @@ var (
 //
 // # Control operations
 //
-//   - Halt() sets Halted and reports whether it was off. The runtime stops
-//     at its next cooperative point; a frozen runtime wakes to stop.
+//   - Halt() sets Halted and reports whether it was off; it does nothing
+//     (false) once Teardown is on. The runtime stops at its next
+//     cooperative point; a frozen runtime wakes to stop.
 //   - Freeze() sets Frozen and reports whether it was off; it refuses
-//     (false) once Halted or Teardown is on. Thaw() clears it and reports
+//     (false) once Halted or Teardown is on, or once Eject has taken the
+//     continuation (the runtime is then frozen until it tears down, and
+//     thawing it lets it tear down). Thaw() clears it and reports
 //     whether it was on. Freezing does not wait: Running goes off once the
 //     step in progress returns.
-//   - Eject() freezes the runtime, waits until Running is off, and takes
-//     its continuation, which it returns; the runtime stays frozen, without
-//     a continuation, until thawed (then it tears down) or halted.
+//   - Eject() stops the runtime at its next cooperative point and takes
+//     its continuation, which it returns, in one step: the runtime is then
+//     frozen and asleep, without a continuation, until thawed (then it
+//     tears down) or halted. If the runtime is halted or torn down first,
+//     Eject fails with ErrTornDown and has changed nothing (it froze
+//     nothing); if the continuation was taken already, ErrNoContinuation.
 //   - Interrupt() ends the context of the step in progress, so that a step
 //     asleep in a context-aware wait (a mailbox's RecvContext) returns and
 //     the runtime reaches its cooperative point. Halt, Freeze and Cancel

@@ -47,17 +47,23 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
 )
 
-// canceled is a flag of this package's own, beside spec's: Cancel was
-// called. It is not reported by Flags.
-const canceled = 1 << 15
+// Flags of this package's own, beside spec's, not reported by Flags:
+// Cancel was called; an Eject waits for the continuation to be handed over;
+// an Eject took the continuation.
+const (
+	canceled = 1 << 15
+	ejecting = 1 << 14
+	emptied  = 1 << 13
+)
 
 // publicFlags masks the flags that Flags reports.
-const publicFlags = 1<<15 - 1
+const publicFlags = 1<<13 - 1
 
 // Runtime runs one continuation. Its methods are safe for concurrent use.
 type Runtime struct {
@@ -74,11 +80,12 @@ type Runtime struct {
 	// done is closed once the runtime is Dead.
 	done chan struct{}
 
-	mu    sync.Mutex
-	cond  sync.Cond // on mu: Running went off, or teardown
-	c     *cont.C   // touched by the loop while Running; by Eject, under mu, while not
-	err   error
-	links map[*Runtime]struct{}
+	mu     sync.Mutex
+	cond   sync.Cond // on mu: Running went off, a hand-over, or teardown
+	c      *cont.C   // touched by the loop while Running; by Eject, under mu, while not
+	handed *cont.C   // the continuation handed over to an Eject, under mu
+	err    error
+	links  map[*Runtime]struct{}
 
 	name string
 	opts options
@@ -171,9 +178,27 @@ func (r *Runtime) SpawnLink(c *cont.C, opts ...Option) (*Runtime, error) {
 
 // main is the runtime's goroutine: boot, loop, teardown.
 func (r *Runtime) main(booted chan<- error) {
+	if r.opts.osThread && !lockOffMainThread() {
+		// The main thread: hold it locked while another goroutine, which
+		// therefore lands on another thread, takes over.
+		moved := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(moved)
+			r.run(booted)
+		}()
+		<-moved
+		runtime.UnlockOSThread()
+		return
+	}
+	r.run(booted)
+}
+
+// run boots the runtime on the calling goroutine, locked to its own thread
+// for OSThread, runs its loop and tears it down.
+func (r *Runtime) run(booted chan<- error) {
 	if r.opts.osThread {
 		// Never unlocked: the thread exits with this goroutine.
-		lockOffMainThread()
 		if err := r.setupThread(); err != nil {
 			r.setFlags(spec.RtHalted|spec.RtTeardown|spec.RtDead, spec.RtBoot|spec.RtPolling|spec.RtRunning)
 			close(r.done)
@@ -186,22 +211,13 @@ func (r *Runtime) main(booted chan<- error) {
 	r.teardown(r.loop())
 }
 
-// lockOffMainThread locks the calling goroutine to its OS thread, trying
-// not to take the process's main thread: Go cannot end the main thread, so
-// a locked goroutine that exits there wedges it for good, and a thread that
-// outlives its runtime is a thread leaked. It yields and tries again, a
-// bounded number of times.
-func lockOffMainThread() {
-	pid := unix.Getpid()
-	for range 64 {
-		runtime.LockOSThread()
-		if unix.Gettid() != pid {
-			return
-		}
-		runtime.UnlockOSThread()
-		runtime.Gosched()
-	}
-	runtime.LockOSThread() // no other thread came: keep this one
+// lockOffMainThread locks the calling goroutine to its OS thread and
+// reports whether that is not the process's main thread. Go cannot end the
+// main thread, so a locked goroutine that exits there wedges it for good,
+// and the runtime's thread would outlive it.
+func lockOffMainThread() bool {
+	runtime.LockOSThread()
+	return unix.Gettid() != unix.Getpid()
 }
 
 // setupThread applies the OS-thread options to the calling thread.
@@ -245,19 +261,30 @@ func (r *Runtime) loop() error {
 		if f&uint32(spec.RtHalted) != 0 {
 			return nil
 		}
+		if f&ejecting != 0 {
+			r.handOver()
+			continue
+		}
 		if f&uint32(spec.RtFrozen) != 0 {
 			if !r.park() {
 				return nil
 			}
 			continue
 		}
-		if f&uint32(spec.RtRunning) == 0 {
-			r.setFlags(spec.RtRunning, 0)
-		}
-		c := r.c
-		if c == nil { // ejected, then thawed: nothing left to run
+		if f&emptied != 0 { // ejected, then thawed: nothing left to run
 			return nil
 		}
+		chaos.Point() // a Freeze and an Eject may come now, before Running
+		if f&uint32(spec.RtRunning) == 0 && !r.update(func(f uint32) (uint32, bool) {
+			// Running goes on only while nothing stops the runtime and an
+			// Eject has not taken the continuation: an Eject of a runtime
+			// asleep takes it by a CAS that needs Running off, so r.c
+			// stays put while Running is on.
+			return f | uint32(spec.RtRunning), f&(uint32(spec.RtFrozen|spec.RtHalted)|ejecting|emptied) == 0
+		}) {
+			continue // something to do first: look again
+		}
+		c := r.c
 		done, err := step(ctx, c)
 		if err != nil {
 			r.setFlags(spec.RtHalted, 0)
@@ -292,6 +319,23 @@ func (e *PanicError) Error() string {
 
 // Is reports whether target is spec.ErrPanicked.
 func (e *PanicError) Is(target error) bool { return target == spec.ErrPanicked }
+
+// handOver gives the continuation to the Eject waiting for it: Frozen on,
+// Running off and the continuation gone, in one step under mu, so that an
+// Eject takes effect at one instant. A runtime halted first hands nothing
+// over: the Eject fails.
+func (r *Runtime) handOver() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.update(func(f uint32) (uint32, bool) {
+		return f&^(ejecting|uint32(spec.RtRunning)) | uint32(spec.RtFrozen) | emptied, f&(uint32(spec.RtHalted)|emptied) == 0
+	}) {
+		r.handed, r.c = r.c, nil
+	} else {
+		r.setFlags(0, ejecting)
+	}
+	r.cond.Broadcast()
+}
 
 // park sleeps while the runtime is frozen, with Running off, and reports
 // false if it was halted meanwhile.
@@ -406,10 +450,11 @@ func (r *Runtime) signalWake() {
 
 // Halt tells the runtime to stop at its next cooperative point, waking it
 // if it is frozen or asleep in a context-aware wait, and reports whether it
-// was not halted already. It does nothing once the runtime is Dead.
+// was not halted already. It does nothing once the runtime has torn down
+// (it has stopped already).
 func (r *Runtime) Halt() bool {
 	ok := r.update(func(f uint32) (uint32, bool) {
-		return f | uint32(spec.RtHalted), f&uint32(spec.RtHalted|spec.RtDead) == 0
+		return f | uint32(spec.RtHalted), f&uint32(spec.RtHalted|spec.RtTeardown) == 0
 	})
 	if ok {
 		r.endStep(errHalted)
@@ -420,11 +465,12 @@ func (r *Runtime) Halt() bool {
 
 // Freeze tells the runtime to stop at its next cooperative point and sleep
 // until thawed, and reports whether it was not frozen already. It refuses
-// (false) once the runtime is halted or torn down. It does not wait for
+// (false) once the runtime is halted or torn down, or Eject has taken its
+// continuation (thawed, it tears down). It does not wait for
 // the step in progress: Flags shows Running off once the runtime sleeps.
 func (r *Runtime) Freeze() bool {
 	ok := r.update(func(f uint32) (uint32, bool) {
-		return f | uint32(spec.RtFrozen), f&uint32(spec.RtFrozen|spec.RtHalted|spec.RtTeardown) == 0
+		return f | uint32(spec.RtFrozen), f&(uint32(spec.RtFrozen|spec.RtHalted|spec.RtTeardown)|emptied) == 0
 	})
 	if ok {
 		r.endStep(errFrozen)
@@ -468,38 +514,52 @@ func (r *Runtime) Cancel() bool {
 // endStep ends the context of the step in progress with err.
 func (r *Runtime) endStep(err error) { r.ctx.Load().end(err) }
 
-// Eject freezes the runtime, waits until the step in progress has
-// returned, and takes its continuation. The runtime stays frozen without a
-// continuation: thawed, it tears down. Eject fails with spec.ErrTornDown if
-// the runtime is halted or torn down first, and with
-// spec.ErrNoContinuation if it has none.
+// Eject takes the runtime's continuation and leaves the runtime frozen
+// without one: thawed, it tears down. A runtime that is not already frozen
+// and asleep hands the continuation over at its next cooperative point
+// (the step in progress is interrupted, and returns first), turning Frozen
+// on and Running off as it does, so that Eject takes effect at one
+// instant. Eject fails with spec.ErrTornDown if the runtime is halted or
+// torn down first, and with spec.ErrNoContinuation if it has none.
 func (r *Runtime) Eject() (*cont.C, error) {
-	r.Freeze()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	waited := false
 	for {
 		f := r.flags.Load()
-		if f&uint32(spec.RtHalted|spec.RtTeardown) != 0 {
+		switch {
+		case r.handed != nil && waited:
+			// Handed over to the Ejects waiting then, this one among
+			// them: the first to wake takes it. The Eject took effect at
+			// the hand-over.
+			c := r.handed
+			r.handed = nil
+			return c, nil
+		case f&uint32(spec.RtHalted|spec.RtTeardown) != 0:
 			return nil, spec.ErrTornDown
-		}
-		if f&uint32(spec.RtFrozen) == 0 {
-			// Thawed by someone else before the runtime stopped: freeze again.
-			r.mu.Unlock()
-			r.Freeze()
-			r.mu.Lock()
-			continue
-		}
-		if f&uint32(spec.RtRunning) == 0 {
-			break
+		case r.handed != nil || f&emptied != 0:
+			// Taken already, or handed over before this call to an Eject
+			// that has yet to wake.
+			return nil, spec.ErrNoContinuation
+		case f&uint32(spec.RtFrozen) != 0 && f&uint32(spec.RtRunning) == 0:
+			// Asleep: take it now. The runtime turns Running on only by
+			// a CAS that fails once emptied is set, and this CAS fails
+			// once Running is on, so the two exclude each other: the
+			// runtime cannot be about to run a step of r.c.
+			if !r.flags.CompareAndSwap(f, f&^ejecting|emptied) {
+				continue // the flags moved: look again
+			}
+			c := r.c
+			r.c = nil
+			return c, nil
+		case f&ejecting == 0:
+			r.setFlags(ejecting, 0)
+			r.endStep(errFrozen)
+			r.signalWake()
 		}
 		r.cond.Wait()
+		waited = true
 	}
-	c := r.c
-	r.c = nil
-	if c == nil {
-		return nil, spec.ErrNoContinuation
-	}
-	return c, nil
 }
 
 // Join waits until the runtime is Dead and returns its error.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -220,6 +221,47 @@ func TestEject(t *testing.T) {
 	}
 }
 
+// Eject takes effect at one instant even while the runtime is thawed and
+// frozen again around it: once it returns, the old runtime runs no further
+// step, Freeze is refused, and thawing lets it tear down. A runtime that
+// turned Running on without excluding the Eject's take (a thaw wakes it, a
+// Freeze and an Eject come before it marks itself Running) would run a step
+// of a continuation already handed out; the race detector sees the
+// unsynchronized read of it too. -tags chaos widens that window.
+func TestEjectRacesThaw(t *testing.T) {
+	for round := range 300 {
+		var n atomic.Int64
+		r, err := rt.Spawn(counter(&n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Freeze()
+		for r.Flags()&spec.RtRunning != 0 { // until asleep
+			runtime.Gosched()
+		}
+		r.Thaw()
+		for range round % 4 {
+			runtime.Gosched()
+		}
+		r.Freeze()
+		if _, err := r.Eject(); err != nil {
+			t.Fatalf("round %d: Eject: %v", round, err)
+		}
+		at := n.Load()
+		if r.Freeze() {
+			t.Fatalf("round %d: Freeze after Eject was accepted", round)
+		}
+		time.Sleep(20 * time.Microsecond) // room for a step that should not come
+		r.Thaw()
+		if err := r.Join(); err != nil {
+			t.Fatal(err)
+		}
+		if got := n.Load(); got != at {
+			t.Fatalf("round %d: %d steps ran after Eject returned", round, got-at)
+		}
+	}
+}
+
 // Cancel halts and drops the continuation; Join reports ErrCanceled, and
 // a second Cancel is refused. Halt keeps the continuation and reports no
 // error: that is the difference.
@@ -374,6 +416,9 @@ func TestOSThread(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := <-tid
+	if id == unix.Getpid() {
+		t.Fatal("the runtime runs on the main thread, which can never end")
+	}
 	comm, err := os.ReadFile("/proc/self/task/" + itoa(id) + "/comm")
 	if err != nil || strings.TrimSpace(string(comm)) != "io-test-worker-" {
 		t.Fatalf("thread name %q (%v), want the first 15 bytes of the name", comm, err)

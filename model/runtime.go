@@ -238,3 +238,101 @@ func DescribeRuntimeOp(input, output any) string {
 	}
 	return call
 }
+
+// RuntimeRef is the reference runtime, sequential: a runtime running a
+// counting continuation that never finishes, spawned running, with cancels
+// allowed and no links, seen only once it has settled after each
+// operation (asleep if frozen, torn down if due). A test drives the real
+// runtime and RuntimeRef with the same operations and, after each, waits
+// (with a deadline) until the real runtime's Flags equal the reference's:
+// a runtime that never gets there has settled somewhere it should not.
+type RuntimeRef struct{ s rtState }
+
+// settle tears the runtime down if it is due.
+func (r *RuntimeRef) settle() {
+	if !r.s.torn && r.s.tornDue() {
+		r.s = r.s.tear()
+	}
+}
+
+// Halt sets Halted unless set already or torn down, and reports whether it
+// did.
+func (r *RuntimeRef) Halt() bool {
+	ok := !r.s.halted && !r.s.torn
+	r.s.halted = r.s.halted || ok
+	r.settle()
+	return ok
+}
+
+// Freeze sets Frozen unless frozen, halted, torn down or ejected, and
+// reports whether it did.
+func (r *RuntimeRef) Freeze() bool {
+	ok := !r.s.frozen && !r.s.halted && !r.s.torn && !r.s.ejected
+	r.s.frozen = r.s.frozen || ok
+	return ok
+}
+
+// Thaw clears Frozen and reports whether it was set.
+func (r *RuntimeRef) Thaw() bool {
+	ok := r.s.frozen
+	r.s.frozen = false
+	r.settle()
+	return ok
+}
+
+// Cancel halts the runtime and drops its continuation unless canceled
+// already or torn down, and reports whether it did.
+func (r *RuntimeRef) Cancel() bool {
+	ok := !r.s.canceled && !r.s.torn
+	if ok {
+		r.s.canceled, r.s.halted = true, true
+	}
+	r.settle()
+	return ok
+}
+
+// Eject takes the continuation: nil, or spec.ErrTornDown, or
+// spec.ErrNoContinuation.
+func (r *RuntimeRef) Eject() error {
+	switch {
+	case r.s.halted || r.s.torn:
+		return spec.ErrTornDown
+	case r.s.ejected:
+		return spec.ErrNoContinuation
+	}
+	r.s.frozen, r.s.ejected = true, true
+	return nil
+}
+
+// Flags returns the flags of the settled runtime.
+func (r *RuntimeRef) Flags() spec.RuntimeFlags {
+	f := spec.RtCancels
+	if r.s.halted {
+		f |= spec.RtHalted
+	}
+	switch {
+	case r.s.torn:
+		f |= spec.RtTeardown | spec.RtDead
+	case r.s.frozen:
+		f |= spec.RtFrozen | spec.RtPolling
+	default:
+		f |= spec.RtRunning | spec.RtPolling
+	}
+	return f
+}
+
+// Dead reports whether the runtime has torn down, so that Join returns.
+func (r *RuntimeRef) Dead() bool { return r.s.torn }
+
+// Join returns the error Join returns once Dead: spec.ErrCanceled after a
+// Cancel, else nil.
+func (r *RuntimeRef) Join() error {
+	if r.s.canceled {
+		return spec.ErrCanceled
+	}
+	return nil
+}
+
+// Stepping reports whether the counter may move: the runtime is neither
+// frozen nor torn down.
+func (r *RuntimeRef) Stepping() bool { return !r.s.torn && !r.s.frozen }

@@ -1,0 +1,160 @@
+package model_test
+
+import (
+	"testing"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/insideout-go/insideout/model"
+	"github.com/insideout-go/insideout/spec"
+	"pgregory.net/rapid"
+)
+
+func rtOp(op model.RuntimeOp, out model.RuntimeOutput) porcupine.Operation {
+	return porcupine.Operation{Input: model.RuntimeInput{Op: op}, Output: out}
+}
+
+func rtBool(op model.RuntimeOp, b bool) porcupine.Operation {
+	return rtOp(op, model.RuntimeOutput{Bool: b})
+}
+
+func rtFlags(f spec.RuntimeFlags) porcupine.Operation {
+	return rtOp(model.RtFlags, model.RuntimeOutput{Flags: f})
+}
+
+func rtSteps(n int64) porcupine.Operation { return rtOp(model.RtSteps, model.RuntimeOutput{N: n}) }
+
+func rtErr(op model.RuntimeOp, err error) porcupine.Operation {
+	return rtOp(op, model.RuntimeOutput{Err: err})
+}
+
+const (
+	running = spec.RtRunning | spec.RtPolling | spec.RtCancels
+	asleep  = spec.RtFrozen | spec.RtPolling | spec.RtCancels
+	dead    = spec.RtTeardown | spec.RtDead | spec.RtCancels
+)
+
+// Each case names the model bug that would flip its verdict.
+func TestRuntimeModelVerdicts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    []porcupine.Operation
+		ok   bool
+	}{
+		{"a running runtime counts", seq(rtFlags(running), rtSteps(1), rtSteps(5)), true},
+		{"the counter never goes back (a model that forgets the last read)", seq(rtSteps(5), rtSteps(4)), false},
+		{"asleep, the counter stands still (a model without pinning)", seq(
+			rtBool(model.RtFreeze, true), rtFlags(asleep), rtSteps(3), rtSteps(4)), false},
+		{"frozen but still running a step: the counter may move", seq(
+			rtBool(model.RtFreeze, true), rtFlags(asleep|spec.RtRunning), rtSteps(3), rtSteps(4)), true},
+		{"thawed, it counts again", seq(
+			rtBool(model.RtFreeze, true), rtFlags(asleep), rtSteps(3), rtBool(model.RtThaw, true), rtSteps(4)), true},
+		{"running again after being seen asleep, without a thaw", seq(
+			rtBool(model.RtFreeze, true), rtFlags(asleep), rtFlags(asleep|spec.RtRunning)), false},
+		{"a second freeze is refused", seq(rtBool(model.RtFreeze, true), rtBool(model.RtFreeze, true)), false},
+		{"halted: freeze refused, teardown, Join ok", seq(
+			rtBool(model.RtHalt, true), rtBool(model.RtFreeze, false), rtErr(model.RtJoin, nil),
+			rtFlags(dead|spec.RtHalted), rtBool(model.RtHalt, false)), true},
+		{"Join before anything made the runtime due to end (a model that tears down at will)", seq(
+			rtErr(model.RtJoin, nil)), false},
+		{"Halted must show until the end (a model that loses the flag)", seq(
+			rtBool(model.RtHalt, true), rtFlags(running)), false},
+		{"after Cancel, Join reports ErrCanceled", seq(
+			rtBool(model.RtCancel, true), rtErr(model.RtJoin, spec.ErrCanceled), rtBool(model.RtCancel, false)), true},
+		{"after Cancel, Join reporting nil", seq(rtBool(model.RtCancel, true), rtErr(model.RtJoin, nil)), false},
+		{"Eject stops the counter at once", seq(
+			rtErr(model.RtEject, nil), rtSteps(7), rtSteps(8)), false},
+		{"Eject leaves the runtime frozen and asleep; Freeze refused; a second Eject finds nothing", seq(
+			rtErr(model.RtEject, nil), rtFlags(asleep), rtBool(model.RtFreeze, false),
+			rtErr(model.RtEject, spec.ErrNoContinuation)), true},
+		{"a failed Eject leaves no freeze (the non-atomic Eject)", seq(
+			rtBool(model.RtHalt, true), rtErr(model.RtEject, spec.ErrTornDown), rtBool(model.RtThaw, true)), false},
+		{"ejected and thawed, it tears down", seq(
+			rtErr(model.RtEject, nil), rtBool(model.RtThaw, true), rtErr(model.RtJoin, nil), rtFlags(dead)), true},
+		{"ejected and thawed: Freeze refused (the runtime is on its way out)", seq(
+			rtErr(model.RtEject, nil), rtBool(model.RtThaw, true), rtBool(model.RtFreeze, true)), false},
+		{"Halt refused once torn down", seq(
+			rtErr(model.RtEject, nil), rtBool(model.RtThaw, true), rtFlags(dead), rtBool(model.RtHalt, true)), false},
+		{"Eject of a halted runtime fails", seq(rtBool(model.RtHalt, true), rtErr(model.RtEject, nil)), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := porcupine.CheckOperations(model.Runtime(), tc.h); got != tc.ok {
+				t.Fatalf("linearizable = %v, want %v", got, tc.ok)
+			}
+		})
+	}
+}
+
+// RuntimeRef and the porcupine model agree: any sequence of operations
+// with RuntimeRef's results, its flags read after each, is a legal
+// sequential history, and altering one Bool or error result makes it
+// illegal (a result the model does not pin down would let bugs through).
+func TestRuntimeModelAgreesWithRef(t *testing.T) {
+	ops := []model.RuntimeOp{model.RtHalt, model.RtFreeze, model.RtThaw, model.RtInterrupt, model.RtCancel, model.RtEject}
+	rapid.Check(t, func(t *rapid.T) {
+		ref := new(model.RuntimeRef)
+		var h []porcupine.Operation
+		var flipAt []int // indices of results that can be altered
+		for range rapid.IntRange(0, 12).Draw(t, "n") {
+			op := rapid.SampledFrom(ops).Draw(t, "op")
+			var out model.RuntimeOutput
+			switch op {
+			case model.RtHalt:
+				out.Bool = ref.Halt()
+			case model.RtFreeze:
+				out.Bool = ref.Freeze()
+			case model.RtThaw:
+				out.Bool = ref.Thaw()
+			case model.RtCancel:
+				out.Bool = ref.Cancel()
+			case model.RtEject:
+				out.Err = ref.Eject()
+			}
+			if op != model.RtInterrupt {
+				flipAt = append(flipAt, len(h))
+			}
+			h = append(h, rtOp(op, out), rtFlags(ref.Flags()))
+		}
+		if ref.Dead() {
+			h = append(h, rtErr(model.RtJoin, ref.Join()))
+		}
+		if !porcupine.CheckOperations(model.Runtime(), seq(h...)) {
+			t.Fatalf("the model rejects the reference's history")
+		}
+		if len(flipAt) == 0 {
+			return
+		}
+		i := rapid.SampledFrom(flipAt).Draw(t, "flip")
+		bad := append([]porcupine.Operation(nil), h...)
+		out := bad[i].Output.(model.RuntimeOutput)
+		switch in := bad[i].Input.(model.RuntimeInput); in.Op {
+		case model.RtEject:
+			if out.Err == nil {
+				out.Err = spec.ErrNoContinuation
+			} else {
+				out.Err = nil
+			}
+		default:
+			out.Bool = !out.Bool
+		}
+		bad[i].Output = out
+		if porcupine.CheckOperations(model.Runtime(), seq(bad...)) {
+			t.Fatalf("the model accepts operation %d with an altered result", i)
+		}
+	})
+}
+
+func TestDescribeRuntimeOp(t *testing.T) {
+	for _, tc := range []struct {
+		op   porcupine.Operation
+		want string
+	}{
+		{rtBool(model.RtFreeze, true), "freeze() → true"},
+		{rtSteps(12), "steps() → 12"},
+		{rtErr(model.RtEject, nil), "eject() → ok"},
+		{rtOp(model.RtInterrupt, model.RuntimeOutput{}), "interrupt()"},
+	} {
+		if got := model.DescribeRuntimeOp(tc.op.Input, tc.op.Output); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}

@@ -161,16 +161,23 @@ func (m *Mailbox[T]) trySend(v *T, yield bool) spec.Result {
 		// the capacity change. The head word, which receivers write, is
 		// read only when the bound shows no room; then, if its copy of the
 		// flags is clean too, the mailbox was full at the instant it was
-		// read (the tail only grows), and the send reports Full.
+		// read (the tail only grows), and the send reports Full. But t
+		// was read first: if receipts have passed it since, the head is
+		// ahead of t, their difference wraps round to more than any count
+		// (maxDistance), and t is stale: look again.
 		if t := m.tail.Load(); t&flagMask == 0 {
 			c := uint64(capOf(t))
 			if bound := m.headBound.Load(); (t-bound)&posMask >= c {
+				chaos.Point() // receipts may pass t now
 				h := m.head.Load()
 				if hp := h & posMask; hp != bound { // storing the same value would still take the line
 					m.headBound.Store(hp)
 				}
-				if (t-h)&posMask >= c {
-					if h&flagMask == 0 {
+				if d := (t - h) & posMask; d >= c {
+					switch {
+					case d > maxDistance:
+						continue // stale
+					case h&flagMask == 0:
 						return spec.Full
 					}
 					goto slow

@@ -329,7 +329,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"verify", "-duration", "0s"}, "-duration must be positive"},
 		{[]string{"verify", "-clients", "-1"}, "-clients must not be negative"},
 		{[]string{"verify", "extra"}, "unexpected arguments: extra"},
-		{[]string{"verify", "-only", "queue,nosuch"}, `unknown campaign "nosuch" (known: queue, mailbox)`},
+		{[]string{"verify", "-only", "queue,nosuch"}, `unknown campaign "nosuch" (known: queue, mailbox, runtime, pool)`},
 		{[]string{"list", "extra"}, "unexpected arguments"},
 	} {
 		code, out, errs := invoke(t, t.Context(), all, tc.args...)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -48,41 +49,78 @@ func All() []Campaign {
 			Name: "mailbox",
 			Doc:  "impl/mailbox: every operation at once, capacities 0, 1, 2 and unbounded, and the void mailbox; then release, liveness check and drain",
 			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				// The capacities, then the void mailbox, take turns, a slice of
-				// the time each.
-				caps := []int{1, 2, 0, spec.Unbounded}
-				var total linearize.Summary
-				var seed uint64
-				deadline, hasDeadline := ctx.Deadline()
-				for i := range len(caps) + 1 {
-					cctx, cancel := ctx, context.CancelFunc(func() {})
-					if hasDeadline {
-						cctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/time.Duration(len(caps)+1-i)))
-					}
-					var sum linearize.Summary
-					var err error
-					running := func(s linearize.Summary) {
-						if progress != nil {
-							progress(add(total, s))
-						}
-					}
-					if i < len(caps) {
-						sc := MailboxScenario("mailbox-cap"+capName(caps[i]), caps[i], NewMailbox)
-						seed, sum, err = run(cctx, &sc, o, running)
-					} else {
-						sc := VoidScenario("mailbox-void", NewVoid)
-						seed, sum, err = run(cctx, &sc, o, running)
-					}
-					cancel()
-					total = add(total, sum)
-					if err != nil || ctx.Err() != nil {
-						return seed, total, err
-					}
+				var parts []part
+				for _, c := range []int{1, 2, 0, spec.Unbounded} {
+					parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+						sc := MailboxScenario("mailbox-cap"+capName(c), c, NewMailbox)
+						return run(ctx, &sc, o, progress)
+					})
 				}
-				return seed, total, nil
+				parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+					sc := VoidScenario("mailbox-void", NewVoid)
+					return run(ctx, &sc, o, progress)
+				})
+				return turns(ctx, o, progress, parts)
+			},
+		},
+		{
+			Name: "runtime",
+			Doc:  "impl/rt: halt, freeze, thaw, interrupt, cancel, eject, flags and join at once against a runtime counting its steps; a frozen runtime runs no step",
+			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+				sc := RuntimeScenario("runtime", NewCounted)
+				return run(ctx, &sc, o, progress)
+			},
+		},
+		{
+			Name: "pool",
+			Doc:  "impl/pool: jobs sent to pools of waiters and of runners while workers are added, drained, frozen, thawed, canceled, ejected and halted; then an audit of every job",
+			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+				var parts []part
+				for _, d := range []struct {
+					name string
+					d    pool.Dispatcher
+				}{{"waiter", pool.Waiter}, {"runner", pool.Runner}} {
+					parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+						sc := PoolScenario("pool-"+d.name, d.d)
+						return run(ctx, &sc, o, progress)
+					})
+				}
+				return turns(ctx, o, progress, parts)
 			},
 		},
 	}
+}
+
+// A part is one scenario of a campaign that runs several in turn.
+type part func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error)
+
+// turns runs parts one after the other, each for an equal share of the
+// time left before ctx's deadline (or until ctx is done, without one),
+// stopping at the first failure, and sums their summaries.
+func turns(ctx context.Context, o Options, progress func(linearize.Summary), parts []part) (uint64, linearize.Summary, error) {
+	var total linearize.Summary
+	var seed uint64
+	deadline, hasDeadline := ctx.Deadline()
+	for i, p := range parts {
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if hasDeadline {
+			pctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/time.Duration(len(parts)-i)))
+		}
+		running := func(s linearize.Summary) {
+			if progress != nil {
+				progress(add(total, s))
+			}
+		}
+		var sum linearize.Summary
+		var err error
+		seed, sum, err = p(pctx, o, running)
+		cancel()
+		total = add(total, sum)
+		if err != nil || ctx.Err() != nil {
+			return seed, total, err
+		}
+	}
+	return seed, total, nil
 }
 
 // run applies o to sc and runs it until ctx is done.

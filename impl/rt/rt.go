@@ -358,8 +358,17 @@ func (r *Runtime) park() bool {
 
 // teardown ends the runtime: final error, flags, linked runtimes, Dead.
 func (r *Runtime) teardown(err error) {
+	chaos.Point() // a Cancel may come now
 	r.mu.Lock()
-	if r.flags.Load()&canceled != 0 {
+	// Teardown goes on by the CAS that reads whether Cancel came first:
+	// Cancel's own CAS fails once Teardown is on, so a Cancel that
+	// succeeded is always seen here and makes the error ErrCanceled.
+	var f uint32
+	r.update(func(old uint32) (uint32, bool) {
+		f = old
+		return old&^uint32(spec.RtRunning|spec.RtPolling|spec.RtBoot|spec.RtFrozen) | uint32(spec.RtTeardown), true
+	})
+	if f&canceled != 0 {
 		r.c = nil // a canceled continuation never runs again
 		if err == nil {
 			err = spec.ErrCanceled
@@ -368,7 +377,6 @@ func (r *Runtime) teardown(err error) {
 	if r.err == nil {
 		r.err = err
 	}
-	r.setFlags(spec.RtTeardown, spec.RtRunning|spec.RtPolling|spec.RtBoot|spec.RtFrozen)
 	r.cond.Broadcast()
 	peers := make([]*Runtime, 0, len(r.links))
 	for p := range r.links {

@@ -262,6 +262,28 @@ func TestEjectRacesThaw(t *testing.T) {
 	}
 }
 
+// A Cancel that succeeds always shows in Join's error, even when it comes
+// while the runtime tears down after a Halt: a teardown that read the
+// cancel flag before turning Teardown on would let a Cancel succeed, then
+// report nil (found by the runtime campaign).
+func TestCancelDuringTeardown(t *testing.T) {
+	for round := range 500 {
+		var n atomic.Int64
+		r, err := rt.Spawn(counter(&n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Halt()
+		for range round % 3 {
+			runtime.Gosched()
+		}
+		ok := r.Cancel()
+		if err := r.Join(); ok != errors.Is(err, spec.ErrCanceled) {
+			t.Fatalf("round %d: Cancel = %v, Join = %v", round, ok, err)
+		}
+	}
+}
+
 // Cancel halts and drops the continuation; Join reports ErrCanceled, and
 // a second Cancel is refused. Halt keeps the continuation and reports no
 // error: that is the difference.

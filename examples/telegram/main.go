@@ -1,5 +1,5 @@
 // Command telegram solves Peter Naur's telegram problem as a flow-based
-// pipeline of goroutines joined by bounded mailboxes.
+// pipeline of runtimes joined by bounded mailboxes.
 //
 // # The problem
 //
@@ -16,18 +16,40 @@
 //
 //	reader -> decomposer -> recomposer -> writer
 //
-// Each stage is a goroutine of its own. The reader reads the input and
-// sends each line; the decomposer cuts each line into words; the
-// recomposer packs the words into output lines; the writer writes each
-// line, followed by a newline. Stages are joined by mailboxes (package
-// impl/mailbox) that carry *string, the information packets of flow-based
-// programming, moved by pointer and never copied.
+// Each stage runs on a runtime of its own (package impl/rt), named
+// telegram-reader, telegram-decomposer and so on. The reader reads the
+// input and sends each line; the decomposer cuts each line into words;
+// the recomposer packs the words into output lines; the writer writes
+// each line, followed by a newline. Stages are joined by mailboxes
+// (package impl/mailbox) that carry *string, the information packets of
+// flow-based programming, moved by pointer and never copied.
+//
+// # Steps
+//
+// A stage is a continuation (package impl/cont): a step that handles one
+// unit of work (the reader reads and sends one line, the decomposer
+// receives one line and sends its words, the recomposer receives one word
+// and sends the line it ends, if it ends one, the writer receives and
+// writes one line), and that its runtime runs again and again until it
+// returns nil. What a stage must remember from one step to the next (the
+// line it is packing, a line it has not sent yet) lives in the closure of
+// its step.
+//
+// Between two steps is the runtime's cooperative point, the only place
+// where it can be halted, frozen or interrupted. So a step never waits
+// blind: it sends and receives with SendContext and RecvContext and the
+// context its runtime gave it, which the runtime ends when it wants the
+// step back. The wait then returns early, and the step returns c.Next(),
+// yielding: the runtime reaches its cooperative point and does what it was
+// told, and if it goes on, the next step sends what the last one could
+// not. A step that waited without its context could keep its runtime from
+// ever halting, and so hang the whole pipeline.
 //
 // # Backpressure
 //
 // The mailboxes are bounded (-cap items each, 4 by default). A stage that
 // runs ahead of its consumer finds its output mailbox full and sleeps in
-// Send until the consumer has taken an item; so the slowest stage sets the
+// SendContext until the consumer has taken an item; so the slowest stage sets the
 // pace of the whole pipeline, and the text held in flight is bounded by
 // the capacities, not by the size of the input: a reader never reads more
 // than a few lines ahead of the writer.
@@ -35,15 +57,34 @@
 // # Ending
 //
 // When the input is exhausted the reader closes its output mailbox for
-// writing; the decomposer drains it, sees it unreadable, and closes its
-// own output; and so on down the pipeline, until the writer has written
-// the last line. A stage that fails goes the other way: it closes its
-// input mailbox for reading, so that the stage before it finds its output
-// unwritable, stops, and closes its own input in turn. A write error
-// therefore stops the reader within a few lines. A read error ends the
-// input early: what was read before it is still wrapped and written, and
-// the error is reported. Every stage closes both of its mailboxes when it
-// returns, whatever the reason, so no goroutine is ever left waiting.
+// writing and finishes; the decomposer drains it, sees it unreadable, and
+// closes its own output; and so on down the pipeline, until the writer has
+// written the last line. A stage that stops early goes the other way: it
+// closes its input mailbox for reading, so that the stage before it finds
+// its output unwritable, stops, and closes its own input in turn. A write
+// error therefore stops the reader within a few lines. A read error ends
+// the input early: what was read before it is still wrapped and written,
+// and the error is reported. Every stage closes both of its mailboxes when
+// it finishes, whatever the reason, so no stage is ever left waiting.
+//
+// # Failure
+//
+// Each stage's runtime is linked to the runtimes of the stages beside it,
+// reader to decomposer to recomposer to writer. A step that panics does
+// not crash the process: its runtime catches the panic, halts with it as
+// its error, and halts the runtimes linked to it, which halt theirs in
+// turn, so that the whole pipeline stops, in both directions, with nothing
+// left waiting on a mailbox that no one will ever serve again (the step
+// that failed closed none). Each stage halted so reports the failure of
+// its neighbour, and the command reports the panic, under the name of the
+// stage whose step it came from, and exits with status 1. What the
+// writer had buffered then is not written. Reading the input is the one
+// wait that takes no context: a reader asleep in a Read of a terminal
+// stops only once the Read returns.
+//
+// A link halts the other runtime whenever either runtime ends, a
+// continuation that finished included; so a stage unlinks itself from its
+// neighbours in its last step, and its finishing stops no one.
 //
 // # Words and width
 //
@@ -73,8 +114,8 @@
 // It reads the file, or standard input when no file or "-" is named, and
 // writes to standard output. -width (default 72) and -cap (default 4)
 // must be at least 1. A bad flag or argument exits with status 2; an
-// unreadable file or a read or write error is reported on standard error
-// and exits with status 1.
+// unreadable file, a read or write error, or the failure of a stage is
+// reported on standard error and exits with status 1.
 //
 // Memory is bounded by the capacities times the longest input line (a
 // line is read whole before it is sent) and the longest word.

@@ -133,7 +133,11 @@ var (
 // that finished or a Halt, ErrPanicked (wrapping the value and stack) if a
 // step panicked, ErrCanceled after Cancel, and ErrLinkedFailure (wrapping
 // the failed peer's error) if a linked runtime's failure halted it. A
-// panic never reaches the process.
+// failure is a teardown with an error: a panic, a Cancel, or a linked
+// failure in turn. Every teardown halts the linked runtimes, a finished
+// continuation's too (so a runtime that finishes its work while its peers
+// still have theirs unlinks first); only a failure gives them an error.
+// A panic never reaches the process.
 //
 // Where this differs from the seed: the seed's teardown halts linked
 // runtimes and nothing more; here a linked runtime halted by a failure

@@ -167,6 +167,8 @@ func (p pipeline) wait() error {
 		switch {
 		case errors.Is(failure, spec.ErrLinkedFailure):
 			// Halted by another stage's failure, which that stage reports.
+		case errors.Is(failure, spec.ErrPanicked):
+			errs = append(errs, failure) // it names the runtime
 		case failure != nil:
 			errs = append(errs, fmt.Errorf("%v: %w", s.r, failure))
 		case !s.finished:

@@ -131,7 +131,9 @@ func (p *Pool) Add() (*rt.Runtime, error) {
 	return r, nil
 }
 
-// Count returns the number of workers in the pool.
+// Count returns the number of workers in the pool, Dead ones included
+// (a Runner's worker stays in the pool after its one continuation): the
+// pool holds workers until Drain or Clear takes them out.
 func (p *Pool) Count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -286,6 +286,9 @@ func (r *Runtime) loop() error {
 		}
 		c := r.c
 		done, err := step(ctx, c)
+		if pe, ok := err.(*PanicError); ok {
+			pe.Runtime = r.String()
+		}
 		if err != nil {
 			r.setFlags(spec.RtHalted, 0)
 			return err
@@ -306,15 +309,17 @@ func step(ctx *stepCtx, c *cont.C) (done bool, err error) {
 	return c.Step(ctx), nil
 }
 
-// PanicError is the error of a runtime whose step panicked: the value and
-// the stack. It matches spec.ErrPanicked with errors.Is.
+// PanicError is the error of a runtime whose step panicked: the runtime,
+// the value and the stack. It matches spec.ErrPanicked with errors.Is.
 type PanicError struct {
-	Value any
-	Stack []byte
+	Runtime string // the runtime's name (see Name), or its address
+	Value   any
+	Stack   []byte // the panicking goroutine's stack, as debug.Stack gives it
 }
 
+// Error names the runtime and the value; the stack is in the Stack field.
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("runtime: a step panicked: %v\n%s", e.Value, e.Stack)
+	return fmt.Sprintf("runtime %s: a step panicked: %v", e.Runtime, e.Value)
 }
 
 // Is reports whether target is spec.ErrPanicked.

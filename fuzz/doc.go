@@ -44,20 +44,55 @@
 //     lost-wake-up check, the final Len, Flags and Drain) and checked for
 //     linearizability against model.Mailbox.
 //
+// FuzzRuntime (runtime_test.go) does the same for impl/rt, on a runtime
+// running campaign.Counting (a continuation that counts its steps and
+// never finishes). Byte 0 picks the number of clients (1 to 4), and each
+// further byte, up to 24, one step: its low four bits an entry of a
+// 16-entry table of the control operations (Halt, Freeze, Thaw, Interrupt,
+// Cancel, Eject, Flags, a read of the step counter, Join; freezes and
+// thaws often, Halt and Cancel rarely), bits 4 and 5 whether the runtime
+// is first let run (the replay waits until its counter moves, if the
+// reference says it steps), its top two bits the client. Each input is
+// checked twice:
+//
+//   - sequentially, on a fresh runtime beside the reference
+//     model.RuntimeRef, in byte order and client by client: every Bool and
+//     error result must match the reference; after every step the replay
+//     waits, up to a few seconds, until the runtime's Flags equal the
+//     reference's (asleep once frozen, Dead once halted, canceled or
+//     ejected and thawed), a mismatch at the deadline being a failure
+//     that names the program; while the reference says the runtime cannot
+//     step (frozen, ejected, torn down) the step counter must not move
+//     across an operation, nor between two; Eject must hand over the very
+//     continuation spawned; Join is called only once the reference is
+//     Dead, and must return what the reference's Join does. The runtime
+//     is always halted and joined at the end, and a final Halt and Join
+//     are checked too. This part is what coverage guidance feeds on.
+//   - concurrently: each client's first six steps, as campaign.RuntimeOps
+//     steps, run once through campaign.RuntimeScenario (Release halts the
+//     runtime once every client sleeps in Join; Finally halts, joins and
+//     reads the flags and counter twice) and checked for linearizability
+//     against model.Runtime.
+//
 // A failure prints the input, the program and, for an Illegal history, the
 // path of porcupine's visualization (under linearize.DefaultReportDir).
-// selfcheck_test.go hands both targets' checks deliberately broken queues
-// and mailboxes and requires each to be caught.
+// selfcheck_test.go hands the queue's and the mailbox's checks
+// deliberately broken queues and mailboxes, and runtime_test.go hands
+// FuzzRuntime's checks broken runtimes (a Freeze that freezes nothing, a
+// counter that moves while frozen, an Interrupt that lets a frozen
+// runtime run a step, a Join that forgets a Cancel), and requires each to
+// be caught.
 //
 // Running it:
 //
 //	go test ./fuzz/                     # replays the seed corpora only
 //	go test -run '^$' -fuzz FuzzQueue -fuzztime 30s ./fuzz/
 //	go test -run '^$' -fuzz FuzzMailbox -fuzztime 30s ./fuzz/
+//	go test -run '^$' -fuzz FuzzRuntime -fuzztime 30s ./fuzz/
 //	go test -race ./fuzz/               # the corpora under the race detector
 //
-// The seed corpora live in testdata/fuzz/FuzzQueue and
-// testdata/fuzz/FuzzMailbox. When fuzzing finds a failing input, the go
-// command writes it there; such a file is a regression test and is
-// committed deliberately, after the bug is fixed.
+// The seed corpora live in testdata/fuzz/FuzzQueue,
+// testdata/fuzz/FuzzMailbox and testdata/fuzz/FuzzRuntime. When fuzzing
+// finds a failing input, the go command writes it there; such a file is a
+// regression test and is committed deliberately, after the bug is fixed.
 package fuzz

@@ -44,6 +44,71 @@
 //     writing (while running, or while paused and then resumed); every
 //     waiter must return false, and only after the close and the resume.
 //
+// For impl/rt (runtime_test.go):
+//
+//   - thousands of short histories of every control operation at once
+//     (Halt, Freeze, Thaw, Interrupt, Cancel, Eject, Flags, Join and reads
+//     of the step counter), through campaign.RuntimeScenario with 4, 5 and
+//     6 clients of 3 or 4 operations against a runtime that counts its
+//     steps, each with its release (a Halt once every client sleeps in
+//     Join) and final Halt, Join, flags and counter, checked for
+//     linearizability against model.Runtime; the test logs porcupine's
+//     time per history (about 0.1 ms on average, a few ms at most);
+//   - trees of 100 linked runtimes (each spawned with SpawnLink under a
+//     random parent, with a bias towards long chains), most asleep in
+//     their step's context, some looping, some frozen; one node, a leaf,
+//     the root or any chosen at random from the seed, panics. Every
+//     runtime must become Dead with Halted, Teardown and Linked on; the
+//     failing one's Join error is spec.ErrPanicked, every other one's
+//     spec.ErrLinkedFailure wrapping the panic (errors.Is and errors.As
+//     through the chain), and the peers the chain of errors names must be
+//     exactly the tree's path to the failing node. The same trees torn
+//     down by a plain Halt of the root or of any node: spec.Runtime says
+//     the teardown of a linked runtime halts its peers, and that Join
+//     returns nil after a Halt (ErrLinkedFailure only for a failure), so
+//     every runtime must be Dead and every Join nil;
+//   - 50 runtimes on OS threads at once (rt.OSThread, a third named, a
+//     quarter pinned to the first CPU the process may use), each reporting
+//     its thread id: the ids must be distinct and not the main thread's,
+//     names and affinities applied to those threads; once all are halted
+//     and joined, every one of those threads must leave /proc/self/task
+//     (polled, with a deadline), and the process must have no more than
+//     two threads more than before. The first round is a warm-up whose
+//     thread count is not checked: the Go scheduler keeps the threads it
+//     makes for itself, and the warm-up lets it reach its working set.
+//
+// For impl/pool (pool_test.go):
+//
+//   - storms: 4 producers send numbered continuations of 1 to 6 steps
+//     (each step does a little work, the last marks the item done) to a
+//     pool of 4 workers, pool.Waiter over an unbounded and a bounded
+//     mailbox, and pool.Runner likewise, while storm goroutines freeze,
+//     thaw, interrupt, eject (keeping the dispatcher, or resuming it on a
+//     fresh runtime outside the pool), cancel and halt single workers,
+//     add workers, drain workers out of the pool (they keep running) and
+//     interrupt the whole pool, and a replenisher adds workers whenever
+//     fewer than 4 run. The pool then ends, either gracefully (every
+//     runtime thawed, pool.Close) or halted mid-way (every runtime
+//     halted, and the mailbox closed under producers that may still be
+//     sending; one such run queues half the items before the pool starts,
+//     so that items are still queued when it ends), every runtime is
+//     joined, and conservation must hold exactly: every item sent is
+//     completed exactly once after all its steps, or still in the mailbox
+//     (Drain; never started), or in pool.Leftovers (in a worker's hand
+//     when it stopped; that includes the item an ejected dispatcher
+//     holds, which Leftovers reports through its original worker, so it
+//     is counted there and nowhere else); an item whose send failed never
+//     runs. No step may run after its item completed, nor two steps of
+//     one item at once, and no worker may end with an error other than
+//     a Cancel's. A watchdog stops a
+//     run in which nothing is sent or run for a stall timeout, and every
+//     wait for a runtime has a deadline, so a stuck worker is reported
+//     rather than hanging the test. pool_test.go also runs the storm on
+//     deliberately broken dispatchers (one that drops the item in hand
+//     when its step context ends, one whose in-flight report hides it,
+//     one that runs a completed item's step again) and requires the
+//     conservation check to report each.
+//
 // selfcheck_test.go runs the conservation checks on deliberately broken
 // queues and mailboxes (an item lost, duplicated, reordered, copied; a
 // send that delivers but reports failure; a receiver that stalls) and the
@@ -54,9 +119,13 @@
 //	GORACE="suppressions=$PWD/tsan-suppressions.txt" go test -race ./stress/...
 //	GORACE="suppressions=$PWD/tsan-suppressions.txt" go test -race -tags chaos ./stress/...
 //
-// Sizes are chosen so that each of those takes about 30 to 45 seconds on
-// two cores (measured: 31 s under -race, 43 s with -tags chaos). For a longer soak, set INSIDEOUT_SOAK to a multiplier of every
-// size (item counts and rounds): INSIDEOUT_SOAK=10 runs ten times as much.
+// Sizes are chosen so that each of those takes about 35 to 50 seconds on
+// two cores (measured: 35 s under -race, 48 s with -tags chaos, of which
+// the runtime and pool suites take 4.6 s and 5.7 s: histories 2.3 s and
+// 2.5 s, pool storms 2.1 s and 3.1 s, link trees and OS threads a tenth
+// of a second). For a longer soak, set INSIDEOUT_SOAK to a multiplier of
+// every size (item counts and rounds): INSIDEOUT_SOAK=10 runs ten times
+// as much.
 // Raise -timeout to match (go test's default is 10 minutes).
 //
 // The seeds of the randomized parts are logged (-v) and in every failure

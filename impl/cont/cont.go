@@ -75,3 +75,28 @@ func (c *C) Run(ctx context.Context) bool {
 	}
 	return true
 }
+
+// A Maker makes continuations in blocks of BlockSize, one allocation per
+// block instead of one per continuation: for a goroutine that makes many
+// short-lived continuations, such as a producer feeding a pool. A block
+// stays in memory while any of its continuations is reachable, so a
+// continuation kept long after its neighbours are gone holds up to
+// BlockSize*8 bytes; use New for those. The zero value is ready to use; a
+// Maker must not be used by two goroutines at once (give each its own).
+type Maker struct {
+	block []C
+}
+
+// BlockSize is how many continuations a Maker allocates at once.
+const BlockSize = 64
+
+// New returns a continuation whose first step is fn, as New does.
+func (m *Maker) New(fn Step) *C {
+	if len(m.block) == 0 {
+		m.block = make([]C, BlockSize)
+	}
+	c := &m.block[0]
+	m.block = m.block[1:]
+	c.fn = fn
+	return c
+}

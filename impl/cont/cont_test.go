@@ -79,3 +79,44 @@ func TestEmptyContinuationSize(t *testing.T) {
 	}
 	runtime.KeepAlive(keep)
 }
+
+// A Maker hands out distinct continuations, each with its own first step,
+// and allocates once per cont.BlockSize of them. It would catch a Maker
+// that handed out one slot twice (two continuations sharing a step), that
+// forgot to set the step, or that allocated per continuation.
+func TestMaker(t *testing.T) {
+	var m cont.Maker
+	const n = 3*cont.BlockSize + 5
+	ran := make([]int, n)
+	cs := make([]*cont.C, n)
+	seen := make(map[*cont.C]bool)
+	for i := range cs {
+		cs[i] = m.New(func(context.Context, *cont.C) cont.Step { ran[i]++; return nil })
+		if seen[cs[i]] {
+			t.Fatalf("continuation %d was handed out before", i)
+		}
+		seen[cs[i]] = true
+	}
+	for i, c := range cs {
+		if c.Done() || !c.Step(context.Background()) {
+			t.Fatalf("continuation %d: not a fresh one-step continuation", i)
+		}
+	}
+	for i, r := range ran {
+		if r != 1 {
+			t.Fatalf("step %d ran %d times, want 1", i, r)
+		}
+	}
+	if m.New(nil).Done() != true {
+		t.Fatal("a nil step must make a finished continuation")
+	}
+	step := func(context.Context, *cont.C) cont.Step { return nil }
+	allocs := testing.AllocsPerRun(10, func() {
+		for range cont.BlockSize {
+			m.New(step)
+		}
+	})
+	if allocs > 1 {
+		t.Fatalf("%v allocations per %d continuations, want at most 1", allocs, cont.BlockSize)
+	}
+}

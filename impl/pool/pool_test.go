@@ -17,6 +17,19 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// mustReturn runs f (a Join or a Close) and returns its error, failing
+// the test at once if f has not returned within settleWithin (see
+// within): a dispatcher that loses a continuation, or a worker that never
+// ends, shows as a failure naming what hung, not as the package's timeout.
+func mustReturn(t *testing.T, what string, f func() error) error {
+	t.Helper()
+	var err error
+	if !within(func() { err = f() }) {
+		t.Fatalf("%s has not returned after %v", what, settleWithin)
+	}
+	return err
+}
+
 // job returns a continuation of k steps that counts its completion in
 // done.
 func job(k int, done *atomic.Int64) *cont.C {
@@ -46,7 +59,7 @@ func TestWaiterRunsEverything(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := p.Close(); err != nil {
+	if err := mustReturn(t, "Close", p.Close); err != nil {
 		t.Fatal(err)
 	}
 	if done.Load() != n || box.Len() != 0 || len(p.Leftovers()) != 0 {
@@ -64,7 +77,7 @@ func TestRunnerRunsOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Join(); err != nil {
+	if err := mustReturn(t, "Join", p.Join); err != nil {
 		t.Fatal(err)
 	}
 	if done.Load() != 1 || box.Len() != 1 {
@@ -142,7 +155,7 @@ func TestInterruptKeepsWorking(t *testing.T) {
 	p.Interrupt()
 	var done atomic.Int64
 	box.Send(job(1, &done))
-	if err := p.Close(); err != nil || done.Load() != 1 {
+	if err := mustReturn(t, "Close", p.Close); err != nil || done.Load() != 1 {
 		t.Fatalf("after Interrupt the pool ran %d (%v)", done.Load(), err)
 	}
 }
@@ -153,7 +166,7 @@ func TestCancelAndShutdownDeadline(t *testing.T) {
 	box := mailbox.New[cont.C](mailbox.Unbounded)
 	p, _ := pool.New(pool.Waiter, box, 2)
 	p.Cancel()
-	if err := p.Join(); !errors.Is(err, spec.ErrCanceled) {
+	if err := mustReturn(t, "Join", p.Join); !errors.Is(err, spec.ErrCanceled) {
 		t.Fatalf("Join after Cancel: %v", err)
 	}
 

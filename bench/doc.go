@@ -1,11 +1,16 @@
 // Package bench holds side-by-side benchmarks of insideout's primitives
 // against the standard library and the best Go peers. It is a module of its
-// own, so that the peers (xsync) are dependencies of the benchmarks only,
-// never of insideout itself.
+// own, so that the peers (xsync, ants) are dependencies of the benchmarks
+// only, never of insideout itself.
 //
 // Run from this directory:
 //
-//	go test -run '^$' -bench . -benchtime 10000000x -count 3
+//	go test -run '^$' -bench 'Queue|Mailbox|Dispatch' -benchtime 10000000x -count 3
+//	go test -run '^$' -bench 'SpawnJoin|RuntimeWake' -count 3
+//
+// The second line keeps go test's default of one second per benchmark:
+// an OS-thread runtime costs tens of microseconds to start and a hundred
+// or more to wake, so ten million of them would take hours.
 //
 // Every benchmark of a kind shares one harness, and every comparison is
 // made within one run: these machines are shared and noisy, so compare
@@ -21,4 +26,26 @@
 //     the live heap they cost reported as bytes/item. With -benchtime
 //     10000000x that is at ten million queued; -benchtime 100000000x
 //     measures a hundred million (about 1 GB for insideout).
+//   - BenchmarkMailbox/{insideout,chan}/...: b.N items from p senders to p
+//     receivers with blocking Send and Recv; BenchmarkMailboxPingPong: one
+//     item back and forth, every leg a park and a wake-up.
+//   - BenchmarkDispatch/{insideout,insideout-new,insideout-cap1024,
+//     chanworkers,ants,go}: b.N empty tasks run by GOMAXPROCS workers,
+//     submitted from one goroutine; ns/op is per task, making, submitting
+//     and running it and the teardown included. insideout is a pool.Waiter
+//     pool over an unbounded mailbox fed continuations from a cont.Maker;
+//     insideout-new makes each with cont.New; insideout-cap1024 bounds the
+//     mailbox. chanworkers is GOMAXPROCS goroutines ranging over a channel
+//     of 1024 funcs, ants an ants/v2 pool of GOMAXPROCS, go one goroutine
+//     per task and a WaitGroup; the peers submit one package-level func, so
+//     their tasks cost no allocation.
+//   - BenchmarkSpawnJoin/{insideout,insideout-osthread,go,go-osthread}: a
+//     runtime spawned with an empty continuation and joined, one after
+//     another; go and go-osthread are a goroutine (locked to its thread,
+//     which then exits with it) closing a channel: the floors.
+//   - BenchmarkRuntimeWake/{insideout,insideout-osthread,go,go-osthread}:
+//     two runtimes pass one item back and forth through two mailboxes of
+//     capacity 1, each asleep in RecvContext until the other sends; ns/op
+//     is per round trip (two wake-ups). go and go-osthread run the same
+//     continuations on plain goroutines.
 package bench

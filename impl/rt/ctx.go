@@ -2,6 +2,8 @@ package rt
 
 import (
 	"sync"
+
+	"github.com/insideout-go/insideout/impl/cont"
 	"sync/atomic"
 	"time"
 )
@@ -11,6 +13,7 @@ import (
 // new context is made only after one has ended. It never has a deadline or
 // values.
 type stepCtx struct {
+	r    *Runtime              // the runtime, the step's cont.Spawner
 	err  atomic.Pointer[error] // set once, when the context ends
 	mu   sync.Mutex
 	done chan struct{}
@@ -21,7 +24,14 @@ type stepCtx struct {
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (s *stepCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (s *stepCtx) Value(any) any               { return nil }
+
+// Value answers cont.SpawnerKey with the runtime, for cont.NovelThread.
+func (s *stepCtx) Value(key any) any {
+	if _, ok := key.(cont.SpawnerKey); ok && s.r != nil {
+		return s.r
+	}
+	return nil
+}
 
 // Done returns a channel closed when the context ends.
 func (s *stepCtx) Done() <-chan struct{} {

@@ -154,7 +154,7 @@ func Spawn(c *cont.C, opts ...Option) (*Runtime, error) {
 		f |= uint32(spec.RtFrozen)
 	}
 	r.flags.Store(f)
-	r.ctx.Store(new(stepCtx))
+	r.ctx.Store(&stepCtx{r: r})
 	for _, peer := range r.opts.links {
 		if err := r.Link(peer); err != nil {
 			r.unlinkAll()
@@ -169,6 +169,36 @@ func Spawn(c *cont.C, opts ...Option) (*Runtime, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// FromContext returns the runtime running the step whose context ctx is
+// (directly, or through a pool's dispatcher), or nil: how a continuation
+// that moves between pools finds out where it is.
+func FromContext(ctx context.Context) *Runtime {
+	if ctx == nil {
+		return nil
+	}
+	r, _ := ctx.Value(cont.SpawnerKey{}).(*Runtime)
+	return r
+}
+
+// SpawnNovel starts a runtime running c, of r's kind: on an OS thread of
+// its own if r is (pinned to the same CPUs), on a goroutine otherwise. It
+// is r's cont.Spawner, which r's steps find in their context, for
+// cont.NovelThread and seq.NovelThread; join joins the new runtime.
+func (r *Runtime) SpawnNovel(c *cont.C) (join func() error, err error) {
+	var opts []Option
+	if r.opts.osThread {
+		opts = append(opts, OSThread())
+	}
+	if len(r.opts.cpus) > 0 {
+		opts = append(opts, PinCPU(r.opts.cpus...))
+	}
+	n, err := Spawn(c, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return n.Join, nil
 }
 
 // SpawnLink starts a runtime running c, linked to r from its first step.
@@ -254,7 +284,7 @@ func (r *Runtime) loop() error {
 		// flag is seen here or at the next turn.
 		ctx := r.ctx.Load()
 		if ctx.ended() {
-			ctx = new(stepCtx)
+			ctx = &stepCtx{r: r}
 			r.ctx.Store(ctx)
 		}
 		f := r.flags.Load()

@@ -1,0 +1,212 @@
+// Package seq writes continuations as straight-line Go: a body that moves
+// between pools in the middle of an ordinary function.
+//
+//	c := seq.New(func(k *seq.K) {
+//		fmt.Println("at home")
+//		if err := k.Goto(away); err != nil { // the rest runs on away's pool
+//			return
+//		}
+//		fmt.Println("away")
+//		n, err := seq.ComeFrom(k, server, func(k *seq.K) int { return 42 })
+//		fmt.Println("still away, with", n, err) // server's pool ran the body
+//	})
+//	home.Send(c)
+//
+// New returns an ordinary *cont.C: it runs under the same runtimes,
+// dispatchers and pools as a step continuation, and mixes with them in one
+// mailbox. Its body runs in a coroutine (iter.Pull), which switches
+// goroutines without the scheduler: each step of the continuation resumes
+// the body until its next operation (Goto, Coop, ComeFrom, NovelThread) or
+// its end, and the operation then happens between two steps, where a step
+// continuation's would. So the rules of spec/continuation.go hold for both
+// forms alike: one goroutine at a time runs the body, a move copies
+// nothing, a panic in the body fails the runtime that ran it.
+//
+// The coroutine is made at the first step and ends with the body; a body
+// that never finishes keeps it (one parked goroutine, a few kilobytes)
+// until its continuation is unreachable, when it is stopped: its pending
+// operation then panics, so that its deferred calls run.
+package seq
+
+import (
+	"context"
+	"iter"
+	"runtime"
+
+	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/spec"
+)
+
+// K is a sequential continuation's handle on itself, given to its body.
+// Its methods must be called from the body only (they report
+// spec.ErrNotRunning otherwise).
+type K struct {
+	body  func(k *K)
+	fn    cont.Step // k.step, made once
+	next  func() (struct{}, bool)
+	stop  func()
+	yield func(struct{}) bool
+	ctx   context.Context
+	req   request
+	err   error // the result of the operation that suspended the body
+	in    bool  // the body is running (not suspended in an operation)
+	moved bool  // the last operation was a Goto
+}
+
+type reqKind uint8
+
+const (
+	reqCoop reqKind = iota + 1
+	reqGoto
+	reqWait
+)
+
+// request is the operation a suspended body asked for.
+type request struct {
+	kind reqKind
+	box  *cont.Box
+	wait func(ctx context.Context) (err error, ok bool)
+}
+
+// stopped unwinds a body whose coroutine is stopped.
+type stopped struct{}
+
+// New returns a continuation that runs body.
+func New(body func(k *K)) *cont.C {
+	k := &K{body: body}
+	k.fn = k.step
+	c := cont.New(k.fn)
+	// k does not point to c, so c can become unreachable while its body
+	// is parked; then stop the coroutine.
+	runtime.AddCleanup(c, func(k *K) {
+		if k.stop != nil {
+			k.stop()
+		}
+	}, k)
+	return c
+}
+
+func (k *K) run(yield func(struct{}) bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			if _, ok := v.(stopped); !ok {
+				panic(v)
+			}
+		}
+	}()
+	k.yield = yield
+	k.body(k)
+}
+
+// step resumes the body until its next operation and carries that out.
+func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
+	if k.next == nil {
+		k.next, k.stop = iter.Pull(k.run)
+	}
+	for {
+		if k.req.kind == reqWait {
+			err, ok := k.req.wait(ctx)
+			if !ok {
+				return k.fn // ctx ended: wait again at the next step
+			}
+			k.err = err
+		}
+		if k.moved {
+			k.err = c.Err() // nil where the Goto took c
+		}
+		k.req, k.moved = request{}, false
+		k.ctx, k.in = ctx, true
+		_, more := k.next()
+		k.ctx, k.in = nil, false
+		if !more {
+			return nil
+		}
+		switch k.req.kind {
+		case reqGoto:
+			k.moved = true
+			return c.Goto(k.req.box, k.fn)
+		case reqWait:
+			continue // start the call in this step
+		default:
+			return k.fn
+		}
+	}
+}
+
+// suspend hands the request to the step and waits to be resumed.
+func (k *K) suspend(r request) error {
+	k.req = r
+	k.err = nil
+	if !k.yield(struct{}{}) {
+		panic(stopped{})
+	}
+	return k.err
+}
+
+// Context returns the context of the step the body runs in: wait with it
+// (for example a mailbox's RecvContext) and, when it ends, call Coop and
+// try again, as a step continuation returns and resumes.
+func (k *K) Context() context.Context {
+	if !k.in {
+		return nil
+	}
+	return k.ctx
+}
+
+// Goto moves the continuation to box: the rest of the body runs on
+// whichever runtime receives it there. It returns nil once it has
+// arrived; if box is closed for writing (or nil) the continuation stays
+// where it was and Goto returns a *cont.MoveError.
+func (k *K) Goto(box *cont.Box) error {
+	if !k.in {
+		return spec.ErrNotRunning
+	}
+	return k.suspend(request{kind: reqGoto, box: box})
+}
+
+// Coop yields to whoever runs the continuation, which may halt or freeze
+// it here before the body goes on.
+func (k *K) Coop() error {
+	if !k.in {
+		return spec.ErrNotRunning
+	}
+	return k.suspend(request{kind: reqCoop})
+}
+
+// ComeFrom runs body on server's pool, as a sequential continuation of its
+// own, while k waits where it is, and returns body's result there: the
+// seed's comeFrom, an RPC whose server-side half is written inline. The
+// error is a *cont.MoveError if server cannot take it, and
+// spec.ErrRemotePanicked if body panicked (which also fails the runtime
+// that ran it).
+func ComeFrom[T any](k *K, server *cont.Box, body func(k *K) T) (T, error) {
+	return call(k, body, func(cl *cont.Call[T]) func(context.Context, *cont.C) error { return cont.ToBox(server) })
+}
+
+// NovelThread runs body on a runtime spawned for it, of the kind of the
+// runtime running k (an OS thread if that is one), waits for it where k
+// is, joins that runtime and returns body's result and the runtime's
+// error. Outside a runtime it returns spec.ErrNoRuntime at once.
+func NovelThread[T any](k *K, body func(k *K) T) (T, error) {
+	return call(k, body, (*cont.Call[T]).ToNovel)
+}
+
+func call[T any](k *K, body func(k *K) T, how func(*cont.Call[T]) func(context.Context, *cont.C) error) (T, error) {
+	var v T
+	if !k.in {
+		return v, spec.ErrNotRunning
+	}
+	cl := cont.NewCall(func(result func(T)) *cont.C {
+		return New(func(k *K) { result(body(k)) })
+	})
+	send := how(cl)
+	err := k.suspend(request{kind: reqWait, wait: func(ctx context.Context) (error, bool) {
+		var (
+			err error
+			ok  bool
+		)
+		v, err, ok = cl.Wait(ctx, send)
+		return err, ok
+	}})
+	return v, err
+}

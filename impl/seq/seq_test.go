@@ -1,0 +1,254 @@
+package seq_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/pool"
+	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/impl/seq"
+	"github.com/insideout-go/insideout/spec"
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// newPool starts a waiter pool of n workers over an unbounded mailbox and
+// closes it (and checks nothing was left behind) when the test ends.
+func newPool(t *testing.T, n int, opts ...rt.Option) (*pool.Pool, *cont.Box) {
+	t.Helper()
+	box := mailbox.New[cont.C](mailbox.Unbounded)
+	p, err := pool.New(pool.Waiter, box, n, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("closing the pool: %v", err)
+		}
+		if l := p.Leftovers(); len(l) != 0 {
+			t.Errorf("%d continuations left over", len(l))
+		}
+	})
+	return p, box
+}
+
+// on reports whether the step whose context is ctx runs on one of p's
+// runtimes.
+func on(ctx context.Context, p *pool.Pool) bool {
+	r := rt.FromContext(ctx)
+	return r != nil && slices.Contains(slices.Collect(p.Items()), r)
+}
+
+// wait waits for done, failing the test after a deadline rather than
+// hanging.
+func wait(t *testing.T, done <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the continuation did not finish within 10s")
+	}
+}
+
+// Visit: home -> away -> home, each part of the body observing the pool it
+// runs on. It would catch a Goto that ran the rest where it was, or that
+// never arrived.
+func TestVisit(t *testing.T) {
+	home, homeBox := newPool(t, 2)
+	away, awayBox := newPool(t, 2)
+	var where []bool
+	done := make(chan struct{})
+	c := seq.New(func(k *seq.K) {
+		defer close(done)
+		where = append(where, on(k.Context(), home))
+		if err := k.Goto(awayBox); err != nil {
+			t.Errorf("goto away: %v", err)
+			return
+		}
+		where = append(where, on(k.Context(), away))
+		if err := k.Goto(homeBox); err != nil {
+			t.Errorf("goto home: %v", err)
+			return
+		}
+		where = append(where, on(k.Context(), home))
+	})
+	if err := homeBox.Send(c); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, done)
+	if !slices.Equal(where, []bool{true, true, true}) {
+		t.Fatalf("home, away, home: on the expected pool %v", where)
+	}
+}
+
+// ComeFrom, the seed's test: ten asks to a server pool, each doubling a
+// server-side counter and adding it to the query; the caller stays on its
+// home runtime throughout and gets 1025 from the last. It would catch a
+// body run on the caller's side (the counter is touched by the server
+// only), a lost result, or a caller resumed elsewhere.
+func TestComeFrom1025(t *testing.T) {
+	home, homeBox := newPool(t, 1)
+	server, serverBox := newPool(t, 1)
+	counter := 1 // the server's state: touched only on the server
+	var got int
+	var errs []error
+	stayed := true
+	done := make(chan struct{})
+	c := seq.New(func(k *seq.K) {
+		defer close(done)
+		me := rt.FromContext(k.Context())
+		for i := 10; i > 0; i-- {
+			v, err := seq.ComeFrom(k, serverBox, func(k *seq.K) int {
+				if !on(k.Context(), server) {
+					t.Error("the body ran off the server")
+				}
+				counter *= 2
+				return i + counter
+			})
+			got, errs = v, append(errs, err)
+			stayed = stayed && rt.FromContext(k.Context()) == me && on(k.Context(), home)
+		}
+	})
+	homeBox.Send(c)
+	wait(t, done)
+	if got != 1025 || !stayed || errors.Join(errs...) != nil {
+		t.Fatalf("got %d (want 1025), stayed home %v, errors %v", got, stayed, errs)
+	}
+}
+
+// NovelThread: the body runs on a runtime of its own (an OS thread of its
+// own when the caller's runtime is on one), then the caller resumes where
+// it was and the runtime has been joined (goleak would see it otherwise).
+func TestNovelThread(t *testing.T) {
+	for _, osThread := range []bool{false, true} {
+		var opts []rt.Option
+		if osThread {
+			opts = append(opts, rt.OSThread())
+		}
+		done := make(chan struct{})
+		var homeR, novelR, backR *rt.Runtime
+		var homeTid, novelTid, backTid int
+		var err error
+		r, serr := rt.Spawn(seq.New(func(k *seq.K) {
+			defer close(done)
+			homeR, homeTid = rt.FromContext(k.Context()), unix.Gettid()
+			var v int
+			v, err = seq.NovelThread(k, func(k *seq.K) int {
+				novelR, novelTid = rt.FromContext(k.Context()), unix.Gettid()
+				return 7
+			})
+			if v != 7 {
+				t.Errorf("NovelThread returned %d, want 7", v)
+			}
+			backR, backTid = rt.FromContext(k.Context()), unix.Gettid()
+		}), opts...)
+		if serr != nil {
+			t.Fatal(serr)
+		}
+		wait(t, done)
+		if err := r.Join(); err != nil {
+			t.Fatal(err)
+		}
+		if err != nil || novelR == nil || novelR == homeR || backR != homeR {
+			t.Fatalf("osThread=%v: err %v; home %p, novel %p, back %p", osThread, err, homeR, novelR, backR)
+		}
+		if osThread && (novelTid == homeTid || backTid != homeTid) {
+			t.Fatalf("OS threads: home %d, novel %d, back %d", homeTid, novelTid, backTid)
+		}
+	}
+}
+
+// Misuse gives errors, not hangs: a Goto to a closed mailbox leaves the
+// continuation where it is with a MoveError; operations from outside the
+// body report ErrNotRunning; NovelThread outside a runtime reports
+// ErrNoRuntime; a ComeFrom whose body panics returns ErrRemotePanicked
+// and the server's runtime fails with the panic.
+func TestMisuse(t *testing.T) {
+	closed := mailbox.New[cont.C](1)
+	closed.CloseWrite()
+	var kept *seq.K
+	var gotoErr, novelErr error
+	c := seq.New(func(k *seq.K) {
+		kept = k
+		gotoErr = k.Goto(closed)
+		_, novelErr = seq.NovelThread(k, func(*seq.K) int { return 1 })
+	})
+	if !c.Run(context.Background()) {
+		t.Fatal("the continuation did not finish")
+	}
+	if !errors.Is(gotoErr, spec.ErrMove) || !errors.Is(gotoErr, mailbox.ErrUnwritable) {
+		t.Fatalf("Goto to a closed mailbox: %v", gotoErr)
+	}
+	if !errors.Is(novelErr, spec.ErrNoRuntime) {
+		t.Fatalf("NovelThread outside a runtime: %v", novelErr)
+	}
+	if err := kept.Goto(closed); !errors.Is(err, spec.ErrNotRunning) {
+		t.Fatalf("Goto from outside the body: %v", err)
+	}
+	if err := kept.Coop(); !errors.Is(err, spec.ErrNotRunning) {
+		t.Fatalf("Coop from outside the body: %v", err)
+	}
+
+	serverBox := mailbox.New[cont.C](mailbox.Unbounded)
+	server, _ := pool.New(pool.Waiter, serverBox, 1)
+	var remoteErr error
+	c = seq.New(func(k *seq.K) {
+		_, remoteErr = seq.ComeFrom(k, serverBox, func(*seq.K) int { panic("boom") })
+	})
+	if !c.Run(context.Background()) {
+		t.Fatal("the caller did not finish")
+	}
+	if !errors.Is(remoteErr, spec.ErrRemotePanicked) {
+		t.Fatalf("ComeFrom of a panicking body: %v", remoteErr)
+	}
+	serverBox.CloseWrite()
+	if err := server.Join(); !errors.Is(err, spec.ErrPanicked) {
+		t.Fatalf("the server's error: %v", err)
+	}
+}
+
+// A panic in a body reaches the error of the runtime that ran it.
+func TestPanicFailsTheRuntime(t *testing.T) {
+	r, err := rt.Spawn(seq.New(func(k *seq.K) {
+		k.Coop()
+		panic("out of paper")
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *rt.PanicError
+	if err := r.Join(); !errors.As(err, &pe) || pe.Value != "out of paper" {
+		t.Fatalf("Join: %v", err)
+	}
+}
+
+// Sequential and step continuations mix in one mailbox, under one pool.
+func TestMixed(t *testing.T) {
+	_, box := newPool(t, 2)
+	var n atomic.Int64
+	done := make(chan struct{}, 200)
+	for i := range 200 {
+		var c *cont.C
+		if i%2 == 0 {
+			c = seq.New(func(k *seq.K) { k.Coop(); n.Add(1); done <- struct{}{} })
+		} else {
+			c = cont.New(func(context.Context, *cont.C) cont.Step { n.Add(1); done <- struct{}{}; return nil })
+		}
+		box.Send(c)
+	}
+	for range 200 {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of 200 ran", n.Load())
+		}
+	}
+}

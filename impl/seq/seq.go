@@ -32,6 +32,7 @@ import (
 	"context"
 	"iter"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/spec"
@@ -48,9 +49,10 @@ type K struct {
 	yield func(struct{}) bool
 	ctx   context.Context
 	req   request
-	err   error // the result of the operation that suspended the body
-	in    bool  // the body is running (not suspended in an operation)
-	moved bool  // the last operation was a Goto
+	err   error       // the result of the operation that suspended the body
+	in    bool        // the body is running (not suspended in an operation)
+	busy  atomic.Bool // a goroutine is in step
+	moved bool        // the last operation was a Goto
 }
 
 type reqKind uint8
@@ -100,6 +102,13 @@ func (k *K) run(yield func(struct{}) bool) {
 
 // step resumes the body until its next operation and carries that out.
 func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
+	// busy pairs each step's entry (an acquire) with the previous step's
+	// exit (a release): two goroutines stepping one continuation at once
+	// is a programmer error, reported rather than let corrupt the body.
+	if !k.busy.CompareAndSwap(false, true) {
+		panic(spec.ErrResumedTwice)
+	}
+	defer k.busy.Store(false)
 	if k.next == nil {
 		k.next, k.stop = iter.Pull(k.run)
 	}

@@ -252,3 +252,28 @@ func TestMixed(t *testing.T) {
 		}
 	}
 }
+
+// A continuation stepped by a second goroutine while a first is in its
+// step panics with ErrResumedTwice, in the second, and the first goes on.
+func TestResumedTwice(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	c := seq.New(func(k *seq.K) {
+		close(entered)
+		<-release
+	})
+	first := make(chan bool)
+	go func() { first <- c.Run(context.Background()) }()
+	<-entered
+	func() {
+		defer func() {
+			if v := recover(); v != spec.ErrResumedTwice {
+				t.Errorf("the second Step: %v, want a panic with ErrResumedTwice", v)
+			}
+		}()
+		c.Step(context.Background())
+	}()
+	close(release)
+	if !<-first {
+		t.Fatal("the first runner did not finish the continuation")
+	}
+}

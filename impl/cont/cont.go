@@ -26,6 +26,7 @@ package cont
 import (
 	"context"
 	"errors"
+	"unsafe"
 
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/spec"
@@ -43,20 +44,11 @@ import (
 type Step func(ctx context.Context, c *C) Step
 
 // C is a continuation: its next step, nil once it has finished. The zero
-// value is a finished continuation. An empty continuation is 16 bytes on
-// the heap: its step, and a pointer to the state of a move, made on its
-// first Goto.
+// value is a finished continuation. An empty continuation is one word on
+// the heap: its step. A move in progress lives in that step too (see
+// Goto), so that continuations that never move pay nothing for it.
 type C struct {
 	fn Step
-	x  *moveState
-}
-
-// moveState is what a continuation that moves carries: the mailbox a step
-// asked to go to, until it has gone, and why the last move failed, for the
-// step after it.
-type moveState struct {
-	dest *Box
-	err  error
 }
 
 // Box is a mailbox of continuations: what pools take their work from, and
@@ -88,20 +80,84 @@ func (c *C) Next() Step { return c.fn }
 // at once is a data race, which the race detector reports; sequential
 // continuations (impl/seq) also report it as spec.ErrResumedTwice.
 func (c *C) Step(ctx context.Context) (done bool) {
-	if c.x != nil && c.x.dest != nil {
-		return c.move(ctx)
-	}
-	if c.fn == nil {
+	fn := c.fn
+	if fn == nil {
 		return true
 	}
-	c.fn = c.fn(ctx, c)
-	if c.x != nil {
-		c.x.err = nil // seen by the step that followed the failure
-		if c.x.dest != nil {
-			return c.move(ctx)
-		}
+	next := fn(ctx, c)
+	// A step does not write c.fn, except through Goto, which stores a
+	// move there: a different func value from fn (each move's is made
+	// afresh), which is how Step knows.
+	if !same(c.fn, fn) {
+		return c.move(ctx)
 	}
-	return c.fn == nil
+	c.fn = next
+	return next == nil
+}
+
+// same reports whether a and b are the same func value: the same closure
+// object, or the same function without one. A func value is one pointer
+// (to its closure, or to a static one for a plain function); comparing
+// the pointers is what the language does not let == do.
+func same(a, b Step) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
+}
+
+// move is a Goto in progress: where to, and the step to resume with.
+type move struct {
+	box  *Box
+	next Step
+	err  error // why it failed, for the step that runs instead
+}
+
+// moveQuery is the context with which Step asks a move step for its move.
+type moveQuery struct {
+	context.Context
+	m *move
+}
+
+// step is what c.fn holds while a move is pending. Asked by Step (with a
+// moveQuery) it hands over its move. Run as a step, as when a pending move
+// is retried, it re-arms: it stores a fresh copy of itself in c.fn, which
+// Step sees as a Goto.
+func (m *move) step(ctx context.Context, c *C) Step {
+	if q, ok := ctx.(*moveQuery); ok {
+		q.m = m
+		return nil
+	}
+	c.fn = m.step
+	return nil
+}
+
+// failed is what c.fn holds after a move failed for good: the step the
+// Goto named, run where c is, with the failure in its context (MoveErr).
+func (m *move) failed(ctx context.Context, c *C) Step {
+	return m.next(&moveErrCtx{ctx, m.err}, c)
+}
+
+type moveErrKey struct{}
+
+type moveErrCtx struct {
+	context.Context
+	err error
+}
+
+func (e *moveErrCtx) Value(key any) any {
+	if _, ok := key.(moveErrKey); ok {
+		return e.err
+	}
+	return e.Context.Value(key)
+}
+
+// MoveErr returns why the Goto that came just before the step whose
+// context ctx is failed (a *MoveError), or nil: the step a Goto names runs
+// where the continuation is when the move cannot happen, and this is how
+// it tells.
+func MoveErr(ctx context.Context) error {
+	if e, ok := ctx.(*moveErrCtx); ok {
+		return e.err
+	}
+	return nil
 }
 
 // move sends c to the mailbox a step asked for. The send hands c over:
@@ -109,47 +165,38 @@ func (c *C) Step(ctx context.Context) (done bool) {
 // succeeded; the send (a release) orders every write to c before it with
 // the receiver's receipt (an acquire).
 func (c *C) move(ctx context.Context) bool {
-	box := c.x.dest
-	c.x.dest = nil // before the send: the receiver owns c from then on
-	err := box.SendContext(ctx, c)
+	q := moveQuery{Context: ctx}
+	c.fn(&q, c)
+	m := q.m
+	c.fn = m.next // what the receiver runs; set before the send
+	err := m.box.SendContext(ctx, c)
 	if err == nil {
 		return true
 	}
 	// Not sent: c is still the caller's.
 	if errors.Is(err, mailbox.ErrUnwritable) || errors.Is(err, mailbox.ErrNil) {
-		c.x.err = &MoveError{Err: err}
+		m.err = &MoveError{Err: err}
+		c.fn = m.failed
 	} else {
 		// ctx ended or the send was interrupted: the move stays pending,
 		// retried by the next Step.
-		c.x.dest = box
+		c.fn = m.step
 	}
 	return false
-}
-
-// Err reports why the last Goto of c failed, to the step that runs after
-// the failure (the step the Goto named, run where c still is); nil
-// otherwise.
-func (c *C) Err() error {
-	if c.x == nil || c.x.err == nil {
-		return nil
-	}
-	return c.x.err
 }
 
 // Goto asks for c to be sent to box once the current step returns, and
 // returns next, the step c resumes with wherever it is received: a step
 // ends with return c.Goto(box, next). The runner then no longer holds c.
 // If box is closed for writing (or nil), c stays, next runs where c is,
-// and c.Err() reports a *MoveError.
+// and MoveErr of its context reports a *MoveError.
 func (c *C) Goto(box *Box, next Step) Step {
-	if c.x == nil {
-		c.x = new(moveState)
-	}
+	m := &move{box: box, next: next}
 	if box == nil {
-		c.x.err = &MoveError{Err: mailbox.ErrNil}
-		return next
+		m.err = &MoveError{Err: mailbox.ErrNil}
+		return m.failed
 	}
-	c.x.dest = box
+	c.fn = m.step
 	return next
 }
 

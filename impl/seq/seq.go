@@ -121,7 +121,7 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 			k.err = err
 		}
 		if k.moved {
-			k.err = c.Err() // nil where the Goto took c
+			k.err = cont.MoveErr(ctx) // nil where the Goto took c
 		}
 		k.req, k.moved = request{}, false
 		k.ctx, k.in = ctx, true

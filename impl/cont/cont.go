@@ -87,9 +87,12 @@ func (c *C) Step(ctx context.Context) (done bool) {
 	next := fn(ctx, c)
 	// A step does not write c.fn, except through Goto, which stores a
 	// move there: a different func value from fn (each move's is made
-	// afresh), which is how Step knows.
+	// afresh), which is how Step knows. Step then clears c.fn, which tells
+	// the move it is asked to carry itself out, rather than run as a step.
 	if !same(c.fn, fn) {
-		return c.move(ctx)
+		mv := c.fn
+		c.fn = nil
+		return mv(ctx, c) == nil
 	}
 	c.fn = next
 	return next == nil
@@ -103,36 +106,47 @@ func same(a, b Step) bool {
 	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
 }
 
-// move is a Goto in progress: where to, and the step to resume with.
-type move struct {
-	box  *Box
-	next Step
-	err  error // why it failed, for the step that runs instead
-}
-
-// moveQuery is the context with which Step asks a move step for its move.
-type moveQuery struct {
-	context.Context
-	m *move
-}
-
-// step is what c.fn holds while a move is pending. Asked by Step (with a
-// moveQuery) it hands over its move. Run as a step, as when a pending move
-// is retried, it re-arms: it stores a fresh copy of itself in c.fn, which
-// Step sees as a Goto.
-func (m *move) step(ctx context.Context, c *C) Step {
-	if q, ok := ctx.(*moveQuery); ok {
-		q.m = m
-		return nil
+// moveTo returns the step a Goto stores in c.fn: the move itself, one
+// closure holding where to and the step to resume with.
+//
+// Called by Step, with c.fn cleared, it carries the move out: it stores
+// next, sends c, and returns nil once c is gone, after which neither it
+// nor Step touches c (the send, a release, orders every write to c before
+// it with the receiver's receipt, an acquire). If the send fails it
+// leaves in c.fn what must run next and returns notSent: a fresh move, to
+// retry, if the step's context ended or an interrupt came; the step next
+// with the failure in its context (MoveErr) if box is closed for writing.
+//
+// Run as a step, as when Step retries a pending move, it re-arms: it
+// stores a fresh copy of itself, which Step sees as a Goto.
+func moveTo(box *Box, next Step) Step {
+	return func(ctx context.Context, c *C) Step {
+		if c.fn != nil {
+			c.fn = moveTo(box, next)
+			return notSent
+		}
+		c.fn = next
+		err := box.SendContext(ctx, c)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, mailbox.ErrUnwritable) || errors.Is(err, mailbox.ErrNil) {
+			c.fn = failed(&MoveError{Err: err}, next)
+		} else {
+			c.fn = moveTo(box, next)
+		}
+		return notSent
 	}
-	c.fn = m.step
-	return nil
 }
 
-// failed is what c.fn holds after a move failed for good: the step the
-// Goto named, run where c is, with the failure in its context (MoveErr).
-func (m *move) failed(ctx context.Context, c *C) Step {
-	return m.next(&moveErrCtx{ctx, m.err}, c)
+// notSent is what a move returns when the continuation is still here.
+func notSent(context.Context, *C) Step { return nil }
+
+// failed returns a step that runs next with err in its context.
+func failed(err error, next Step) Step {
+	return func(ctx context.Context, c *C) Step {
+		return next(&moveErrCtx{ctx, err}, c)
+	}
 }
 
 type moveErrKey struct{}
@@ -160,43 +174,16 @@ func MoveErr(ctx context.Context) error {
 	return nil
 }
 
-// move sends c to the mailbox a step asked for. The send hands c over:
-// the receiver may step c at once, so c is not touched after a send that
-// succeeded; the send (a release) orders every write to c before it with
-// the receiver's receipt (an acquire).
-func (c *C) move(ctx context.Context) bool {
-	q := moveQuery{Context: ctx}
-	c.fn(&q, c)
-	m := q.m
-	c.fn = m.next // what the receiver runs; set before the send
-	err := m.box.SendContext(ctx, c)
-	if err == nil {
-		return true
-	}
-	// Not sent: c is still the caller's.
-	if errors.Is(err, mailbox.ErrUnwritable) || errors.Is(err, mailbox.ErrNil) {
-		m.err = &MoveError{Err: err}
-		c.fn = m.failed
-	} else {
-		// ctx ended or the send was interrupted: the move stays pending,
-		// retried by the next Step.
-		c.fn = m.step
-	}
-	return false
-}
-
 // Goto asks for c to be sent to box once the current step returns, and
 // returns next, the step c resumes with wherever it is received: a step
 // ends with return c.Goto(box, next). The runner then no longer holds c.
 // If box is closed for writing (or nil), c stays, next runs where c is,
 // and MoveErr of its context reports a *MoveError.
 func (c *C) Goto(box *Box, next Step) Step {
-	m := &move{box: box, next: next}
 	if box == nil {
-		m.err = &MoveError{Err: mailbox.ErrNil}
-		return m.failed
+		return failed(&MoveError{Err: mailbox.ErrNil}, next)
 	}
-	c.fn = m.step
+	c.fn = moveTo(box, next)
 	return next
 }
 

@@ -391,6 +391,11 @@ func (m *Mailbox[T]) take(p *unsafe.Pointer) *T {
 	}
 }
 
+// recvSpins is how many times a Recv that finds the mailbox empty yields
+// the processor and looks again before it sleeps: a bounded wait that
+// spares a park and a wake-up when an item is about to come.
+const recvSpins = 16
+
 // Send sends v, sleeping while the mailbox is full or paused. It returns
 // nil once v is delivered, ErrUnwritable if the mailbox is (or becomes)
 // closed, ErrNil for nil, or ErrInterrupted if Interrupt woke it.
@@ -430,6 +435,7 @@ func (m *Mailbox[T]) Recv() (*T, error) { return m.RecvContext(nil) }
 // RecvContext is Recv, returning ctx's error if ctx ends while it sleeps.
 // A nil ctx never ends.
 func (m *Mailbox[T]) RecvContext(ctx context.Context) (*T, error) {
+	spins := 0
 	for {
 		switch v, r := m.tryRecv(yieldOnContention); r {
 		case spec.Received:
@@ -437,6 +443,12 @@ func (m *Mailbox[T]) RecvContext(ctx context.Context) (*T, error) {
 			return v, nil
 		case spec.Unreadable:
 			return nil, ErrUnreadable
+		case spec.Empty:
+			if spins < recvSpins {
+				spins++
+				runtime.Gosched()
+				continue
+			}
 		}
 		r, got, err := m.sleep(ctx, recvKind, snap.recvBlocked, nil)
 		switch {

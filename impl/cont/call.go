@@ -47,15 +47,25 @@ func NewCall[T any](body func(result func(T)) *C) *Call[T] {
 			cl.v = v
 		}
 	})
-	inner := cl.child.fn
-	// The child's steps are wrapped once, at its first step: after each
-	// step, a child that has finished (or panicked) signals the caller.
-	// The close of done is the last thing the child does with cl, and the
-	// caller reads cl only after it: a release paired with the caller's
-	// receive.
+	// The child's steps are wrapped, so that after each step a child that
+	// has finished (or panicked) signals the caller; a step that ends in a
+	// Goto has its move rewrapped (wrapMove), so that the signal follows
+	// the child wherever it goes. The close of done is the last thing the
+	// child does with cl, and the caller reads cl only after it: a release
+	// paired with the caller's receive.
+	signal := func() {
+		if !recorded && cl.err == nil {
+			cl.err = spec.ErrRemotePanicked
+		}
+		close(cl.done)
+	}
 	var wrap func(s Step) Step
 	wrap = func(s Step) Step {
+		if s == nil { // finishing where it arrives
+			return func(context.Context, *C) Step { signal(); return nil }
+		}
 		return func(ctx context.Context, c *C) Step {
+			entry := c.fn // this step, or what runs it (a failed move's step)
 			finished := false
 			defer func() {
 				if !finished { // the step panicked
@@ -65,19 +75,18 @@ func NewCall[T any](body func(result func(T)) *C) *Call[T] {
 			}()
 			next := s(ctx, c)
 			finished = true
+			if !same(c.fn, entry) { // a Goto: wrap the step it resumes with
+				wrapMove(c, wrap)
+				return next
+			}
 			if next == nil {
-				if !recorded {
-					cl.err = spec.ErrRemotePanicked
-				}
-				close(cl.done)
+				signal()
 				return nil
 			}
 			return wrap(next)
 		}
 	}
-	if inner != nil {
-		cl.child.fn = wrap(inner)
-	}
+	cl.child.fn = wrap(cl.child.fn)
 	return cl
 }
 

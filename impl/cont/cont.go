@@ -121,6 +121,10 @@ func same(a, b Step) bool {
 // stores a fresh copy of itself, which Step sees as a Goto.
 func moveTo(box *Box, next Step) Step {
 	return func(ctx context.Context, c *C) Step {
+		if q, ok := ctx.(*rewrap); ok { // see wrapMove
+			c.fn = moveTo(box, q.f(next))
+			return notSent
+		}
 		if c.fn != nil {
 			c.fn = moveTo(box, next)
 			return notSent
@@ -137,6 +141,21 @@ func moveTo(box *Box, next Step) Step {
 		}
 		return notSent
 	}
+}
+
+// rewrap is the context with which wrapMove asks a move to wrap the step
+// it resumes with.
+type rewrap struct {
+	context.Context
+	f func(Step) Step
+}
+
+// wrapMove replaces the move pending in c.fn (stored there by a Goto
+// during a step that has just returned) by one that resumes with f(next)
+// instead of next: how a wrapper of a continuation's steps (see NewCall)
+// keeps wrapping them across a Goto.
+func wrapMove(c *C, f func(Step) Step) {
+	c.fn(&rewrap{f: f}, c)
 }
 
 // notSent is what a move returns when the continuation is still here.

@@ -182,6 +182,10 @@ func FromContext(ctx context.Context) *Runtime {
 	return r
 }
 
+// OnOSThread reports whether r runs on an OS thread of its own (OSThread,
+// PinCPU): whether its steps run on a goroutine locked to its thread.
+func (r *Runtime) OnOSThread() bool { return r.opts.osThread }
+
 // SpawnNovel starts a runtime running c, of r's kind: on an OS thread of
 // its own if r is (pinned to the same CPUs), on a goroutine otherwise. It
 // is r's cont.Spawner, which r's steps find in their context, for

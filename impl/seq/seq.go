@@ -22,6 +22,13 @@
 // forms alike: one goroutine at a time runs the body, a move copies
 // nothing, a panic in the body fails the runtime that ran it.
 //
+// On a runtime with an OS thread of its own (rt.OSThread), the body runs
+// on a helper goroutine, not on that thread: Go binds a coroutine made or
+// resumed on a locked thread to that thread for good, and a continuation
+// must stay free to move. Its steps are still that runtime's (the runtime
+// waits for each, rt.FromContext names it); write a step continuation
+// where the work must run on the pinned thread itself.
+//
 // The coroutine is made at the first step and ends with the body; a body
 // that never finishes keeps it (one parked goroutine, a few kilobytes)
 // until its continuation is unreachable, when it is stopped: its pending
@@ -35,6 +42,7 @@ import (
 	"sync/atomic"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -109,8 +117,18 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 		panic(spec.ErrResumedTwice)
 	}
 	defer k.busy.Store(false)
+	// A coroutine made on, or resumed from, a goroutine locked to its
+	// thread is bound to that thread for good (Go's rule), and could not
+	// move to another pool. So the coroutine is always made and resumed
+	// from goroutines that are not locked: on a runtime with an OS thread
+	// of its own, through a helper goroutine (see aside).
+	onThread := locked(ctx)
 	if k.next == nil {
-		k.next, k.stop = iter.Pull(k.run)
+		if onThread {
+			aside(func() { k.next, k.stop = iter.Pull(k.run) })
+		} else {
+			k.next, k.stop = iter.Pull(k.run)
+		}
 	}
 	for {
 		if k.req.kind == reqWait {
@@ -125,7 +143,12 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 		}
 		k.req, k.moved = request{}, false
 		k.ctx, k.in = ctx, true
-		_, more := k.next()
+		var more bool
+		if onThread {
+			aside(func() { _, more = k.next() })
+		} else {
+			_, more = k.next()
+		}
 		k.ctx, k.in = nil, false
 		if !more {
 			return nil
@@ -139,6 +162,37 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 		default:
 			return k.fn
 		}
+	}
+}
+
+// locked reports whether the step whose context is ctx runs on a goroutine
+// locked to its OS thread: one of a runtime spawned with rt.OSThread.
+func locked(ctx context.Context) bool {
+	r := rt.FromContext(ctx)
+	return r != nil && r.OnOSThread()
+}
+
+// aside runs f on a helper goroutine that is not locked to a thread, and
+// waits for it; a panic in f comes back to the caller.
+func aside(f func()) {
+	type outcome struct {
+		panicked bool
+		v        any
+	}
+	done := make(chan outcome)
+	go func() {
+		o := outcome{panicked: true}
+		defer func() {
+			if o.panicked {
+				o.v = recover()
+			}
+			done <- o
+		}()
+		f()
+		o.panicked = false
+	}()
+	if o := <-done; o.panicked {
+		panic(o.v)
 	}
 }
 

@@ -124,9 +124,10 @@ func TestComeFrom1025(t *testing.T) {
 	}
 }
 
-// NovelThread: the body runs on a runtime of its own (an OS thread of its
-// own when the caller's runtime is on one), then the caller resumes where
-// it was and the runtime has been joined (goleak would see it otherwise).
+// NovelThread: the body runs on a runtime of its own (one on an OS thread
+// of its own when the caller's runtime is on one), then the caller resumes
+// where it was and the runtime has been joined (goleak would see it
+// otherwise).
 func TestNovelThread(t *testing.T) {
 	for _, osThread := range []bool{false, true} {
 		var opts []rt.Option
@@ -160,8 +161,15 @@ func TestNovelThread(t *testing.T) {
 		if err != nil || novelR == nil || novelR == homeR || backR != homeR {
 			t.Fatalf("osThread=%v: err %v; home %p, novel %p, back %p", osThread, err, homeR, novelR, backR)
 		}
-		if osThread && (novelTid == homeTid || backTid != homeTid) {
-			t.Fatalf("OS threads: home %d, novel %d, back %d", homeTid, novelTid, backTid)
+		// On OS-thread runtimes a sequential body runs on a helper
+		// goroutine (see the package doc), so it is the runtimes, not the
+		// threads, that must differ; the novel one must be of the
+		// caller's kind.
+		if novelR.OnOSThread() != osThread {
+			t.Fatalf("osThread=%v: the novel runtime's OnOSThread is %v", osThread, novelR.OnOSThread())
+		}
+		if !osThread && (novelTid == 0 || homeTid == 0 || backTid == 0) {
+			t.Fatal("no thread ids recorded")
 		}
 	}
 }
@@ -275,5 +283,59 @@ func TestResumedTwice(t *testing.T) {
 	close(release)
 	if !<-first {
 		t.Fatal("the first runner did not finish the continuation")
+	}
+}
+
+// A ComeFrom whose body moves (a failed Goto, then a Goto to another pool)
+// still returns its result to the caller: it would catch a move that lost
+// the call's watch on its body (found by the continuation campaign).
+func TestComeFromBodyThatMoves(t *testing.T) {
+	_, homeBox := newPool(t, 1)
+	server, serverBox := newPool(t, 1)
+	away, awayBox := newPool(t, 1)
+	closed := mailbox.New[cont.C](1)
+	closed.CloseWrite()
+	done := make(chan struct{})
+	var got int
+	var err, failed error
+	var onServer, onAway bool
+	homeBox.Send(seq.New(func(k *seq.K) {
+		defer close(done)
+		got, err = seq.ComeFrom(k, serverBox, func(k *seq.K) int {
+			onServer = on(k.Context(), server)
+			failed = k.Goto(closed)
+			if e := k.Goto(awayBox); e != nil {
+				t.Errorf("goto away: %v", e)
+			}
+			onAway = on(k.Context(), away)
+			return 5
+		})
+	}))
+	wait(t, done)
+	if got != 5 || err != nil || !onServer || !onAway || !errors.Is(failed, spec.ErrMove) {
+		t.Fatalf("got %d, %v; on server %v, away %v; failed goto %v", got, err, onServer, onAway, failed)
+	}
+}
+
+// A sequential continuation moves between a pool on OS threads and one on
+// goroutines, both ways: Go forbids resuming a coroutine with other thread
+// locking than it was made with (a fatal error, not a panic), which the
+// body's helper goroutine avoids (found by the continuation campaign).
+func TestAcrossOSThreads(t *testing.T) {
+	plain, plainBox := newPool(t, 1)
+	pinned, pinnedBox := newPool(t, 1, rt.OSThread())
+	var where []bool
+	done := make(chan struct{})
+	pinnedBox.Send(seq.New(func(k *seq.K) {
+		defer close(done)
+		where = append(where, on(k.Context(), pinned))
+		k.Goto(plainBox)
+		where = append(where, on(k.Context(), plain))
+		k.Goto(pinnedBox)
+		where = append(where, on(k.Context(), pinned))
+	}))
+	wait(t, done)
+	if !slices.Equal(where, []bool{true, true, true}) {
+		t.Fatalf("pinned, plain, pinned: %v", where)
 	}
 }

@@ -74,14 +74,46 @@
 //     reads the flags and counter twice) and checked for linearizability
 //     against model.Runtime.
 //
+// FuzzContinuations (continuation_test.go) turns its input into a round
+// of the continuation campaign (campaign.ContRound): a topology of pools
+// and programs of Work, Goto, ComeFrom, NovelThread and Coop
+// (model.ContInstr) that move continuations between them. Byte 0 picks
+// the number of programs (1 to 4), byte 1 the top-level instructions of
+// each (1 to 8), and every further byte is one choice of
+// campaign.GenContRound, in the order it makes them, taken modulo the
+// number of options: the number of pools (2 to 4); for each pool its
+// workers (1 to 3), whether its mailbox is bounded (one in three; then a
+// capacity, always large enough that the round can end) and whether its
+// workers are on OS threads (byte value 15 modulo 16); for each program
+// its starting pool, its form (step continuations, sequential, or steps
+// with sequential remote parts) and its instructions, each a choice out
+// of ten (work four, goto two, comefrom two, novel thread one, coop one;
+// the pool of a goto or comefrom, and the length of a remote part, 1 to
+// 3, are further choices). The generator keeps every round free of
+// deadlocks of its own making: a remote part only ever runs on pools
+// numbered above those whose workers its callers hold. Past the end of
+// the input every choice is 0 (the rest is work steps on pool 0), and a
+// choice between one option takes no byte. Each input is checked twice,
+// both times by campaign.RunContRound against model.ContTrace (every step
+// exactly once, in program order, on the pool the program says, no two
+// steps of a program at once, nothing left in a worker's hand, a
+// deadline for a lost continuation):
+//
+//   - sequentially: each program alone on its topology. This part is what
+//     coverage guidance feeds on.
+//   - concurrently: every program at once, in the same mailboxes.
+//
 // A failure prints the input, the program and, for an Illegal history, the
 // path of porcupine's visualization (under linearize.DefaultReportDir).
 // selfcheck_test.go hands the queue's and the mailbox's checks
-// deliberately broken queues and mailboxes, and runtime_test.go hands
+// deliberately broken queues and mailboxes, runtime_test.go hands
 // FuzzRuntime's checks broken runtimes (a Freeze that freezes nothing, a
 // counter that moves while frozen, an Interrupt that lets a frozen
-// runtime run a step, a Join that forgets a Cancel), and requires each to
-// be caught.
+// runtime run a step, a Join that forgets a Cancel), and
+// continuation_test.go hands FuzzContinuations' checks broken dispatchers
+// (one that runs every continuation on a runtime of its own instead of
+// its worker, one that drops a continuation coming back to its pool), and
+// each must be caught.
 //
 // Running it:
 //
@@ -89,10 +121,12 @@
 //	go test -run '^$' -fuzz FuzzQueue -fuzztime 30s ./fuzz/
 //	go test -run '^$' -fuzz FuzzMailbox -fuzztime 30s ./fuzz/
 //	go test -run '^$' -fuzz FuzzRuntime -fuzztime 30s ./fuzz/
+//	go test -run '^$' -fuzz FuzzContinuations -fuzztime 30s ./fuzz/
 //	go test -race ./fuzz/               # the corpora under the race detector
 //
 // The seed corpora live in testdata/fuzz/FuzzQueue,
-// testdata/fuzz/FuzzMailbox and testdata/fuzz/FuzzRuntime. When fuzzing
+// testdata/fuzz/FuzzMailbox, testdata/fuzz/FuzzRuntime and
+// testdata/fuzz/FuzzContinuations. When fuzzing
 // finds a failing input, the go command writes it there; such a file is a
 // regression test and is committed deliberately, after the bug is fixed.
 package fuzz

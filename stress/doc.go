@@ -109,6 +109,22 @@
 //     one that runs a completed item's step again) and requires the
 //     conservation check to report each.
 //
+// For continuations (continuation_test.go): random programs of Goto,
+// ComeFrom, NovelThread and Coop over random topologies of 2 to 4 pools of
+// 1 to 3 workers (bounded and unbounded mailboxes, now and then OS-thread
+// workers), step continuations and sequential ones mixed in the same
+// mailboxes, through campaign.ContCheck: 200 rounds of 24 programs of 10
+// instructions at once, far more continuations than workers, so that
+// mailboxes fill and every worker keeps switching between programs, forms
+// and pools; then 1000 short rounds of 6 programs, each on a fresh
+// topology. Every step of every program must run exactly once, in program
+// order, on the pool the program says (model.ContTrace), no two steps of
+// one program at once (an ownership word per program, taken and given
+// back by every step), every program must finish before a deadline (a
+// lost continuation is reported, naming it, not left to hang the test),
+// and the pools must end with nothing in their workers' hands. About 4 s
+// under -race on two cores, with or without -tags chaos.
+//
 // selfcheck_test.go runs the conservation checks on deliberately broken
 // queues and mailboxes (an item lost, duplicated, reordered, copied; a
 // send that delivers but reports failure; a receiver that stalls) and the

@@ -329,7 +329,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"verify", "-duration", "0s"}, "-duration must be positive"},
 		{[]string{"verify", "-clients", "-1"}, "-clients must not be negative"},
 		{[]string{"verify", "extra"}, "unexpected arguments: extra"},
-		{[]string{"verify", "-only", "queue,nosuch"}, `unknown campaign "nosuch" (known: queue, mailbox, runtime, pool)`},
+		{[]string{"verify", "-only", "queue,nosuch"}, `unknown campaign "nosuch" (known: queue, mailbox, runtime, pool, continuation)`},
 		{[]string{"list", "extra"}, "unexpected arguments"},
 	} {
 		code, out, errs := invoke(t, t.Context(), all, tc.args...)
@@ -369,7 +369,9 @@ func TestList(t *testing.T) {
 			t.Errorf("list lacks %s and its doc", c.Name)
 		}
 	}
-	if !strings.Contains(out, "queue") {
-		t.Errorf("list lacks queue")
+	for _, name := range []string{"queue", "mailbox", "runtime", "pool", "continuation"} {
+		if !strings.Contains(out, name) {
+			t.Errorf("list lacks %s", name)
+		}
 	}
 }

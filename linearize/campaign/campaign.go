@@ -88,6 +88,14 @@ func All() []Campaign {
 				return turns(ctx, o, progress, parts)
 			},
 		},
+		{
+			Name: "continuation",
+			Doc:  "impl/cont, impl/seq: random programs of goto, comefrom, novel thread and coop, step and sequential, over 2 to 4 pools; every step once, in order, on its pool",
+			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+				c := ContCheck{Programs: o.Clients, Instrs: o.OpsPerClient, Seed: o.Seed, Rounds: -1}
+				return c.Run(ctx, progress)
+			},
+		},
 	}
 }
 

@@ -444,7 +444,10 @@ func (m *Mailbox[T]) RecvContext(ctx context.Context) (*T, error) {
 		case spec.Unreadable:
 			return nil, ErrUnreadable
 		case spec.Empty:
-			if spins < recvSpins {
+			// Spin only while no other receiver sleeps: where receivers
+			// queue up, one more spinning only takes the processor from
+			// the senders.
+			if spins < recvSpins && m.wait.Load()&recvSleep == 0 {
 				spins++
 				runtime.Gosched()
 				continue

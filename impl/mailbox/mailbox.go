@@ -394,7 +394,7 @@ func (m *Mailbox[T]) take(p *unsafe.Pointer) *T {
 // recvSpins is how many times a Recv that finds the mailbox empty yields
 // the processor and looks again before it sleeps: a bounded wait that
 // spares a park and a wake-up when an item is about to come.
-const recvSpins = 16
+const recvSpins = 4
 
 // Send sends v, sleeping while the mailbox is full or paused. It returns
 // nil once v is delivered, ErrUnwritable if the mailbox is (or becomes)

@@ -7,10 +7,15 @@
 //
 //	go test -run '^$' -bench 'Queue|Mailbox|Dispatch' -benchtime 10000000x -count 3
 //	go test -run '^$' -bench 'SpawnJoin|RuntimeWake' -count 3
+//	go test -run '^$' -bench 'ContinuationMemory' -benchtime 10000000x -count 3
+//	go test -run '^$' -bench 'FillDrain|GotoRoundTrip' -benchtime 1000000x -count 3
+//	go test -run '^$' -bench 'ParkedSequential' -benchtime 100000x -count 3
 //
 // The second line keeps go test's default of one second per benchmark:
 // an OS-thread runtime costs tens of microseconds to start and a hundred
-// or more to wake, so ten million of them would take hours.
+// or more to wake, so ten million of them would take hours. The last
+// keeps b.N modest because every parked sequential continuation holds a
+// goroutine stack.
 //
 // Every benchmark of a kind shares one harness, and every comparison is
 // made within one run: these machines are shared and noisy, so compare
@@ -48,4 +53,33 @@
 //     capacity 1, each asleep in RecvContext until the other sends; ns/op
 //     is per round trip (two wake-ups). go and go-osthread run the same
 //     continuations on plain goroutines.
+//   - BenchmarkContinuationMemory/{new,maker}: b.N empty step continuations
+//     queued in an unbounded mailbox and left there, the live heap they
+//     cost (object and mailbox slot) reported as bytes/cont; new makes
+//     each with cont.New, maker with one cont.Maker. With -benchtime
+//     10000000x that is at ten million queued; -benchtime 100000000x
+//     measures a hundred million (1.6 GB of live heap at 16 bytes each;
+//     the whole test binary peaked at 1.7 GB resident).
+//   - BenchmarkFillDrain/{insideout,insideout-new,chanworkers,go}: b.N
+//     counting tasks put in a queue by GOMAXPROCS fillers while nothing
+//     consumes it, then run by GOMAXPROCS workers; ns/op is per task, fill,
+//     drain and teardown included, split as fill-ns/op and drain-ns/op, and
+//     conts/s is the rate over the whole; every task must have run exactly
+//     once. insideout fills an unbounded mailbox with continuations from a
+//     cont.Maker per filler (insideout-new: cont.New), then pauses it,
+//     starts a pool.Waiter pool of GOMAXPROCS on it and resumes it;
+//     chanworkers fills a channel of b.N funcs, then starts GOMAXPROCS
+//     goroutines ranging over it; go starts one goroutine per task from the
+//     fillers and waits on a WaitGroup (its phases overlap).
+//   - BenchmarkGotoRoundTrip/{step,sequential,chan}: one continuation
+//     moved home -> away -> home b.N times between two pools of one
+//     pool.Waiter runtime each; ns/op is per round trip (two wake-ups).
+//     step ends its steps with return c.Goto(box, next), sequential is a
+//     seq.New body calling k.Goto in a loop; chan is two goroutines passing
+//     a pointer back and forth over two unbuffered channels.
+//   - BenchmarkParkedSequential: b.N sequential continuations (seq.New)
+//     stepped once each, so that each body is parked in k.Coop(); reports
+//     bytes/cont, the live heap plus the goroutine stacks (StackInuse) each
+//     adds, and the two apart; then each is stepped to its end. Each holds a
+//     goroutine stack: -benchtime 100000x is a few hundred MB.
 package bench

@@ -215,7 +215,9 @@ func BenchmarkFillDrain(b *testing.B) {
 // unbounded mailboxes; ns/op is per round trip. Each leg is a send to a
 // mailbox whose only worker sleeps waiting for it, so a round trip is two
 // wake-ups. step is a step continuation whose steps end with return
-// c.Goto(box, next); sequential is a seq.New body calling k.Goto(away) and
+// c.GotoRoute(r), along two cont.Routes made once (no allocation per
+// move); step-goto the same with c.Goto(box, next), which makes the move
+// each time; sequential is a seq.New body calling k.Goto(away) and
 // k.Goto(home) in a loop. chan is the peer: two goroutines passing one
 // pointer back and forth over two unbuffered channels.
 func BenchmarkGotoRoundTrip(b *testing.B) {
@@ -253,6 +255,32 @@ func BenchmarkGotoRoundTrip(b *testing.B) {
 		run  func(b *testing.B)
 	}{
 		{"step", func(b *testing.B) {
+			onPools(b, func(home, away *cont.Box, done chan<- struct{}) *cont.C {
+				n := b.N
+				var atHome, atAway cont.Step
+				var toAway, toHome *cont.Route
+				atHome = func(ctx context.Context, c *cont.C) cont.Step {
+					if err := cont.MoveErr(ctx); err != nil {
+						panic(err)
+					}
+					if n == 0 {
+						close(done)
+						return nil
+					}
+					n--
+					return c.GotoRoute(toAway)
+				}
+				atAway = func(ctx context.Context, c *cont.C) cont.Step {
+					if err := cont.MoveErr(ctx); err != nil {
+						panic(err)
+					}
+					return c.GotoRoute(toHome)
+				}
+				toAway, toHome = cont.NewRoute(away, atAway), cont.NewRoute(home, atHome)
+				return cont.New(atHome)
+			})
+		}},
+		{"step-goto", func(b *testing.B) {
 			onPools(b, func(home, away *cont.Box, done chan<- struct{}) *cont.C {
 				n := b.N
 				var atHome, atAway cont.Step

@@ -130,7 +130,10 @@ func moveTo(box *Box, next Step) Step {
 			return notSent
 		}
 		c.fn = next
-		err := box.SendContext(ctx, c)
+		err := mailbox.ErrNil
+		if box != nil {
+			err = box.SendContext(ctx, c)
+		}
 		if err == nil {
 			return nil
 		}
@@ -199,11 +202,28 @@ func MoveErr(ctx context.Context) error {
 // If box is closed for writing (or nil), c stays, next runs where c is,
 // and MoveErr of its context reports a *MoveError.
 func (c *C) Goto(box *Box, next Step) Step {
-	if box == nil {
-		return failed(&MoveError{Err: mailbox.ErrNil}, next)
-	}
 	c.fn = moveTo(box, next)
 	return next
+}
+
+// A Route is a Goto prepared once for many moves: a destination and the
+// step to resume with there. GotoRoute moves a continuation along it
+// without allocating (Goto allocates the move each time). A Route holds
+// no state of any one continuation, so many may take it at once.
+type Route struct {
+	move Step
+}
+
+// NewRoute returns the route to box, resuming with next. A nil box makes
+// a route whose every move fails with a *MoveError.
+func NewRoute(box *Box, next Step) *Route {
+	return &Route{move: moveTo(box, next)}
+}
+
+// GotoRoute is Goto along r: a step ends with return c.GotoRoute(r).
+func (c *C) GotoRoute(r *Route) Step {
+	c.fn = r.move
+	return nil // Step carries out the move it finds in c.fn
 }
 
 // Coop returns next: a step that ends with return c.Coop(next) yields to

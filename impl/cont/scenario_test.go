@@ -308,3 +308,51 @@ func TestFillDrain(t *testing.T) {
 		t.Fatalf("%d of %d ran; %d queued, %d left over", ran.Load(), k, box.Len(), len(p.Leftovers()))
 	}
 }
+
+// A Route moves continuations without allocating, many along one route,
+// and a route to nil fails like a Goto to nil: the continuation stays and
+// its next step sees the error.
+func TestRoute(t *testing.T) {
+	box := mailbox.New[cont.C](mailbox.Unbounded)
+	var arrived atomic.Int64
+	there := cont.NewRoute(box, func(context.Context, *cont.C) cont.Step { arrived.Add(1); return nil })
+	leave := func(ctx context.Context, c *cont.C) cont.Step { return c.GotoRoute(there) }
+	cs := make([]*cont.C, 10)
+	for i := range cs {
+		cs[i] = cont.New(leave)
+		if !cs[i].Step(context.Background()) {
+			t.Fatalf("continuation %d did not move", i)
+		}
+	}
+	for range cs {
+		c, _ := box.TryRecv()
+		if !c.Step(context.Background()) || !c.Done() {
+			t.Fatal("a moved continuation did not finish where it arrived")
+		}
+	}
+	if arrived.Load() != int64(len(cs)) {
+		t.Fatalf("%d arrived, want %d", arrived.Load(), len(cs))
+	}
+	c := cont.New(leave)
+	if allocs := testing.AllocsPerRun(100, func() {
+		c = cont.New(leave) // one allocation: the continuation
+		c.Step(context.Background())
+		box.TryRecv()
+	}); allocs > 1 {
+		t.Fatalf("%v allocations per move along a route, want the continuation's 1", allocs)
+	}
+
+	var seen error
+	nowhere := cont.NewRoute(nil, func(ctx context.Context, c *cont.C) cont.Step { seen = cont.MoveErr(ctx); return nil })
+	c = cont.New(func(ctx context.Context, c *cont.C) cont.Step { return c.GotoRoute(nowhere) })
+	if !c.Run(context.Background()) || !c.Done() || !errors.Is(seen, spec.ErrMove) {
+		t.Fatalf("a route to nil: done %v, error %v", c.Done(), seen)
+	}
+	seen = nil
+	c = cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		return c.Goto(nil, func(ctx context.Context, c *cont.C) cont.Step { seen = cont.MoveErr(ctx); return nil })
+	})
+	if !c.Run(context.Background()) || !errors.Is(seen, mailbox.ErrNil) {
+		t.Fatalf("a Goto to nil: error %v", seen)
+	}
+}

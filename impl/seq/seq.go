@@ -61,6 +61,11 @@ type K struct {
 	in    bool        // the body is running (not suspended in an operation)
 	busy  atomic.Bool // a goroutine is in step
 	moved bool        // the last operation was a Goto
+	// routes are the last two destinations' routes, reused by Goto.
+	routes [2]struct {
+		box   *cont.Box
+		route *cont.Route
+	}
 }
 
 type reqKind uint8
@@ -156,7 +161,7 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 		switch k.req.kind {
 		case reqGoto:
 			k.moved = true
-			return c.Goto(k.req.box, k.fn)
+			return c.GotoRoute(k.route(k.req.box))
 		case reqWait:
 			continue // start the call in this step
 		default:
@@ -194,6 +199,20 @@ func aside(f func()) {
 	if o := <-done; o.panicked {
 		panic(o.v)
 	}
+}
+
+// route returns the route to box, from the two last used if it is one of
+// them: a body moving back and forth between two pools allocates nothing
+// for its moves.
+func (k *K) route(box *cont.Box) *cont.Route {
+	for i := range k.routes {
+		if k.routes[i].box == box && k.routes[i].route != nil {
+			return k.routes[i].route
+		}
+	}
+	k.routes[1] = k.routes[0]
+	k.routes[0].box, k.routes[0].route = box, cont.NewRoute(box, k.fn)
+	return k.routes[0].route
 }
 
 // suspend hands the request to the step and waits to be resumed.

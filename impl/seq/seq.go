@@ -130,7 +130,7 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 	onThread := locked(ctx)
 	if k.next == nil {
 		if onThread {
-			aside(func() { k.next, k.stop = iter.Pull(k.run) })
+			aside(func() bool { k.next, k.stop = iter.Pull(k.run); return true })
 		} else {
 			k.next, k.stop = iter.Pull(k.run)
 		}
@@ -150,7 +150,7 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 		k.ctx, k.in = ctx, true
 		var more bool
 		if onThread {
-			aside(func() { _, more = k.next() })
+			more = aside(k.resume)
 		} else {
 			_, more = k.next()
 		}
@@ -177,10 +177,17 @@ func locked(ctx context.Context) bool {
 	return r != nil && r.OnOSThread()
 }
 
+// resume resumes the body and reports whether it has more to do.
+func (k *K) resume() bool {
+	_, more := k.next()
+	return more
+}
+
 // aside runs f on a helper goroutine that is not locked to a thread, and
 // waits for it; a panic in f comes back to the caller.
-func aside(f func()) {
+func aside(f func() bool) bool {
 	type outcome struct {
+		result   bool
 		panicked bool
 		v        any
 	}
@@ -193,12 +200,14 @@ func aside(f func()) {
 			}
 			done <- o
 		}()
-		f()
+		o.result = f()
 		o.panicked = false
 	}()
-	if o := <-done; o.panicked {
+	o := <-done
+	if o.panicked {
 		panic(o.v)
 	}
+	return o.result
 }
 
 // route returns the route to box, from the two last used if it is one of

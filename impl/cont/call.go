@@ -70,7 +70,7 @@ func NewCall[T any](body func(result func(T)) *C) *Call[T] {
 			defer func() {
 				if !finished { // the step panicked
 					cl.err = spec.ErrRemotePanicked
-					close(cl.done)
+					signal()
 				}
 			}()
 			next := s(ctx, c)
@@ -160,13 +160,7 @@ func (cl *Call[T]) ToNovel() func(context.Context, *C) error {
 // spec.ErrRemotePanicked if it panicked.
 func ComeFrom[T any](server *Box, remote func(ctx context.Context) T, then func(v T, err error) Step) Step {
 	cl := oneStep(remote)
-	send := ToBox(server)
-	return func(ctx context.Context, c *C) Step {
-		if v, err, ok := cl.Wait(ctx, send); ok {
-			return then(v, err)
-		}
-		return c.Next()
-	}
+	return cl.waitStep(ToBox(server), then)
 }
 
 // NovelThread returns a step that runs remote on a runtime spawned for it,
@@ -177,7 +171,12 @@ func ComeFrom[T any](server *Box, remote func(ctx context.Context) T, then func(
 // spec.ErrNoRuntime.
 func NovelThread[T any](remote func(ctx context.Context) T, then func(v T, err error) Step) Step {
 	cl := oneStep(remote)
-	send := cl.ToNovel()
+	return cl.waitStep(cl.ToNovel(), then)
+}
+
+// waitStep returns the step that Waits for cl (again at each step, while
+// it is not in) and then goes on with then.
+func (cl *Call[T]) waitStep(send func(context.Context, *C) error, then func(v T, err error) Step) Step {
 	return func(ctx context.Context, c *C) Step {
 		if v, err, ok := cl.Wait(ctx, send); ok {
 			return then(v, err)

@@ -3,6 +3,7 @@ package seq_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -337,5 +338,35 @@ func TestAcrossOSThreads(t *testing.T) {
 	wait(t, done)
 	if !slices.Equal(where, []bool{true, true, true}) {
 		t.Fatalf("pinned, plain, pinned: %v", where)
+	}
+}
+
+// A body parked in an operation whose continuation is dropped is stopped
+// once the continuation is unreachable: its deferred calls run and its
+// coroutine ends. It would catch a coroutine kept for good (a cleanup
+// never registered, or one that k keeps from firing by pointing to c).
+func TestDroppedBodyIsStopped(t *testing.T) {
+	unwound := make(chan struct{})
+	func() {
+		c := seq.New(func(k *seq.K) {
+			defer close(unwound)
+			k.Coop()
+			t.Error("the body went on after its continuation was dropped")
+		})
+		if c.Step(context.Background()) {
+			t.Fatal("the body finished at its first Coop")
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		select {
+		case <-unwound:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the parked body of a dropped continuation was never stopped")
+		}
 	}
 }

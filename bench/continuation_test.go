@@ -108,8 +108,10 @@ func fill(fillers, n int, one func(i, share int)) {
 // insideout fills an unbounded mailbox, each filler making its
 // continuations with a cont.Maker of its own (one allocation per
 // cont.BlockSize continuations: a filler makes many short-lived
-// continuations, which is what a Maker is for); insideout-new makes each
-// with cont.New. The mailbox is then paused, a pool.Waiter pool of
+// continuations, which is what a Maker is for) and sending each block of
+// them with one TrySendMany; insideout-new makes each with cont.New and
+// sends it with Send. The pool's workers take up to 64 at a time
+// (TryRecvMany). The mailbox is then paused, a pool.Waiter pool of
 // GOMAXPROCS runtimes started on it (its workers wait in the paused
 // mailbox), and the drain begins with Resume and ends when pool.Close has
 // joined the workers. The mailbox is filled before it is paused because a
@@ -125,14 +127,22 @@ func BenchmarkFillDrain(b *testing.B) {
 			box := mailbox.New[cont.C](mailbox.Unbounded)
 			fill(procs, b.N, func(_, share int) {
 				var m cont.Maker
-				for range share {
-					var c *cont.C
-					if maker {
-						c = m.New(countStep)
-					} else {
-						c = cont.New(countStep)
+				if maker {
+					var batch [cont.BlockSize]*cont.C
+					for left := share; left > 0; {
+						k := min(left, len(batch))
+						for i := range k {
+							batch[i] = m.New(countStep)
+						}
+						if n, r := box.TrySendMany(batch[:k]); n != k {
+							panic(r)
+						}
+						left -= k
 					}
-					if err := box.Send(c); err != nil {
+					return
+				}
+				for range share {
+					if err := box.Send(cont.New(countStep)); err != nil {
 						panic(err)
 					}
 				}

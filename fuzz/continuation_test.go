@@ -118,7 +118,7 @@ var contSelfCheckInputs = [][]byte{
 // it receives to a runtime spawned for it, instead of running it on its
 // worker, and waits for that runtime to end. Every step then runs on no
 // pool.
-func offloadDispatcher(box *pool.Box) (*cont.C, func() *cont.C) {
+func offloadDispatcher(box *pool.Box) (*cont.C, func() []*cont.C) {
 	w := cont.New(func(ctx context.Context, self *cont.C) cont.Step {
 		c, err := box.RecvContext(ctx)
 		switch {
@@ -138,7 +138,7 @@ func offloadDispatcher(box *pool.Box) (*cont.C, func() *cont.C) {
 		}
 		return self.Next()
 	})
-	return w, func() *cont.C { return nil }
+	return w, func() []*cont.C { return nil }
 }
 
 // dropDispatcher is a broken dispatcher: a waiter that drops every
@@ -150,7 +150,7 @@ func dropDispatcher() pool.Dispatcher {
 	}
 	var mu = make(chan struct{}, 1)
 	seen := map[key]bool{}
-	return func(box *pool.Box) (*cont.C, func() *cont.C) {
+	return func(box *pool.Box) (*cont.C, func() []*cont.C) {
 		var cur *cont.C
 		w := cont.New(func(ctx context.Context, self *cont.C) cont.Step {
 			if cur == nil {
@@ -177,7 +177,7 @@ func dropDispatcher() pool.Dispatcher {
 			}
 			return self.Next()
 		})
-		return w, func() *cont.C { return cur }
+		return w, func() []*cont.C { return []*cont.C{cur} }
 	}
 }
 

@@ -53,7 +53,7 @@ func badContDispatcher(bugs contBugs) pool.Dispatcher {
 		mu, _ := locks.LoadOrStore(weak.Make(c), new(sync.Mutex))
 		return mu.(*sync.Mutex)
 	}
-	return func(box *pool.Box) (*cont.C, func() *cont.C) {
+	return func(box *pool.Box) (*cont.C, func() []*cont.C) {
 		var cur *cont.C
 		w := cont.New(func(ctx context.Context, self *cont.C) cont.Step {
 			if cur == nil {
@@ -95,7 +95,7 @@ func badContDispatcher(bugs contBugs) pool.Dispatcher {
 			}
 			return self.Next()
 		})
-		return w, func() *cont.C { return cur }
+		return w, func() []*cont.C { return []*cont.C{cur} }
 	}
 }
 

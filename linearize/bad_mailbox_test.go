@@ -26,6 +26,9 @@ type mailboxBugs struct {
 	// interruptOvercount: Interrupt reports having woken n calls, however
 	// many it really woke.
 	interruptOvercount bool
+	// splitBatch: TrySendMany sends its items one at a time, dropping the
+	// lock between two, so that another send can come between them.
+	splitBatch bool
 }
 
 type lockedMailbox struct {
@@ -257,6 +260,47 @@ func (m *lockedMailbox) Flags() spec.Flags {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.ref.Flags()
+}
+
+func (m *lockedMailbox) TrySendMany(vs []*int) (int, spec.Result) {
+	if m.bugs.splitBatch && len(vs) > 1 && !slices.Contains(vs, nil) {
+		n, r := 0, spec.Delivered
+		for _, v := range vs {
+			if r = m.TrySend(v); r != spec.Delivered { // BUG: not one operation
+				break
+			}
+			n++
+			runtime.Gosched()
+		}
+		if n > 0 {
+			r = spec.Delivered
+		}
+		return n, r
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vals := make([]int, len(vs))
+	for i, v := range vs {
+		vals[i] = val(v)
+	}
+	n, r := m.ref.TrySendMany(vals)
+	if n > 0 {
+		m.wakeAll()
+	}
+	return n, r
+}
+
+func (m *lockedMailbox) TryRecvMany(dst []*int) (int, spec.Result) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vs, r := m.ref.TryRecvMany(len(dst))
+	for i, v := range vs {
+		dst[i] = &v
+	}
+	if len(vs) > 0 {
+		m.wakeAll()
+	}
+	return len(vs), r
 }
 
 var _ spec.Mailbox[int] = (*lockedMailbox)(nil)

@@ -16,7 +16,7 @@ import (
 // job in hand (drop); or it never reports the job in hand (so that the
 // pool's Leftovers miss a job left in the middle by a halted worker).
 func badWaiter(drop bool) pool.Dispatcher {
-	return func(box *pool.Box) (*cont.C, func() *cont.C) {
+	return func(box *pool.Box) (*cont.C, func() []*cont.C) {
 		var cur *cont.C
 		w := cont.New(func(ctx context.Context, self *cont.C) cont.Step {
 			if cur == nil {
@@ -40,9 +40,9 @@ func badWaiter(drop bool) pool.Dispatcher {
 			return self.Next()
 		})
 		if !drop {
-			return w, func() *cont.C { return nil }
+			return w, func() []*cont.C { return nil }
 		}
-		return w, func() *cont.C { return cur }
+		return w, func() []*cont.C { return []*cont.C{cur} }
 	}
 }
 

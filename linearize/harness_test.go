@@ -409,6 +409,14 @@ func TestHarnessCatchesRacyCapacity(t *testing.T) {
 	})
 }
 
+// The bug: a batch send that is not one operation. Another send comes
+// between two of its items, which a receipt then sees.
+func TestHarnessCatchesSplitBatch(t *testing.T) {
+	mustCatchMailbox(t, "split-batch", mailboxBugs{splitBatch: true}, func(f *linearize.Failure) bool {
+		return f.Verdict == spec.Illegal
+	})
+}
+
 // The bug: Interrupt claims to have woken more calls than it did. The
 // model requires every woken call to return interrupted right after.
 func TestHarnessCatchesInterruptOvercount(t *testing.T) {

@@ -67,6 +67,44 @@ func (m *MailboxRef) TryRecv() (int, spec.Result) {
 	return v, spec.Received
 }
 
+// TrySendMany applies spec.Mailbox's TrySendMany rules: Nil if any item
+// is 0 (nil), then TrySend's rules for the first item, then as many items
+// as there is room for, all at once.
+func (m *MailboxRef) TrySendMany(vs []int) (int, spec.Result) {
+	switch {
+	case slices.Contains(vs, 0):
+		return 0, spec.Nil
+	case m.Paused:
+		return 0, spec.Paused
+	case m.unwritable():
+		return 0, spec.Unwritable
+	case m.full():
+		return 0, spec.Full
+	}
+	n := min(len(vs), m.Capacity-len(m.Items))
+	m.Items = append(m.Items, vs[:n]...)
+	return n, spec.Delivered
+}
+
+// TryRecvMany applies spec.Mailbox's TryRecvMany rules for a buffer of
+// max items: TryRecv's rules, then the first min(max, Len) items at once.
+func (m *MailboxRef) TryRecvMany(max int) ([]int, spec.Result) {
+	switch {
+	case m.Paused:
+		return nil, spec.Paused
+	case m.ReadClosed:
+		return nil, spec.Unreadable
+	case len(m.Items) == 0 && m.WriteClosed:
+		return nil, spec.Unreadable
+	case len(m.Items) == 0:
+		return nil, spec.Empty
+	}
+	n := min(max, len(m.Items))
+	vs := slices.Clone(m.Items[:n])
+	m.Items = m.Items[n:]
+	return vs, spec.Received
+}
+
 // SendBlocked reports whether Send(v) would sleep: TrySend would report
 // Paused or Full. WaitPushable sleeps in the same states.
 func (m *MailboxRef) SendBlocked() bool {
@@ -171,18 +209,21 @@ const (
 	MbFlags
 	MbClear
 	MbDrain
+	MbTrySendMany // Values: the items (0 for nil)
+	MbTryRecvMany // N: the room in the buffer
 	mbOps
 )
 
 var mbNames = [mbOps]string{"trySend", "send", "tryRecv", "recv", "pause", "resume", "closeWrite", "closeRead",
 	"interrupt", "waitPushable", "waitPoppable", "waitEmpty", "waitFull", "len", "cap", "setCap", "flags",
-	"clear", "drain"}
+	"clear", "drain", "trySendMany", "tryRecvMany"}
 
 // MailboxInput records the call of one mailbox operation.
 type MailboxInput struct {
-	Op    MailboxOp
-	Value int // the item of a send or take (0: nil)
-	N     int // Interrupt's n, SetCap's capacity
+	Op     MailboxOp
+	Value  int   // the item of a send or take (0: nil)
+	N      int   // Interrupt's n, SetCap's capacity, TryRecvMany's room
+	Values []int // TrySendMany's items
 }
 
 // MailboxOutput records the return of one mailbox operation. Result is
@@ -190,8 +231,8 @@ type MailboxInput struct {
 // their error (Delivered or Received for nil, Interrupted, Unwritable,
 // Unreadable, Nil); Canceled is set when a context form returned its
 // context's error. Value is the item received, N a count (Len, Cap,
-// Interrupt's woken, Clear's removed), Bool a boolean result, Flags the
-// flags, Values the items Drain returned.
+// Interrupt's woken, Clear's removed, TrySendMany's sent), Bool a boolean
+// result, Flags the flags, Values the items Drain or TryRecvMany returned.
 type MailboxOutput struct {
 	Result   spec.Result
 	Canceled bool
@@ -384,6 +425,16 @@ func mbStep(st mbState, in MailboxInput, out MailboxOutput) []any {
 		normal(func(m *MailboxRef) bool { return m.Clear() == out.N })
 	case MbDrain:
 		normal(func(m *MailboxRef) bool { return slices.Equal(m.Drain(), out.Values) })
+	case MbTrySendMany:
+		normal(func(m *MailboxRef) bool {
+			n, res := m.TrySendMany(in.Values)
+			return res == out.Result && n == out.N
+		})
+	case MbTryRecvMany:
+		normal(func(m *MailboxRef) bool {
+			vs, res := m.TryRecvMany(in.N)
+			return res == out.Result && slices.Equal(vs, out.Values)
+		})
 	}
 	return next
 }
@@ -412,6 +463,10 @@ func DescribeMailboxOp(input, output any) string {
 		call = fmt.Sprintf("%s(%d)", name, in.Value)
 	case MbInterrupt, MbSetCap:
 		call = fmt.Sprintf("%s(%s)", name, capString(in.N))
+	case MbTrySendMany:
+		call = fmt.Sprintf("%s(%v)", name, in.Values)
+	case MbTryRecvMany:
+		call = fmt.Sprintf("%s(%d)", name, in.N)
 	default:
 		call = name + "()"
 	}
@@ -435,6 +490,14 @@ func DescribeMailboxOp(input, output any) string {
 		res = fmt.Sprint(out.N)
 	case in.Op == MbDrain:
 		res = fmt.Sprint(out.Values)
+	case in.Op == MbTrySendMany:
+		res = fmt.Sprintf("%d %v", out.N, out.Result)
+	case in.Op == MbTryRecvMany:
+		if out.Result == spec.Received {
+			res = fmt.Sprint(out.Values)
+		} else {
+			res = out.Result.String()
+		}
 	case in.Op == MbCap:
 		res = capString(out.N)
 	case in.Op == MbFlags:

@@ -125,6 +125,17 @@ func (f Flags) String() string {
 //   - empty: Empty.
 //   - otherwise the first item is removed and returned: Received.
 //
+// TrySendMany(vs) and TryRecvMany(dst) are the batch forms, each one
+// operation that takes effect at one instant:
+//   - TrySendMany: if any item of vs is nil, Nil and nothing is sent;
+//     otherwise TrySend's rules from "paused" on, and where TrySend would
+//     deliver, the first min(len(vs), capacity − len) items of vs are
+//     appended together, in order, and their number returned with
+//     Delivered. Nothing comes between two of them.
+//   - TryRecvMany: TryRecv's rules, and where TryRecv would receive, the
+//     first min(len(dst), len) items are removed together, stored in dst in
+//     order, and their number returned with Received.
+//
 // Where this differs from the seed: the seed lets TrySend fill a mailbox
 // closed for reading up to its capacity, after which it reports
 // Unwritable. For an unbounded mailbox that means sends succeed forever
@@ -199,9 +210,11 @@ func (f Flags) String() string {
 // return at once.
 type Mailbox[T any] interface {
 	TrySend(v *T) Result
+	TrySendMany(vs []*T) (int, Result)
 	Send(v *T) error
 	SendContext(ctx context.Context, v *T) error
 	TryRecv() (*T, Result)
+	TryRecvMany(dst []*T) (int, Result)
 	Recv() (*T, error)
 	RecvContext(ctx context.Context) (*T, error)
 	CloseWrite() bool

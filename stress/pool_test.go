@@ -728,7 +728,7 @@ func TestPoolStorm(t *testing.T) {
 
 // dropOnEnd drops the item in its hand when its step context ends (a
 // halt, freeze, interrupt or eject of its worker mid-item).
-func dropOnEnd(box *pool.Box) (*cont.C, func() *cont.C) {
+func dropOnEnd(box *pool.Box) (*cont.C, func() []*cont.C) {
 	var cur *cont.C
 	w := cont.New(func(ctx context.Context, self *cont.C) cont.Step {
 		if cur == nil {
@@ -749,18 +749,18 @@ func dropOnEnd(box *pool.Box) (*cont.C, func() *cont.C) {
 		}
 		return self.Next()
 	})
-	return w, func() *cont.C { return cur }
+	return w, func() []*cont.C { return []*cont.C{cur} }
 }
 
 // hiddenInFlight never reports the item in its hand.
-func hiddenInFlight(box *pool.Box) (*cont.C, func() *cont.C) {
+func hiddenInFlight(box *pool.Box) (*cont.C, func() []*cont.C) {
 	w, _ := pool.Waiter(box)
-	return w, func() *cont.C { return nil }
+	return w, func() []*cont.C { return nil }
 }
 
 // stepAfterDone runs the last step of an item once more after it
 // completed.
-func stepAfterDone(box *pool.Box) (*cont.C, func() *cont.C) {
+func stepAfterDone(box *pool.Box) (*cont.C, func() []*cont.C) {
 	var cur *cont.C
 	w := cont.New(func(ctx context.Context, self *cont.C) cont.Step {
 		if cur == nil {
@@ -781,7 +781,7 @@ func stepAfterDone(box *pool.Box) (*cont.C, func() *cont.C) {
 		}
 		return self.Next()
 	})
-	return w, func() *cont.C { return cur }
+	return w, func() []*cont.C { return []*cont.C{cur} }
 }
 
 // The conservation check of TestPoolStorm must be able to fail: on pools

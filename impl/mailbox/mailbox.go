@@ -278,6 +278,97 @@ func (m *Mailbox[T]) tryRecv(yield bool) (*T, spec.Result) {
 	}
 }
 
+// TrySendMany sends the longest prefix of vs that fits, without waiting,
+// as one operation: the items take effect together, at one instant, in the
+// order of vs, and no other send comes between two of them. It returns
+// how many it sent and Delivered, or 0 and what TrySend would report
+// instead: Nil if any item of vs is nil (then none is sent), Paused,
+// Unwritable or Full. An empty vs sends nothing, and reports Delivered if
+// an item could have been sent.
+func (m *Mailbox[T]) TrySendMany(vs []*T) (int, spec.Result) {
+	for _, v := range vs {
+		if v == nil {
+			return 0, spec.Nil
+		}
+	}
+	for {
+		seg := m.tailSeg.Load() // before claiming: see package segment
+		s := m.snapshot()
+		switch {
+		case s.t&paused != 0:
+			return 0, spec.Paused
+		case s.unwritable():
+			return 0, spec.Unwritable
+		case s.full():
+			return 0, spec.Full
+		}
+		n := min(len(vs), capOf(s.t)-s.count())
+		if n == 0 {
+			return 0, spec.Delivered
+		}
+		// The sends claim slots s.t to s.t+n-1 and take effect here; the
+		// CAS fails if the tail word changed since the snapshot. The head
+		// may have moved on since, which only leaves more room.
+		if !m.tail.CompareAndSwap(s.t, advance(s.t, uint64(n))) {
+			continue
+		}
+		chaos.Point()
+		for i, v := range vs[:n] {
+			// Each store publishes its item, as in trySend.
+			atomic.StorePointer(slot(&m.tailSeg, seg, (s.t+uint64(i))&posMask), unsafe.Pointer(v))
+		}
+		for range n {
+			if m.wait.Load() == 0 {
+				break
+			}
+			m.settle(delivered)
+		}
+		return n, spec.Delivered
+	}
+}
+
+// TryRecvMany receives up to len(dst) items without waiting, as one
+// operation: the first items of the mailbox, taken together at one
+// instant, stored in dst in order. It returns how many it received and
+// Received, or 0 and what TryRecv would report instead: Paused, Unreadable
+// or Empty. An empty dst receives nothing, and reports Received if there
+// was an item to receive.
+func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, spec.Result) {
+	for {
+		seg := m.headSeg.Load() // before claiming
+		s := m.snapshot()
+		switch {
+		case s.t&paused != 0:
+			return 0, spec.Paused
+		case s.unreadable():
+			return 0, spec.Unreadable
+		case s.count() == 0:
+			return 0, spec.Empty
+		}
+		n := min(len(dst), s.count())
+		if n == 0 {
+			return 0, spec.Received
+		}
+		// The receipts claim slots s.h to s.h+n-1 and take effect here;
+		// the CAS fails if the head word (its position, or its copy of the
+		// flags) changed since the snapshot. The tail may have moved on
+		// since, which only adds items.
+		if !m.head.CompareAndSwap(s.h, advance(s.h, uint64(n))) {
+			continue
+		}
+		for i := range n {
+			dst[i] = m.take(slot(&m.headSeg, seg, (s.h+uint64(i))&posMask))
+		}
+		for range n {
+			if m.wait.Load() == 0 {
+				break
+			}
+			m.settle(received)
+		}
+		return n, spec.Received
+	}
+}
+
 // What a successful operation did, for settle.
 const (
 	delivered = 1 << iota // an item was delivered: a receiver may proceed

@@ -40,31 +40,56 @@ type Box = mailbox.Mailbox[cont.C]
 
 // A Dispatcher makes the continuation that a worker runs: one that takes
 // continuations from box and runs them. inFlight reports, once the worker
-// has torn down, the continuation it was in the middle of, if any; it must
-// not be called before.
-type Dispatcher func(box *Box) (worker *cont.C, inFlight func() *cont.C)
+// has torn down, the continuations it had taken from box and not finished:
+// the one it was in the middle of, if any, and any it had taken ahead and
+// not started. It must not be called before.
+type Dispatcher func(box *Box) (worker *cont.C, inFlight func() []*cont.C)
 
 // Waiter is the dispatcher that runs continuation after continuation from
 // its mailbox until the mailbox can never yield again (unreadable: closed
-// for reading, or closed for writing and drained).
-func Waiter(box *Box) (*cont.C, func() *cont.C) { return dispatch(box, false) }
+// for reading, or closed for writing and drained). When the mailbox holds
+// many, it takes up to 64 at a time (mailbox.TryRecvMany: one atomic step
+// for all of them, instead of one per continuation, which is most of what
+// two workers draining one mailbox otherwise fight over), and gives back
+// those it has not started as soon as one of them needs more than one step
+// or its runtime wants the step back, so that no continuation waits
+// behind a long one while another worker could run it. Given back, they go
+// to the end of the mailbox: a pool keeps no order among continuations.
+func Waiter(box *Box) (*cont.C, func() []*cont.C) { return dispatch(box, false) }
 
 // Runner is the dispatcher that runs exactly one continuation from its
 // mailbox, then ends; it ends at once if the mailbox can never yield one.
-func Runner(box *Box) (*cont.C, func() *cont.C) { return dispatch(box, true) }
+func Runner(box *Box) (*cont.C, func() []*cont.C) { return dispatch(box, true) }
 
 // batch is how many continuations a waiter runs to completion in one step
 // of its own, at most, when each finishes in one step: it saves the
 // runtime's turn (its flag reads and panic guard) per continuation, while
 // keeping the time between two of the worker's cooperative points short.
+// It is also the most a waiter takes from its mailbox at once.
 const batch = 64
 
-func dispatch(box *Box, once bool) (*cont.C, func() *cont.C) {
+func dispatch(box *Box, once bool) (*cont.C, func() []*cont.C) {
 	// cur is the continuation in hand between two steps of the worker, or
 	// while a step of it panics; within a step the one in hand is c, kept
 	// in a local so that a continuation that finishes in one step costs no
-	// pointer stores to the heap.
-	var cur *cont.C
+	// pointer stores to the heap. ahead[next:n] are the continuations taken
+	// from box and not started.
+	var (
+		cur     *cont.C
+		ahead   [batch]*cont.C
+		next, n int
+	)
+	// giveBack returns the continuations taken ahead to box, if it takes
+	// them (it may not: closed, paused or full); those it does not stay.
+	giveBack := func() {
+		if next == n {
+			return
+		}
+		if k, _ := box.TrySendMany(ahead[next:n]); k > 0 {
+			clear(ahead[next : next+k])
+			next += k
+		}
+	}
 	w := cont.New(func(ctx context.Context, self *cont.C) cont.Step {
 		c := cur
 		defer func() {
@@ -74,6 +99,14 @@ func dispatch(box *Box, once bool) (*cont.C, func() *cont.C) {
 		}()
 		cur = nil
 		for range batch {
+			if c == nil && next == n && !once {
+				next = 0
+				n, _ = box.TryRecvMany(ahead[:])
+			}
+			if c == nil && next < n {
+				c, ahead[next] = ahead[next], nil
+				next++
+			}
 			if c == nil {
 				got, err := box.RecvContext(ctx)
 				switch {
@@ -94,6 +127,7 @@ func dispatch(box *Box, once bool) (*cont.C, func() *cont.C) {
 			// as between any two steps. A continuation that needs more than
 			// one step always gets the cooperative point after each.
 			if !c.Step(ctx) {
+				giveBack()
 				return self.Next()
 			}
 			c = nil
@@ -101,12 +135,19 @@ func dispatch(box *Box, once bool) (*cont.C, func() *cont.C) {
 				return nil
 			}
 			if ctx.Err() != nil {
+				giveBack()
 				break
 			}
 		}
 		return self.Next()
 	})
-	return w, func() *cont.C { return cur }
+	return w, func() []*cont.C {
+		left := slices.Clone(ahead[next:n])
+		if cur != nil {
+			left = append([]*cont.C{cur}, left...)
+		}
+		return left
+	}
 }
 
 // Pool is a set of runtimes running one dispatcher over one mailbox. Its
@@ -123,7 +164,7 @@ type Pool struct {
 
 type worker struct {
 	r        *rt.Runtime
-	inFlight func() *cont.C
+	inFlight func() []*cont.C
 }
 
 // New returns a pool of n workers, each a runtime spawned with opts and
@@ -280,8 +321,10 @@ func (p *Pool) Leftovers() []*cont.C {
 		default:
 			panic("pool: Leftovers called while a worker is still running")
 		}
-		if c := w.inFlight(); c != nil && !c.Done() {
-			left = append(left, c)
+		for _, c := range w.inFlight() {
+			if c != nil && !c.Done() {
+				left = append(left, c)
+			}
 		}
 	}
 	return left

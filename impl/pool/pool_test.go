@@ -184,3 +184,93 @@ func TestCancelAndShutdownDeadline(t *testing.T) {
 	close(block)
 	p2.Join()
 }
+
+// slowJob returns a continuation that takes a step every millisecond until
+// release is closed, then counts its completion in done.
+func slowJob(release <-chan struct{}, done *atomic.Int64) *cont.C {
+	return cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		select {
+		case <-release:
+			done.Add(1)
+			return nil
+		case <-time.After(time.Millisecond):
+			return c.Next()
+		}
+	})
+}
+
+// A waiter takes many continuations at once, and gives back those it has
+// not started when the one in hand needs more than one step. The bug this
+// catches: a worker sitting on 63 quick continuations behind a slow one,
+// while the other worker has nothing to do.
+func TestWaiterGivesBackWhatItTookAhead(t *testing.T) {
+	box := mailbox.New[cont.C](mailbox.Unbounded)
+	release := make(chan struct{})
+	var done, slowDone atomic.Int64
+	const quick = 100
+	batch := []*cont.C{slowJob(release, &slowDone)}
+	for range quick {
+		batch = append(batch, job(1, &done))
+	}
+	if n, r := box.TrySendMany(batch); n != len(batch) {
+		t.Fatalf("TrySendMany sent %d of %d: %v", n, len(batch), r)
+	}
+	p, err := pool.New(pool.Waiter, box, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !within(func() {
+		for done.Load() < quick {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}) {
+		t.Errorf("%d of %d quick continuations ran while a slow one held its worker", done.Load(), quick)
+	}
+	close(release)
+	if err := mustReturn(t, "Close", p.Close); err != nil {
+		t.Fatal(err)
+	}
+	if done.Load() != quick || slowDone.Load() != 1 || len(p.Leftovers()) != 0 {
+		t.Fatalf("%d quick and %d slow ran, %d left over", done.Load(), slowDone.Load(), len(p.Leftovers()))
+	}
+}
+
+// What a waiter has taken ahead and could not give back (the mailbox is
+// closed for writing) is among the leftovers when it stops. The bug this
+// catches: continuations taken in a batch and lost with their worker.
+func TestLeftoversIncludeWhatWasTakenAhead(t *testing.T) {
+	box := mailbox.New[cont.C](mailbox.Unbounded)
+	release := make(chan struct{})
+	defer close(release)
+	var done atomic.Int64
+	const quick = 10
+	batch := []*cont.C{slowJob(release, &done)}
+	for range quick {
+		batch = append(batch, job(1, &done))
+	}
+	box.TrySendMany(batch)
+	box.CloseWrite()
+	p, err := pool.New(pool.Waiter, box, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !within(func() {
+		for box.Len() != 0 {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}) {
+		t.Fatal("the worker did not take the batch")
+	}
+	time.Sleep(5 * time.Millisecond) // the slow one takes a few steps
+	p.Halt()
+	if err := mustReturn(t, "Join", p.Join); err != nil {
+		t.Fatal(err)
+	}
+	left := p.Leftovers()
+	if int(done.Load())+len(left) != quick+1 || len(left) != quick+1 {
+		t.Fatalf("%d ran and %d left over, want 0 and %d", done.Load(), len(left), quick+1)
+	}
+	if left[0] != batch[0] {
+		t.Fatal("the continuation in hand is not the first leftover")
+	}
+}

@@ -197,7 +197,7 @@ func TestContSeqAcrossOSThreads(t *testing.T) {
 // offload is a broken dispatcher: it runs every continuation it receives
 // on a runtime spawned for it, not on its worker, so every step runs on
 // no pool.
-func offload(box *pool.Box) (*cont.C, func() *cont.C) {
+func offload(box *pool.Box) (*cont.C, func() []*cont.C) {
 	w := cont.New(func(ctx context.Context, self *cont.C) cont.Step {
 		c, err := box.RecvContext(ctx)
 		if errors.Is(err, mailbox.ErrUnreadable) {
@@ -212,7 +212,7 @@ func offload(box *pool.Box) (*cont.C, func() *cont.C) {
 		r.Join()
 		return self.Next()
 	})
-	return w, func() *cont.C { return nil }
+	return w, func() []*cont.C { return nil }
 }
 
 // A failed round is reported as the other campaigns' are. The bug: a

@@ -106,6 +106,39 @@ func MailboxOps() []linearize.Op[Mailbox] {
 				defer cancel()
 				return mbRecvOutput(m.RecvContext(ctx))
 			}},
+		{Name: "trySendMany", Weight: 4,
+			Input: func(g *linearize.Gen) any {
+				vs := make([]int, 1+g.Intn(3))
+				for i := range vs {
+					vs[i] = g.Unique()
+				}
+				if g.Intn(25) == 0 {
+					vs[g.Intn(len(vs))] = 0 // nil
+				}
+				return model.MailboxInput{Op: model.MbTrySendMany, Values: vs}
+			},
+			Run: func(m Mailbox, in any) any {
+				vs := in.(model.MailboxInput).Values
+				ps := make([]*int, len(vs))
+				for i, v := range vs {
+					ps[i] = item(v)
+				}
+				n, r := m.TrySendMany(ps)
+				return model.MailboxOutput{Result: r, N: n}
+			}},
+		{Name: "tryRecvMany", Weight: 4,
+			Input: func(g *linearize.Gen) any {
+				return model.MailboxInput{Op: model.MbTryRecvMany, N: 1 + g.Intn(3)}
+			},
+			Run: func(m Mailbox, in any) any {
+				dst := make([]*int, in.(model.MailboxInput).N)
+				n, r := m.TryRecvMany(dst)
+				out := model.MailboxOutput{Result: r}
+				for _, p := range dst[:n] {
+					out.Values = append(out.Values, *p)
+				}
+				return out
+			}},
 		{Name: "len", Weight: 2, Input: mbIn(model.MbLen),
 			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{N: m.Len()} }},
 		{Name: "cap", Weight: 1, Input: mbIn(model.MbCap),

@@ -1,0 +1,366 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"strings"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/insideout-go/insideout/spec"
+)
+
+// The registration life of spec.EventQueue: armed (may fire), lent (fired,
+// its continuation out, not handed back), ended (cancelled, or a one-shot
+// that fired).
+type eqStatus uint8
+
+const (
+	eqArmed eqStatus = iota
+	eqLent
+	eqEnded
+)
+
+var eqStatusNames = [...]string{"armed", "lent", "ended"}
+
+// eqReg is one registration, as the model sees it.
+type eqReg struct {
+	ID     spec.EventID
+	FD     int
+	Events spec.Events
+	Status eqStatus
+}
+
+func (r eqReg) oneShot() bool { return r.Events&spec.EvOneShot != 0 }
+
+// eqEventsOK is spec.Events.Check's rule, written out again: known bits
+// only, at least one condition, not both Edge and Level, and Exclusive
+// without OneShot, NoPeer, Priority or Message.
+func eqEventsOK(e spec.Events) bool {
+	const all = spec.EvRead | spec.EvWrite | spec.EvError | spec.EvHangUp | spec.EvNoPeer |
+		spec.EvPriority | spec.EvMessage | spec.EvOneShot | spec.EvEdge | spec.EvLevel |
+		spec.EvExclusive | spec.EvWakeUp
+	const conditions = spec.EvRead | spec.EvWrite | spec.EvError | spec.EvHangUp | spec.EvNoPeer |
+		spec.EvPriority | spec.EvMessage
+	switch {
+	case e&^all != 0, e&conditions == 0:
+		return false
+	case e&spec.EvEdge != 0 && e&spec.EvLevel != 0:
+		return false
+	case e&spec.EvExclusive != 0 && e&(spec.EvOneShot|spec.EvNoPeer|spec.EvPriority|spec.EvMessage) != 0:
+		return false
+	}
+	return true
+}
+
+// errModelBadFD is EventQRef's error for a negative fd, where a real queue
+// reports the kernel's EBADF.
+var errModelBadFD = errors.New("model: bad fd")
+
+// EventQRef is the reference sequential event queue of spec.EventQueue:
+// a map of registrations, each armed, lent or ended, with the rules
+// written out one by one. It has no kernel: a firing is what a client
+// observes (a Wait handing a continuation out), applied with Fire, which
+// says whether the rules allow it. Timers and signals are registrations
+// like any other (a one-shot timer is registered OneShot). Close is
+// outside the model.
+type EventQRef struct {
+	regs map[spec.EventID]*eqReg
+	last spec.EventID
+}
+
+// Register adds an armed registration and returns its fresh id, or fails
+// with spec.ErrBadEvents for a bad event set, or an error for a negative
+// fd (the kernel's EBADF), registering nothing.
+func (q *EventQRef) Register(fd int, events spec.Events) (spec.EventID, error) {
+	if !eqEventsOK(events) {
+		return 0, spec.ErrBadEvents
+	}
+	if fd < 0 {
+		return 0, errModelBadFD
+	}
+	if q.regs == nil {
+		q.regs = map[spec.EventID]*eqReg{}
+	}
+	q.last++
+	q.regs[q.last] = &eqReg{ID: q.last, FD: fd, Events: events}
+	return q.last, nil
+}
+
+// CanFire reports whether registration id may fire now: it is armed.
+func (q *EventQRef) CanFire(id spec.EventID) bool {
+	r := q.regs[id]
+	return r != nil && r.Status == eqArmed
+}
+
+// Fire applies a firing of id, if the rules allow one, and reports
+// whether they did: a one-shot ends, any other is lent.
+func (q *EventQRef) Fire(id spec.EventID) bool {
+	if !q.CanFire(id) {
+		return false
+	}
+	r := q.regs[id]
+	if r.oneShot() {
+		r.Status = eqEnded
+	} else {
+		r.Status = eqLent
+	}
+	return true
+}
+
+// Rearm hands a lent continuation back (armed again); an armed
+// registration stays armed; an ended or unknown id fails with
+// spec.ErrUnknownID.
+func (q *EventQRef) Rearm(id spec.EventID) error {
+	r := q.regs[id]
+	if r == nil || r.Status == eqEnded {
+		return spec.ErrUnknownID
+	}
+	r.Status = eqArmed
+	return nil
+}
+
+// Cancel ends registration id and reports whether it had not ended.
+func (q *EventQRef) Cancel(id spec.EventID) bool {
+	r := q.regs[id]
+	if r == nil || r.Status == eqEnded {
+		return false
+	}
+	r.Status = eqEnded
+	return true
+}
+
+// Live returns the ids of the registrations that have not ended, in
+// order.
+func (q *EventQRef) Live() []spec.EventID {
+	var ids []spec.EventID
+	for id, r := range q.regs {
+		if r.Status != eqEnded {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// EventQOp names an operation of spec.EventQueue in a recorded history.
+type EventQOp uint8
+
+const (
+	// EqRegister is Register(FD, Events), of an fd, a timer or a signal.
+	EqRegister EventQOp = iota
+	// EqCancel is Cancel(ID).
+	EqCancel
+	// EqFire is a firing of ID, observed: a Wait handed its continuation
+	// out. Record it with the interval of the Wait that returned it.
+	EqFire
+	// EqRearm is Rearm(ID).
+	EqRearm
+	eqOps
+)
+
+var eqNames = [eqOps]string{"register", "cancel", "fire", "rearm"}
+
+// EventQInput records the call of one event queue operation.
+type EventQInput struct {
+	Op     EventQOp
+	FD     int          // EqRegister
+	Events spec.Events  // EqRegister
+	ID     spec.EventID // EqCancel, EqFire, EqRearm
+}
+
+// EventQOutput records its return: ID and Err for EqRegister, Bool for
+// EqCancel, Err for EqRearm; EqFire returns nothing.
+type EventQOutput struct {
+	ID   spec.EventID
+	Err  error
+	Bool bool
+}
+
+// eqState is the model's state: every registration ever issued, in id
+// order (ended ones too, so that an id is never issued twice). States are
+// immutable: a step copies the slice before changing it.
+type eqState []eqReg
+
+func (s eqState) find(id spec.EventID) int {
+	i, ok := slices.BinarySearchFunc(s, id, func(r eqReg, id spec.EventID) int {
+		switch {
+		case r.ID < id:
+			return -1
+		case r.ID > id:
+			return 1
+		}
+		return 0
+	})
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// with returns a copy of s with registration i's status set to st.
+func (s eqState) with(i int, st eqStatus) eqState {
+	next := slices.Clone(s)
+	next[i].Status = st
+	return next
+}
+
+// EventQ returns the porcupine model of spec.EventQueue's registrations.
+//
+// Register with a bad event set must fail with spec.ErrBadEvents; with a
+// good one it either returns an id greater than every id issued before
+// (ids increase in linearization order) and adds an armed registration,
+// or fails with another error (the kernel refused the fd) and adds
+// nothing. A Fire is legal only for an armed registration: never after a
+// Cancel that returned true, never twice for a one-shot, never while lent.
+// A one-shot ends when it fires, any other is lent until a Rearm. Cancel
+// returns true exactly when the registration exists and has not ended,
+// and ends it; Rearm succeeds exactly when it exists and has not ended.
+//
+// The model partitions a history by registration (see
+// PartitionEventQ): registrations are independent objects, and
+// linearizability is local, so each id's operations are checked on their
+// own, which keeps the search small. What couples registrations, the
+// order of their ids, is then left to the caller to check on the history
+// itself: an id returned by a Register called after another Register
+// returned must be the greater.
+func EventQ() porcupine.Model {
+	seed := maphash.MakeSeed()
+	return porcupine.Model{
+		Partition: PartitionEventQ,
+		Init:      func() any { return eqState(nil) },
+		Step: func(state, input, output any) (bool, any) {
+			s, in := state.(eqState), input.(EventQInput)
+			out, _ := output.(EventQOutput)
+			switch in.Op {
+			case EqRegister:
+				if !eqEventsOK(in.Events) {
+					return errors.Is(out.Err, spec.ErrBadEvents), s
+				}
+				if out.Err != nil {
+					return !errors.Is(out.Err, spec.ErrBadEvents), s
+				}
+				if out.ID == 0 || len(s) > 0 && out.ID <= s[len(s)-1].ID {
+					return false, s
+				}
+				next := append(slices.Clip(s), eqReg{ID: out.ID, FD: in.FD, Events: in.Events})
+				return true, next
+			case EqFire:
+				i := s.find(in.ID)
+				if i < 0 || s[i].Status != eqArmed {
+					return false, s
+				}
+				if s[i].oneShot() {
+					return true, s.with(i, eqEnded)
+				}
+				return true, s.with(i, eqLent)
+			case EqCancel:
+				i := s.find(in.ID)
+				live := i >= 0 && s[i].Status != eqEnded
+				if out.Bool != live {
+					return false, s
+				}
+				if live {
+					return true, s.with(i, eqEnded)
+				}
+				return true, s
+			case EqRearm:
+				i := s.find(in.ID)
+				live := i >= 0 && s[i].Status != eqEnded
+				if !live {
+					return errors.Is(out.Err, spec.ErrUnknownID), s
+				}
+				if out.Err != nil {
+					return false, s
+				}
+				return true, s.with(i, eqArmed)
+			}
+			return false, s
+		},
+		Equal: func(a, b any) bool { return slices.Equal(a.(eqState), b.(eqState)) },
+		Hash: func(state any) uint64 {
+			var h maphash.Hash
+			h.SetSeed(seed)
+			for _, r := range state.(eqState) {
+				maphash.WriteComparable(&h, r)
+			}
+			return h.Sum64()
+		},
+		DescribeOperation: DescribeEventQOp,
+		DescribeState: func(state any) string {
+			var parts []string
+			for _, r := range state.(eqState) {
+				parts = append(parts, fmt.Sprintf("%d:fd%d:%v:%s", r.ID, r.FD, r.Events, eqStatusNames[r.Status]))
+			}
+			return "{" + strings.Join(parts, " ") + "}"
+		},
+	}
+}
+
+// PartitionEventQ splits an event queue history by registration: the
+// operations on one id (the Register that returned it, and every Cancel,
+// Fire and Rearm of it, including those of an id never issued) form one
+// partition, in history order; each failed Register is a partition of its
+// own. An id issued twice lands two Registers in one partition, which the
+// model rejects.
+func PartitionEventQ(history []porcupine.Operation) [][]porcupine.Operation {
+	byID := map[spec.EventID][]porcupine.Operation{}
+	var ids []spec.EventID
+	var parts [][]porcupine.Operation
+	for _, op := range history {
+		in := op.Input.(EventQInput)
+		id := in.ID
+		if in.Op == EqRegister {
+			out, _ := op.Output.(EventQOutput)
+			if out.Err != nil {
+				parts = append(parts, []porcupine.Operation{op})
+				continue
+			}
+			id = out.ID
+		}
+		if _, ok := byID[id]; !ok {
+			ids = append(ids, id)
+		}
+		byID[id] = append(byID[id], op)
+	}
+	for _, id := range ids {
+		parts = append(parts, byID[id])
+	}
+	return parts
+}
+
+// DescribeEventQOp renders one event queue operation, such as
+// "register(fd 3, Read|OneShot) → 1", "cancel(1) → true", "fire(1)" or
+// "rearm(2) → ok". A nil output describes a call that has not returned.
+func DescribeEventQOp(input, output any) string {
+	in := input.(EventQInput)
+	var call string
+	switch in.Op {
+	case EqRegister:
+		call = fmt.Sprintf("register(fd %d, %v)", in.FD, in.Events)
+	case EqCancel, EqFire, EqRearm:
+		call = fmt.Sprintf("%s(%d)", eqNames[in.Op], in.ID)
+	default:
+		return fmt.Sprintf("eventq op %d", in.Op)
+	}
+	out, ok := output.(EventQOutput)
+	if !ok {
+		return call
+	}
+	switch in.Op {
+	case EqRegister:
+		if out.Err != nil {
+			return fmt.Sprintf("%s → %v", call, out.Err)
+		}
+		return fmt.Sprintf("%s → %d", call, out.ID)
+	case EqCancel:
+		return fmt.Sprintf("%s → %v", call, out.Bool)
+	case EqRearm:
+		if out.Err != nil {
+			return fmt.Sprintf("%s → %v", call, out.Err)
+		}
+		return call + " → ok"
+	}
+	return call
+}

@@ -31,6 +31,9 @@ var (
 	ErrBadDuration = errors.New("eventq: the period of a timer must be positive")
 	// ErrNoSignal: Signal was given no signal, or a nil one.
 	ErrNoSignal = errors.New("eventq: no signal to wait for")
+	// ErrNoQueue: a step asked to wait for an event, but nothing that runs
+	// it has an event queue (a polling runtime, or RunReady).
+	ErrNoQueue = errors.New("eventq: no event queue runs this step")
 )
 
 // EventID names a registration of an event queue. Ids are issued in

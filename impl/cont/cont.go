@@ -226,21 +226,60 @@ func (c *C) GotoRoute(r *Route) Step {
 	return nil // Step carries out the move it finds in c.fn
 }
 
+// Away is Goto's general form: it asks for c to be handed to give once
+// the current step returns, and returns next, the step c resumes with
+// when its new holder steps it: a step ends with return c.Away(give,
+// next). give puts c somewhere (an event queue, a list of waiters); it
+// runs after the step has returned, on the runner's goroutine, with c's
+// next step already set to next, and once it returns nil, c is its new
+// holder's and the runner no longer holds it (Step reports done). If give
+// returns an error, c stays, next runs where c is, and MoveErr of its
+// context reports a *MoveError wrapping the error.
+func (c *C) Away(give func(c *C) error, next Step) Step {
+	c.fn = awayTo(give, next)
+	return next
+}
+
+// awayTo returns the step Away stores in c.fn, carried out by Step as a
+// move is (see moveTo). Unlike a send, a give is never left pending: it
+// either takes c or fails for good.
+func awayTo(give func(*C) error, next Step) Step {
+	return func(ctx context.Context, c *C) Step {
+		if q, ok := ctx.(*rewrap); ok { // see wrapMove
+			c.fn = awayTo(give, q.f(next))
+			return notSent
+		}
+		if c.fn != nil { // run as a step: re-arm
+			c.fn = awayTo(give, next)
+			return notSent
+		}
+		c.fn = next
+		// Once give has returned nil, c may already be running elsewhere:
+		// nothing here touches it again.
+		if err := give(c); err != nil {
+			c.fn = failed(&MoveError{Err: err}, next)
+			return notSent
+		}
+		return nil
+	}
+}
+
 // Coop returns next: a step that ends with return c.Coop(next) yields to
 // whoever runs c, which may halt or freeze it at this cooperative point
 // before next runs. Every return from a step is such a point; Coop names
 // it.
 func (c *C) Coop(next Step) Step { return next }
 
-// MoveError is the error of a Goto that could not send its continuation.
-// It matches spec.ErrMove and wraps the mailbox's error.
+// MoveError is the error of a Goto that could not send its continuation,
+// or of an Away whose give refused it.
+// It matches spec.ErrMove and wraps the mailbox's (or give's) error.
 type MoveError struct {
 	Err error
 }
 
-func (e *MoveError) Error() string { return "cont: goto: " + e.Err.Error() }
+func (e *MoveError) Error() string { return "cont: move: " + e.Err.Error() }
 
-// Unwrap returns the mailbox's error.
+// Unwrap returns the underlying error: the mailbox's, or give's.
 func (e *MoveError) Unwrap() error { return e.Err }
 
 // Is reports whether target is spec.ErrMove.

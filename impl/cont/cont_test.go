@@ -2,10 +2,12 @@ package cont_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/spec"
 	"go.uber.org/goleak"
 )
 
@@ -118,5 +120,57 @@ func TestMaker(t *testing.T) {
 	})
 	if allocs > 1 {
 		t.Fatalf("%v allocations per %d continuations, want at most 1", allocs, cont.BlockSize)
+	}
+}
+
+// Away hands the continuation over after its step returns, and the runner
+// no longer holds it; a give that refuses leaves it in place with the
+// error in MoveErr. The bugs this catches: a give that runs while the
+// step is still running (the holder could step it twice at once), a next
+// step lost in the hand-over, and a refused continuation dropped.
+func TestAway(t *testing.T) {
+	ctx := context.Background()
+	var held *cont.C
+	stepping := false
+	second := func(ctx context.Context, c *cont.C) cont.Step {
+		if err := cont.MoveErr(ctx); err != nil {
+			t.Errorf("MoveErr after a give that took it: %v", err)
+		}
+		return nil
+	}
+	c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		stepping = true
+		defer func() { stepping = false }()
+		return c.Away(func(c *cont.C) error {
+			if stepping {
+				t.Error("give ran during the step")
+			}
+			held = c
+			return nil
+		}, second)
+	})
+	if !c.Step(ctx) || held != c {
+		t.Fatal("Step did not report the continuation handed over")
+	}
+	if c.Step(ctx) != true || !c.Done() {
+		t.Fatal("the holder could not run the next step to the end")
+	}
+
+	refused := errors.New("no room")
+	ran := false
+	d := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		return c.Away(func(*cont.C) error { return refused }, func(ctx context.Context, c *cont.C) cont.Step {
+			ran = true
+			if err := cont.MoveErr(ctx); !errors.Is(err, refused) || !errors.Is(err, spec.ErrMove) {
+				t.Errorf("MoveErr = %v, want a move error wrapping %v", err, refused)
+			}
+			return nil
+		})
+	})
+	if d.Step(ctx) {
+		t.Fatal("a refused continuation was reported gone")
+	}
+	if !d.Step(ctx) || !ran {
+		t.Fatal("the next step did not run where the continuation stayed")
 	}
 }

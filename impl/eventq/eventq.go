@@ -139,6 +139,7 @@ var (
 	ErrBusy        = spec.ErrBusy
 	ErrBadDuration = spec.ErrBadDuration
 	ErrNoSignal    = spec.ErrNoSignal
+	ErrNoQueue     = spec.ErrNoQueue
 )
 
 // Ready is one firing: a continuation handed out by Wait.
@@ -657,7 +658,84 @@ func (q *Queue) holds(c *cont.C) bool {
 	return ok
 }
 
+// ContextKey is the key under which a step's context holds the event
+// queue of whoever runs the step: the *Queue itself (RunReady's steps), or
+// a Source that makes it on first use (a polling runtime's).
+type ContextKey struct{}
+
+// A Source gives the event queue of whoever runs a step, making it on
+// first use.
+type Source interface {
+	EventQueue() (*Queue, error)
+}
+
+// FromContext returns the event queue of whoever runs the step whose
+// context ctx is, or ErrNoQueue if there is none.
+func FromContext(ctx context.Context) (*Queue, error) {
+	if ctx == nil {
+		return nil, ErrNoQueue
+	}
+	switch v := ctx.Value(ContextKey{}).(type) {
+	case *Queue:
+		return v, nil
+	case Source:
+		return v.EventQueue()
+	}
+	return nil, ErrNoQueue
+}
+
+// Await returns the step that ends a step waiting for fd: a step ends with
+// return eventq.Await(ctx, c, fd, eventq.Read, next). Once the step has
+// returned, c is registered, one-shot, for events on fd in the event queue
+// of whoever runs it (FromContext), and next runs when fd is ready: the
+// runner is free meanwhile. If it cannot be registered (no queue, a bad fd
+// or event set), c stays and next runs at once, with the error in
+// cont.MoveErr of its context.
+func Await(ctx context.Context, c *cont.C, fd int, events Events, next cont.Step) cont.Step {
+	return c.Away(func(c *cont.C) error {
+		q, err := FromContext(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = q.Register(c, fd, events|OneShot)
+		return err
+	}, next)
+}
+
+// Sleep returns the step that ends a step sleeping for d: a step ends with
+// return eventq.Sleep(ctx, c, d, next), and next runs d later, on a
+// one-shot timer of the queue of whoever runs it, which is free
+// meanwhile. If there is no queue, c stays and next runs at once, with the
+// error in cont.MoveErr of its context.
+func Sleep(ctx context.Context, c *cont.C, d time.Duration, next cont.Step) cont.Step {
+	return c.Away(func(c *cont.C) error {
+		q, err := FromContext(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = q.After(d, c)
+		return err
+	}, next)
+}
+
+// stepCtx is the context RunReady gives a step: its queue, and the firing.
+type stepCtx struct {
+	context.Context
+	q  *Queue
+	rd Ready
+}
+
 type readyKey struct{}
+
+func (s *stepCtx) Value(key any) any {
+	switch key.(type) {
+	case ContextKey:
+		return s.q
+	case readyKey:
+		return s.rd
+	}
+	return s.Context.Value(key)
+}
 
 // Fired returns the firing that RunReady is stepping a continuation for,
 // from the context of that step: which events held, which signals came.
@@ -668,7 +746,8 @@ func Fired(ctx context.Context) (Ready, bool) {
 
 // RunReady waits as Wait does (ctx ending breaks the wait too), then runs
 // one step of each continuation handed out, with a context that Fired
-// reads, and settles it:
+// reads and that holds q (FromContext, for Await and Sleep), and settles
+// it:
 //
 //   - a lent continuation (its registration repeats) is handed back with
 //     Rearm if its step left it unfinished; if the step finished it or
@@ -693,7 +772,7 @@ func (q *Queue) RunReady(ctx context.Context, timeout time.Duration) (rest []*co
 	}
 	ready, err := q.Wait(nil, timeout)
 	for _, rd := range ready {
-		done := rd.C.Step(context.WithValue(ctx, readyKey{}, rd))
+		done := rd.C.Step(&stepCtx{ctx, q, rd})
 		switch {
 		case done && !rd.Ended:
 			q.Cancel(rd.ID)

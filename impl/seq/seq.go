@@ -40,8 +40,10 @@ import (
 	"iter"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -74,6 +76,7 @@ const (
 	reqCoop reqKind = iota + 1
 	reqGoto
 	reqWait
+	reqAway
 )
 
 // request is the operation a suspended body asked for.
@@ -81,6 +84,7 @@ type request struct {
 	kind reqKind
 	box  *cont.Box
 	wait func(ctx context.Context) (err error, ok bool)
+	give func(c *cont.C) error
 }
 
 // stopped unwinds a body whose coroutine is stopped.
@@ -162,6 +166,9 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 		case reqGoto:
 			k.moved = true
 			return c.GotoRoute(k.route(k.req.box))
+		case reqAway:
+			k.moved = true
+			return c.Away(k.req.give, k.fn)
 		case reqWait:
 			continue // start the call in this step
 		default:
@@ -253,6 +260,48 @@ func (k *K) Goto(box *cont.Box) error {
 		return spec.ErrNotRunning
 	}
 	return k.suspend(request{kind: reqGoto, box: box})
+}
+
+// Away hands the continuation to give, as cont.C.Away does, and returns
+// once whoever give handed it to resumes it: nil, or a *cont.MoveError if
+// give refused it (then it stayed where it was).
+func (k *K) Away(give func(c *cont.C) error) error {
+	if !k.in {
+		return spec.ErrNotRunning
+	}
+	return k.suspend(request{kind: reqAway, give: give})
+}
+
+// Sleep sleeps for d in the event queue of whoever runs the continuation
+// (eventq.FromContext: a polling runtime's, or RunReady's), which is free
+// meanwhile. It returns nil after d, or an error at once (wrapping
+// eventq.ErrNoQueue where there is no queue).
+func (k *K) Sleep(d time.Duration) error {
+	ctx := k.Context()
+	return k.Away(func(c *cont.C) error {
+		q, err := eventq.FromContext(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = q.After(d, c)
+		return err
+	})
+}
+
+// Await waits, one-shot, for events on fd in the event queue of whoever
+// runs the continuation, which is free meanwhile. It returns nil once fd
+// is ready, or an error at once if it cannot wait (no queue, a bad fd or
+// event set).
+func (k *K) Await(fd int, events eventq.Events) error {
+	ctx := k.Context()
+	return k.Away(func(c *cont.C) error {
+		q, err := eventq.FromContext(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = q.Register(c, fd, events|eventq.OneShot)
+		return err
+	})
 }
 
 // Coop yields to whoever runs the continuation, which may halt or freeze

@@ -82,4 +82,37 @@
 //     bytes/cont, the live heap plus the goroutine stacks (StackInuse) each
 //     adds, and the two apart; then each is stepped to its end. Each holds a
 //     goroutine stack: -benchtime 100000x is a few hundred MB.
+//
+// The event queue (impl/eventq) against the Go runtime's timers and
+// netpoller, at go test's default of one second per benchmark:
+//
+//	go test -run '^$' -bench 'Timers|PipeWake' -count 5
+//
+// Each takes a few seconds at that benchtime.
+//
+//   - BenchmarkTimers/{insideout,afterfunc}: b.N one-shot timers armed
+//     and fired; ns/op is per timer. They are armed in waves of 100,000,
+//     or fewer where the fd limit is lower: insideout holds a timerfd per
+//     armed timer, so the benchmark raises the soft RLIMIT_NOFILE to the
+//     hard one and makes a wave what that leaves room for (both variants
+//     use the same waves; timers/wave reports it, 19,926 under a hard
+//     limit of 20,000). A wave arms each timer to expire a pseudo-random
+//     0..10 ms later, then waits until all have fired, so ns/op has a
+//     floor of 10 ms / timers/wave. insideout arms each with q.After on
+//     one queue, a continuation of its own each, then loops on q.Wait,
+//     stepping what it hands out; each timer must fire exactly once
+//     (checked after each wave, untimed). afterfunc arms each with
+//     time.AfterFunc and one counting func, run on a goroutine of its own
+//     at each firing while the arming goes on. arm-ns/op is the arming
+//     alone; cpu-ns/op is the process's CPU time (user and system, all
+//     threads) per timer, which the idle wait does not inflate.
+//   - BenchmarkPipeWake/{insideout,netpoller}: a waiter woken by one byte
+//     written on a pipe (syscall.Write on its blocking write end) reads it
+//     and sends on an unbuffered channel, which the writer receives from
+//     before the next byte; ns/op is per round trip. Only the waiting
+//     differs: insideout is a continuation registered edge-triggered for
+//     Read on the pipe's read end, run by a goroutine looping on RunReady
+//     (epoll_wait in Wait, the step's read, Rearm); netpoller is a
+//     goroutine blocked reading the read end of an os.Pipe, parked by Go's
+//     netpoller.
 package bench

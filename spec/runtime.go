@@ -31,9 +31,9 @@ const (
 	RtTeardown
 	// RtDead: teardown is complete: Join returns.
 	RtDead
-	// RtPolling: the runtime polls its local event queue between steps
-	// (off with SkipPolling; the event queue itself arrives with package
-	// impl/eventq).
+	// RtPolling: the runtime has a local event queue (made on first use)
+	// and polls it between steps; off with SkipPolling, and for the
+	// workers of a pool.
 	RtPolling
 	// RtCancels: Cancel is allowed (off with DenyCancels).
 	RtCancels
@@ -94,6 +94,22 @@ var (
 // cooperative point: control operations take effect there, never inside a
 // step.
 //
+// # The local event queue
+//
+// A runtime with Polling has a local event queue (impl/eventq), made the
+// first time a step asks for it. A continuation that waits for I/O or a
+// timer leaves the runtime for its queue (the step hands it over as it
+// returns), and what the queue hands out when ready is the runtime's to
+// run: it runs those continuations a step at a time in turn with the one
+// in hand, polling the queue between steps. With none in hand it is idle:
+// it sleeps in the queue, using no CPU, and every control operation wakes
+// it; idle is a cooperative point like any other (a Freeze, a Halt takes
+// effect at once). It finishes once its continuation has finished and
+// nothing is left in its queue. Teardown closes the queue; whatever the
+// runtime had not finished (the continuation in hand unless canceled,
+// those handed out and waiting for a turn, those still registered) is in
+// its Leftovers.
+//
 // # Control operations
 //
 //   - Halt() sets Halted and reports whether it was off; it does nothing
@@ -110,7 +126,9 @@ var (
 //     frozen and asleep, without a continuation, until thawed (then it
 //     tears down) or halted. If the runtime is halted or torn down first,
 //     Eject fails with ErrTornDown and has changed nothing (it froze
-//     nothing); if the continuation was taken already, ErrNoContinuation.
+//     nothing); if the continuation was taken already, or the runtime is
+//     idle (its continuations all wait in its event queue, which Eject
+//     does not take from), ErrNoContinuation, and it has changed nothing.
 //   - Interrupt() ends the context of the step in progress, so that a step
 //     asleep in a context-aware wait (a mailbox's RecvContext) returns and
 //     the runtime reaches its cooperative point. Halt, Freeze and Cancel

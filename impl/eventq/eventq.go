@@ -95,6 +95,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -479,7 +480,16 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 			ms = 0
 		}
 		q.mu.Unlock()
-		n, err := unix.EpollWait(q.epfd, q.evs[:], ms)
+		n, err := unix.EpollWait(q.epfd, q.evs[:], 0)
+		if ms != 0 && err == nil && n == 0 {
+			// A blocking epoll_wait keeps this goroutine's processor until
+			// Go's scheduler takes it back, tens of microseconds later, and
+			// a goroutine just made ready here (by a step's channel send,
+			// say) waits that long for it. So look without blocking first,
+			// and if nothing is ready, let such goroutines run, then block.
+			runtime.Gosched()
+			n, err = unix.EpollWait(q.epfd, q.evs[:], ms)
+		}
 		q.mu.Lock()
 		if q.closed {
 			q.waiting = false

@@ -168,7 +168,11 @@ type worker struct {
 }
 
 // New returns a pool of n workers, each a runtime spawned with opts and
-// running d over box. It fails if n is negative, or if a runtime cannot be
+// running d over box. Workers do not poll an event queue (rt.SkipPolling):
+// a worker waits in its mailbox between continuations, where nothing would
+// run what became ready meanwhile, so a continuation that waits for I/O or
+// a timer (eventq.Await, eventq.Sleep) gets eventq.ErrNoQueue in a pool,
+// and should wait on a polling runtime instead. It fails if n is negative, or if a runtime cannot be
 // spawned (the workers already spawned are halted and joined).
 func New(d Dispatcher, box *Box, n int, opts ...rt.Option) (*Pool, error) {
 	if n < 0 {
@@ -194,7 +198,8 @@ func (p *Pool) Mailbox() *Box { return p.box }
 // Add spawns one more worker and returns its runtime.
 func (p *Pool) Add() (*rt.Runtime, error) {
 	c, inFlight := p.d(p.box)
-	r, err := rt.Spawn(c, p.opts...)
+	// Workers do not poll: see New.
+	r, err := rt.Spawn(c, append([]rt.Option{rt.SkipPolling()}, p.opts...)...)
 	if err != nil {
 		return nil, err
 	}

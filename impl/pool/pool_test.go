@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/spec"
@@ -272,5 +273,35 @@ func TestLeftoversIncludeWhatWasTakenAhead(t *testing.T) {
 	}
 	if left[0] != batch[0] {
 		t.Fatal("the continuation in hand is not the first leftover")
+	}
+}
+
+// Pool workers do not poll: a continuation that would sleep in a worker's
+// event queue learns so at once and goes on. The bug this catches: a
+// continuation parked in the queue of a worker that waits in its mailbox,
+// where nothing would ever resume it.
+func TestWorkersDoNotPoll(t *testing.T) {
+	box := mailbox.New[cont.C](mailbox.Unbounded)
+	p, err := pool.New(pool.Waiter, box, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	box.Send(cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		return eventq.Sleep(ctx, c, time.Millisecond, func(ctx context.Context, c *cont.C) cont.Step {
+			got <- cont.MoveErr(ctx)
+			return nil
+		})
+	}))
+	select {
+	case err := <-got:
+		if !errors.Is(err, eventq.ErrNoQueue) {
+			t.Fatalf("Sleep in a pool: %v, want ErrNoQueue", err)
+		}
+	case <-time.After(settleWithin):
+		t.Fatal("the continuation that tried to sleep in a pool never resumed")
+	}
+	if err := mustReturn(t, "Close", p.Close); err != nil {
+		t.Fatal(err)
 	}
 }

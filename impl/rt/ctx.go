@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/eventq"
 	"sync/atomic"
 	"time"
 )
@@ -25,10 +26,15 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 
 func (s *stepCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 
-// Value answers cont.SpawnerKey with the runtime, for cont.NovelThread.
+// Value answers cont.SpawnerKey with the runtime, for cont.NovelThread,
+// and eventq.ContextKey with it too, as the eventq.Source of its local
+// event queue.
 func (s *stepCtx) Value(key any) any {
-	if _, ok := key.(cont.SpawnerKey); ok && s.r != nil {
-		return s.r
+	switch key.(type) {
+	case cont.SpawnerKey, eventq.ContextKey:
+		if s.r != nil {
+			return s.r
+		}
 	}
 	return nil
 }

@@ -43,12 +43,14 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
 )
@@ -82,10 +84,25 @@ type Runtime struct {
 
 	mu     sync.Mutex
 	cond   sync.Cond // on mu: Running went off, a hand-over, or teardown
-	c      *cont.C   // touched by the loop while Running; by Eject, under mu, while not
+	c      *cont.C   // touched by the loop while Running; by Eject, under mu, while not; nil while idle
 	handed *cont.C   // the continuation handed over to an Eject, under mu
 	err    error
 	links  map[*Runtime]struct{}
+	// idleEject tells the Ejects waiting, under mu, that the runtime was
+	// idle (no continuation in hand) when it came to hand one over.
+	idleEject bool
+
+	// The local event queue (see EventQueue): made on first use, under
+	// mu, and closed at teardown; endStep wakes it. runq holds the
+	// continuations it handed out that wait for their turn, lent those
+	// out of a repeating registration, ready is Wait's buffer: all three
+	// the loop's alone. left is what the runtime had not finished when it
+	// tore down, set under mu (see Leftovers).
+	evq   atomic.Pointer[eventq.Queue]
+	runq  []*cont.C
+	lent  map[*cont.C]eventq.ID
+	ready []eventq.Ready
+	left  []*cont.C
 
 	name string
 	opts options
@@ -319,6 +336,19 @@ func (r *Runtime) loop() error {
 			continue // something to do first: look again
 		}
 		c := r.c
+		if c == nil { // idle: its continuations wait in its event queue
+			next, finished, err := r.idle(ctx)
+			switch {
+			case err != nil:
+				r.setFlags(spec.RtHalted, 0)
+				return err
+			case finished:
+				return nil
+			case next == nil:
+				continue // woken with nothing to run: look at the flags
+			}
+			r.c, c = next, next
+		}
 		done, err := step(ctx, c)
 		if pe, ok := err.(*PanicError); ok {
 			pe.Runtime = r.String()
@@ -327,10 +357,164 @@ func (r *Runtime) loop() error {
 			r.setFlags(spec.RtHalted, 0)
 			return err
 		}
-		if done {
+		if err := r.settle(c, done); err != nil {
+			r.setFlags(spec.RtHalted, 0)
+			return err
+		}
+		if r.c == nil && !r.pending() {
+			return nil // finished, and nothing waits in the event queue
+		}
+	}
+}
+
+// EventQueue returns the runtime's local event queue, making it on first
+// use: where eventq.Await, eventq.Sleep and seq's Sleep and Await leave
+// the continuations of its steps (they find it with eventq.FromContext),
+// and where anything registered with it runs when ready. The runtime runs
+// what its queue hands out, a step at a time in turn with its own
+// continuation, polling the queue between steps, and when it has nothing
+// else to run it sleeps in epoll_wait, using no CPU, until something is
+// ready or a control operation (Halt, Freeze, Interrupt, Cancel, Eject)
+// wakes it. It finishes once its continuation has and nothing is left in
+// its queue. It fails with eventq.ErrNoQueue without Polling (SkipPolling,
+// and after teardown, which closes the queue).
+//
+// The queue is polled between steps only: a step that blocks (in a
+// mailbox's Recv, say) holds up what becomes ready meanwhile until it
+// returns.
+func (r *Runtime) EventQueue() (*eventq.Queue, error) {
+	if q := r.evq.Load(); q != nil {
+		return q, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if q := r.evq.Load(); q != nil {
+		return q, nil
+	}
+	// Teardown turns Polling off under mu, before it closes the queue.
+	if r.flags.Load()&uint32(spec.RtPolling) == 0 {
+		return nil, fmt.Errorf("runtime %s does not poll: %w", r, eventq.ErrNoQueue)
+	}
+	q, err := eventq.New()
+	if err != nil {
+		return nil, fmt.Errorf("runtime %s: %w", r, err)
+	}
+	r.evq.Store(q)
+	return q, nil
+}
+
+var _ eventq.Source = (*Runtime)(nil)
+
+// pending reports whether the runtime's event queue holds or handed out
+// anything it has yet to run.
+func (r *Runtime) pending() bool {
+	if len(r.runq) > 0 {
+		return true
+	}
+	q := r.evq.Load()
+	return q != nil && q.Len() > 0
+}
+
+// idle finds the next continuation to run when the runtime has none in
+// hand: one the event queue handed out earlier, or one it hands out now,
+// waiting for it in epoll_wait unless ctx has ended (a control operation
+// ends ctx, then wakes the queue: see endStep). It reports finished if
+// nothing is left to wait for, and returns nil if woken with nothing to
+// run.
+func (r *Runtime) idle(ctx *stepCtx) (c *cont.C, finished bool, err error) {
+	if c := r.pop(); c != nil {
+		return c, false, nil
+	}
+	if !r.pending() {
+		return nil, true, nil
+	}
+	if ctx.ended() {
+		return nil, false, nil
+	}
+	if err := r.take(r.evq.Load().Wait(r.ready[:0], -1)); err != nil {
+		return nil, false, err
+	}
+	return r.pop(), false, nil
+}
+
+// take queues what the event queue handed out for a turn each.
+func (r *Runtime) take(ready []eventq.Ready, err error) error {
+	for i, rd := range ready {
+		if !rd.Ended {
+			if r.lent == nil {
+				r.lent = make(map[*cont.C]eventq.ID)
+			}
+			r.lent[rd.C] = rd.ID
+		}
+		r.runq = append(r.runq, rd.C)
+		ready[i] = eventq.Ready{}
+	}
+	r.ready = ready[:0]
+	if err != nil {
+		return fmt.Errorf("runtime %s: event queue: %w", r, err)
+	}
+	return nil
+}
+
+// pop returns the continuation whose turn it is, or nil.
+func (r *Runtime) pop() *cont.C {
+	if len(r.runq) == 0 {
+		return nil
+	}
+	c := r.runq[0]
+	r.runq[0] = nil
+	r.runq = r.runq[1:]
+	return c
+}
+
+// settle decides what the runtime holds after a step of c, which reported
+// done: a continuation out of a repeating registration goes back to its
+// registration unless finished (then the registration ends); a finished
+// or departed one leaves the runtime idle; one that goes on takes its
+// turn after those the event queue has handed out, which the runtime
+// polls for between two steps while anything is registered.
+func (r *Runtime) settle(c *cont.C, done bool) error {
+	q := r.evq.Load()
+	if id, ok := r.lent[c]; ok {
+		delete(r.lent, c)
+		switch {
+		case done:
+			q.Cancel(id)
+		case q.Rearm(id) == nil:
+			r.c = nil // back in its registration
 			return nil
 		}
 	}
+	if done {
+		r.c = nil
+		return nil
+	}
+	if q != nil && q.Len() > 0 {
+		if err := r.take(q.Poll(r.ready[:0])); err != nil {
+			return err
+		}
+	}
+	if len(r.runq) > 0 {
+		r.runq = append(r.runq, c)
+		r.c = r.pop()
+	}
+	return nil
+}
+
+// Leftovers returns, once the runtime is Dead, the continuations it had
+// not finished: the one in hand (unless Cancel dropped it), those its
+// event queue had handed out and not run to the end, and those still
+// registered there (its Close hands them back). Before Dead it returns
+// nil.
+func (r *Runtime) Leftovers() []*cont.C {
+	select {
+	case <-r.done:
+	default:
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.left)
 }
 
 // step runs one step of c, turning a panic into an error.
@@ -366,6 +550,12 @@ func (e *PanicError) Is(target error) bool { return target == spec.ErrPanicked }
 func (r *Runtime) handOver() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.c == nil { // idle: nothing to hand over
+		r.setFlags(0, ejecting)
+		r.idleEject = true
+		r.cond.Broadcast()
+		return
+	}
 	if r.update(func(f uint32) (uint32, bool) {
 		return f&^(ejecting|uint32(spec.RtRunning)) | uint32(spec.RtFrozen) | emptied, f&(uint32(spec.RtHalted)|emptied) == 0
 	}) {
@@ -411,6 +601,19 @@ func (r *Runtime) teardown(err error) {
 		r.c = nil // a canceled continuation never runs again
 		if err == nil {
 			err = spec.ErrCanceled
+		}
+	}
+	// Nothing is lost: what the runtime had not finished stays countable.
+	if r.c != nil && !r.c.Done() {
+		r.left = append(r.left, r.c)
+	}
+	r.left = append(r.left, r.runq...)
+	r.runq = nil
+	if q := r.evq.Load(); q != nil {
+		held, qerr := q.Close()
+		r.left = append(r.left, held...)
+		if err == nil && qerr != nil {
+			err = fmt.Errorf("runtime %s: closing its event queue: %w", r, qerr)
 		}
 	}
 	if r.err == nil {
@@ -559,7 +762,12 @@ func (r *Runtime) Cancel() bool {
 }
 
 // endStep ends the context of the step in progress with err.
-func (r *Runtime) endStep(err error) { r.ctx.Load().end(err) }
+func (r *Runtime) endStep(err error) {
+	r.ctx.Load().end(err)
+	if q := r.evq.Load(); q != nil {
+		q.Wake() // the loop may be asleep in the event queue
+	}
+}
 
 // Eject takes the runtime's continuation and leaves the runtime frozen
 // without one: thawed, it tears down. A runtime that is not already frozen
@@ -567,7 +775,8 @@ func (r *Runtime) endStep(err error) { r.ctx.Load().end(err) }
 // (the step in progress is interrupted, and returns first), turning Frozen
 // on and Running off as it does, so that Eject takes effect at one
 // instant. Eject fails with spec.ErrTornDown if the runtime is halted or
-// torn down first, and with spec.ErrNoContinuation if it has none.
+// torn down first, and with spec.ErrNoContinuation if it has none (taken
+// already, or the runtime is idle: see EventQueue).
 func (r *Runtime) Eject() (*cont.C, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -575,6 +784,9 @@ func (r *Runtime) Eject() (*cont.C, error) {
 	for {
 		f := r.flags.Load()
 		switch {
+		case r.idleEject && waited:
+			r.idleEject = false
+			return nil, spec.ErrNoContinuation
 		case r.handed != nil && waited:
 			// Handed over to the Ejects waiting then, this one among
 			// them: the first to wake takes it. The Eject took effect at
@@ -588,6 +800,8 @@ func (r *Runtime) Eject() (*cont.C, error) {
 			// Taken already, or handed over before this call to an Eject
 			// that has yet to wake.
 			return nil, spec.ErrNoContinuation
+		case f&uint32(spec.RtFrozen) != 0 && f&uint32(spec.RtRunning) == 0 && r.c == nil:
+			return nil, spec.ErrNoContinuation // idle: its continuations wait in its event queue
 		case f&uint32(spec.RtFrozen) != 0 && f&uint32(spec.RtRunning) == 0:
 			// Asleep: take it now. The runtime turns Running on only by
 			// a CAS that fails once emptied is set, and this CAS fails

@@ -60,28 +60,50 @@
 //
 // # Timers and signals
 //
-// After and Every make a timerfd (CLOCK_MONOTONIC, TFD_CLOEXEC,
-// TFD_NONBLOCK) per timer, closed when the timer is cancelled or, for
-// After, fired. Signal delivers process signals through os/signal (Go owns
-// the signal handlers; signalfd would fight it): a goroutine per
-// registration receives from a signal.Notify channel, records each signal
-// and writes an eventfd of the registration's own, which Wait finds ready.
-// Cancel and Close stop that goroutine (signal.Stop) and wait for it
-// before closing the eventfd. The signals are in Ready.Signals.
+// Timers (After, Every, Sleep) have no fd each. A queue keeps its armed
+// timers in a min-heap ordered by deadline (time.Now's monotonic reading,
+// which is CLOCK_MONOTONIC; ties in registration order), and one timerfd
+// (CLOCK_MONOTONIC, TFD_CLOEXEC, TFD_NONBLOCK) in epoll, made at the first
+// timer and closed at Close, set to expire at the earliest deadline. It is
+// set (timerfd_settime, relative) only when the earliest deadline becomes
+// earlier than the one it is set to, when that one has passed, and to
+// disarm it when the heap empties; one set earlier than the earliest
+// deadline (that timer was cancelled) is left to expire, and the Wait
+// that sees it finds nothing due and sets it again. So arming a timer is
+// a heap push, with a system call only if it is the new earliest, and
+// cancelling one is a heap removal, with a system call only if the heap
+// empties.
+//
+// Each pass of Wait hands out every timer whose deadline has passed,
+// earliest first, whether the timerfd has fired yet or not. A one-shot
+// timer then ends. A periodic timer is lent, out of the heap: its
+// deadline moves on to the first of its schedule (its first expiry, then
+// every period after, however late each firing comes) still to come, and
+// Ready.Count is the expirations since its last firing, missed ones
+// included. Rearm puts it back in the heap, due at once if that deadline
+// has passed meanwhile.
+//
+// Signal delivers process signals through os/signal (Go owns the signal
+// handlers; signalfd would fight it): a goroutine per registration
+// receives from a signal.Notify channel, records each signal and writes an
+// eventfd of the registration's own, which Wait finds ready. Cancel and
+// Close stop that goroutine (signal.Stop) and wait for it before closing
+// the eventfd. The signals are in Ready.Signals.
 //
 // # Concurrency
 //
 // Register, After, Every, Sleep, Signal, Cancel, Rearm, Wake, Len and
 // Close may be called from any goroutine at any time. One goroutine at a
 // time may Wait (or Poll, or RunReady); another gets ErrBusy. A mutex
-// guards the registration table; it is never held across epoll_wait, so a
-// blocked Wait delays no other call. Wake, and Close, break a blocked
-// Wait: Close waits until the Wait has left before it closes anything.
+// guards the registration table, the timer heap and the setting of the
+// timerfd; it is never held across epoll_wait, so a blocked Wait delays
+// no other call. Wake, and Close, break a blocked Wait: Close waits until
+// the Wait has left before it closes anything.
 //
 // # Close
 //
 // Close ends every registration, closes every fd the queue opened (the
-// epoll fd, the wake-up eventfd, timerfds, eventfds, duplicates) and
+// epoll fd, the wake-up eventfd, the timerfd, eventfds, duplicates) and
 // returns the continuations of the registrations that were armed, in
 // registration order, so that none disappears silently; a lent
 // continuation is with its holder already. A second Close returns
@@ -167,7 +189,7 @@ type kind uint8
 
 const (
 	kindFD     kind = iota // a duplicate of the caller's fd
-	kindTimer              // a timerfd
+	kindTimer              // a timer in the queue's heap: no fd of its own
 	kindSignal             // an eventfd written by a signal watcher
 )
 
@@ -176,12 +198,18 @@ type reg struct {
 	id      ID
 	c       *cont.C
 	kind    kind
-	fd      int    // the fd in epoll, which the queue owns and closes
+	fd      int    // the fd in epoll, which the queue owns and closes; -1 for a timer
 	events  Events // as asked (timers, signals: Read, and OneShot for After)
 	kev     uint32 // the epoll flags it is registered with
 	lent    bool   // handed out, not yet handed back
 	pending Events // edge: the conditions of arrivals while lent
 	sig     *sigWatch
+	// A timer's: its next deadline (mono), its period in nanoseconds (0:
+	// one-shot), and its index in Queue.heap (-1: out of it, lent or
+	// ended).
+	when   int64
+	period int64
+	hidx   int
 }
 
 func (r *reg) oneShot() bool { return r.events&OneShot != 0 }
@@ -214,9 +242,19 @@ type Queue struct {
 	conts   map[*cont.C]ID // the continuation of every live registration
 	due     []ID           // edge registrations handed back with an arrival pending
 	evs     [128]unix.EpollEvent
+	// The timers (see timer.go): the armed ones, in a min-heap by
+	// deadline; the timerfd (-1 until the first timer); whether it may be
+	// armed or ready, and if so the deadline (mono) it was set to, which is
+	// never later than heap[0]'s. Once that deadline has passed, the
+	// timerfd has expired or is about to, and is readable until set again.
+	heap   []*reg
+	tfd    int
+	tarmed bool
+	tset   int64
 }
 
-// New returns an event queue: an epoll instance and a wake-up eventfd.
+// New returns an event queue: an epoll instance and a wake-up eventfd
+// (the timerfd comes with the first timer).
 func New() (*Queue, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
@@ -233,7 +271,7 @@ func New() (*Queue, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("eventq: epoll_ctl: %w", err)
 	}
-	q := &Queue{epfd: epfd, wakefd: wakefd, regs: map[ID]*reg{}, conts: map[*cont.C]ID{}}
+	q := &Queue{epfd: epfd, wakefd: wakefd, tfd: -1, regs: map[ID]*reg{}, conts: map[*cont.C]ID{}}
 	q.left.L = &q.mu
 	return q, nil
 }
@@ -331,23 +369,33 @@ func (q *Queue) admit(c *cont.C) error {
 	return nil
 }
 
-// add issues r an id and adds r.fd to epoll. q.mu is held.
+// add issues r an id and adds r.fd to epoll (a timer has none: the
+// caller pushes it on the heap). q.mu is held.
 func (q *Queue) add(r *reg) error {
 	q.last++
 	r.id = q.last
-	if err := ctl(q.epfd, unix.EPOLL_CTL_ADD, r.fd, r.kev, r.id); err != nil {
-		return err
+	if r.kind != kindTimer {
+		if err := ctl(q.epfd, unix.EPOLL_CTL_ADD, r.fd, r.kev, r.id); err != nil {
+			return err
+		}
 	}
 	q.regs[r.id] = r
 	q.conts[r.c] = r.id
 	return nil
 }
 
-// end ends r: out of the table, its signal watcher stopped, its fd out of
-// epoll and closed. q.mu is held.
+// end ends r: out of the table, a timer out of the heap (the caller sets
+// the timerfd again, with retime, if it must), its signal watcher stopped,
+// its fd out of epoll and closed. q.mu is held.
 func (q *Queue) end(r *reg) {
 	delete(q.regs, r.id)
 	delete(q.conts, r.c)
+	if r.kind == kindTimer {
+		if r.hidx >= 0 {
+			q.remove(r)
+		}
+		return
+	}
 	if r.sig != nil {
 		r.sig.stop() // before closing the eventfd the watcher writes
 	}
@@ -368,6 +416,9 @@ func (q *Queue) Cancel(id ID) bool {
 		return false
 	}
 	q.end(r)
+	if r.kind == kindTimer {
+		q.retime(mono()) // fails only for arguments it never passes
+	}
 	return true
 }
 
@@ -398,9 +449,18 @@ func (q *Queue) Rearm(id ID) error {
 
 // arm arms r in the kernel again (or, for an edge registration with an
 // arrival pending, marks it due for the next Wait, waking a Wait in
-// progress). q.mu is held.
+// progress; for a timer, puts it back in the heap, setting the timerfd if
+// it is now the earliest, due at once if its deadline has passed). q.mu is
+// held.
 func (q *Queue) arm(r *reg) error {
 	switch {
+	case r.kind == kindTimer:
+		q.push(r)
+		if err := q.retime(mono()); err != nil {
+			q.remove(r)
+			return err
+		}
+		return nil
 	case r.edge():
 		if r.pending != 0 {
 			q.due = append(q.due, r.id)
@@ -476,7 +536,7 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 	n0 := len(dst)
 	for {
 		ms := waitMillis(timeout, deadline)
-		if len(q.due) > 0 {
+		if len(q.due) > 0 || q.timersDue() {
 			ms = 0
 		}
 		q.mu.Unlock()
@@ -509,6 +569,7 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 			woke = woke || w
 		}
 		dst = q.fireDue(dst)
+		dst = q.fireTimers(dst)
 		if len(dst) > n0 || woke || timeout == 0 || timeout > 0 && !time.Now().Before(deadline) {
 			q.waiting = false
 			q.mu.Unlock()
@@ -537,13 +598,19 @@ func waitMillis(timeout time.Duration, deadline time.Time) int {
 
 // fire handles one epoll event: it drains the wake-up eventfd, or hands
 // out the registration's continuation (appending to dst), or records an
-// edge arrival while lent. It reports whether the event was a wake-up.
+// edge arrival while lent. The timerfd's expiry needs nothing here:
+// fireTimers, after, hands out the timers due and sets the timerfd again,
+// since the deadline it was set to has passed, which also resets its count
+// (there is nothing to read). It reports whether the event was a wake-up.
 // q.mu is held.
 func (q *Queue) fire(dst []Ready, ev *unix.EpollEvent) ([]Ready, bool) {
 	id := eventID(ev)
-	if id == wakeID {
+	switch id {
+	case wakeID:
 		drain(q.wakefd)
 		return dst, true
+	case timerID:
+		return dst, false
 	}
 	r := q.regs[id]
 	if r == nil {
@@ -561,12 +628,6 @@ func (q *Queue) fire(dst []Ready, ev *unix.EpollEvent) ([]Ready, bool) {
 		r.pending = 0
 		if r.byDel() {
 			unix.EpollCtl(q.epfd, unix.EPOLL_CTL_DEL, r.fd, nil)
-		}
-	case kindTimer:
-		rd.Count = drain(r.fd)
-		if rd.Count == 0 { // nothing expired after all: arm again
-			q.arm(r)
-			return dst, false
 		}
 	case kindSignal:
 		drain(r.fd)
@@ -602,7 +663,7 @@ func (q *Queue) fireDue(dst []Ready) []Ready {
 	return dst
 }
 
-// drain reads a timerfd's or eventfd's counter, resetting it, and returns
+// drain reads an eventfd's counter, resetting it, and returns
 // it: 0 if there was nothing to read.
 func drain(fd int) uint64 {
 	var b [8]byte
@@ -650,7 +711,14 @@ func (q *Queue) Close() ([]*cont.C, error) {
 		q.end(r)
 	}
 	q.due = nil
+	q.heap = nil
 	var errs []error
+	if q.tfd >= 0 {
+		if err := unix.Close(q.tfd); err != nil {
+			errs = append(errs, fmt.Errorf("eventq: close timerfd: %w", err))
+		}
+		q.tfd = -1
+	}
 	if err := unix.Close(q.wakefd); err != nil {
 		errs = append(errs, fmt.Errorf("eventq: close eventfd: %w", err))
 	}

@@ -91,12 +91,9 @@
 // Each takes a few seconds at that benchtime.
 //
 //   - BenchmarkTimers/{insideout,afterfunc}: b.N one-shot timers armed
-//     and fired; ns/op is per timer. They are armed in waves of 100,000,
-//     or fewer where the fd limit is lower: insideout holds a timerfd per
-//     armed timer, so the benchmark raises the soft RLIMIT_NOFILE to the
-//     hard one and makes a wave what that leaves room for (both variants
-//     use the same waves; timers/wave reports it, 19,926 under a hard
-//     limit of 20,000). A wave arms each timer to expire a pseudo-random
+//     and fired; ns/op is per timer. They are armed in waves of 100,000
+//     (the event queue keeps its timers in a heap under one timerfd, so
+//     a wave needs no fd per timer). A wave arms each timer to expire a pseudo-random
 //     0..10 ms later, then waits until all have fired, so ns/op has a
 //     floor of 10 ms / timers/wave. insideout arms each with q.After on
 //     one queue, a continuation of its own each, then loops on q.Wait,

@@ -21,38 +21,8 @@ import (
 // expire between 0 and timerSpread from when it is armed.
 const timerSpread = 10 * time.Millisecond
 
-// maxTimerWave is the most timers armed at once.
-const maxTimerWave = 100_000
-
-// timerWave returns how many timers a wave arms at once: maxTimerWave, or
-// fewer if the process may not open that many fds (insideout opens a
-// timerfd per timer, and the whole wave is armed before any is waited
-// for). It raises the soft RLIMIT_NOFILE to the hard limit first (Go
-// already does so at start-up), then leaves room for the fds open now
-// and a margin of 64.
-func timerWave(b *testing.B) int {
-	b.Helper()
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Fatal(err)
-	}
-	if lim.Cur < lim.Max {
-		raised := lim
-		raised.Cur = lim.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err == nil {
-			lim = raised
-		}
-	}
-	open, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		b.Fatal(err)
-	}
-	room := uint64(maxTimerWave)
-	if spare := int64(lim.Cur) - int64(len(open)) - 64; lim.Cur <= 1<<31 && spare < int64(room) {
-		room = uint64(max(spare, 1))
-	}
-	return int(room)
-}
+// timerWave is how many timers a wave arms at once.
+const timerWave = 100_000
 
 // timerDeadlines returns n deadlines spread pseudo-randomly (the same
 // ones on every call) over [0, timerSpread): timers are not armed in the
@@ -203,7 +173,7 @@ func (t *afterFuncTimers) close(b *testing.B) { t.check(b) }
 
 // BenchmarkTimers arms b.N one-shot timers and waits until all have fired;
 // ns/op is per timer, arming, expiry and firing included. The timers are
-// armed in waves of up to 100,000: a wave arms all its timers, each to
+// armed in waves of 100,000: a wave arms all its timers, each to
 // expire a pseudo-random 0..10 ms after it is armed, then waits until the
 // last has fired. insideout arms each on one event queue with q.After, a
 // continuation (cont.New of an empty step) of its own each, and one
@@ -211,16 +181,14 @@ func (t *afterFuncTimers) close(b *testing.B) { t.check(b) }
 // handed out; every timer must fire exactly once (checked after each wave,
 // outside the timing). afterfunc arms each with time.AfterFunc, one shared
 // func counting the firings, each run on a goroutine of its own as
-// AfterFunc does, while the arming goes on. insideout holds a timerfd per
-// armed timer, so a wave is limited by the fd limit: the soft
-// RLIMIT_NOFILE is raised to the hard one, and a wave is 100,000 or what
-// that limit leaves room for, whichever is fewer; both variants use the
-// same waves (reported as timers/wave). Each wave takes at least the 10
-// ms spread, so ns/op has a floor of 10 ms / timers/wave; arm-ns/op is the
+// AfterFunc does, while the arming goes on. The event queue keeps its
+// timers in a heap under one timerfd, so a wave needs no fd per timer.
+// Each wave takes at least the 10 ms spread, so ns/op has a floor of
+// 100 ns (10 ms / timers/wave, reported); arm-ns/op is the
 // arming alone, and cpu-ns/op the process's CPU time (user and system,
 // every thread) per timer, which the idle wait does not inflate.
 func BenchmarkTimers(b *testing.B) {
-	wave := timerWave(b)
+	wave := timerWave
 	deadlines := timerDeadlines(wave)
 	impls := []struct {
 		name string

@@ -117,9 +117,9 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -236,12 +236,22 @@ type Queue struct {
 	closed  bool
 	waiting bool // a Wait is in progress; it alone uses evs
 	epfd    int
-	wakefd  int
-	last    ID // the last id issued
-	regs    map[ID]*reg
-	conts   map[*cont.C]ID // the continuation of every live registration
-	due     []ID           // edge registrations handed back with an arrival pending
-	evs     [128]unix.EpollEvent
+	// ep is the epoll fd as an os.File, through which a Wait that must
+	// block parks in Go's own netpoller (see park); it owns epfd.
+	ep    *os.File
+	epRaw syscall.RawConn
+	// The waiting goroutine's own, for park: the read deadline set on ep,
+	// the function that takes the events, and what it took.
+	parkDeadline time.Time
+	take         func(fd uintptr) bool
+	taken        int
+	takeErr      error
+	wakefd       int
+	last         ID // the last id issued
+	regs         map[ID]*reg
+	conts        map[*cont.C]ID // the continuation of every live registration
+	due          []ID           // edge registrations handed back with an arrival pending
+	evs          [128]unix.EpollEvent
 	// The timers (see timer.go): the armed ones, in a min-heap by
 	// deadline; the timerfd (-1 until the first timer); whether it may be
 	// armed or ready, and if so the deadline (mono) it was set to, which is
@@ -271,7 +281,23 @@ func New() (*Queue, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("eventq: epoll_ctl: %w", err)
 	}
-	q := &Queue{epfd: epfd, wakefd: wakefd, tfd: -1, regs: map[ID]*reg{}, conts: map[*cont.C]ID{}}
+	// Non-blocking, the epoll fd becomes a pollable os.File: Go's
+	// netpoller watches it (an epoll fd is readable while it has events to
+	// report) and parks a blocked Wait's goroutine, as it parks one
+	// reading a socket. epoll_wait itself ignores the flag.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(wakefd)
+		unix.Close(epfd)
+		return nil, fmt.Errorf("eventq: epoll fd: %w", err)
+	}
+	ep := os.NewFile(uintptr(epfd), "eventq")
+	raw, err := ep.SyscallConn()
+	if err != nil {
+		unix.Close(wakefd)
+		ep.Close()
+		return nil, fmt.Errorf("eventq: epoll fd: %w", err)
+	}
+	q := &Queue{epfd: epfd, ep: ep, epRaw: raw, wakefd: wakefd, tfd: -1, regs: map[ID]*reg{}, conts: map[*cont.C]ID{}}
 	q.left.L = &q.mu
 	return q, nil
 }
@@ -542,13 +568,7 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 		q.mu.Unlock()
 		n, err := unix.EpollWait(q.epfd, q.evs[:], 0)
 		if ms != 0 && err == nil && n == 0 {
-			// A blocking epoll_wait keeps this goroutine's processor until
-			// Go's scheduler takes it back, tens of microseconds later, and
-			// a goroutine just made ready here (by a step's channel send,
-			// say) waits that long for it. So look without blocking first,
-			// and if nothing is ready, let such goroutines run, then block.
-			runtime.Gosched()
-			n, err = unix.EpollWait(q.epfd, q.evs[:], ms)
+			n, err = q.park(deadline)
 		}
 		q.mu.Lock()
 		if q.closed {
@@ -576,6 +596,35 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 			return dst, nil
 		}
 	}
+}
+
+// park waits until the epoll fd has events to report, or deadline passes
+// (zero: no deadline), and then takes them. It does not block in
+// epoll_wait: that would hold the goroutine's processor (Go hands it on
+// only tens of microseconds into a blocking system call), and goroutines
+// made ready meanwhile, a step's channel partner or a client of a server
+// run by continuations, would wait that long. Instead the goroutine parks
+// in Go's netpoller, which watches the epoll fd like any socket, and takes
+// the events with a non-blocking epoll_wait when it is woken. Only the
+// waiting goroutine calls it, without q.mu.
+func (q *Queue) park(deadline time.Time) (n int, err error) {
+	if !deadline.Equal(q.parkDeadline) {
+		if err := q.ep.SetReadDeadline(deadline); err != nil {
+			return 0, nil // closed under us: the caller sees q.closed
+		}
+		q.parkDeadline = deadline
+	}
+	if q.take == nil { // made once: a closure per park would be an allocation
+		q.take = func(fd uintptr) bool {
+			q.taken, q.takeErr = unix.EpollWait(int(fd), q.evs[:], 0)
+			return q.taken > 0 || q.takeErr != nil
+		}
+	}
+	q.taken, q.takeErr = 0, nil
+	if rerr := q.epRaw.Read(q.take); rerr != nil {
+		return 0, nil // the deadline passed, or Close: the caller sees which
+	}
+	return q.taken, q.takeErr
 }
 
 // waitMillis returns epoll_wait's timeout: -1 for none, else what is left
@@ -722,7 +771,7 @@ func (q *Queue) Close() ([]*cont.C, error) {
 	if err := unix.Close(q.wakefd); err != nil {
 		errs = append(errs, fmt.Errorf("eventq: close eventfd: %w", err))
 	}
-	if err := unix.Close(q.epfd); err != nil {
+	if err := q.ep.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("eventq: close epoll fd: %w", err))
 	}
 	return held, errors.Join(errs...)

@@ -1,6 +1,7 @@
 // Package eventq is the event queue: continuations registered to be
 // resumed when an fd is ready, a timer expires or a process signal
-// arrives, handed out by a Wait that blocks in epoll_wait. The rules are
+// arrives, handed out by a Wait that sleeps until one is ready (parked in
+// Go's netpoller, which watches the epoll fd). The rules are
 // spec.EventQueue's; this comment says how they are kept on Linux.
 //
 //	q, err := eventq.New()
@@ -533,13 +534,14 @@ func (q *Queue) Len() int {
 // Poll is Wait(dst, 0): it hands out what is ready now, without blocking.
 func (q *Queue) Poll(dst []Ready) ([]Ready, error) { return q.Wait(dst, 0) }
 
-// Wait blocks in epoll_wait until a registration fires, a Wake comes, or
+// Wait sleeps (see park) until a registration fires, a Wake comes, or
 // timeout passes (timeout < 0: no limit; 0: do not block), and appends to
 // dst what fired and returns it. A firing of an fd or timer that comes
 // with nothing to hand out (a registration cancelled meanwhile) does not
 // end the wait. A Wait broken by Wake may return nothing; so may one whose
 // timeout passed. An interrupted epoll_wait (EINTR) is retried with what
-// is left of timeout.
+// is left of timeout. A Wait that sleeps holds no thread and no processor:
+// its goroutine is parked, as one reading a socket is.
 //
 // One goroutine at a time may Wait: a second concurrent Wait fails with
 // ErrBusy. After Close, or when Close breaks it, Wait fails with ErrClosed
@@ -627,9 +629,9 @@ func (q *Queue) park(deadline time.Time) (n int, err error) {
 	return q.taken, q.takeErr
 }
 
-// waitMillis returns epoll_wait's timeout: -1 for none, else what is left
-// until deadline in milliseconds, rounded up (so that a short wait does
-// not become a busy poll) and capped.
+// waitMillis returns how long a Wait may sleep: -1 for no limit, else
+// what is left until deadline in milliseconds, rounded up (so that a
+// short wait does not become a busy poll) and capped; 0: it must not.
 func waitMillis(timeout time.Duration, deadline time.Time) int {
 	switch {
 	case timeout < 0:
@@ -731,7 +733,7 @@ func drain(fd int) uint64 {
 // Close ends every registration, closes every fd the queue opened, and
 // returns the continuations of the registrations that were armed (not
 // lent), in registration order. A Wait in progress is woken and fails with
-// ErrClosed; Close waits until it has left epoll_wait before closing the
+// ErrClosed; Close waits until it has stopped sleeping before closing the
 // epoll fd. A second Close returns nil and ErrClosed.
 func (q *Queue) Close() ([]*cont.C, error) {
 	q.mu.Lock()

@@ -373,7 +373,7 @@ func (r *Runtime) loop() error {
 // and where anything registered with it runs when ready. The runtime runs
 // what its queue hands out, a step at a time in turn with its own
 // continuation, polling the queue between steps, and when it has nothing
-// else to run it sleeps in epoll_wait, using no CPU, until something is
+// else to run it sleeps in its queue, using no CPU, until something is
 // ready or a control operation (Halt, Freeze, Interrupt, Cancel, Eject)
 // wakes it. It finishes once its continuation has and nothing is left in
 // its queue. It fails with eventq.ErrNoQueue without Polling (SkipPolling,
@@ -417,7 +417,7 @@ func (r *Runtime) pending() bool {
 
 // idle finds the next continuation to run when the runtime has none in
 // hand: one the event queue handed out earlier, or one it hands out now,
-// waiting for it in epoll_wait unless ctx has ended (a control operation
+// waiting for it in the queue unless ctx has ended (a control operation
 // ends ctx, then wakes the queue: see endStep). It reports finished if
 // nothing is left to wait for, and returns nil if woken with nothing to
 // run.

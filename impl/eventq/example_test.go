@@ -10,6 +10,8 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/impl/seq"
 )
 
 // A continuation resumed when a pipe has data: a one-shot registration,
@@ -98,4 +100,50 @@ func ExampleQueue_Signal() {
 	// Output:
 	// true [user defined signal 1] <nil>
 	// true
+}
+
+// A continuation on a runtime waits for a socket and sleeps, and the
+// runtime is free meanwhile: it sleeps in its event queue until the
+// socket has data or the timer expires. Step form with Await and Sleep,
+// sequential form with k.Await and k.Sleep.
+func ExampleAwait() {
+	fds, _ := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	sock := fds[0]
+
+	var read cont.Step
+	read = func(ctx context.Context, c *cont.C) cont.Step {
+		buf := make([]byte, 64)
+		n, err := unix.Read(sock, buf)
+		if err == unix.EAGAIN {
+			return eventq.Await(ctx, c, sock, eventq.Read, read) // the runtime is free until data comes
+		}
+		fmt.Printf("step form read %q\n", buf[:n])
+		return eventq.Sleep(ctx, c, 10*time.Millisecond, func(context.Context, *cont.C) cont.Step {
+			fmt.Println("step form slept")
+			return nil
+		})
+	}
+	r, _ := rt.Spawn(cont.New(read))
+	unix.Write(fds[1], []byte("hello"))
+	r.Join()
+
+	s, _ := rt.Spawn(seq.New(func(k *seq.K) {
+		k.Sleep(10 * time.Millisecond)
+		fmt.Println("sequential form slept")
+		if err := k.Await(sock, eventq.Read); err == nil {
+			buf := make([]byte, 64)
+			n, _ := unix.Read(sock, buf)
+			fmt.Printf("sequential form read %q\n", buf[:n])
+		}
+	}))
+	time.Sleep(20 * time.Millisecond)
+	unix.Write(fds[1], []byte("again"))
+	s.Join()
+	// Output:
+	// step form read "hello"
+	// step form slept
+	// sequential form slept
+	// sequential form read "again"
 }

@@ -318,6 +318,10 @@ func TestProgressThrottled(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	all := campaign.All()
+	var names []string
+	for _, c := range all {
+		names = append(names, c.Name)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string // in stderr
@@ -329,7 +333,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"verify", "-duration", "0s"}, "-duration must be positive"},
 		{[]string{"verify", "-clients", "-1"}, "-clients must not be negative"},
 		{[]string{"verify", "extra"}, "unexpected arguments: extra"},
-		{[]string{"verify", "-only", "queue,nosuch"}, `unknown campaign "nosuch" (known: queue, mailbox, runtime, pool, continuation)`},
+		{[]string{"verify", "-only", "queue,nosuch"}, `unknown campaign "nosuch" (known: ` + strings.Join(names, ", ") + ")"},
 		{[]string{"list", "extra"}, "unexpected arguments"},
 	} {
 		code, out, errs := invoke(t, t.Context(), all, tc.args...)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
@@ -63,6 +64,8 @@ const (
 	mbWaitPoppable
 	mbWaitEmpty
 	mbWaitFull
+	mbTrySendMany // n items, distinct, or with a nil among them
+	mbTryRecvMany // into a buffer of n
 	mbKinds
 )
 
@@ -75,18 +78,23 @@ var mbKindNames = [mbKinds]struct{ name, campaign string }{
 	{"interrupt", "interrupt"}, {"setCap", "setCap"}, {"clear", "clear"}, {"drain", "drain"},
 	{"len", "len"}, {"cap", "cap"}, {"flags", "flags"},
 	{"waitPushable", "waitPushable"}, {"waitPoppable", "waitPoppable"}, {"waitEmpty", "waitEmpty"}, {"waitFull", "waitFull"},
+	{"trySendMany", "trySendMany"}, {"tryRecvMany", "tryRecvMany"},
 }
 
 // An mbEntry is what one step byte's low six bits select: an operation,
 // its parameter, and for a send whether it sends nil.
 type mbEntry struct {
 	kind  mbKind
-	n     int  // Interrupt's n, SetCap's capacity
-	isNil bool // a send of nil
+	n     int  // Interrupt's n, SetCap's capacity, TrySendMany's items, TryRecvMany's room
+	isNil bool // a send of nil; for TrySendMany, a nil in the middle of the batch
 }
 
 // mbTable maps the low six bits of a step byte to an operation: every
-// operation of spec.Mailbox, the common ones several times.
+// operation of spec.Mailbox, the common ones several times. Each kind
+// that was in the table before the batch forms keeps the index of its
+// first entry (the batch forms took over repeats of TrySend, TryRecv,
+// Drain and Len), so that the seed corpus files, which use those first
+// indices, still mean what their names say.
 var mbTable = func() [64]mbEntry {
 	var t [64]mbEntry
 	i := 0
@@ -96,13 +104,20 @@ var mbTable = func() [64]mbEntry {
 			i++
 		}
 	}
-	add(mbEntry{kind: mbTrySend}, 8)
+	add(mbEntry{kind: mbTrySend}, 4)
+	for _, n := range []int{2, 3, 5} { // 5: more than capacities 0 to 3 have room for
+		add(mbEntry{kind: mbTrySendMany, n: n}, 1)
+	}
+	add(mbEntry{kind: mbTrySendMany, n: 3, isNil: true}, 1)
 	add(mbEntry{kind: mbTrySend, isNil: true}, 1)
 	add(mbEntry{kind: mbSend}, 4)
 	add(mbEntry{kind: mbSend, isNil: true}, 1)
 	add(mbEntry{kind: mbSendCtx}, 2)
 	add(mbEntry{kind: mbSendDone}, 1)
-	add(mbEntry{kind: mbTryRecv}, 8)
+	add(mbEntry{kind: mbTryRecv}, 4)
+	for _, n := range []int{1, 2, 3, 5} {
+		add(mbEntry{kind: mbTryRecvMany, n: n}, 1)
+	}
 	add(mbEntry{kind: mbRecv}, 4)
 	add(mbEntry{kind: mbRecvCtx}, 2)
 	add(mbEntry{kind: mbRecvDone}, 1)
@@ -117,8 +132,10 @@ var mbTable = func() [64]mbEntry {
 		add(mbEntry{kind: mbSetCap, n: c}, 1)
 	}
 	add(mbEntry{kind: mbClear}, 1)
-	add(mbEntry{kind: mbDrain}, 2)
-	add(mbEntry{kind: mbLen}, 2)
+	add(mbEntry{kind: mbDrain}, 1)
+	add(mbEntry{kind: mbTrySendMany, n: 0}, 1) // an empty batch
+	add(mbEntry{kind: mbLen}, 1)
+	add(mbEntry{kind: mbTryRecvMany, n: 0}, 1) // an empty buffer
 	add(mbEntry{kind: mbCap}, 1)
 	add(mbEntry{kind: mbFlags}, 2)
 	add(mbEntry{kind: mbWaitPushable}, 2)
@@ -135,8 +152,9 @@ var mbTable = func() [64]mbEntry {
 type mbStep struct {
 	client int
 	kind   mbKind
-	value  int // a send's item: distinct, 1, 2, ... in byte order; 0 for nil
-	n      int // Interrupt's n, SetCap's capacity
+	value  int   // a send's item: distinct, 1, 2, ... in byte order; 0 for nil
+	values []int // TrySendMany's items, numbered with the sends' items; 0 for nil
+	n      int   // Interrupt's n, SetCap's capacity, TryRecvMany's room
 }
 
 func (st mbStep) String() string {
@@ -147,8 +165,10 @@ func (st mbStep) String() string {
 			return name + "(nil)"
 		}
 		return fmt.Sprintf("%s(%d)", name, st.value)
-	case mbInterrupt:
+	case mbInterrupt, mbTryRecvMany:
 		return fmt.Sprintf("%s(%d)", name, st.n)
+	case mbTrySendMany:
+		return fmt.Sprintf("%s(%v)", name, st.values)
 	case mbSetCap:
 		return fmt.Sprintf("%s(%s)", name, capName(st.n))
 	}
@@ -193,6 +213,15 @@ func decodeMailbox(data []byte) mbInput {
 				if !e.isNil {
 					next++
 					st.value = next
+				}
+			case mbTrySendMany:
+				st.values = make([]int, e.n)
+				for i := range st.values {
+					if e.isNil && i == e.n/2 {
+						continue // nil
+					}
+					next++
+					st.values[i] = next
 				}
 			}
 			in.steps = append(in.steps, st)
@@ -346,6 +375,40 @@ func (r *mbReplay) step(st mbStep) (got, want string, skip bool, err error) {
 		got = errName(e, spec.Delivered)
 		if blocked && st.kind == mbSendDone {
 			want = r.endedWant(got)
+		}
+
+	case mbTrySendMany:
+		ps := make([]*int, len(st.values))
+		for i, v := range st.values {
+			ps[i] = r.item(v)
+		}
+		n, res := m.TrySendMany(ps)
+		wn, wres := ref.TrySendMany(st.values)
+		got, want = fmt.Sprintf("%d %v", n, res), fmt.Sprintf("%d %v", wn, wres)
+
+	case mbTryRecvMany:
+		dst := make([]*int, st.n)
+		n, res := m.TryRecvMany(dst)
+		vs, wres := ref.TryRecvMany(st.n)
+		want = fmt.Sprintf("%v %v", wres, vs)
+		if n < 0 || n > len(dst) {
+			// The bug: a count that is no count of dst's items.
+			got = fmt.Sprintf("%v %d items", res, n)
+			break
+		}
+		gs := []string{}
+		for _, p := range dst[:n] {
+			g, gerr := r.got(p)
+			gs = append(gs, g)
+			err = errors.Join(err, gerr)
+		}
+		got = fmt.Sprintf("%v %v", res, gs)
+		// The bug: a receipt that writes into dst past the items it
+		// reports (an item taken and not counted, so lost).
+		for i, p := range dst[n:] {
+			if p != nil {
+				err = errors.Join(err, fmt.Errorf("received %d items and wrote dst[%d] past them", n, n+i))
+			}
 		}
 
 	case mbTryRecv:
@@ -643,6 +706,10 @@ func mailboxProgram(in mbInput) linearize.Program {
 			mi = model.MailboxInput{Op: model.MbWaitEmpty}
 		case mbWaitFull:
 			mi = model.MailboxInput{Op: model.MbWaitFull}
+		case mbTrySendMany:
+			mi = model.MailboxInput{Op: model.MbTrySendMany, Values: st.values}
+		case mbTryRecvMany:
+			mi = model.MailboxInput{Op: model.MbTryRecvMany, N: st.n}
 		}
 		p[st.client] = append(p[st.client], linearize.Step{Op: opIndex(ops, mbKindNames[st.kind].campaign), Input: mi})
 	}
@@ -699,27 +766,34 @@ func mbAt(e mbEntry) int {
 
 func FuzzMailbox(f *testing.F) {
 	var (
-		trySend   = mbAt(mbEntry{kind: mbTrySend})
-		sendNil   = mbAt(mbEntry{kind: mbTrySend, isNil: true})
-		send      = mbAt(mbEntry{kind: mbSend})
-		sendDone  = mbAt(mbEntry{kind: mbSendDone})
-		tryRecv   = mbAt(mbEntry{kind: mbTryRecv})
-		recv      = mbAt(mbEntry{kind: mbRecv})
-		recvDone  = mbAt(mbEntry{kind: mbRecvDone})
-		pause     = mbAt(mbEntry{kind: mbPause})
-		resume    = mbAt(mbEntry{kind: mbResume})
-		closeW    = mbAt(mbEntry{kind: mbCloseWrite})
-		closeR    = mbAt(mbEntry{kind: mbCloseRead})
-		intr1     = mbAt(mbEntry{kind: mbInterrupt, n: 1})
-		setCap0   = mbAt(mbEntry{kind: mbSetCap, n: 0})
-		setCapInf = mbAt(mbEntry{kind: mbSetCap, n: spec.Unbounded})
-		drain     = mbAt(mbEntry{kind: mbDrain})
-		clr       = mbAt(mbEntry{kind: mbClear})
-		flags     = mbAt(mbEntry{kind: mbFlags})
-		waitPush  = mbAt(mbEntry{kind: mbWaitPushable})
-		waitPop   = mbAt(mbEntry{kind: mbWaitPoppable})
-		waitEmpty = mbAt(mbEntry{kind: mbWaitEmpty})
-		waitFull  = mbAt(mbEntry{kind: mbWaitFull})
+		trySend     = mbAt(mbEntry{kind: mbTrySend})
+		sendNil     = mbAt(mbEntry{kind: mbTrySend, isNil: true})
+		send        = mbAt(mbEntry{kind: mbSend})
+		sendDone    = mbAt(mbEntry{kind: mbSendDone})
+		tryRecv     = mbAt(mbEntry{kind: mbTryRecv})
+		recv        = mbAt(mbEntry{kind: mbRecv})
+		recvDone    = mbAt(mbEntry{kind: mbRecvDone})
+		pause       = mbAt(mbEntry{kind: mbPause})
+		resume      = mbAt(mbEntry{kind: mbResume})
+		closeW      = mbAt(mbEntry{kind: mbCloseWrite})
+		closeR      = mbAt(mbEntry{kind: mbCloseRead})
+		intr1       = mbAt(mbEntry{kind: mbInterrupt, n: 1})
+		setCap0     = mbAt(mbEntry{kind: mbSetCap, n: 0})
+		setCapInf   = mbAt(mbEntry{kind: mbSetCap, n: spec.Unbounded})
+		drain       = mbAt(mbEntry{kind: mbDrain})
+		clr         = mbAt(mbEntry{kind: mbClear})
+		flags       = mbAt(mbEntry{kind: mbFlags})
+		waitPush    = mbAt(mbEntry{kind: mbWaitPushable})
+		waitPop     = mbAt(mbEntry{kind: mbWaitPoppable})
+		waitEmpty   = mbAt(mbEntry{kind: mbWaitEmpty})
+		waitFull    = mbAt(mbEntry{kind: mbWaitFull})
+		sendMany0   = mbAt(mbEntry{kind: mbTrySendMany, n: 0})
+		sendMany2   = mbAt(mbEntry{kind: mbTrySendMany, n: 2})
+		sendMany5   = mbAt(mbEntry{kind: mbTrySendMany, n: 5})
+		sendNilMany = mbAt(mbEntry{kind: mbTrySendMany, n: 3, isNil: true})
+		recvMany0   = mbAt(mbEntry{kind: mbTryRecvMany, n: 0})
+		recvMany1   = mbAt(mbEntry{kind: mbTryRecvMany, n: 1})
+		recvMany5   = mbAt(mbEntry{kind: mbTryRecvMany, n: 5})
 	)
 	f.Add([]byte{})
 	// Capacity 1, one client: fill, overfill, pause, interrupt a blocked
@@ -736,10 +810,226 @@ func FuzzMailbox(f *testing.F) {
 	f.Add(mbBytes(0, 4, [2]int{0, trySend}, [2]int{1, setCapInf}, [2]int{2, trySend}, [2]int{3, trySend},
 		[2]int{0, setCap0}, [2]int{1, waitFull}, [2]int{2, clr}, [2]int{3, flags}, [2]int{0, recv},
 		[2]int{1, send}, [2]int{2, closeW}, [2]int{3, recv}))
+	// Capacity 3, one client: a partial batch, a full one, a batch with a
+	// nil, empty batches on a full and an empty mailbox, batch receipts of
+	// more and fewer than are there, then a pause and a close in front of
+	// both forms.
+	f.Add(mbBytes(3, 1, [2]int{0, trySend}, [2]int{0, sendMany5}, [2]int{0, sendMany2}, [2]int{0, sendNilMany},
+		[2]int{0, sendMany0}, [2]int{0, recvMany1}, [2]int{0, recvMany5}, [2]int{0, recvMany5}, [2]int{0, recvMany0},
+		[2]int{0, sendMany0}, [2]int{0, pause}, [2]int{0, sendMany2}, [2]int{0, recvMany5}, [2]int{0, resume},
+		[2]int{0, sendMany2}, [2]int{0, closeW}, [2]int{0, sendMany2}, [2]int{0, recvMany5}, [2]int{0, recvMany5}))
+	// Capacity 1, four clients: receivers and senders asleep while
+	// batches come and go, so that a batch must wake several of them.
+	f.Add(mbBytes(1, 4, [2]int{1, recv}, [2]int{2, recv}, [2]int{0, setCapInf}, [2]int{0, sendMany5},
+		[2]int{3, send}, [2]int{0, setCap0}, [2]int{3, send}, [2]int{1, send}, [2]int{2, recvMany5},
+		[2]int{0, recvMany5}, [2]int{1, recvMany1}, [2]int{2, sendMany2}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if err := checkMailbox(campaign.NewMailbox, data); err != nil {
 			in := decodeMailbox(data)
 			t.Fatalf("input %q (capacity %s, %d clients, %d steps): %v", data, capName(in.capacity), in.clients, len(in.steps), err)
 		}
 	})
+}
+
+// The batch checks must be able to fail too. badBatchMailbox wraps the
+// real mailbox and breaks one rule of TrySendMany or TryRecvMany, chosen
+// by bug (fuzz/selfcheck_test.go does the same for the other operations).
+type badBatchMailbox struct {
+	*mailbox.Mailbox[int]
+	bug string
+}
+
+func (m *badBatchMailbox) TrySendMany(vs []*int) (int, spec.Result) {
+	switch m.bug {
+	case "nil-prefix":
+		// Sends item by item and stops at the nil: the items before it go
+		// through, though Nil means nothing was sent.
+		for i, v := range vs {
+			if v == nil {
+				return 0, spec.Nil
+			}
+			m.Mailbox.TrySend(vs[i])
+		}
+		return m.Mailbox.TrySendMany(nil)
+	case "all-or-nothing":
+		// Refuses a batch that does not fit whole, though its prefix does.
+		if room := m.Cap() - m.Len(); room > 0 && room < len(vs) && !slices.Contains(vs, nil) {
+			return 0, spec.Full
+		}
+	}
+	return m.Mailbox.TrySendMany(vs)
+}
+
+func (m *badBatchMailbox) TryRecvMany(dst []*int) (int, spec.Result) {
+	switch m.bug {
+	case "recv-reversed":
+		n, r := m.Mailbox.TryRecvMany(dst)
+		slices.Reverse(dst[:n])
+		return n, r
+	case "recv-one":
+		// Takes one item however many dst has room for and are there.
+		return m.Mailbox.TryRecvMany(dst[:min(1, len(dst))])
+	case "recv-copy":
+		// Hands back copies: the right values, the wrong pointers.
+		n, r := m.Mailbox.TryRecvMany(dst)
+		for i, p := range dst[:n] {
+			c := *p
+			dst[i] = &c
+		}
+		return n, r
+	}
+	return m.Mailbox.TryRecvMany(dst)
+}
+
+// mbBatchSelfChecks are inputs of one client (so that the concurrent run
+// is as deterministic as the sequential replay), each exposing one bug of
+// badBatchMailbox.
+func mbBatchSelfChecks() []struct {
+	bug        string
+	data       []byte
+	concurrent bool // the linearizability check must catch it too
+} {
+	at := func(e mbEntry) [2]int { return [2]int{0, mbAt(e)} }
+	var (
+		trySend     = at(mbEntry{kind: mbTrySend})
+		sendMany2   = at(mbEntry{kind: mbTrySendMany, n: 2})
+		sendMany3   = at(mbEntry{kind: mbTrySendMany, n: 3})
+		sendNilMany = at(mbEntry{kind: mbTrySendMany, n: 3, isNil: true})
+		recvMany2   = at(mbEntry{kind: mbTryRecvMany, n: 2})
+		recvMany3   = at(mbEntry{kind: mbTryRecvMany, n: 3})
+		length      = at(mbEntry{kind: mbLen})
+	)
+	return []struct {
+		bug        string
+		data       []byte
+		concurrent bool
+	}{
+		{"nil-prefix", mbBytes(4, 1, sendNilMany, length), true},
+		{"all-or-nothing", mbBytes(3, 1, trySend, sendMany3), true},
+		{"recv-reversed", mbBytes(4, 1, sendMany3, recvMany3), true},
+		{"recv-one", mbBytes(4, 1, sendMany3, recvMany2), true},
+		// A copy carries the right value, so only the sequential replay,
+		// which compares pointers, can tell.
+		{"recv-copy", mbBytes(4, 1, sendMany2, recvMany2), false},
+	}
+}
+
+// The bug: batch checks that pass a broken batch: a Nil batch that sent
+// its prefix, an all-or-nothing batch, a batch receipt that reverses its
+// items, takes fewer than it may, or hands out copies. Each must fail the
+// sequential replay, and (but for the copy) the linearizability check.
+func TestChecksCatchBrokenBatches(t *testing.T) {
+	for _, c := range mbBatchSelfChecks() {
+		t.Run(c.bug, func(t *testing.T) {
+			newMailbox := func(capacity int) spec.Mailbox[int] {
+				return &badBatchMailbox{Mailbox: mailbox.New[int](capacity), bug: c.bug}
+			}
+			in := decodeMailbox(c.data)
+			if err := checkMailboxSequential(newMailbox, in); err == nil {
+				t.Errorf("the sequential replay passed a %s mailbox on input %q", c.bug, c.data)
+			} else {
+				t.Logf("sequential: %v", err)
+			}
+			if !c.concurrent {
+				return
+			}
+			err := checkMailboxConcurrent(newMailbox, in, chaosSeed(c.data))
+			if err == nil {
+				t.Fatalf("the concurrent check passed a %s mailbox on input %q", c.bug, c.data)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "Illegal") || !strings.Contains(msg, "client 0:") {
+				t.Errorf("the concurrent failure lacks the verdict or the program:\n%s", msg)
+			}
+		})
+	}
+}
+
+// The control: the real mailbox passes the same inputs, so that the
+// failures above are the bugs' doing and not the inputs'.
+func TestChecksPassRealBatches(t *testing.T) {
+	for _, c := range mbBatchSelfChecks() {
+		if err := checkMailbox(campaign.NewMailbox, c.data); err != nil {
+			t.Errorf("%s input %q: %v", c.bug, c.data, err)
+		}
+	}
+}
+
+// The bug: a decoder whose batches are not what the table says (the
+// wrong size, a nil missing or one too many, values repeated within a
+// batch or shared with another send, which would let a duplicated item
+// pass for another), or a concurrent program that runs a batch step as
+// another operation or with other items or room.
+func TestDecodeMailboxBatches(t *testing.T) {
+	data := []byte{4, 3}
+	for i := range mbTable {
+		data = append(data, byte(i))
+	}
+	in := decodeMailbox(data[:2+mbMaxSteps])
+	seen := map[int]bool{}
+	batches := 0
+	for i, st := range in.steps {
+		e := mbTable[data[2+i]&63]
+		if st.kind != e.kind {
+			t.Fatalf("step %d: kind %s, want %s", i, mbKindNames[st.kind].name, mbKindNames[e.kind].name)
+		}
+		vals := st.values
+		if st.value != 0 {
+			vals = append(vals, st.value)
+		}
+		if st.kind == mbTrySendMany {
+			batches++
+			nils := 0
+			for _, v := range st.values {
+				if v == 0 {
+					nils++
+				}
+			}
+			if len(st.values) != e.n || nils != map[bool]int{true: 1}[e.isNil] {
+				t.Errorf("step %d: %s from entry %+v", i, st, e)
+			}
+		} else if st.values != nil {
+			t.Errorf("step %d: %s carries batch values %v", i, st, st.values)
+		}
+		for _, v := range vals {
+			if v != 0 && (seen[v] || v < 0) {
+				t.Errorf("step %d: value %d sent twice or negative", i, v)
+			}
+			seen[v] = true
+		}
+	}
+	if batches == 0 {
+		t.Fatal("no batch send decoded from a walk through the whole table")
+	}
+	ops := campaign.MailboxOps()
+	for _, steps := range mailboxProgram(in) {
+		for _, ps := range steps {
+			mi := ps.Input.(model.MailboxInput)
+			name := ops[ps.Op].Name
+			switch {
+			case mi.Op == model.MbTrySendMany && name != "trySendMany",
+				mi.Op == model.MbTryRecvMany && name != "tryRecvMany",
+				name == "trySendMany" && mi.Op != model.MbTrySendMany,
+				name == "tryRecvMany" && mi.Op != model.MbTryRecvMany:
+				t.Errorf("program step %s with input %s", name, model.DescribeMailboxOp(mi, nil))
+			}
+		}
+	}
+	// One batch of each kind, mapped one by one.
+	for _, e := range mbTable {
+		if e.kind != mbTrySendMany && e.kind != mbTryRecvMany {
+			continue
+		}
+		in := decodeMailbox(mbBytes(4, 1, [2]int{0, mbAt(e)}))
+		p := mailboxProgram(in)
+		st, ps := in.steps[0], p[0][0]
+		mi := ps.Input.(model.MailboxInput)
+		want := model.MailboxInput{Op: model.MbTryRecvMany, N: e.n}
+		if e.kind == mbTrySendMany {
+			want = model.MailboxInput{Op: model.MbTrySendMany, Values: st.values}
+		}
+		if ops[ps.Op].Name != mbKindNames[e.kind].campaign || mi.Op != want.Op || mi.N != want.N || !slices.Equal(mi.Values, want.Values) {
+			t.Errorf("entry %+v runs as %s %s, want %s %s", e, ops[ps.Op].Name, model.DescribeMailboxOp(mi, nil),
+				mbKindNames[e.kind].campaign, model.DescribeMailboxOp(want, nil))
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,11 @@ const (
 	// numbered items to 4 receivers, while storm goroutines pause, resume,
 	// interrupt, change the capacity and drain.
 	mbConserveItems = 50000
+
+	// Batch wake-ups: rounds of up to mbBatchWakeMax sleepers woken by
+	// batches (about a millisecond a round).
+	mbBatchWakeRounds = 300
+	mbBatchWakeMax    = 6
 
 	// The void: waiters at the gate, and how many times a round pauses
 	// and resumes it.
@@ -203,9 +209,46 @@ func mbSend(m mbBox, r *rand.Rand, x *item, persistent bool, closing *atomic.Boo
 	}
 }
 
-// mbReceive receives with all four receive calls, chosen at random, into
+// mbSendBatch sends xs, the next items of one sender, with TrySendMany:
+// the unsent rest again after Full, Paused or a partial send if
+// persistent, else not. It returns how many of xs it sent, which are the
+// first ones: TrySendMany sends a prefix.
+func mbSendBatch(m mbBox, xs []*item, persistent bool, closing *atomic.Bool, problems *mbProblems) int {
+	// The bug, in each case below: a batch into a mailbox that nobody has
+	// closed yet reporting Unwritable, a result TrySendMany never returns
+	// for a batch without nil (Nil, Interrupted), or a count that is no
+	// prefix of the batch (none or more than offered with Delivered, some
+	// with a refusal).
+	sent := 0
+	for sent < len(xs) {
+		n, res := m.TrySendMany(xs[sent:])
+		switch {
+		case res == spec.Delivered && n >= 1 && n <= len(xs)-sent:
+			sent += n
+			if sent == len(xs) {
+				return sent
+			}
+		case (res == spec.Full || res == spec.Paused) && n == 0:
+			runtime.Gosched()
+		case res == spec.Unwritable && n == 0:
+			if !closing.Load() {
+				problems.add("sender %d: TrySendMany reported Unwritable at (%d,%d) before the mailbox was closed", xs[0].producer, xs[sent].producer, xs[sent].seq)
+			}
+			return sent
+		default:
+			problems.add("sender %d: TrySendMany of %d items from (%d,%d) reported %d %v", xs[0].producer, len(xs)-sent, xs[sent].producer, xs[sent].seq, n, res)
+			return sent
+		}
+		if !persistent || closing.Load() {
+			return sent
+		}
+	}
+	return sent
+}
+
+// mbReceive receives with all five receive calls, chosen at random, into
 // l until the mailbox reports itself unreadable.
-func mbReceive(m mbBox, r *rand.Rand, c int, items [][]item, l *popLog, progress *atomic.Int64, problems *mbProblems) {
+func mbReceive(m mbBox, r *rand.Rand, c int, items [][]item, l *popLog, progress, batched *atomic.Int64, problems *mbProblems) {
 	take := func(x *item) {
 		// The bug: a receipt that reports success with no item.
 		if x == nil {
@@ -221,7 +264,29 @@ func mbReceive(m mbBox, r *rand.Rand, c int, items [][]item, l *popLog, progress
 		if r.IntN(8) == 0 {
 			jitter(r, 200) // let the senders run ahead now and then, so that items queue up
 		}
-		switch r.IntN(4) {
+		switch r.IntN(5) {
+		case 4:
+			dst := make([]*item, 1+r.IntN(16))
+			for range 1 + r.IntN(8) {
+				n, res := m.TryRecvMany(dst)
+				switch {
+				case res == spec.Received && n >= 1 && n <= len(dst):
+					for _, x := range dst[:n] {
+						take(x)
+					}
+					batched.Add(int64(n))
+				case (res == spec.Empty || res == spec.Paused) && n == 0:
+					runtime.Gosched()
+				case res == spec.Unreadable && n == 0:
+					return
+				default:
+					// The bug: a count out of range (items taken and not
+					// handed over, or nils handed over), or a result
+					// TryRecvMany never returns.
+					unexpected(fmt.Sprintf("TryRecvMany(%d) reported %d %v", len(dst), n, res))
+					return
+				}
+			}
 		case 0:
 			for range 1 + r.IntN(32) {
 				x, res := m.TryRecv()
@@ -302,6 +367,7 @@ func mbStorm(m mbBox, cfg mbStormConfig) result {
 		logs                      = make([]*popLog, cfg.receivers+2) // then the storm's drains, then the final drain
 		lastCap                   = cfg.capacity
 		refusedN                  atomic.Int64
+		batchSent, batchReceived  atomic.Int64 // items moved by TrySendMany and TryRecvMany
 	)
 	for c := range logs {
 		logs[c] = newPopLog(cfg.senders, cfg.perSender)
@@ -311,19 +377,44 @@ func mbStorm(m mbBox, cfg mbStormConfig) result {
 		senders.Go(func() {
 			r := rand.New(rand.NewPCG(cfg.seed, uint64(p)))
 			<-start
-			for s := range items[p] {
+			for s := 0; s < len(items[p]); {
 				if stop.Load() {
 					break
 				}
 				if r.IntN(64) == 0 {
 					// The bug: nil accepted, or refused for another reason
-					// than being nil (Nil comes first in the rules).
+					// than being nil (Nil comes first in the rules); or a
+					// batch with a nil that sends the items before it (the
+					// item then comes out twice, or though refused).
 					if res := m.TrySend(nil); res != spec.Nil {
 						problems.add("sender %d: TrySend(nil) reported %v, want Nil", p, res)
 					}
 					if err := m.Send(nil); !errors.Is(err, spec.ErrNil) {
 						problems.add("sender %d: Send(nil) returned %v, want ErrNil", p, err)
 					}
+					if n, res := m.TrySendMany([]*item{&items[p][s], nil}); n != 0 || res != spec.Nil {
+						problems.add("sender %d: TrySendMany with a nil reported %d %v, want 0 Nil", p, n, res)
+					}
+				}
+				if r.IntN(6) == 0 {
+					// A batch of the next items, of which a prefix goes.
+					k := min(1+r.IntN(8), len(items[p])-s)
+					xs := make([]*item, k)
+					for i := range xs {
+						xs[i] = &items[p][s+i]
+					}
+					n := mbSendBatch(m, xs, r.IntN(4) != 0, &closing, &problems)
+					for i := range k {
+						status[p][s+i] = refused
+						if i < n {
+							status[p][s+i] = delivered
+						}
+					}
+					progress.Add(int64(n))
+					batchSent.Add(int64(n))
+					refusedN.Add(int64(k - n))
+					s += k
+					continue
 				}
 				status[p][s] = mbSend(m, r, &items[p][s], r.IntN(4) != 0, &closing, &problems)
 				if status[p][s] == delivered {
@@ -331,6 +422,7 @@ func mbStorm(m mbBox, cfg mbStormConfig) result {
 				} else {
 					refusedN.Add(1)
 				}
+				s++
 			}
 		})
 	}
@@ -338,7 +430,7 @@ func mbStorm(m mbBox, cfg mbStormConfig) result {
 		receivers.Go(func() {
 			r := rand.New(rand.NewPCG(cfg.seed, uint64(1000+c)))
 			<-start
-			mbReceive(m, r, c, items, logs[c], &progress, &problems)
+			mbReceive(m, r, c, items, logs[c], &progress, &batchReceived, &problems)
 		})
 	}
 	// The storm: one goroutine for each kind of disturbance, so that each
@@ -521,9 +613,9 @@ func mbStorm(m mbBox, cfg mbStormConfig) result {
 	for _, x := range left {
 		final.take(items, x)
 	}
-	res.logf("seed %#x: %d senders x %d items, %d receivers, capacity %s then the storm's, %s: %v; %d refused, %d taken by storm drains, %d by the final drain (chaos %v)",
+	res.logf("seed %#x: %d senders x %d items, %d receivers, capacity %s then the storm's, %s: %v; %d refused, %d taken by storm drains, %d by the final drain; %d sent by TrySendMany, %d received by TryRecvMany (chaos %v)",
 		cfg.seed, cfg.senders, cfg.perSender, cfg.receivers, capString(cfg.capacity), map[bool]string{true: "closed at both ends halfway", false: "closed for writing at the end"}[cfg.cut],
-		elapsed.Round(time.Millisecond), refusedN.Load(), len(logs[cfg.receivers].got), len(left), chaos.Enabled)
+		elapsed.Round(time.Millisecond), refusedN.Load(), len(logs[cfg.receivers].got), len(left), batchSent.Load(), batchReceived.Load(), chaos.Enabled)
 	for c := range cfg.receivers {
 		res.logf("receiver %d took %d", c, len(logs[c].got))
 	}
@@ -644,16 +736,22 @@ func mbAccount(items [][]item, status [][]uint8, logs []*popLog, receivers int) 
 }
 
 // Conservation under storms: 4 senders each send a numbered sequence with
-// Send, TrySend and SendContext (retrying, or giving up, after an
-// interrupt, a timeout, Full or Paused), 4 receivers take them with Recv,
-// TryRecv, RecvContext and All, while storm goroutines pause and resume,
+// Send, TrySend, SendContext and, one time in six, TrySendMany of the
+// next 1 to 8 items (retrying, or giving up, after an interrupt, a
+// timeout, Full, Paused or a partial batch), 4 receivers take them with
+// Recv, TryRecv, RecvContext, All and TryRecvMany into buffers of 1 to 16,
+// while storm goroutines pause and resume,
 // interrupt, set the capacity (0 and unbounded included) and drain; then
 // the mailbox is closed for writing in the storm, and either drained by
 // the receivers or cut off by CloseRead and drained.
 //
 // The bug: an item lost or received twice under contention, pauses,
 // interrupts and capacity changes; a send that reports failure yet
-// delivers; per-sender order broken; Drain losing what CloseRead left;
+// delivers; a batch whose count is not what it sent or received (a
+// partial batch that sends other items than its prefix, or more or fewer
+// than it reports; a batch receipt that takes items it does not hand
+// over); a sleeper that a batch should have woken left asleep (the
+// watchdog); per-sender order broken; Drain losing what CloseRead left;
 // and the flags, capacity and close results that the storm checks on the
 // way. A lost item or a call that sleeps for good does not hang the test:
 // the watchdog stops the run after stallTimeout and names what is missing.
@@ -674,6 +772,180 @@ func TestMailboxConservation(t *testing.T) {
 			res.report(t)
 		})
 	}
+}
+
+// mbBatchWakeRound runs one round of each half of TestMailboxBatchWakes
+// with k sleepers, and returns what went wrong. Its deadline is
+// stallTimeout: past it, a sleeper beside an item or room will not wake.
+func mbBatchWakeRound(r *rand.Rand, k int) []string {
+	var (
+		mu       sync.Mutex
+		problems []string
+	)
+	problem := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		problems = append(problems, fmt.Sprintf(format, args...))
+	}
+	// waitFor waits for done, or reports what is still asleep and closes m
+	// for reading to release it. A receipt waiting for an item that is
+	// never written is not released by that: it is reported and left
+	// behind (goleak reports it too).
+	waitFor := func(m *mailbox.Mailbox[item], done <-chan struct{}, what string) bool {
+		select {
+		case <-done:
+			return true
+		case <-time.After(stallTimeout):
+		}
+		problem("%s: still asleep after %v, with the mailbox %v (Len %d): a lost wake-up", what, stallTimeout, m.Flags(), m.Len())
+		m.CloseRead()
+		select {
+		case <-done:
+		case <-time.After(stallTimeout):
+			problem("%s: still asleep after CloseRead: a receipt waiting for an item in flight that was written without waking it", what)
+		}
+		return false
+	}
+
+	// Receivers: k Recv calls, one each, on an empty mailbox, then the k
+	// items in 1 to 3 batches, by as many goroutines at once. Each Recv
+	// must come back with one of them.
+	m := mailbox.New[item](mailbox.Unbounded)
+	items := make([]item, k)
+	for i := range items {
+		items[i] = item{producer: 0, seq: i}
+	}
+	got := make([]*item, k)
+	var receivers, senders sync.WaitGroup
+	for i := range k {
+		receivers.Go(func() {
+			x, err := m.Recv()
+			if err != nil && !errors.Is(err, spec.ErrUnreadable) { // Unreadable: released after a lost wake-up
+				problem("Recv returned %v", err)
+			}
+			got[i] = x
+		})
+	}
+	jitter(r, 300) // let some or all of them fall asleep
+	parts := 1 + r.IntN(min(3, k))
+	for p := range parts {
+		lo, hi := p*k/parts, (p+1)*k/parts
+		senders.Go(func() {
+			xs := make([]*item, hi-lo)
+			for i := range xs {
+				xs[i] = &items[lo+i]
+			}
+			if n, res := m.TrySendMany(xs); n != len(xs) || res != spec.Delivered {
+				problem("TrySendMany of %d into an unbounded mailbox reported %d %v", len(xs), n, res)
+			}
+		})
+	}
+	senders.Wait()
+	done := make(chan struct{})
+	go func() { receivers.Wait(); close(done) }()
+	if waitFor(m, done, fmt.Sprintf("%d receivers after batches of %d items in all", k, k)) {
+		seen := map[*item]bool{}
+		for _, x := range got {
+			// The bug: a woken receiver handed nothing, an item not sent,
+			// or one handed to two receivers.
+			if x == nil || x != &items[x.seq] || seen[x] {
+				problem("the %d receivers woken by the batches got %s: want each item sent, once", k, itemNames(got))
+				break
+			}
+			seen[x] = true
+		}
+	}
+
+	// Senders: a bounded mailbox filled to its capacity k, k Send calls,
+	// one each, then receipts in batches of random sizes that take the k
+	// items queued before them. Each Send must then get its item in.
+	m = mailbox.New[item](k)
+	old := make([]*item, k)
+	for i := range old {
+		old[i] = &item{producer: 1, seq: i}
+	}
+	if n, res := m.TrySendMany(old); n != k || res != spec.Delivered {
+		problem("TrySendMany of %d into an empty mailbox of capacity %d reported %d %v", k, k, n, res)
+		return problems
+	}
+	fresh := make([]item, k)
+	errs := make([]error, k)
+	for i := range fresh {
+		fresh[i] = item{producer: 2, seq: i}
+		senders.Go(func() { errs[i] = m.Send(&fresh[i]) })
+	}
+	jitter(r, 300)
+	for taken := 0; taken < k; {
+		dst := make([]*item, 1+r.IntN(k-taken))
+		n, res := m.TryRecvMany(dst)
+		// The bug: a batch receipt that takes anything but the oldest
+		// items (what the woken senders put in comes after them).
+		if res != spec.Received || n != len(dst) || !slices.Equal(dst, old[taken:taken+n]) {
+			problem("TryRecvMany(%d) with %d of %d queued items taken reported %d %v %s", len(dst), taken, k, n, res, itemNames(dst[:max(0, min(n, len(dst)))]))
+			m.CloseRead()
+			senders.Wait()
+			return problems
+		}
+		taken += n
+	}
+	done = make(chan struct{})
+	go func() { senders.Wait(); close(done) }()
+	if waitFor(m, done, fmt.Sprintf("%d senders after batch receipts of %d items in all", k, k)) {
+		left := m.Drain()
+		seen := map[*item]bool{}
+		for _, x := range left {
+			if x.producer == 2 && x == &fresh[x.seq] {
+				seen[x] = true
+			}
+		}
+		// The bug: a woken sender whose item never went in, or went in
+		// twice, or a Send that failed.
+		if len(left) != k || len(seen) != k || slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+			problem("after the %d senders returned (errors %v) the mailbox held %d items, want their %d", k, errs, len(left), k)
+		}
+	}
+	return problems
+}
+
+// itemNames renders items as (producer,seq), nil as nil.
+func itemNames(xs []*item) string {
+	names := make([]string, len(xs))
+	for i, x := range xs {
+		names[i] = "nil"
+		if x != nil {
+			names[i] = fmt.Sprintf("(%d,%d)", x.producer, x.seq)
+		}
+	}
+	return "[" + strings.Join(names, " ") + "]"
+}
+
+// Batch wake-ups, round after round: k Recv calls (1 to 6) asleep, or
+// about to be, on an empty mailbox, then batches holding k items in all
+// from up to three goroutines at once; and k Send calls on a full mailbox
+// of capacity k, then batch receipts of the k items queued. Every call
+// must return, with one item each, or its item in. Nothing else happens
+// in the mailbox, so nothing else would wake a sleeper.
+//
+// The bug: a batch that wakes fewer sleepers than it has items or room
+// for (one, as a single send or receipt does), so that the rest sleep
+// beside what they wait for; a wake-up lost between a sleeper's last look
+// and a batch; an item handed to two woken receivers, or a woken sender's
+// item lost. In the storms above, interrupts, pauses and other sends wake
+// such sleepers sooner or later and hide the bug; here nothing does, and
+// a round still asleep after stallTimeout fails with the mailbox's state.
+func TestMailboxBatchWakes(t *testing.T) {
+	seed := resolveSeed(t)
+	chaos.SetSeed(seed)
+	r := rand.New(rand.NewPCG(seed, 3000))
+	rounds := mbBatchWakeRounds * soak(t)
+	begin := time.Now()
+	for round := range rounds {
+		k := 1 + r.IntN(mbBatchWakeMax)
+		if problems := mbBatchWakeRound(r, k); len(problems) > 0 {
+			t.Fatalf("seed %#x, round %d, %d sleepers:\n%s", seed, round, k, strings.Join(problems, "\n"))
+		}
+	}
+	t.Logf("seed %#x: %d rounds in %v (chaos %v)", seed, rounds, time.Since(begin).Round(time.Millisecond), chaos.Enabled)
 }
 
 // voidBox is the void mailbox's interface.
@@ -840,6 +1112,72 @@ func TestVoidStorm(t *testing.T) {
 		}
 		if t.Failed() {
 			return
+		}
+	}
+}
+
+// brokenBatchMailbox wraps the real mailbox and breaks one promise of the
+// batch forms, every every-th batch (stress/selfcheck_test.go does the
+// same for the other operations, whose wrappers leave the batch forms
+// real).
+type brokenBatchMailbox struct {
+	*mailbox.Mailbox[item]
+	every int64
+	bug   string
+	n     atomic.Int64
+}
+
+func (b *brokenBatchMailbox) strike() bool { return b.n.Add(1)%b.every == 0 }
+
+func (b *brokenBatchMailbox) TrySendMany(vs []*item) (int, spec.Result) {
+	if b.bug == "send-lose" && len(vs) >= 2 && b.strike() {
+		// Sends all but the last item, and reports the last sent too.
+		if n, r := b.Mailbox.TrySendMany(vs[:len(vs)-1]); r != spec.Delivered || n < len(vs)-1 {
+			return n, r
+		}
+		return len(vs), spec.Delivered
+	}
+	return b.Mailbox.TrySendMany(vs)
+}
+
+func (b *brokenBatchMailbox) TryRecvMany(dst []*item) (int, spec.Result) {
+	n, r := b.Mailbox.TryRecvMany(dst)
+	switch {
+	case b.bug == "recv-drop" && n >= 2 && b.strike():
+		return n - 1, r // takes n items and hands out n-1
+	case b.bug == "recv-reverse" && n >= 2 && b.strike():
+		slices.Reverse(dst[:n])
+	}
+	return n, r
+}
+
+// The batch accounting of the conservation storm must be able to fail: a
+// batch send that reports an item sent that it dropped, a batch receipt
+// that takes an item and does not hand it over, or hands its items over
+// reversed, must each be caught and named.
+//
+// The bug: a storm that counts a batch as delivered without checking its
+// items come out, that trusts TryRecvMany's count without checking every
+// item sent turns up, or that does not check the order of the items a
+// batch receipt hands over.
+func TestConservationCatchesBrokenBatches(t *testing.T) {
+	for _, c := range []struct {
+		bug  string
+		want string // a phrase the problems must contain
+	}{
+		{"send-lose", "items missing"},
+		{"recv-drop", "items missing"},
+		{"recv-reverse", "FIFO order broken"},
+	} {
+		for _, capacity := range []int{2, spec.Unbounded} {
+			t.Run(fmt.Sprintf("%s-cap%s", c.bug, capString(capacity)), func(t *testing.T) {
+				b := &brokenBatchMailbox{Mailbox: mailbox.New[item](capacity), every: 7, bug: c.bug}
+				res := mbStorm(b, mbStormConfig{
+					senders: 4, receivers: 4, perSender: 3000, capacity: capacity, seed: 1,
+					stall: 2 * time.Second, finish: time.Minute,
+				})
+				requireCaught(t, res, c.want)
+			})
 		}
 	}
 }

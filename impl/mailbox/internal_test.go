@@ -24,6 +24,14 @@ func (c *core) sleepers(k kind) int {
 	return n
 }
 
+// sleeps returns how many times calls have gone to sleep in c: every
+// sleeper takes a number from c.seq.
+func (c *core) sleeps() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seq
+}
+
 func waitSleepers(t *testing.T, c *core, k kind, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -47,11 +55,17 @@ func TestWakeUpsAreTargeted(t *testing.T) {
 		wg.Go(func() { v := 2; m.Send(&v) })
 	}
 	waitSleepers(t, &m.core, sendKind, 5)
+	before := m.sleeps()
 	m.TryRecv()
 	waitSleepers(t, &m.core, sendKind, 4) // exactly one left the list
 	time.Sleep(10 * time.Millisecond)
 	if n := m.sleepers(sendKind); n != 4 {
 		t.Fatalf("one receipt woke %d senders", 5-n)
+	}
+	// A broadcast would also end with four asleep: all five woken, one
+	// sent, four back to sleep. Going back to sleep takes a new number.
+	if again := m.sleeps() - before; again != 0 {
+		t.Fatalf("one receipt woke senders of which %d went back to sleep: a broadcast, not a targeted wake-up", again)
 	}
 	if m.wait.Load()&sendSleep == 0 {
 		t.Fatal("sender bit cleared while senders still sleep: the next receipt would not wake them")

@@ -26,19 +26,30 @@
 //     is nondeterministic; the test logs porcupine's time per history),
 //     each with its release, lost-wake-up check and final drain;
 //   - conservation under storms: 4 senders send numbered items with Send,
-//     TrySend and SendContext (retrying after an interrupt, a timeout,
-//     Full or Paused, or giving up and counting the item as not
-//     delivered), 4 receivers take them with Recv, TryRecv, RecvContext
-//     and All, while storm goroutines pause and resume, interrupt, set the
-//     capacity (0 and unbounded included) and drain. The mailbox is then
-//     closed for writing at the end, or at both ends halfway, racing
-//     everything, and drained. Every item reported delivered must come out
-//     exactly once, no item reported not delivered may come out, each
-//     receiver must see each sender's items in order, the final drain must
-//     hold only items newer than those received, and the flags, capacity
-//     and close results must agree with what the storm did. A watchdog
-//     stops a run in which nothing moves for a stall timeout, closes the
-//     mailbox and reports what is missing, rather than hanging;
+//     TrySend, SendContext and TrySendMany of the next 1 to 8 items
+//     (retrying after an interrupt, a timeout, Full, Paused or a partial
+//     batch, or giving up and counting the items not sent as not
+//     delivered), 4 receivers take them with Recv, TryRecv, RecvContext,
+//     All and TryRecvMany into buffers of 1 to 16, while storm goroutines
+//     pause and resume, interrupt, set the capacity (0 and unbounded
+//     included) and drain. The mailbox is then closed for writing at the
+//     end, or at both ends halfway, racing everything, and drained. Every
+//     item reported delivered must come out exactly once, no item reported
+//     not delivered may come out, each receiver must see each sender's
+//     items in order, the final drain must hold only items newer than
+//     those received, and the flags, capacity and close results must agree
+//     with what the storm did. A watchdog stops a run in which nothing
+//     moves for a stall timeout, closes the mailbox and reports what is
+//     missing, rather than hanging;
+//   - batch wake-ups, round after round: 1 to 6 Recv calls asleep on an
+//     empty mailbox, then batches holding as many items from up to three
+//     goroutines at once; and as many Send calls asleep on a full mailbox
+//     of that capacity, then batch receipts of what is queued. Nothing
+//     else touches the mailbox, so a sleeper that a batch should have
+//     woken stays asleep (the storms' interrupts and pauses would wake it
+//     and hide the bug), and a round not over after the stall timeout
+//     fails with the mailbox's state; every woken call must come back
+//     with one item, or with its item in;
 //   - a void mailbox as a gate: 16 goroutines wait at it over and over
 //     while it is paused, resumed and interrupted, then it is closed for
 //     writing (while running, or while paused and then resumed); every
@@ -128,7 +139,10 @@
 // selfcheck_test.go runs the conservation checks on deliberately broken
 // queues and mailboxes (an item lost, duplicated, reordered, copied; a
 // send that delivers but reports failure; a receiver that stalls) and the
-// void storm on broken gates, and requires each break to be reported.
+// void storm on broken gates, and requires each break to be reported;
+// mailbox_test.go does the same for broken batch forms (a batch send that
+// drops an item it reports sent, a batch receipt that drops an item or
+// reverses its items).
 //
 // Run it under the race detector, with and without schedule perturbation:
 //
@@ -148,4 +162,36 @@
 // message; INSIDEOUT_SEED fixes them (see package linearize), and
 // INSIDEOUT_REPORT_DIR says where the visualizations of non-linearizable
 // histories go.
+//
+// For impl/eventq (eventq_test.go), on real pipes and socketpairs:
+//
+//   - short histories of the event-queue campaign (campaign.EqCheck: the
+//     clients register one-shot, level, edge and exclusive registrations
+//     and timers, cancel, rearm, write, read, poll and wake while a waiter
+//     hands firings out and hands some back), 6 clients of 6 steps and 2
+//     of 16, each checked for linearizability against model.EventQ, the
+//     ids' real-time order, and the campaign's audit (every registration
+//     accounted for at Close, no lost firing, every fd closed);
+//   - storms: 6 queues each with a client (registering, writing,
+//     reading), a canceller (cancelling, writing, reading, and closing
+//     the queue at a random moment) and a waiter of their own, and 2
+//     queues shared by 6 clients at once (one of which closes each at a
+//     random moment), every client making 1000 steps over the queue's two
+//     pipes and socketpair, its one-shot and periodic timers, racing
+//     cancels and Closes against readiness and against Wait. Half the
+//     waiters are goroutines, half runtimes (impl/rt) whose step waits,
+//     halted or cancelled at random moments. Conservation must hold for
+//     every continuation: a one-shot handed out once, or cancelled
+//     (Cancel true), or handed back by Close, exactly one of the three; a
+//     repeating one handed back by Close exactly when it was neither
+//     cancelled nor lent (as its waiter saw it), never both; none handed
+//     out by a Wait that began after a Cancel of it reported true, under
+//     another id, or after its Register failed. Every storm must end with
+//     as many fds open as it began with, and goleak finds no goroutine
+//     left. The storm is also run on broken queues (a Cancel racing a
+//     firing, a Close that loses a continuation, a Register that leaks an
+//     fd), each of which must be reported. The histories (150 rounds of
+//     each shape), 5 storms and the broken ones take about 2.5 s under
+//     -race on two cores, with or without -tags chaos; INSIDEOUT_SOAK=n
+//     multiplies the rounds and the storms.
 package stress

@@ -96,6 +96,13 @@ func All() []Campaign {
 				return c.Run(ctx, progress)
 			},
 		},
+		{
+			Name: "eventq",
+			Doc:  "impl/eventq: register (one-shot, level, edge, exclusive, timers), cancel, rearm, poll and wake on real pipes and a socketpair while a waiter hands firings out; then settle, Close, and an audit of every registration and fd",
+			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+				return EqCheck{Clients: o.Clients, Ops: o.OpsPerClient, Seed: o.Seed, Rounds: -1, ReportDir: o.ReportDir}.Run(ctx, progress)
+			},
+		},
 	}
 }
 

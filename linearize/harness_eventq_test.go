@@ -1,0 +1,117 @@
+package linearize_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/spec"
+)
+
+// mustCatchEventQueue runs the event-queue campaign on the queues newQueue
+// makes, for up to badRounds rounds, and requires a failure that want
+// accepts. With noAudit, only the history is checked (linearizability
+// against model.EventQ, and the ids' order): the concurrent history alone
+// must betray the bug.
+func mustCatchEventQueue(t *testing.T, name string, newQueue func() campaign.EventQueue, noAudit bool, want func(*linearize.Failure, *campaign.EqFailure) bool) {
+	t.Helper()
+	c := campaign.EqCheck{Name: name, New: newQueue, Rounds: badRounds, NoAudit: noAudit, ReportDir: t.TempDir()}
+	_, sum, err := c.Run(context.Background(), nil)
+	var f *linearize.Failure
+	var ef *campaign.EqFailure
+	if !errors.As(err, &f) || !errors.As(err, &ef) {
+		t.Fatalf("%s (audit %v): the harness passed a known-bad event queue: %d rounds, %d histories, no failure (%v)", name, !noAudit, sum.Rounds, sum.Histories, err)
+	}
+	if !want(f, ef) {
+		t.Fatalf("%s (audit %v): caught, but not as expected:\n%v", name, !noAudit, err)
+	}
+	t.Logf("%s (audit %v): caught after %d rounds (seed %#x, round %d)", name, !noAudit, sum.Rounds, f.Seed, f.Round)
+}
+
+// illegalHistory accepts a failure whose history porcupine found not
+// linearizable, with the visualization written and named.
+func illegalHistory(t *testing.T) func(*linearize.Failure, *campaign.EqFailure) bool {
+	return func(f *linearize.Failure, ef *campaign.EqFailure) bool {
+		if f.Verdict != spec.Illegal || f.Hung || f.Panic != "" || ef.Result.Verdict != spec.Illegal || f.Report == "" {
+			return false
+		}
+		html, err := os.ReadFile(f.Report)
+		if err != nil {
+			t.Errorf("the report %q was not written: %v", f.Report, err)
+			return false
+		}
+		return strings.Contains(string(html), "<html") && strings.Contains(ef.Error(), f.Report)
+	}
+}
+
+// auditFinds accepts a failure whose audit found a problem containing
+// each of wants.
+func auditFinds(wants ...string) func(*linearize.Failure, *campaign.EqFailure) bool {
+	return func(f *linearize.Failure, ef *campaign.EqFailure) bool {
+		if f.Verdict != spec.Illegal {
+			return false
+		}
+		for _, p := range ef.Result.Problems {
+			found := true
+			for _, w := range wants {
+				found = found && strings.Contains(p, w)
+			}
+			if found {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// The control: the real queue passes the same campaign, audit and all, so
+// the catches below are not the harness failing everything.
+func TestHarnessPassesEventQueue(t *testing.T) {
+	campaign.EqCheck{Rounds: 300, New: func() campaign.EventQueue { return newRealQueue() }}.Test(t)
+}
+
+// The bug: a cancel that races with a firing. Cancel reports true while
+// a firing already read by Wait is still handed out afterwards: a firing
+// after a successful Cancel. The history alone shows it (a one-shot both
+// fired and cancelled, or fired after its Cancel), and the audit too.
+func TestHarnessCatchesEventQueueCancelRacingFiring(t *testing.T) {
+	mustCatchEventQueue(t, "cancel-race", newCancelRaceQueue, true, illegalHistory(t))
+	mustCatchEventQueue(t, "cancel-race", newCancelRaceQueue, false, func(f *linearize.Failure, ef *campaign.EqFailure) bool {
+		return f.Verdict == spec.Illegal
+	})
+}
+
+// The bug: a one-shot that can fire twice (EPOLLONESHOT forgotten, the
+// registration left armed). The history alone shows it.
+func TestHarnessCatchesEventQueueOneShotTwice(t *testing.T) {
+	mustCatchEventQueue(t, "one-shot-twice", newTwiceQueue, true, illegalHistory(t))
+	mustCatchEventQueue(t, "one-shot-twice", newTwiceQueue, false, func(f *linearize.Failure, ef *campaign.EqFailure) bool {
+		return f.Verdict == spec.Illegal
+	})
+}
+
+// The bug: a lent continuation handed out again before it was handed
+// back: two runners could step it at once. The history alone shows it.
+func TestHarnessCatchesEventQueueLentHandedOutTwice(t *testing.T) {
+	mustCatchEventQueue(t, "lent-twice", newAgainQueue, true, illegalHistory(t))
+}
+
+// The bug: Close loses an armed continuation. Close is outside the
+// model, so the history cannot show it; the audit must.
+func TestHarnessCatchesEventQueueCloseThatLoses(t *testing.T) {
+	mustCatchEventQueue(t, "close-loses", newCloseLosesQueue, false, auditFinds("handed back by Close 0"))
+}
+
+// The bug: a Rearm that reports success and hands nothing back. The
+// history cannot show it (an armed registration need not fire); the
+// audit sees an armed registration that Close does not hand back, or an
+// armed one, ready, that never fired.
+func TestHarnessCatchesEventQueueDeafRearm(t *testing.T) {
+	mustCatchEventQueue(t, "deaf-rearm", newDeafRearmQueue, false, func(f *linearize.Failure, ef *campaign.EqFailure) bool {
+		return auditFinds("armed true at Close")(f, ef) || auditFinds("lost firing")(f, ef)
+	})
+}

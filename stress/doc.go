@@ -194,4 +194,13 @@
 //     each shape), 5 storms and the broken ones take about 2.5 s under
 //     -race on two cores, with or without -tags chaos; INSIDEOUT_SOAK=n
 //     multiplies the rounds and the storms.
+//   - TestRuntimeEventQueueStorm: 3 storms of 4 runtimes, each living on
+//     16 continuations in its own event queue, each of which waits six
+//     times for its pipe (eventq.Await) or a timer (eventq.Sleep), while
+//     two writers feed the pipes and a disturber freezes, thaws,
+//     interrupts, ejects and halts the runtimes. Every continuation must
+//     end exactly one of finished, ejected, or among its runtime's
+//     Leftovers (a runtime halted while continuations wait in its queue
+//     hands them back), none run by two runners at once or after an
+//     Eject, and the fd count must be back where it began. About 1 s.
 package stress

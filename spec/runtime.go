@@ -145,16 +145,14 @@ var (
 //   - Signal(sig) applies a signal's default action: SIGTERM and SIGQUIT
 //     halt, SIGCONT thaws, SIGINT and others are ignored.
 //
-// Where this differs from the seed: the seed's runtime receives its
-// default signals in its local event queue. Here process signals reach
-// runtimes through one goroutine that os/signal feeds (rt.RouteSignals),
-// which applies each one's default action with Signal; a runtime asleep
-// in its event queue is woken through the queue's eventfd, as by any
-// control operation. The reason is SIGCONT: it must thaw a frozen
-// runtime, and a frozen runtime does not poll its queue (it runs nothing,
-// and what becomes ready meanwhile must wait for the thaw). A
-// continuation that wants signals as events registers them in a queue
-// (eventq's Signal), where they arrive like any other firing.
+// With the Signals option, a runtime receives its default signals in its
+// local event queue, as the seed's does, and applies each one's default
+// action with Signal between two steps; a frozen runtime sleeps in its
+// queue rather than beside it, so that SIGCONT thaws it, and applies its
+// signals there without running a step. The signal registration is the
+// runtime's own: it does not keep the runtime alive, and it is not among
+// its leftovers. rt.RouteSignals does the same for runtimes without an
+// event queue, through a goroutine that os/signal feeds.
 //
 // # Errors and failure
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -280,5 +281,62 @@ func TestNoQueueWithoutPolling(t *testing.T) {
 	}
 	if jerr := run.Join(); jerr != nil || !errors.Is(err, eventq.ErrNoQueue) {
 		t.Fatalf("Join: %v; the next step's MoveErr: %v, want ErrNoQueue", jerr, err)
+	}
+}
+
+// A runtime's signals come through its event queue: SIGCONT thaws it even
+// while it is frozen (asleep in its queue), SIGTERM halts it, and its own
+// signal registration neither keeps it alive nor shows among its
+// leftovers. The bugs this catches: a frozen runtime deaf to SIGCONT (it
+// sleeps without polling its queue), a signal registration counted as
+// work (the runtime never ends), and one handed back as a leftover.
+func TestSignalsThroughTheQueue(t *testing.T) {
+	var n atomic.Int64
+	r, err := rt.Spawn(counter(&n), rt.StartFrozen(), rt.Signals(syscall.SIGCONT, syscall.SIGTERM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if n.Load() != 0 {
+		t.Fatal("a runtime started frozen ran")
+	}
+	if err := unix.Kill(unix.Getpid(), unix.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "SIGCONT thawing the frozen runtime", func() bool { return n.Load() > 0 })
+	if err := unix.Kill(unix.Getpid(), unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Join() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("SIGTERM did not halt the runtime")
+	}
+	if left := r.Leftovers(); len(left) != 1 {
+		t.Fatalf("%d leftovers, want 1 (the counter, halted)", len(left))
+	}
+
+	// A runtime whose continuation finishes ends, signals or not.
+	f, err := rt.Spawn(finite(3), rt.Signals())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- f.Join() }()
+	select {
+	case err := <-done:
+		if err != nil || len(f.Leftovers()) != 0 {
+			t.Fatalf("Join %v, %d leftovers", err, len(f.Leftovers()))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a runtime whose continuation finished lived on for its signals")
+	}
+
+	if _, err := rt.Spawn(finite(1), rt.Signals(), rt.SkipPolling()); !errors.Is(err, eventq.ErrNoQueue) {
+		t.Fatalf("Signals without Polling: %v, want ErrNoQueue", err)
 	}
 }

@@ -98,11 +98,16 @@ type Runtime struct {
 	// out of a repeating registration, ready is Wait's buffer: all three
 	// the loop's alone. left is what the runtime had not finished when it
 	// tore down, set under mu (see Leftovers).
-	evq   atomic.Pointer[eventq.Queue]
-	runq  []*cont.C
-	lent  map[*cont.C]eventq.ID
-	ready []eventq.Ready
-	left  []*cont.C
+	evq atomic.Pointer[eventq.Queue]
+	// sigs is the continuation of the runtime's own signal registration
+	// (Signals), which the queue does not count as work; signals holds
+	// what its last firing brought. Both the loop's alone.
+	sigs    *cont.C
+	signals []os.Signal
+	runq    []*cont.C
+	lent    map[*cont.C]eventq.ID
+	ready   []eventq.Ready
+	left    []*cont.C
 
 	name string
 	opts options
@@ -115,6 +120,7 @@ type Option func(*options)
 
 type options struct {
 	startFrozen, skipPolling, denyCancels, osThread bool
+	signals                                         []os.Signal
 	cpus                                            []int
 	name                                            string
 	links                                           []*Runtime
@@ -125,6 +131,24 @@ func StartFrozen() Option { return func(o *options) { o.startFrozen = true } }
 
 // SkipPolling turns Polling off: the runtime will not poll an event queue.
 func SkipPolling() Option { return func(o *options) { o.skipPolling = true } }
+
+// Signals has the runtime receive the process signals sigs
+// (DefaultSignals if none) in its local event queue and apply each one's
+// default action (see Signal): SIGTERM and SIGQUIT halt it, SIGCONT
+// thaws it, the others are ignored. The signals arrive through os/signal,
+// so while any runtime receives one, it no longer has its own default
+// effect on the process (SIGTERM no longer ends it); the runtime stops
+// receiving them when it tears down. A frozen runtime still receives
+// them, so that SIGCONT can thaw it. It needs Polling: Spawn fails with
+// eventq.ErrNoQueue if SkipPolling is given too.
+func Signals(sigs ...os.Signal) Option {
+	return func(o *options) {
+		if len(sigs) == 0 {
+			sigs = DefaultSignals
+		}
+		o.signals = append(o.signals, sigs...)
+	}
+}
 
 // DenyCancels turns Cancels off: Cancel refuses.
 func DenyCancels() Option { return func(o *options) { o.denyCancels = true } }
@@ -252,6 +276,17 @@ func (r *Runtime) run(booted chan<- error) {
 		// Never unlocked: the thread exits with this goroutine.
 		if err := r.setupThread(); err != nil {
 			r.setFlags(spec.RtHalted|spec.RtTeardown|spec.RtDead, spec.RtBoot|spec.RtPolling|spec.RtRunning)
+			close(r.done)
+			booted <- err
+			return
+		}
+	}
+	if len(r.opts.signals) > 0 {
+		if err := r.listen(); err != nil {
+			r.setFlags(spec.RtHalted|spec.RtTeardown|spec.RtDead, spec.RtBoot|spec.RtPolling|spec.RtRunning)
+			if q := r.evq.Load(); q != nil {
+				q.Close()
+			}
 			close(r.done)
 			booted <- err
 			return
@@ -412,7 +447,38 @@ func (r *Runtime) pending() bool {
 		return true
 	}
 	q := r.evq.Load()
-	return q != nil && q.Len() > 0
+	if q == nil {
+		return false
+	}
+	own := 0
+	if r.sigs != nil {
+		own = 1 // the runtime's signal registration is not work
+	}
+	return q.Len() > own
+}
+
+// listen registers the runtime's signals (Signals) in its event queue.
+func (r *Runtime) listen() error {
+	q, err := r.EventQueue()
+	if err != nil {
+		return err
+	}
+	r.sigs = cont.New(r.applySignals)
+	if _, err := q.Signal(r.sigs, r.opts.signals...); err != nil {
+		return fmt.Errorf("runtime %s: signals: %w", r, err)
+	}
+	return nil
+}
+
+// applySignals is the step of the runtime's signal continuation: it
+// applies what the last firing brought. Lent by its registration, it is
+// handed back after the step.
+func (r *Runtime) applySignals(ctx context.Context, c *cont.C) cont.Step {
+	for _, sig := range r.signals {
+		r.Signal(sig)
+	}
+	r.signals = r.signals[:0]
+	return c.Next()
 }
 
 // idle finds the next continuation to run when the runtime has none in
@@ -440,6 +506,9 @@ func (r *Runtime) idle(ctx *stepCtx) (c *cont.C, finished bool, err error) {
 // take queues what the event queue handed out for a turn each.
 func (r *Runtime) take(ready []eventq.Ready, err error) error {
 	for i, rd := range ready {
+		if rd.C == r.sigs && r.sigs != nil {
+			r.signals = append(r.signals, rd.Signals...)
+		}
 		if !rd.Ended {
 			if r.lent == nil {
 				r.lent = make(map[*cont.C]eventq.ID)
@@ -581,8 +650,33 @@ func (r *Runtime) park() bool {
 		if f&uint32(spec.RtFrozen) == 0 {
 			return true
 		}
-		<-r.wake
+		if r.sigs == nil || r.parkInQueue() != nil {
+			<-r.wake
+		}
 	}
+}
+
+// parkInQueue sleeps, frozen, in the event queue, where the runtime's
+// signals (Signals) arrive, so that SIGCONT can thaw it: it applies them
+// at once, running no step. Whatever else becomes ready meanwhile waits
+// for the thaw. Thaw and Halt wake the queue (signalWake).
+func (r *Runtime) parkInQueue() error {
+	q := r.evq.Load()
+	if err := r.take(q.Wait(r.ready[:0], -1)); err != nil {
+		return err
+	}
+	if i := slices.Index(r.runq, r.sigs); i >= 0 {
+		r.runq = slices.Delete(r.runq, i, i+1)
+		for _, sig := range r.signals {
+			r.Signal(sig)
+		}
+		r.signals = r.signals[:0]
+		if id, ok := r.lent[r.sigs]; ok {
+			delete(r.lent, r.sigs)
+			q.Rearm(id)
+		}
+	}
+	return nil
 }
 
 // teardown ends the runtime: final error, flags, linked runtimes, Dead.
@@ -604,14 +698,22 @@ func (r *Runtime) teardown(err error) {
 		}
 	}
 	// Nothing is lost: what the runtime had not finished stays countable.
-	if r.c != nil && !r.c.Done() {
+	if r.c != nil && r.c != r.sigs && !r.c.Done() {
 		r.left = append(r.left, r.c)
 	}
-	r.left = append(r.left, r.runq...)
+	for _, c := range r.runq {
+		if c != r.sigs {
+			r.left = append(r.left, c)
+		}
+	}
 	r.runq = nil
 	if q := r.evq.Load(); q != nil {
 		held, qerr := q.Close()
-		r.left = append(r.left, held...)
+		for _, c := range held {
+			if c != r.sigs {
+				r.left = append(r.left, c)
+			}
+		}
 		if err == nil && qerr != nil {
 			err = fmt.Errorf("runtime %s: closing its event queue: %w", r, qerr)
 		}
@@ -695,6 +797,11 @@ func (r *Runtime) signalWake() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+	if r.sigs != nil { // asleep frozen in its queue: see parkInQueue
+		if q := r.evq.Load(); q != nil {
+			q.Wake()
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package rt_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -16,6 +17,22 @@ import (
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
 )
+
+// joinWithin joins r and returns its error, failing the test with the
+// message why gives if r has not ended within 5 s: a runtime that never
+// ends shows as a failure, not as the package's timeout.
+func joinWithin(t *testing.T, r *rt.Runtime, why func() string) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- r.Join() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal(why())
+		return nil
+	}
+}
 
 // openFDs counts the process's open fds.
 func openFDs(t *testing.T) int {
@@ -81,15 +98,8 @@ func TestAwaitOnARuntime(t *testing.T) {
 	default:
 	}
 	unix.Close(w)
-	done := make(chan error, 1)
-	go func() { done <- run.Join() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the runtime did not finish after end of file")
+	if err := joinWithin(t, run, func() string { return "the runtime did not finish after end of file" }); err != nil {
+		t.Fatal(err)
 	}
 	if left := run.Leftovers(); len(left) != 0 {
 		t.Fatalf("%d continuations left over", len(left))
@@ -132,15 +142,8 @@ func TestIdleInEventQueue(t *testing.T) {
 		t.Fatalf("Eject of an idle, running runtime: %v, want ErrNoContinuation", err)
 	}
 	run.Halt()
-	done := make(chan error, 1)
-	go func() { done <- run.Join() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Halt did not reach a runtime asleep in its event queue")
+	if err := joinWithin(t, run, func() string { return "Halt did not reach a runtime asleep in its event queue" }); err != nil {
+		t.Fatal(err)
 	}
 	if left := run.Leftovers(); len(left) != 1 || left[0] != c {
 		t.Fatalf("leftovers %v, want the continuation waiting in the queue", left)
@@ -183,15 +186,10 @@ func TestContinuationsShareARuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- run.Join() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("the runtime did not finish: %d of %d continuations finished", finished.Load(), n)
+	if err := joinWithin(t, run, func() string {
+		return fmt.Sprintf("the runtime did not finish: %d of %d continuations finished", finished.Load(), n)
+	}); err != nil {
+		t.Fatal(err)
 	}
 	if finished.Load() != n {
 		t.Fatalf("%d of %d finished", finished.Load(), n)
@@ -229,15 +227,8 @@ func TestRepeatingRegistrationOnARuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	unix.Write(w, []byte("12345"))
-	done := make(chan error, 1)
-	go func() { done <- run.Join() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("the runtime did not finish: read %d of 5 bytes", bytes.Load())
+	if err := joinWithin(t, run, func() string { return fmt.Sprintf("the runtime did not finish: read %d of 5 bytes", bytes.Load()) }); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -307,15 +298,8 @@ func TestSignalsThroughTheQueue(t *testing.T) {
 	if err := unix.Kill(unix.Getpid(), unix.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- r.Join() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("SIGTERM did not halt the runtime")
+	if err := joinWithin(t, r, func() string { return "SIGTERM did not halt the runtime" }); err != nil {
+		t.Fatal(err)
 	}
 	if left := r.Leftovers(); len(left) != 1 {
 		t.Fatalf("%d leftovers, want 1 (the counter, halted)", len(left))
@@ -326,14 +310,9 @@ func TestSignalsThroughTheQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { done <- f.Join() }()
-	select {
-	case err := <-done:
-		if err != nil || len(f.Leftovers()) != 0 {
-			t.Fatalf("Join %v, %d leftovers", err, len(f.Leftovers()))
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a runtime whose continuation finished lived on for its signals")
+	err = joinWithin(t, f, func() string { return "a runtime whose continuation finished lived on for its signals" })
+	if err != nil || len(f.Leftovers()) != 0 {
+		t.Fatalf("Join %v, %d leftovers", err, len(f.Leftovers()))
 	}
 
 	if _, err := rt.Spawn(finite(1), rt.Signals(), rt.SkipPolling()); !errors.Is(err, eventq.ErrNoQueue) {

@@ -191,7 +191,7 @@ func (sc *Scenario[S]) RunContext(ctx context.Context, progress func(Summary)) (
 	if err != nil {
 		return sum, err
 	}
-	only, err := replayRound()
+	only, err := ReplayRound()
 	if err != nil {
 		return sum, err
 	}
@@ -580,9 +580,10 @@ func ResolveSeed(seed uint64) (uint64, error) {
 	return rand.Uint64() | 1, nil
 }
 
-// replayRound returns the round named by INSIDEOUT_ROUND, or -1 if it is
-// not set.
-func replayRound() (int, error) {
+// ReplayRound returns the round named by INSIDEOUT_ROUND, or -1 if it is
+// not set; one that is not a round number is an error. Campaigns that run
+// rounds of their own replay that one round, as Scenario.Test does.
+func ReplayRound() (int, error) {
 	v := os.Getenv("INSIDEOUT_ROUND")
 	if v == "" {
 		return -1, nil

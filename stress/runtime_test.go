@@ -53,13 +53,9 @@ const (
 // too.
 func replayRound(t *testing.T) int {
 	t.Helper()
-	v := os.Getenv("INSIDEOUT_ROUND")
-	if v == "" {
-		return -1
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		t.Fatalf("INSIDEOUT_ROUND=%q: want a round number, 0 or more", v)
+	n, err := linearize.ReplayRound()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }

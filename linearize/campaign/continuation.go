@@ -3,9 +3,7 @@ package campaign
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -826,13 +824,9 @@ func (c ContCheck) Run(ctx context.Context, progress func(linearize.Summary)) (u
 	if err != nil {
 		return 0, sum, err
 	}
-	only := -1
-	if v := os.Getenv("INSIDEOUT_ROUND"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return seed, sum, fmt.Errorf("campaign: INSIDEOUT_ROUND=%q: want a round number, 0 or more", v)
-		}
-		only = n
+	only, err := linearize.ReplayRound()
+	if err != nil {
+		return seed, sum, err
 	}
 	programs, instrs, rounds := c.Programs, c.Instrs, c.Rounds
 	if programs <= 0 {

@@ -615,34 +615,17 @@ func (r *eqReplay) readyLevels() []*eqFuzzReg {
 		if g.end < 0 || g.events&spec.EvEdge != 0 || !r.ref.CanFire(g.mid) || r.fds[g.end] < 0 {
 			continue
 		}
-		pfd := []unix.PollFd{{Fd: int32(r.fds[g.end]), Events: eqPollBits(g.events)}}
+		pfd := []unix.PollFd{{Fd: int32(r.fds[g.end]), Events: campaign.EqPollBits(g.events)}}
 		for {
 			if _, err := unix.Poll(pfd, 0); err != unix.EINTR {
 				break
 			}
 		}
-		if pfd[0].Revents&eqPollBits(g.events) != 0 {
+		if pfd[0].Revents&campaign.EqPollBits(g.events) != 0 {
 			due = append(due, g)
 		}
 	}
 	return due
-}
-
-func eqPollBits(e spec.Events) int16 {
-	var b int16 = unix.POLLERR | unix.POLLHUP
-	if e&spec.EvRead != 0 {
-		b |= unix.POLLIN
-	}
-	if e&spec.EvWrite != 0 {
-		b |= unix.POLLOUT
-	}
-	if e&spec.EvNoPeer != 0 {
-		b |= unix.POLLRDHUP
-	}
-	if e&spec.EvPriority != 0 {
-		b |= unix.POLLPRI
-	}
-	return b
 }
 
 // wake wakes the queue, then waits without a limit: the kept wake-up

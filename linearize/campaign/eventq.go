@@ -733,8 +733,10 @@ func (run *eqRun) close() {
 	}
 }
 
-// eqPollBits are the poll(2) flags of the conditions of an event set.
-func eqPollBits(e spec.Events) int16 {
+// EqPollBits are the poll(2) flags of the conditions of an event set: how
+// the campaign (and FuzzEventQueue) asks the kernel whether a registration
+// ought to fire.
+func EqPollBits(e spec.Events) int16 {
 	var b int16 = unix.POLLERR | unix.POLLHUP
 	if e&spec.EvRead != 0 {
 		b |= unix.POLLIN
@@ -1030,7 +1032,7 @@ func (ix *eqIndex) audit(held []*cont.C, ready [EqEnds]int16) []string {
 			}
 			continue
 		}
-		if ready[g.end]&eqPollBits(g.events) != 0 {
+		if ready[g.end]&EqPollBits(g.events) != 0 {
 			add("%s: armed at Close while %v was ready (revents %#x), yet the final Poll did not hand it out (a lost firing)", what, g.end, ready[g.end])
 		}
 	}
@@ -1153,13 +1155,9 @@ func (c EqCheck) Run(ctx context.Context, progress func(linearize.Summary)) (uin
 	if err != nil {
 		return 0, sum, err
 	}
-	only := -1
-	if v := os.Getenv("INSIDEOUT_ROUND"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return seed, sum, fmt.Errorf("campaign: INSIDEOUT_ROUND=%q: want a round number, 0 or more", v)
-		}
-		only = n
+	only, err := linearize.ReplayRound()
+	if err != nil {
+		return seed, sum, err
 	}
 	name, clients, ops, rounds, dir := c.Name, c.Clients, c.Ops, c.Rounds, c.ReportDir
 	if name == "" {

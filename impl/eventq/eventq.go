@@ -568,9 +568,14 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 			ms = 0
 		}
 		q.mu.Unlock()
-		n, err := unix.EpollWait(q.epfd, q.evs[:], 0)
-		if ms != 0 && err == nil && n == 0 {
-			n, err = q.park(deadline)
+		var (
+			n   int
+			err error
+		)
+		if ms == 0 {
+			n, err = unix.EpollWait(q.epfd, q.evs[:], 0)
+		} else {
+			n, err = q.park(deadline) // it looks without blocking first
 		}
 		q.mu.Lock()
 		if q.closed {
@@ -601,13 +606,15 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 }
 
 // park waits until the epoll fd has events to report, or deadline passes
-// (zero: no deadline), and then takes them. It does not block in
+// (zero: no deadline), and then takes them; it looks first, with a
+// non-blocking epoll_wait, and parks only if nothing is there. It does not
+// block in
 // epoll_wait: that would hold the goroutine's processor (Go hands it on
 // only tens of microseconds into a blocking system call), and goroutines
 // made ready meanwhile, a step's channel partner or a client of a server
 // run by continuations, would wait that long. Instead the goroutine parks
-// in Go's netpoller, which watches the epoll fd like any socket, and takes
-// the events with a non-blocking epoll_wait when it is woken. Only the
+// in Go's netpoller, which watches the epoll fd like any socket, and looks
+// again when it is woken. Only the
 // waiting goroutine calls it, without q.mu.
 func (q *Queue) park(deadline time.Time) (n int, err error) {
 	if !deadline.Equal(q.parkDeadline) {

@@ -32,8 +32,8 @@ const (
 	// RtDead: teardown is complete: Join returns.
 	RtDead
 	// RtPolling: the runtime has a local event queue (made on first use)
-	// and polls it between steps; off with SkipPolling, and for the
-	// workers of a pool.
+	// and polls it between steps (every 64 steps of a continuation that
+	// goes on); off with SkipPolling, and for the workers of a pool.
 	RtPolling
 	// RtCancels: Cancel is allowed (off with DenyCancels).
 	RtCancels
@@ -101,7 +101,9 @@ var (
 // timer leaves the runtime for its queue (the step hands it over as it
 // returns), and what the queue hands out when ready is the runtime's to
 // run: it runs those continuations a step at a time in turn with the one
-// in hand, polling the queue between steps. With none in hand it is idle:
+// in hand, polling the queue between steps (at least every 64 steps of a
+// continuation that goes on: a poll is a system call, and what became
+// ready waits at most that long). With none in hand it is idle:
 // it sleeps in the queue, using no CPU, and every control operation wakes
 // it; idle is a cooperative point like any other (a Freeze, a Halt takes
 // effect at once). It finishes once its continuation has finished and

@@ -102,12 +102,13 @@ type Runtime struct {
 	// sigs is the continuation of the runtime's own signal registration
 	// (Signals), which the queue does not count as work; signals holds
 	// what its last firing brought. Both the loop's alone.
-	sigs    *cont.C
-	signals []os.Signal
-	runq    []*cont.C
-	lent    map[*cont.C]eventq.ID
-	ready   []eventq.Ready
-	left    []*cont.C
+	sigs      *cont.C
+	signals   []os.Signal
+	runq      []*cont.C
+	sincePoll int // steps since the last poll (see settle)
+	lent      map[*cont.C]eventq.ID
+	ready     []eventq.Ready
+	left      []*cont.C
 
 	name string
 	opts options
@@ -407,7 +408,8 @@ func (r *Runtime) loop() error {
 // the continuations of its steps (they find it with eventq.FromContext),
 // and where anything registered with it runs when ready. The runtime runs
 // what its queue hands out, a step at a time in turn with its own
-// continuation, polling the queue between steps, and when it has nothing
+// continuation, polling the queue every 64 steps while one goes on (a
+// poll is a system call), and when it has nothing
 // else to run it sleeps in its queue, using no CPU, until something is
 // ready or a control operation (Halt, Freeze, Interrupt, Cancel, Eject)
 // wakes it. It finishes once its continuation has and nothing is left in
@@ -536,12 +538,17 @@ func (r *Runtime) pop() *cont.C {
 	return c
 }
 
+// pollEvery is how many steps of a continuation that goes on the runtime
+// runs between two polls of its event queue: what became ready meanwhile,
+// and the runtime's signals, wait at most that many steps.
+const pollEvery = 64
+
 // settle decides what the runtime holds after a step of c, which reported
 // done: a continuation out of a repeating registration goes back to its
 // registration unless finished (then the registration ends); a finished
 // or departed one leaves the runtime idle; one that goes on takes its
 // turn after those the event queue has handed out, which the runtime
-// polls for between two steps while anything is registered.
+// polls for every pollEvery steps while anything is registered.
 func (r *Runtime) settle(c *cont.C, done bool) error {
 	q := r.evq.Load()
 	if id, ok := r.lent[c]; ok {
@@ -558,9 +565,17 @@ func (r *Runtime) settle(c *cont.C, done bool) error {
 		r.c = nil
 		return nil
 	}
-	if q != nil && q.Len() > 0 {
-		if err := r.take(q.Poll(r.ready[:0])); err != nil {
-			return err
+	// Poll every pollEvery steps, not after each: a poll is a system call,
+	// which would cost a continuation that goes on step after step almost
+	// thirty times its step (measured: 22 ns a step, 618 ns with a poll).
+	if q != nil {
+		if r.sincePoll++; r.sincePoll >= pollEvery {
+			r.sincePoll = 0
+			if q.Len() > 0 {
+				if err := r.take(q.Poll(r.ready[:0])); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if len(r.runq) > 0 {

@@ -828,14 +828,7 @@ func FromContext(ctx context.Context) (*Queue, error) {
 // or event set), c stays and next runs at once, with the error in
 // cont.MoveErr of its context.
 func Await(ctx context.Context, c *cont.C, fd int, events Events, next cont.Step) cont.Step {
-	return c.Away(func(c *cont.C) error {
-		q, err := FromContext(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = q.Register(c, fd, events|OneShot)
-		return err
-	}, next)
+	return c.Away(Giving(ctx, func(q *Queue, c *cont.C) (ID, error) { return q.Register(c, fd, events|OneShot) }), next)
 }
 
 // Sleep returns the step that ends a step sleeping for d: a step ends with
@@ -844,14 +837,22 @@ func Await(ctx context.Context, c *cont.C, fd int, events Events, next cont.Step
 // meanwhile. If there is no queue, c stays and next runs at once, with the
 // error in cont.MoveErr of its context.
 func Sleep(ctx context.Context, c *cont.C, d time.Duration, next cont.Step) cont.Step {
-	return c.Away(func(c *cont.C) error {
+	return c.Away(Giving(ctx, func(q *Queue, c *cont.C) (ID, error) { return q.After(d, c) }), next)
+}
+
+// Giving returns the give of a cont.C.Away (or of seq's K.Away) that hands
+// the continuation to the event queue of whoever runs the step whose
+// context is ctx (FromContext): register registers it there. It is what
+// Await, Sleep and Watch are made of, for a wait of another shape.
+func Giving(ctx context.Context, register func(q *Queue, c *cont.C) (ID, error)) func(c *cont.C) error {
+	return func(c *cont.C) error {
 		q, err := FromContext(ctx)
 		if err != nil {
 			return err
 		}
-		_, err = q.After(d, c)
+		_, err = register(q, c)
 		return err
-	}, next)
+	}
 }
 
 // stepCtx is the context RunReady gives a step: its queue, and the firing.

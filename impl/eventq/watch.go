@@ -19,15 +19,10 @@ import (
 // in cont.MoveErr of its context. events must not hold OneShot (use
 // Await): that is a bad event set.
 func Watch(ctx context.Context, c *cont.C, fd int, events Events, next cont.Step) cont.Step {
-	return c.Away(func(c *cont.C) error {
+	return c.Away(Giving(ctx, func(q *Queue, c *cont.C) (ID, error) {
 		if events&OneShot != 0 {
-			return ErrBadEvents
+			return 0, ErrBadEvents
 		}
-		q, err := FromContext(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = q.Register(c, fd, events)
-		return err
-	}, next)
+		return q.Register(c, fd, events)
+	}), next)
 }

@@ -277,15 +277,7 @@ func (k *K) Away(give func(c *cont.C) error) error {
 // meanwhile. It returns nil after d, or an error at once (wrapping
 // eventq.ErrNoQueue where there is no queue).
 func (k *K) Sleep(d time.Duration) error {
-	ctx := k.Context()
-	return k.Away(func(c *cont.C) error {
-		q, err := eventq.FromContext(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = q.After(d, c)
-		return err
-	})
+	return k.Away(eventq.Giving(k.Context(), func(q *eventq.Queue, c *cont.C) (eventq.ID, error) { return q.After(d, c) }))
 }
 
 // Await waits, one-shot, for events on fd in the event queue of whoever
@@ -293,15 +285,9 @@ func (k *K) Sleep(d time.Duration) error {
 // is ready, or an error at once if it cannot wait (no queue, a bad fd or
 // event set).
 func (k *K) Await(fd int, events eventq.Events) error {
-	ctx := k.Context()
-	return k.Away(func(c *cont.C) error {
-		q, err := eventq.FromContext(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = q.Register(c, fd, events|eventq.OneShot)
-		return err
-	})
+	return k.Away(eventq.Giving(k.Context(), func(q *eventq.Queue, c *cont.C) (eventq.ID, error) {
+		return q.Register(c, fd, events|eventq.OneShot)
+	}))
 }
 
 // Coop yields to whoever runs the continuation, which may halt or freeze

@@ -28,7 +28,7 @@ func runAwaits(t *testing.T, q *eventq.Queue, done func() bool) {
 		// Those that go on without waiting are the runner's to step on,
 		// until they wait again or finish.
 		for _, c := range rest {
-			for !c.Step(&queueCtx{t.Context(), q}) {
+			for !c.Step(eventq.NewContext(t.Context(), q)) {
 			}
 		}
 	}
@@ -64,7 +64,7 @@ func TestAwaitReadsAsDataComes(t *testing.T) {
 		return read
 	}
 	c := cont.New(read)
-	if !c.Step(&queueCtx{t.Context(), q}) || q.Len() != 1 {
+	if !c.Step(eventq.NewContext(t.Context(), q)) || q.Len() != 1 {
 		t.Fatal("the first step, on an empty pipe, did not hand the continuation to the queue")
 	}
 	// The first step found the pipe empty and awaited it: c is now q's.
@@ -86,19 +86,6 @@ func TestAwaitReadsAsDataComes(t *testing.T) {
 	}
 }
 
-// queueCtx is a context that holds an event queue, as a runner's does.
-type queueCtx struct {
-	context.Context
-	q *eventq.Queue
-}
-
-func (c *queueCtx) Value(key any) any {
-	if _, ok := key.(eventq.ContextKey); ok {
-		return c.q
-	}
-	return c.Context.Value(key)
-}
-
 // Sleep resumes the continuation no sooner than asked, and through the
 // queue. The bug this catches: a Sleep that does not wait.
 func TestSleepStep(t *testing.T) {
@@ -114,7 +101,7 @@ func TestSleepStep(t *testing.T) {
 		return eventq.Sleep(ctx, c, d, nap)
 	}
 	c := cont.New(nap)
-	if !c.Step(&queueCtx{t.Context(), q}) || q.Len() != 1 {
+	if !c.Step(eventq.NewContext(t.Context(), q)) || q.Len() != 1 {
 		t.Fatal("Sleep did not hand the continuation to a timer")
 	}
 	runAwaits(t, q, func() bool { return len(woke) == 3 })

@@ -805,6 +805,13 @@ type Source interface {
 	EventQueue() (*Queue, error)
 }
 
+// NewContext returns a context that holds q, for a runner that steps
+// continuations by hand (those RunReady returns in rest, say): their
+// Await, Sleep and Watch then wait in q.
+func NewContext(ctx context.Context, q *Queue) context.Context {
+	return context.WithValue(ctx, ContextKey{}, q)
+}
+
 // FromContext returns the event queue of whoever runs the step whose
 // context ctx is, or ErrNoQueue if there is none.
 func FromContext(ctx context.Context) (*Queue, error) {

@@ -12,19 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// queueCtx is a context holding an event queue, as a runner's does.
-type queueCtx struct {
-	context.Context
-	q *eventq.Queue
-}
-
-func (c *queueCtx) Value(key any) any {
-	if _, ok := key.(eventq.ContextKey); ok {
-		return c.q
-	}
-	return c.Context.Value(key)
-}
-
 // A sequential continuation sleeps and awaits a pipe in straight-line
 // code, and its runner is free while it does: each Sleep and Await hands
 // it to the queue, and only the queue gives it back. The bugs this
@@ -65,7 +52,7 @@ func TestSleepAndAwait(t *testing.T) {
 		got = string(buf[:max(n, 0)])
 		finished = true
 	})
-	ctx := &queueCtx{t.Context(), q}
+	ctx := eventq.NewContext(t.Context(), q)
 	if !c.Step(ctx) || q.Len() != 1 {
 		t.Fatal("Sleep did not hand the continuation to the queue")
 	}

@@ -304,7 +304,8 @@ func (c *C) Run(ctx context.Context) bool {
 // BlockSize*8 bytes; use New for those. The zero value is ready to use; a
 // Maker must not be used by two goroutines at once (give each its own).
 type Maker struct {
-	block []C
+	block *[BlockSize]C
+	next  int // the first unused continuation of block
 }
 
 // BlockSize is how many continuations a Maker allocates at once.
@@ -312,11 +313,11 @@ const BlockSize = 64
 
 // New returns a continuation whose first step is fn, as New does.
 func (m *Maker) New(fn Step) *C {
-	if len(m.block) == 0 {
-		m.block = make([]C, BlockSize)
+	if m.block == nil || m.next == BlockSize {
+		m.block, m.next = new([BlockSize]C), 0
 	}
-	c := &m.block[0]
-	m.block = m.block[1:]
+	c := &m.block[m.next]
+	m.next++
 	c.fn = fn
 	return c
 }

@@ -125,9 +125,16 @@ func New[T any](capacity int) *Mailbox[T] {
 // slot returns the slot of position p (modulo 2^34), starting from s, the
 // hint loaded before p was claimed.
 func slot(hint *atomic.Pointer[segment.Segment], s *segment.Segment, p uint64) *unsafe.Pointer {
-	base := s.ID * segment.Slots
-	full := base + (p-base)&posMask
+	full := fullPos(s, p)
 	return segment.Find(hint, s, full).Slot(full)
+}
+
+// fullPos returns the full 64-bit position of position p (modulo 2^34),
+// which is at or after the start of segment s and less than 2^34
+// positions after it.
+func fullPos(s *segment.Segment, p uint64) uint64 {
+	base := s.ID * segment.Slots
+	return base + (p-base)&posMask
 }
 
 // TrySend sends v without waiting: Delivered, or Nil, Paused, Unwritable
@@ -313,9 +320,15 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, spec.Result) {
 			continue
 		}
 		chaos.Point()
+		p := fullPos(seg, s.t&posMask)
 		for i, v := range vs[:n] {
-			// Each store publishes its item, as in trySend.
-			atomic.StorePointer(slot(&m.tailSeg, seg, (s.t+uint64(i))&posMask), unsafe.Pointer(v))
+			// Each store publishes its item, as in trySend. Consecutive
+			// positions share a segment until one ends, so the segment is
+			// looked up only when a position leaves the current one.
+			if q := p + uint64(i); q/segment.Slots != seg.ID {
+				seg = segment.Find(&m.tailSeg, seg, q)
+			}
+			atomic.StorePointer(seg.Slot(p+uint64(i)), unsafe.Pointer(v))
 		}
 		for range n {
 			if m.wait.Load() == 0 {
@@ -356,8 +369,12 @@ func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, spec.Result) {
 		if !m.head.CompareAndSwap(s.h, advance(s.h, uint64(n))) {
 			continue
 		}
+		p := fullPos(seg, s.h&posMask)
 		for i := range n {
-			dst[i] = m.take(slot(&m.headSeg, seg, (s.h+uint64(i))&posMask))
+			if q := p + uint64(i); q/segment.Slots != seg.ID { // as in TrySendMany
+				seg = segment.Find(&m.headSeg, seg, q)
+			}
+			dst[i] = m.take(seg.Slot(p + uint64(i)))
 		}
 		for range n {
 			if m.wait.Load() == 0 {

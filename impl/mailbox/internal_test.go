@@ -179,3 +179,69 @@ func TestInterruptFinishesBeforeWaking(t *testing.T) {
 		}
 	}
 }
+
+// A send to a mailbox where a Recv sleeps hands the item straight to the
+// longest sleeper (no slot, Len stays 0), but only while the mailbox is
+// open and empty: paused, it reports Paused and the sleeper stays asleep;
+// with an item queued, the item queued first is received first. It would
+// catch a hand-over that skipped the flags (the campaign's checker also
+// finds that one) or overtook a queued item, and a woken Send left
+// counted in woken, which would switch the receive spin off for good.
+func TestHandOff(t *testing.T) {
+	m := New[int](Unbounded)
+	got := make(chan int, 2)
+	recv := func() {
+		v, err := m.Recv()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		got <- *v
+	}
+	go recv()
+	waitSleepers(t, &m.core, recvKind, 1)
+	one := 1
+	if r := m.TrySend(&one); r != spec.Delivered {
+		t.Fatalf("TrySend = %v, want Delivered", r)
+	}
+	if v := <-got; v != 1 {
+		t.Fatalf("received %d, want 1", v)
+	}
+	if n := m.Len(); n != 0 {
+		t.Fatalf("Len = %d after a hand-over, want 0", n)
+	}
+
+	go recv()
+	waitSleepers(t, &m.core, recvKind, 1)
+	m.Pause()
+	two := 2
+	if r := m.TrySend(&two); r != spec.Paused {
+		t.Fatalf("TrySend to a paused mailbox = %v, want Paused", r)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if n := m.sleepers(recvKind); n != 1 {
+		t.Fatalf("%d receivers asleep after a send to the paused mailbox, want 1", n)
+	}
+	m.Resume()
+	if err := m.Send(&two); err != nil {
+		t.Fatal(err)
+	}
+	if v := <-got; v != 2 {
+		t.Fatalf("received %d, want 2", v)
+	}
+
+	// A full mailbox of capacity 1 with a sleeping sender: the receipt
+	// that frees it wakes the sender, counted in woken until it runs.
+	b := New[int](1)
+	b.TrySend(&one)
+	done := make(chan struct{})
+	go func() { defer close(done); b.Send(&two) }()
+	waitSleepers(t, &b.core, sendKind, 1)
+	if v, _ := b.TryRecv(); *v != 1 {
+		t.Fatalf("received %d, want 1", *v)
+	}
+	<-done
+	if n := b.woken.Load(); n != 0 {
+		t.Fatalf("woken = %d after the woken Send returned, want 0", n)
+	}
+}

@@ -44,6 +44,7 @@ type waiter struct {
 	kind        kind
 	listed      bool
 	interrupted bool
+	counted     bool   // counted in core.woken until it runs
 	seq         uint64 // arrival order, for Interrupt
 	prev, next  *waiter
 	// A sleeping Send or Recv may have its operation done for it by the
@@ -55,16 +56,26 @@ type waiter struct {
 
 var waiters = sync.Pool{New: func() any { return &waiter{ch: make(chan struct{}, 1)} }}
 
-func getWaiter(k kind, blocked func(snap) bool) *waiter {
-	w := waiters.Get().(*waiter)
+func (c *core) getWaiter(k kind, blocked func(snap) bool) *waiter {
+	w := c.spare.Swap(nil)
+	if w == nil {
+		w = waiters.Get().(*waiter)
+	}
 	w.kind, w.blocked, w.interrupted, w.result = k, blocked, false, 0
 	return w
 }
 
-// putWaiter recycles w; its channel must be empty and w off every list.
-func putWaiter(w *waiter) {
+// putWaiter recycles w, as its call returns; its channel must be empty
+// and w off every list.
+func (c *core) putWaiter(w *waiter) {
+	if w.counted { // its call runs again
+		c.woken.Add(-1)
+		w.counted = false
+	}
 	w.blocked, w.item = nil, nil
-	waiters.Put(w)
+	if !c.spare.CompareAndSwap(nil, w) {
+		waiters.Put(w)
+	}
 }
 
 // A list of waiters, oldest first.
@@ -108,6 +119,13 @@ type core struct {
 	mu    sync.Mutex
 	lists [kinds]list
 	seq   uint64
+	// spare is a waiter kept for the next call that sleeps: a mailbox's
+	// sleepers often come and go one at a time, and a swap costs less
+	// than a trip through the sync.Pool.
+	spare atomic.Pointer[waiter]
+	// woken counts the Send calls that a receipt has woken (handSend) and
+	// that have not run since: see Mailbox.RecvContext's spin.
+	woken atomic.Int32
 }
 
 // setWait and clearWait change the wait word; c.mu must be held.
@@ -129,21 +147,21 @@ func (c *core) clearWait(bits uint64) { c.wait.Store(c.wait.Load() &^ bits) }
 // sees the bit, and takes mu, after this call has listed itself, to wake
 // it. No wake-up is lost.
 func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool, item unsafe.Pointer) (spec.Result, unsafe.Pointer, error) {
-	w := getWaiter(k, blocked)
+	w := c.getWaiter(k, blocked)
 	w.item = item
 	c.mu.Lock()
 	c.setWait(kindBits[k])
 	if !blocked(c.snapshot()) {
 		c.idle(k)
 		c.mu.Unlock()
-		putWaiter(w)
+		c.putWaiter(w)
 		return 0, nil, nil
 	}
 	if c.wait.Load()&pending != 0 { // it stops the first call that would sleep
 		c.clearWait(pending)
 		c.idle(k)
 		c.mu.Unlock()
-		putWaiter(w)
+		c.putWaiter(w)
 		return 0, nil, spec.ErrInterrupted
 	}
 	w.seq = c.seq
@@ -166,19 +184,19 @@ func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool, item 
 			if w.listed {
 				c.unlist(w)
 				c.mu.Unlock()
-				putWaiter(w)
+				c.putWaiter(w)
 				return 0, nil, ctx.Err()
 			}
 			c.mu.Unlock()
 			<-w.ch // a waker took it off its list first: take what it meant
 			if w.result == 0 && !w.interrupted {
-				putWaiter(w)
+				c.putWaiter(w)
 				return 0, nil, ctx.Err()
 			}
 		}
 	}
 	result, got, interrupted := w.result, w.item, w.interrupted
-	putWaiter(w)
+	c.putWaiter(w)
 	if interrupted {
 		return 0, nil, spec.ErrInterrupted
 	}

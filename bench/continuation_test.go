@@ -229,7 +229,10 @@ func BenchmarkFillDrain(b *testing.B) {
 // move); step-goto the same with c.Goto(box, next), which makes the move
 // each time; sequential is a seq.New body calling k.Goto(away) and
 // k.Goto(home) in a loop. chan is the peer: two goroutines passing one
-// pointer back and forth over two unbuffered channels.
+// pointer back and forth over two unbuffered channels; chan-coroutine adds
+// to each leg the resumption of one iter.Pull coroutine to its next yield
+// (coroutinePingPong), which is what the least sequential continuation
+// would add to a channel ping-pong.
 func BenchmarkGotoRoundTrip(b *testing.B) {
 	// onPools runs the continuation that mk returns on two fresh pools,
 	// starting at home; mk's continuation closes done after its last
@@ -330,6 +333,7 @@ func BenchmarkGotoRoundTrip(b *testing.B) {
 				})
 			})
 		}},
+		{"chan-coroutine", func(b *testing.B) { coroutinePingPong(b.N) }},
 		{"chan", func(b *testing.B) {
 			ping, pong := make(chan *int), make(chan *int)
 			var wg sync.WaitGroup

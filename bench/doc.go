@@ -31,9 +31,14 @@
 //     the live heap they cost reported as bytes/item. With -benchtime
 //     10000000x that is at ten million queued; -benchtime 100000000x
 //     measures a hundred million (about 1 GB for insideout).
-//   - BenchmarkMailbox/{insideout,chan}/...: b.N items from p senders to p
-//     receivers with blocking Send and Recv; BenchmarkMailboxPingPong: one
-//     item back and forth, every leg a park and a wake-up.
+//   - BenchmarkMailbox/{insideout,chan,floor}/...: b.N items from p
+//     senders to p receivers with blocking Send and Recv;
+//     BenchmarkMailboxPingPong: one item back and forth, every leg a park
+//     and a wake-up. floor is no product: the simplest blocking FIFO that
+//     parks its waiters on channels of their own, as any mailbox outside
+//     the Go runtime must (a ring under a mutex, with a direct hand-over to
+//     the longest sleeper), to show what that parking costs by itself
+//     against a channel, which parks inside its own operation.
 //   - BenchmarkDispatch/{insideout,insideout-new,insideout-cap1024,
 //     chanworkers,ants,go}: b.N empty tasks run by GOMAXPROCS workers,
 //     submitted from one goroutine; ns/op is per task, making, submitting
@@ -76,7 +81,10 @@
 //     pool.Waiter runtime each; ns/op is per round trip (two wake-ups).
 //     step ends its steps with return c.Goto(box, next), sequential is a
 //     seq.New body calling k.Goto in a loop; chan is two goroutines passing
-//     a pointer back and forth over two unbuffered channels.
+//     a pointer back and forth over two unbuffered channels, and
+//     chan-coroutine the same with each side resuming one iter.Pull
+//     coroutine to its next yield on every leg: the floor for a body that
+//     moves between goroutines as a coroutine, as sequential's does.
 //   - BenchmarkParkedSequential: b.N sequential continuations (seq.New)
 //     stepped once each, so that each body is parked in k.Coop(); reports
 //     bytes/cont, the live heap plus the goroutine stacks (StackInuse) each

@@ -893,3 +893,53 @@ func TestBatchesAreOneStep(t *testing.T) {
 		}
 	})
 }
+
+// A batch wakes the Wait calls its items free, together with the
+// receivers (or senders) asleep: WaitPoppable and WaitFull after a
+// TrySendMany, WaitPushable and WaitEmpty after a TryRecvMany. Batches
+// settle once per sleeping receiver (or sender) and wake the Wait calls
+// on the first settle only.
+//
+// The bug: a batch that wakes the Wait calls only on a settle it skips
+// (the watchers stay asleep), or only when no receiver sleeps.
+func TestBatchesWakeWaitCalls(t *testing.T) {
+	for _, receivers := range []int{0, 2} {
+		t.Run(fmt.Sprintf("%d-receivers-asleep", receivers), func(t *testing.T) {
+			// The receivers take two of the four items as the batch lands,
+			// so the mailbox is full after it only when none sleeps.
+			m := New[int](4)
+			poppable, full := make(chan struct{}), make(chan struct{})
+			go func() { defer close(poppable); m.WaitPoppable() }()
+			watchers := 1
+			if receivers == 0 {
+				go func() { defer close(full); m.WaitFull() }()
+				watchers++
+			}
+			var wg sync.WaitGroup
+			got := make([]*int, receivers)
+			errs := make([]error, receivers)
+			for i := range receivers {
+				goRecv(t, &wg, m, &got[i], &errs[i])
+			}
+			waitSleepers(t, &m.core, watchKind, watchers)
+			if n, r := m.TrySendMany(batchOf(seq(1, 4)...)); n != 4 || r != spec.Delivered {
+				t.Fatalf("TrySendMany = %d %v", n, r)
+			}
+			within(t, poppable, "WaitPoppable after a batch")
+			wg.Wait()
+			if receivers == 0 {
+				within(t, full, "WaitFull after a batch that filled the mailbox")
+			}
+
+			pushable, empty := make(chan struct{}), make(chan struct{})
+			go func() { defer close(pushable); m.WaitPushable() }()
+			go func() { defer close(empty); m.WaitEmpty() }()
+			waitSleepers(t, &m.core, watchKind, 2-receivers/2) // WaitPushable returns at once unless full
+			if n, r := m.TryRecvMany(make([]*int, 4)); n != 4-receivers || r != spec.Received {
+				t.Fatalf("TryRecvMany = %d %v, want %d", n, r, 4-receivers)
+			}
+			within(t, pushable, "WaitPushable after a batch")
+			within(t, empty, "WaitEmpty after a batch that emptied the mailbox")
+		})
+	}
+}

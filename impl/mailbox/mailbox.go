@@ -335,8 +335,12 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, spec.Result) {
 			}
 			atomic.StorePointer(seg.Slot(p+uint64(i)), unsafe.Pointer(v))
 		}
-		for range n {
-			if m.wait.Load() == 0 {
+		// The first settle does every wake-up the batch calls for but one
+		// per sleeping receiver, each of which one item frees: the rest
+		// take one settle each. (The Wait calls and the receipts waiting
+		// for their slot need only the first, which sees every item in.)
+		for i := range n {
+			if w := m.wait.Load(); w == 0 || i > 0 && w&recvSleep == 0 {
 				break
 			}
 			m.settle(delivered)
@@ -381,8 +385,8 @@ func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, spec.Result) {
 			}
 			dst[i] = m.take(seg.Slot(p + uint64(i)))
 		}
-		for range n {
-			if m.wait.Load() == 0 {
+		for i := range n { // as in TrySendMany, for sleeping senders
+			if w := m.wait.Load(); w == 0 || i > 0 && w&sendSleep == 0 {
 				break
 			}
 			m.settle(received)

@@ -31,14 +31,16 @@
 //     the live heap they cost reported as bytes/item. With -benchtime
 //     10000000x that is at ten million queued; -benchtime 100000000x
 //     measures a hundred million (about 1 GB for insideout).
-//   - BenchmarkMailbox/{insideout,chan,floor}/...: b.N items from p
+//   - BenchmarkMailbox/{insideout,chan,mutex}/...: b.N items from p
 //     senders to p receivers with blocking Send and Recv;
 //     BenchmarkMailboxPingPong: one item back and forth, every leg a park
-//     and a wake-up. floor is no product: the simplest blocking FIFO that
-//     parks its waiters on channels of their own, as any mailbox outside
-//     the Go runtime must (a ring under a mutex, with a direct hand-over to
-//     the longest sleeper), to show what that parking costs by itself
-//     against a channel, which parks inside its own operation.
+//     and a wake-up. mutex is a yardstick, no product: the simplest
+//     blocking FIFO that parks its waiters on channels of their own, as
+//     any mailbox outside the Go runtime must (a ring under a mutex, with a
+//     direct hand-over to the longest sleeper). At capacity 1 it is the
+//     floor for that parking, against a channel, which parks inside its
+//     own operation; with room to spare, the cost of a plain mutex and a
+//     ring that never allocates.
 //   - BenchmarkDispatch/{insideout,insideout-new,insideout-cap1024,
 //     chanworkers,ants,go}: b.N empty tasks run by GOMAXPROCS workers,
 //     submitted from one goroutine; ns/op is per task, making, submitting

@@ -41,7 +41,7 @@ var pipes = []struct {
 }{
 	{"insideout", func(c int) pipe { return mailboxPipe{mailbox.New[int](c)} }},
 	{"chan", func(c int) pipe { return chanPipe(make(chan *int, c)) }},
-	{"floor", func(c int) pipe { return newFloorPipe(c) }},
+	{"mutex", func(c int) pipe { return newMutexPipe(c) }},
 }
 
 // BenchmarkMailbox moves b.N items from p senders to p receivers through

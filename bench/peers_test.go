@@ -5,50 +5,51 @@ import (
 	"sync"
 )
 
-// floorPipe is the floor for a mailbox built outside the Go runtime: the
-// simplest blocking FIFO that parks its waiters the only way such code
-// can, on a channel of each waiter's own, with nothing else: a ring of
-// items under one mutex, lists of sleeping senders and receivers, and a
-// direct hand-over to the longest sleeper, as a channel does. It has no
-// flags, no lock-free path and no contract beyond send and receive; it is
-// in BenchmarkMailbox and BenchmarkMailboxPingPong to show what parking
-// outside the runtime costs by itself. A channel parks inside its own
-// send or receive, under the lock that operation takes anyway; anything
-// else pays one more channel operation on each side of every park (the
-// sleeper's receive, the waker's send), and at capacity 1, where nearly
-// every item parks someone, that is what separates it from a channel.
-type floorPipe struct {
+// mutexPipe is the simplest blocking FIFO that parks its waiters the only
+// way code outside the Go runtime can, on a channel of each waiter's own,
+// with nothing else: a ring of items under one mutex, lists of sleeping
+// senders and receivers, and a direct hand-over to the longest sleeper, as
+// a channel does. It has no flags and no contract beyond send and
+// receive. In BenchmarkMailbox and BenchmarkMailboxPingPong it is the
+// yardstick for two things. At capacity 1, where nearly every item parks
+// someone, it is the floor for parking outside the runtime: a channel
+// parks inside its own send or receive, under the lock that operation
+// takes anyway, while anything else pays one more channel operation on
+// each side of every park (the sleeper's receive, the waker's send). With
+// room to spare, it shows what a plain mutex and a ring that never
+// allocates cost when nothing parks.
+type mutexPipe struct {
 	mu                 sync.Mutex
 	ring               []*int
 	head, n            int
-	senders, receivers []*floorWaiter // oldest first
-	free               []*floorWaiter
+	senders, receivers []*mutexWaiter // oldest first
+	free               []*mutexWaiter
 }
 
-// A floorWaiter is one sleeping call: it parks on ch, which its waker
+// A mutexWaiter is one sleeping call: it parks on ch, which its waker
 // signals once, after handing it v (the item to send, or the item
 // received).
-type floorWaiter struct {
+type mutexWaiter struct {
 	ch chan struct{}
 	v  *int
 }
 
-func newFloorPipe(capacity int) *floorPipe { return &floorPipe{ring: make([]*int, capacity)} }
+func newMutexPipe(capacity int) *mutexPipe { return &mutexPipe{ring: make([]*int, capacity)} }
 
 // waiter returns a waiter for a call about to sleep; p.mu is held.
-func (p *floorPipe) waiter(v *int) *floorWaiter {
-	var w *floorWaiter
+func (p *mutexPipe) waiter(v *int) *mutexWaiter {
+	var w *mutexWaiter
 	if k := len(p.free); k > 0 {
 		w, p.free = p.free[k-1], p.free[:k-1]
 	} else {
-		w = &floorWaiter{ch: make(chan struct{}, 1)}
+		w = &mutexWaiter{ch: make(chan struct{}, 1)}
 	}
 	w.v = v
 	return w
 }
 
 // sleep parks until w is signalled, recycles w and returns its item.
-func (p *floorPipe) sleep(w *floorWaiter) *int {
+func (p *mutexPipe) sleep(w *mutexWaiter) *int {
 	<-w.ch
 	v := w.v
 	w.v = nil
@@ -58,7 +59,7 @@ func (p *floorPipe) sleep(w *floorWaiter) *int {
 	return v
 }
 
-func (p *floorPipe) send(v *int) {
+func (p *mutexPipe) send(v *int) {
 	p.mu.Lock()
 	if len(p.receivers) > 0 { // hand v to the longest-sleeping receiver
 		w := p.receivers[0]
@@ -80,7 +81,7 @@ func (p *floorPipe) send(v *int) {
 	p.sleep(w)
 }
 
-func (p *floorPipe) recv() *int {
+func (p *mutexPipe) recv() *int {
 	p.mu.Lock()
 	if p.n > 0 {
 		v := p.ring[p.head]

@@ -907,7 +907,11 @@ func mbBatchSelfChecks() []struct {
 		{"nil-prefix", mbBytes(4, 1, sendNilMany, length), true},
 		{"all-or-nothing", mbBytes(3, 1, trySend, sendMany3), true},
 		{"recv-reversed", mbBytes(4, 1, sendMany3, recvMany3), true},
-		{"recv-one", mbBytes(4, 1, sendMany3, recvMany2), true},
+		// Under concurrency a batch may move fewer items than it could
+		// (spec.Mailbox), so the model accepts a short batch, and only the
+		// sequential replay, where a batch alone must move all it may, can
+		// tell.
+		{"recv-one", mbBytes(4, 1, sendMany3, recvMany2), false},
 		// A copy carries the right value, so only the sequential replay,
 		// which compares pointers, can tell.
 		{"recv-copy", mbBytes(4, 1, sendMany2, recvMany2), false},
@@ -917,7 +921,8 @@ func mbBatchSelfChecks() []struct {
 // The bug: batch checks that pass a broken batch: a Nil batch that sent
 // its prefix, an all-or-nothing batch, a batch receipt that reverses its
 // items, takes fewer than it may, or hands out copies. Each must fail the
-// sequential replay, and (but for the copy) the linearizability check.
+// sequential replay, and (but for the short batch and the copy) the
+// linearizability check.
 func TestChecksCatchBrokenBatches(t *testing.T) {
 	for _, c := range mbBatchSelfChecks() {
 		t.Run(c.bug, func(t *testing.T) {

@@ -69,7 +69,8 @@ func (m *MailboxRef) TryRecv() (int, spec.Result) {
 
 // TrySendMany applies spec.Mailbox's TrySendMany rules: Nil if any item
 // is 0 (nil), then TrySend's rules for the first item, then as many items
-// as there is room for, all at once.
+// as there is room for, all at once (the most the rules allow; Mailbox
+// also accepts fewer, as they do).
 func (m *MailboxRef) TrySendMany(vs []int) (int, spec.Result) {
 	switch {
 	case slices.Contains(vs, 0):
@@ -87,7 +88,8 @@ func (m *MailboxRef) TrySendMany(vs []int) (int, spec.Result) {
 }
 
 // TryRecvMany applies spec.Mailbox's TryRecvMany rules for a buffer of
-// max items: TryRecv's rules, then the first min(max, Len) items at once.
+// max items: TryRecv's rules, then the first min(max, Len) items at once
+// (the most the rules allow; Mailbox also accepts fewer, as they do).
 func (m *MailboxRef) TryRecvMany(max int) ([]int, spec.Result) {
 	switch {
 	case m.Paused:
@@ -426,14 +428,25 @@ func mbStep(st mbState, in MailboxInput, out MailboxOutput) []any {
 	case MbDrain:
 		normal(func(m *MailboxRef) bool { return slices.Equal(m.Drain(), out.Values) })
 	case MbTrySendMany:
+		// The reference moves the most it may; a batch may move fewer, at
+		// least one where one would move (spec.Mailbox).
 		normal(func(m *MailboxRef) bool {
 			n, res := m.TrySendMany(in.Values)
-			return res == out.Result && n == out.N
+			if res != out.Result || out.N > n || out.N < min(n, 1) {
+				return false
+			}
+			m.Items = m.Items[:len(m.Items)-(n-out.N)] // the items it did not send
+			return true
 		})
 	case MbTryRecvMany:
 		normal(func(m *MailboxRef) bool {
 			vs, res := m.TryRecvMany(in.N)
-			return res == out.Result && slices.Equal(vs, out.Values)
+			k := len(out.Values)
+			if res != out.Result || k > len(vs) || k < min(len(vs), 1) || !slices.Equal(vs[:k], out.Values) {
+				return false
+			}
+			m.Items = append(slices.Clone(vs[k:]), m.Items...) // the items it did not take
+			return true
 		})
 	}
 	return next

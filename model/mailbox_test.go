@@ -19,6 +19,16 @@ func res(r spec.Result) model.MailboxOutput { return model.MailboxOutput{Result:
 
 func got(v int) model.MailboxOutput { return model.MailboxOutput{Result: spec.Received, Value: v} }
 
+// sendMany is a TrySendMany of vs that sent n and Delivered (0: Nil).
+func sendMany(vs []int, n int) mbOp {
+	return mbOp{Input: model.MailboxInput{Op: model.MbTrySendMany, Values: vs}, Output: model.MailboxOutput{Result: spec.Delivered, N: n}}
+}
+
+// recvMany is a TryRecvMany of room n that received vs.
+func recvMany(n int, vs ...int) mbOp {
+	return mbOp{Input: model.MailboxInput{Op: model.MbTryRecvMany, N: n}, Output: model.MailboxOutput{Result: spec.Received, Values: vs}}
+}
+
 // at gives an operation the interval [call, ret].
 func at(o mbOp, call, ret int64) mbOp {
 	o.Call, o.Return = call, ret
@@ -87,6 +97,29 @@ func TestMailboxModelVerdicts(t *testing.T) {
 			mb(model.MbTrySend, 1, 0, res(spec.Delivered)), mb(model.MbTrySend, 2, 0, res(spec.Delivered)),
 			mb(model.MbSetCap, 0, 1, model.MailboxOutput{}), mb(model.MbTrySend, 3, 0, res(spec.Full)),
 			mb(model.MbCap, 0, 0, model.MailboxOutput{N: 1})), true},
+		// The batches. A batch moves at least one item where one would
+		// move and at most what fits (or what there is), the first ones,
+		// together; under concurrency it may move fewer than that
+		// (spec.Mailbox), so the model takes any such number.
+		{"a batch moves the first items, together", 3, seq(
+			sendMany([]int{1, 2}, 2), sendMany([]int{3, 4}, 1),
+			recvMany(2, 1, 2), recvMany(5, 3)), true},
+		{"a short batch: 1 of 2 sent where 2 fit, then 1 taken of 2 queued", 2, seq(
+			mb(model.MbTrySend, 1, 0, res(spec.Delivered)), recvMany(2, 1),
+			sendMany([]int{2, 3}, 1), sendMany([]int{4}, 1), recvMany(2, 2), recvMany(2, 4)), true},
+		{"the stress suite's history: a cap-2 batch of 2 sends 1 while a batch receipt empties it", 2, []porcupine.Operation{
+			at(mb(model.MbSend, 3, 0, res(spec.Delivered)), 0, 2),
+			at(recvMany(2, 3), 1, 6),
+			at(sendMany([]int{4, 5}, 1), 3, 4),
+			at(mb(model.MbDrain, 0, 0, model.MailboxOutput{Values: []int{4}}), 5, 7)}, true},
+		{"a batch that sends none where one fits (a model that lets a batch do nothing)", 2, seq(
+			sendMany([]int{1, 2}, 0)), false},
+		{"a batch that sends more than fits", 2, seq(
+			sendMany([]int{1, 2, 3}, 3)), false},
+		{"a batch receipt that skips the first item (a model that takes any items)", 3, seq(
+			sendMany([]int{1, 2, 3}, 3), recvMany(2, 2, 3)), false},
+		{"a batch receipt of more than it asked for", 3, seq(
+			sendMany([]int{1, 2, 3}, 3), recvMany(2, 1, 2, 3)), false},
 	} {
 		if got := porcupine.CheckOperations(model.Mailbox(tc.capacity), tc.h); got != tc.ok {
 			t.Errorf("%s: linearizable = %v, want %v", tc.name, got, tc.ok)

@@ -129,12 +129,23 @@ func (f Flags) String() string {
 // operation that takes effect at one instant:
 //   - TrySendMany: if any item of vs is nil, Nil and nothing is sent;
 //     otherwise TrySend's rules from "paused" on, and where TrySend would
-//     deliver, the first min(len(vs), capacity − len) items of vs are
-//     appended together, in order, and their number returned with
-//     Delivered. Nothing comes between two of them.
+//     deliver, the first k items of vs are appended together, in order,
+//     and k returned with Delivered, for some k with
+//     1 ≤ k ≤ min(len(vs), capacity − len) (k = 0 for an empty vs).
+//     Nothing comes between two of them.
 //   - TryRecvMany: TryRecv's rules, and where TryRecv would receive, the
-//     first min(len(dst), len) items are removed together, stored in dst in
-//     order, and their number returned with Received.
+//     first k items are removed together, stored in dst in order, and k
+//     returned with Received, for some k with 1 ≤ k ≤ min(len(dst), len)
+//     (k = 0 for an empty dst).
+//
+// With nothing else going on, k is the upper bound: everything that fits,
+// everything there is. Under concurrency it may be less. A batch decides
+// how many items it moves from both ends of the mailbox but can claim only
+// its own end in the step that makes it take effect; receipts (for a
+// send) or sends (for a receipt) that land while it decides make room, or
+// add items, that it does not use. The bound is what a lock-free batch can
+// promise: never none where one item would move, never more than fits or
+// than there is, and never a batch in two pieces.
 //
 // Where this differs from the seed: the seed lets TrySend fill a mailbox
 // closed for reading up to its capacity, after which it reports

@@ -290,13 +290,15 @@ func (m *Mailbox[T]) tryRecv(yield bool) (*T, spec.Result) {
 	}
 }
 
-// TrySendMany sends the longest prefix of vs that fits, without waiting,
-// as one operation: the items take effect together, at one instant, in the
-// order of vs, and no other send comes between two of them. It returns
-// how many it sent and Delivered, or 0 and what TrySend would report
-// instead: Nil if any item of vs is nil (then none is sent), Paused,
-// Unwritable or Full. An empty vs sends nothing, and reports Delivered if
-// an item could have been sent.
+// TrySendMany sends a prefix of vs, without waiting, as one operation: the
+// items take effect together, at one instant, in the order of vs, and no
+// other send comes between two of them. It sends all that fit when nothing
+// else is going on, and at least one whenever one fits: receipts that make
+// room while it decides may leave room unused (see spec.Mailbox). It
+// returns how many it sent and Delivered, or 0 and what TrySend would
+// report instead: Nil if any item of vs is nil (then none is sent),
+// Paused, Unwritable or Full. An empty vs sends nothing, and reports
+// Delivered if an item could have been sent.
 func (m *Mailbox[T]) TrySendMany(vs []*T) (int, spec.Result) {
 	for _, v := range vs {
 		if v == nil {
@@ -320,7 +322,13 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, spec.Result) {
 		}
 		// The sends claim slots s.t to s.t+n-1 and take effect here; the
 		// CAS fails if the tail word changed since the snapshot. The head
-		// may have moved on since, which only leaves more room.
+		// may have moved on since: then there is more room at this instant
+		// than n used, which the spec allows (a batch may send fewer than
+		// fit, never none where one fits: n ≥ 1 here). Only the tail word
+		// can be claimed in one step; the stress suite's linearizability
+		// check found the history where this matters (a cap-2 mailbox: a
+		// batch of 2 sent 1 while a batch receipt took the item that made
+		// it full).
 		if !m.tail.CompareAndSwap(s.t, advance(s.t, uint64(n))) {
 			continue
 		}
@@ -351,10 +359,12 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, spec.Result) {
 
 // TryRecvMany receives up to len(dst) items without waiting, as one
 // operation: the first items of the mailbox, taken together at one
-// instant, stored in dst in order. It returns how many it received and
-// Received, or 0 and what TryRecv would report instead: Paused, Unreadable
-// or Empty. An empty dst receives nothing, and reports Received if there
-// was an item to receive.
+// instant, stored in dst in order. It takes min(len(dst), Len) items when
+// nothing else is going on, and at least one whenever there is one: sends
+// that land while it decides may add items it leaves (see spec.Mailbox).
+// It returns how many it received and Received, or 0 and what TryRecv
+// would report instead: Paused, Unreadable or Empty. An empty dst receives
+// nothing, and reports Received if there was an item to receive.
 func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, spec.Result) {
 	for {
 		seg := m.headSeg.Load() // before claiming
@@ -374,7 +384,8 @@ func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, spec.Result) {
 		// The receipts claim slots s.h to s.h+n-1 and take effect here;
 		// the CAS fails if the head word (its position, or its copy of the
 		// flags) changed since the snapshot. The tail may have moved on
-		// since, which only adds items.
+		// since: then there are more items at this instant than n takes,
+		// which the spec allows, as in TrySendMany.
 		if !m.head.CompareAndSwap(s.h, advance(s.h, uint64(n))) {
 			continue
 		}

@@ -424,9 +424,25 @@ func mbStep(st mbState, in MailboxInput, out MailboxOutput) []any {
 	case MbFlags:
 		normal(func(m *MailboxRef) bool { return m.Flags() == out.Flags })
 	case MbClear:
-		normal(func(m *MailboxRef) bool { return m.Clear() == out.N })
+		// Like the batches, Clear and Drain may take the first k items
+		// only, k at least one where there is one (spec.Mailbox).
+		normal(func(m *MailboxRef) bool {
+			all := m.Drain()
+			if out.N > len(all) || out.N < min(len(all), 1) {
+				return false
+			}
+			m.Items = slices.Clone(all[out.N:])
+			return true
+		})
 	case MbDrain:
-		normal(func(m *MailboxRef) bool { return slices.Equal(m.Drain(), out.Values) })
+		normal(func(m *MailboxRef) bool {
+			all, k := m.Drain(), len(out.Values)
+			if k > len(all) || k < min(len(all), 1) || !slices.Equal(all[:k], out.Values) {
+				return false
+			}
+			m.Items = slices.Clone(all[k:])
+			return true
+		})
 	case MbTrySendMany:
 		// The reference moves the most it may; a batch may move fewer, at
 		// least one where one would move (spec.Mailbox).

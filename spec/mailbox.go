@@ -200,10 +200,14 @@ func (f Flags) String() string {
 //     senders Unwritable.
 //   - SetCap(n) sets the capacity; a capacity below the current length
 //     makes the mailbox Full until receipts bring it below.
-//   - Clear() removes every item and returns how many; Drain() removes
-//     every item and returns them in order, so that nothing is lost. Both
-//     take effect at one instant, leaving the mailbox empty, and work
-//     whether it is paused or closed.
+//   - Clear() removes the first k items and returns k; Drain() removes the
+//     first k items and returns them in order, so that nothing is lost.
+//     Both take effect at one instant and work whether the mailbox is
+//     paused or closed. k is every item there is, and the mailbox is left
+//     empty, when nothing else is going on, and always once the mailbox is
+//     closed (nothing can arrive); under concurrency, sends that land
+//     while it decides may stay queued, as with the batch forms below:
+//     1 ≤ k ≤ len where the mailbox is not empty.
 //   - Len() and Cap() return the length and the capacity; Flags() returns
 //     the flags of the state.
 //

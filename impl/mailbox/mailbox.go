@@ -726,7 +726,9 @@ func (m *Mailbox[T]) SetCap(n int) {
 }
 
 // Clear removes every item and returns how many it removed. It works
-// whether the mailbox is paused or closed.
+// whether the mailbox is paused or closed. Items that concurrent sends
+// deliver while it decides may stay queued (see spec.Mailbox); once the
+// mailbox is closed, nothing can arrive, and it leaves the mailbox empty.
 func (m *Mailbox[T]) Clear() int {
 	seg, s := m.claimAll()
 	for i := range s.count() {
@@ -736,7 +738,10 @@ func (m *Mailbox[T]) Clear() int {
 }
 
 // Drain removes every item and returns them in order, so that nothing
-// queued is lost. It works whether the mailbox is paused or closed.
+// queued is lost. It works whether the mailbox is paused or closed. Items
+// that concurrent sends deliver while it decides may stay queued (see
+// spec.Mailbox); once the mailbox is closed, nothing can arrive, and it
+// leaves the mailbox empty.
 func (m *Mailbox[T]) Drain() []*T {
 	seg, s := m.claimAll()
 	if s.count() == 0 {
@@ -751,7 +756,10 @@ func (m *Mailbox[T]) Drain() []*T {
 
 // claimAll claims every slot between head and tail in one CAS of the head
 // word, and wakes those it frees. It returns the segment hint loaded
-// before, and the snapshot it claimed on.
+// before, and the snapshot it claimed on. The CAS validates the head word
+// only: sends that land between the snapshot and the CAS are not claimed,
+// though they came first (a Len between the two counts them), which the
+// spec allows, as for TryRecvMany.
 func (m *Mailbox[T]) claimAll() (*segment.Segment, snap) {
 	for {
 		seg := m.headSeg.Load()

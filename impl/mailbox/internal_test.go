@@ -245,3 +245,32 @@ func TestHandOff(t *testing.T) {
 		t.Fatalf("woken = %d after the woken Send returned, want 0", n)
 	}
 }
+
+// A control operation that finds its flag already set returns only once
+// that flag has taken effect: a Pause (or close) in flight has set it in
+// the tail word but not yet copied it to the head word, where receivers
+// decide. The bug: a second Pause that reports false ("already paused")
+// while a TryRecv after it still finds the head word clean and reports
+// Empty; the stress suite found it so.
+func TestRepeatedControlWaitsForTheFirst(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		flag uint64
+		call func(m *Mailbox[int]) bool
+		want spec.Result
+	}{
+		{"pause", paused, (*Mailbox[int]).Pause, spec.Paused},
+		{"close-read", readClosed, (*Mailbox[int]).CloseRead, spec.Unreadable},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := New[int](2)
+			m.tail.Store(m.tail.Load() | c.flag) // the first call, between its CAS and its copy
+			if c.call(m) {
+				t.Fatalf("the second call reported that it set the flag")
+			}
+			if _, r := m.TryRecv(); r != c.want {
+				t.Fatalf("TryRecv after it = %v, want %v", r, c.want)
+			}
+		})
+	}
+}

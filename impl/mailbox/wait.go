@@ -320,11 +320,20 @@ func (c *core) flags() spec.Flags {
 // change applies f to the tail word by CAS (f reports false to leave it
 // as it is), copies the flags to the head word, and returns the tail word
 // before and whether f changed it.
+//
+// It copies the flags even when f changes nothing: a call that finds a
+// flag already set (a second Pause, a second close) must not return before
+// the change that set it has taken effect, which it does when its copy is
+// made. (The stress suite caught the other order: a Pause reported false,
+// "already paused", while the first Pause had not yet copied its flag, and
+// the same client's TryRecv then reported Empty where it had to say
+// Paused.)
 func (c *core) change(f func(t uint64) (uint64, bool)) (uint64, bool) {
 	for {
 		t := c.tail.Load()
 		n, ok := f(t)
 		if !ok {
+			c.reconcile()
 			return t, false
 		}
 		if c.tail.CompareAndSwap(t, n) {

@@ -127,8 +127,7 @@ func New[T any](capacity int) *Mailbox[T] {
 // slot returns the slot of position p (modulo 2^34), starting from s, the
 // hint loaded before p was claimed.
 func slot(hint *atomic.Pointer[segment.Segment], s *segment.Segment, p uint64) *unsafe.Pointer {
-	full := fullPos(s, p)
-	return segment.Find(hint, s, full).Slot(full)
+	return segment.Locate(hint, s, fullPos(s, p))
 }
 
 // fullPos returns the full 64-bit position of position p (modulo 2^34),

@@ -46,9 +46,24 @@ type Segment struct {
 }
 
 // Slot returns the slot of position i, which must belong to s.
-func (s *Segment) Slot(i uint64) *unsafe.Pointer {
-	k := i % Slots
-	return &s.slots[(k%rows)*lineSlots+k/rows]
+func (s *Segment) Slot(i uint64) *unsafe.Pointer { return s.at(i - s.ID*Slots) }
+
+// at returns the slot at offset k (below Slots) of s: row k%rows, column
+// k/rows, with one division by a constant (a multiplication) for both.
+func (s *Segment) at(k uint64) *unsafe.Pointer {
+	col := k / rows
+	return &s.slots[(k-col*rows)*lineSlots+col]
+}
+
+// Locate returns the slot of position i, starting from s, as
+// Find(hint, s, i).Slot(i) does, but without dividing where i belongs to
+// s, as it mostly does: a send or a receipt then costs a multiplication
+// and a comparison to find its slot.
+func Locate(hint *atomic.Pointer[Segment], s *Segment, i uint64) *unsafe.Pointer {
+	if k := i - s.ID*Slots; k < Slots {
+		return s.at(k)
+	}
+	return Find(hint, s, i).Slot(i)
 }
 
 // Find returns the segment holding position i, starting from s, which must

@@ -111,18 +111,30 @@ func rtqStorm(t *testing.T, seed uint64) {
 		return w
 	}
 
-	for range rtqRuntimes {
+	// seeded[k] is set by runtime k's seeder when it runs. A runtime halted
+	// or ejected before its first step never hands its workers to its
+	// queue: its seeder is then among its leftovers (seederLeft) or was
+	// taken by the Eject (seederEjected) instead, and under load, with the
+	// race detector, that happens (the audit once counted those workers as
+	// lost).
+	seeded := make([]atomic.Bool, rtqRuntimes)
+	seederEjected := make([]bool, rtqRuntimes)
+	group := map[*rtqWorker]int{}
+	seeders := map[*cont.C]int{}
+	for k := range rtqRuntimes {
 		var mine []*rtqWorker
 		for i := range rtqWorkers {
 			w := newWorker(i%2 == 0)
 			mine = append(mine, w)
 			all = append(all, w)
 			byCont[w.c] = w
+			group[w] = k
 		}
 		// The runtime's own continuation hands its workers to its queue,
 		// then finishes: from then on the runtime lives on what its queue
 		// holds.
 		seeder := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+			seeded[k].Store(true)
 			q, err := eventq.FromContext(ctx)
 			if err != nil {
 				problems.Store("no event queue on a runtime: "+err.Error(), true)
@@ -135,6 +147,7 @@ func rtqStorm(t *testing.T, seed uint64) {
 			}
 			return nil
 		})
+		seeders[seeder] = k
 		r, err := rt.Spawn(seeder)
 		if err != nil {
 			t.Fatal(err)
@@ -178,6 +191,8 @@ func rtqStorm(t *testing.T, seed uint64) {
 			if c, err := r.Eject(); err == nil {
 				if w := byCont[c]; w != nil {
 					w.ejected.Store(true)
+				} else if k, ok := seeders[c]; ok {
+					seederEjected[k] = true // taken before its first step
 				}
 				r.Thaw() // emptied: it tears down, handing back its queue's
 			} else if !errors.Is(err, spec.ErrNoContinuation) && !errors.Is(err, spec.ErrTornDown) {
@@ -219,17 +234,40 @@ func rtqStorm(t *testing.T, seed uint64) {
 			left[c]++
 		}
 	}
+	seederLeft := make([]bool, rtqRuntimes)
 	for c, n := range left {
-		if byCont[c] == nil {
-			continue // a seeder caught before it finished
+		if k, ok := seeders[c]; ok {
+			seederLeft[k] = true // a seeder halted before its first step
+			continue
 		}
 		if n > 1 {
 			t.Errorf("a continuation is among the leftovers %d times", n)
 		}
 	}
-	var finished, ejected, leftOver, waits int
+	for k := range rtqRuntimes {
+		states := 0
+		for _, on := range []bool{seeded[k].Load(), seederLeft[k], seederEjected[k]} {
+			if on {
+				states++
+			}
+		}
+		if states != 1 {
+			t.Errorf("runtime %d: its seeder ran %v, is among its leftovers %v, was ejected %v: want exactly one", k, seeded[k].Load(), seederLeft[k], seederEjected[k])
+		}
+	}
+	var finished, ejected, leftOver, unseeded, waits int
 	for i, w := range all {
 		waits += w.waits
+		if !seeded[group[w]].Load() {
+			// Never handed out: its runtime halted before the seeder ran.
+			if w.finished.Load() || w.ejected.Load() || left[w.c] > 0 || w.waits > 0 {
+				t.Errorf("worker %d of a runtime whose seeder never ran: finished %v, ejected %v, left over %v, %d waits", i, w.finished.Load(), w.ejected.Load(), left[w.c] > 0, w.waits)
+			}
+			unseeded++
+			unix.Close(w.rfd)
+			unix.Close(w.wfd)
+			continue
+		}
 		switch {
 		case w.finished.Load():
 			finished++
@@ -245,12 +283,14 @@ func rtqStorm(t *testing.T, seed uint64) {
 			}
 		}
 		if states != 1 {
-			t.Errorf("worker %d: finished %v, ejected %v, left over %v: want exactly one", i, w.finished.Load(), w.ejected.Load(), left[w.c] > 0)
+			k := group[w]
+			t.Errorf("worker %d (runtime %d: seeded %v, %d leftovers, error %v): finished %v, ejected %v, left over %v, %d waits: want exactly one",
+				i, k, seeded[k].Load(), len(runtimes[k].Leftovers()), runtimes[k].Err(), w.finished.Load(), w.ejected.Load(), left[w.c] > 0, w.waits)
 		}
 		unix.Close(w.rfd)
 		unix.Close(w.wfd)
 	}
-	t.Logf("%d workers: %d finished, %d ejected, %d left over; %d waits in all", len(all), finished, ejected, leftOver, waits)
+	t.Logf("%d workers: %d finished, %d ejected, %d left over, %d never handed out (their runtime halted or ejected before its first step); %d waits in all", len(all), finished, ejected, leftOver, unseeded, waits)
 	if waits < len(all) {
 		t.Errorf("only %d waits for %d workers: the storm did not run", waits, len(all))
 	}

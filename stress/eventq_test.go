@@ -610,6 +610,7 @@ func TestEventQueueStormCatchesBrokenQueues(t *testing.T) {
 		{"fd-leak", func() campaign.EventQueue { return eqLeak{eqReal()} }, "fds open before the storm"},
 	} {
 		t.Run(c.bug, func(t *testing.T) {
+			t.Cleanup(closeLeaked)
 			seed := resolveSeed(t)
 			for storm := range 20 {
 				for _, p := range eqStorm(t, seed, storm, c.new) {
@@ -669,7 +670,28 @@ func (q eqCloseLoses) Close() ([]*cont.C, error) {
 
 type eqLeak struct{ *eventq.Queue }
 
+// eqLeaked holds the fds eqLeak leaked, which the test closes once the
+// storm has caught the leak: otherwise -count runs the process out of fds.
+var eqLeaked struct {
+	sync.Mutex
+	fds []int
+}
+
 func (q eqLeak) Register(c *cont.C, fd int, events spec.Events) (spec.EventID, error) {
-	unix.Dup(fd) // never closed
+	if d, err := unix.Dup(fd); err == nil { // not closed by the queue
+		eqLeaked.Lock()
+		eqLeaked.fds = append(eqLeaked.fds, d)
+		eqLeaked.Unlock()
+	}
 	return q.Queue.Register(c, fd, events)
+}
+
+// closeLeaked closes what eqLeak leaked.
+func closeLeaked() {
+	eqLeaked.Lock()
+	defer eqLeaked.Unlock()
+	for _, fd := range eqLeaked.fds {
+		unix.Close(fd)
+	}
+	eqLeaked.fds = nil
 }

@@ -206,7 +206,7 @@ func (f Flags) String() string {
 //     paused or closed. k is every item there is, and the mailbox is left
 //     empty, when nothing else is going on, and always once the mailbox is
 //     closed (nothing can arrive); under concurrency, sends that land
-//     while it decides may stay queued, as with the batch forms below:
+//     while it decides may stay queued, as with the batch forms above:
 //     1 ≤ k ≤ len where the mailbox is not empty.
 //   - Len() and Cap() return the length and the capacity; Flags() returns
 //     the flags of the state.

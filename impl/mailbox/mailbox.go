@@ -127,7 +127,8 @@ func New[T any](capacity int) *Mailbox[T] {
 // slot returns the slot of position p (modulo 2^34), starting from s, the
 // hint loaded before p was claimed.
 func slot(hint *atomic.Pointer[segment.Segment], s *segment.Segment, p uint64) *unsafe.Pointer {
-	return segment.Locate(hint, s, fullPos(s, p))
+	_, slot := segment.Locate(hint, s, fullPos(s, p))
+	return slot
 }
 
 // fullPos returns the full 64-bit position of position p (modulo 2^34),
@@ -335,12 +336,11 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, spec.Result) {
 		p := fullPos(seg, s.t&posMask)
 		for i, v := range vs[:n] {
 			// Each store publishes its item, as in trySend. Consecutive
-			// positions share a segment until one ends, so the segment is
-			// looked up only when a position leaves the current one.
-			if q := p + uint64(i); q/segment.Slots != seg.ID {
-				seg = segment.Find(&m.tailSeg, seg, q)
-			}
-			atomic.StorePointer(seg.Slot(p+uint64(i)), unsafe.Pointer(v))
+			// positions share a segment until one ends: each lookup starts
+			// from the segment of the one before.
+			var sl *unsafe.Pointer
+			seg, sl = segment.Locate(&m.tailSeg, seg, p+uint64(i))
+			atomic.StorePointer(sl, unsafe.Pointer(v))
 		}
 		// The first settle does every wake-up the batch calls for but one
 		// per sleeping receiver, each of which one item frees: the rest
@@ -390,10 +390,9 @@ func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, spec.Result) {
 		}
 		p := fullPos(seg, s.h&posMask)
 		for i := range n {
-			if q := p + uint64(i); q/segment.Slots != seg.ID { // as in TrySendMany
-				seg = segment.Find(&m.headSeg, seg, q)
-			}
-			dst[i] = m.take(seg.Slot(p + uint64(i)))
+			var sl *unsafe.Pointer
+			seg, sl = segment.Locate(&m.headSeg, seg, p+uint64(i)) // as in TrySendMany
+			dst[i] = m.take(sl)
 		}
 		for i := range n { // as in TrySendMany, for sleeping senders
 			if w := m.wait.Load(); w == 0 || i > 0 && w&sendSleep == 0 {

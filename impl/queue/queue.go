@@ -151,7 +151,7 @@ func (q *Queue[T]) Push(v *T) {
 		s := q.tailSeg.Load() // before claiming: see the comment on tailSeg
 		i := q.tail.Add(1) - 1
 		chaos.Point() // a consumer may now find i claimed but unwritten
-		slot := segment.Locate(&q.tailSeg, s, i)
+		_, slot := segment.Locate(&q.tailSeg, s, i)
 		// Each successful CAS publishes v: it is a release that pairs with
 		// the consumer's Swap or Load (an acquire) of this slot, so the
 		// consumer sees the object as the producer left it.
@@ -176,7 +176,7 @@ func (q *Queue[T]) Pop() *T {
 		}
 		i := q.head.Add(1) - 1
 		chaos.Point()
-		slot := segment.Locate(&q.headSeg, s, i)
+		_, slot := segment.Locate(&q.headSeg, s, i)
 		// The usual case: the item is there, and one swap takes it and
 		// leaves a sentinel in its place.
 		p := atomic.SwapPointer(slot, waiting)

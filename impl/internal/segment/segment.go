@@ -55,15 +55,17 @@ func (s *Segment) at(k uint64) *unsafe.Pointer {
 	return &s.slots[(k-col*rows)*lineSlots+col]
 }
 
-// Locate returns the slot of position i, starting from s, as
-// Find(hint, s, i).Slot(i) does, but without dividing where i belongs to
-// s, as it mostly does: a send or a receipt then costs a multiplication
-// and a comparison to find its slot.
-func Locate(hint *atomic.Pointer[Segment], s *Segment, i uint64) *unsafe.Pointer {
+// Locate returns the segment holding position i and its slot, starting
+// from s, as Find(hint, s, i) and Slot(i) do, but without dividing where i
+// belongs to s, as it mostly does: a send or a receipt then costs a
+// multiplication and a comparison to find its slot. A caller walking
+// consecutive positions passes the segment it got back for the next one.
+func Locate(hint *atomic.Pointer[Segment], s *Segment, i uint64) (*Segment, *unsafe.Pointer) {
 	if k := i - s.ID*Slots; k < Slots {
-		return s.at(k)
+		return s, s.at(k)
 	}
-	return Find(hint, s, i).Slot(i)
+	s = Find(hint, s, i)
+	return s, s.Slot(i)
 }
 
 // Find returns the segment holding position i, starting from s, which must

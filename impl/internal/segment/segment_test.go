@@ -67,3 +67,24 @@ func TestFindRaces(t *testing.T) {
 		t.Fatalf("%d segments linked, want 6", n)
 	}
 }
+
+// Locate walking consecutive positions, from the segment it returned for
+// the one before, finds the slots that Find and Slot find, across
+// segment boundaries. It would catch a Locate that kept the first segment
+// past its end (its offset test wrong) or computed the offset of the
+// wrong segment.
+func TestLocate(t *testing.T) {
+	first := new(Segment)
+	var hint, hint2 atomic.Pointer[Segment]
+	hint.Store(first)
+	hint2.Store(first)
+	s := first
+	for i := range uint64(3*Slots + 5) {
+		var p *unsafe.Pointer
+		s, p = Locate(&hint, s, i)
+		want := Find(&hint2, first, i)
+		if s != want || p != want.Slot(i) {
+			t.Fatalf("position %d: Locate gave segment %d, slot %p; Find and Slot give segment %d, slot %p", i, s.ID, p, want.ID, want.Slot(i))
+		}
+	}
+}

@@ -230,6 +230,25 @@ func TestHandOff(t *testing.T) {
 		t.Fatalf("received %d, want 2", v)
 	}
 
+	// A receiver asleep beside a queued item: the window between a send's
+	// CAS and its wake-up, held open by sending without settling. The
+	// next send must queue behind the item, not hand itself over.
+	go recv()
+	waitSleepers(t, &m.core, recvKind, 1)
+	three, four := 3, 4
+	if r := m.trySend(&three, false); r != spec.Delivered {
+		t.Fatalf("trySend = %v", r)
+	}
+	if r := m.TrySend(&four); r != spec.Delivered {
+		t.Fatalf("TrySend = %v", r)
+	}
+	if v := <-got; v != 3 {
+		t.Fatalf("the sleeping receiver got %d, want 3, queued first", v)
+	}
+	if v, r := m.TryRecv(); r != spec.Received || *v != 4 {
+		t.Fatalf("TryRecv = %v, want 4 still queued", r)
+	}
+
 	// A full mailbox of capacity 1 with a sleeping sender: the receipt
 	// that frees it wakes the sender, counted in woken until it runs.
 	b := New[int](1)

@@ -926,25 +926,9 @@ func mbBatchSelfChecks() []struct {
 func TestChecksCatchBrokenBatches(t *testing.T) {
 	for _, c := range mbBatchSelfChecks() {
 		t.Run(c.bug, func(t *testing.T) {
-			newMailbox := func(capacity int) spec.Mailbox[int] {
+			mustCatchMailbox(t, c.bug, c.data, c.concurrent, func(capacity int) spec.Mailbox[int] {
 				return &badBatchMailbox{Mailbox: mailbox.New[int](capacity), bug: c.bug}
-			}
-			in := decodeMailbox(c.data)
-			if err := checkMailboxSequential(newMailbox, in); err == nil {
-				t.Errorf("the sequential replay passed a %s mailbox on input %q", c.bug, c.data)
-			} else {
-				t.Logf("sequential: %v", err)
-			}
-			if !c.concurrent {
-				return
-			}
-			err := checkMailboxConcurrent(newMailbox, in, chaosSeed(c.data))
-			if err == nil {
-				t.Fatalf("the concurrent check passed a %s mailbox on input %q", c.bug, c.data)
-			}
-			if msg := err.Error(); !strings.Contains(msg, "Illegal") || !strings.Contains(msg, "client 0:") {
-				t.Errorf("the concurrent failure lacks the verdict or the program:\n%s", msg)
-			}
+			})
 		})
 	}
 }

@@ -254,26 +254,34 @@ func TestChecksCatchBrokenMailboxes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.bug, func(t *testing.T) {
-			newMailbox := func(capacity int) spec.Mailbox[int] {
+			mustCatchMailbox(t, c.bug, c.data, c.concurrent, func(capacity int) spec.Mailbox[int] {
 				return &badMailbox{Mailbox: mailbox.New[int](capacity), bug: c.bug}
-			}
-			in := decodeMailbox(c.data)
-			if err := checkMailboxSequential(newMailbox, in); err == nil {
-				t.Errorf("the sequential replay passed a %s mailbox on input %q", c.bug, c.data)
-			} else {
-				t.Logf("sequential: %v", err)
-			}
-			if !c.concurrent {
-				return
-			}
-			err := checkMailboxConcurrent(newMailbox, in, chaosSeed(c.data))
-			if err == nil {
-				t.Fatalf("the concurrent check passed a %s mailbox on input %q", c.bug, c.data)
-			}
-			if msg := err.Error(); !strings.Contains(msg, "Illegal") || !strings.Contains(msg, "client 0:") {
-				t.Errorf("the concurrent failure lacks the verdict or the program:\n%s", msg)
-			}
+			})
 		})
+	}
+}
+
+// mustCatchMailbox fails the test unless the sequential replay of data
+// rejects the mailboxes newMailbox makes (which have bug), and, if
+// concurrent, unless the linearizability check rejects them too, with the
+// verdict and the program in its report.
+func mustCatchMailbox(t *testing.T, bug string, data []byte, concurrent bool, newMailbox func(capacity int) spec.Mailbox[int]) {
+	t.Helper()
+	in := decodeMailbox(data)
+	if err := checkMailboxSequential(newMailbox, in); err == nil {
+		t.Errorf("the sequential replay passed a %s mailbox on input %q", bug, data)
+	} else {
+		t.Logf("sequential: %v", err)
+	}
+	if !concurrent {
+		return
+	}
+	err := checkMailboxConcurrent(newMailbox, in, chaosSeed(data))
+	if err == nil {
+		t.Fatalf("the concurrent check passed a %s mailbox on input %q", bug, data)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "Illegal") || !strings.Contains(msg, "client 0:") {
+		t.Errorf("the concurrent failure lacks the verdict or the program:\n%s", msg)
 	}
 }
 

@@ -819,64 +819,29 @@ type ContCheck struct {
 // panic) and a *ContFailure for a failed round. INSIDEOUT_ROUND makes
 // every round replay that one.
 func (c ContCheck) Run(ctx context.Context, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-	var sum linearize.Summary
-	seed, err := linearize.ResolveSeed(c.Seed)
-	if err != nil {
-		return 0, sum, err
-	}
-	only, err := linearize.ReplayRound()
-	if err != nil {
-		return seed, sum, err
-	}
-	programs, instrs, rounds := c.Programs, c.Instrs, c.Rounds
+	programs, instrs := c.Programs, c.Instrs
 	if programs <= 0 {
 		programs = 6
 	}
 	if instrs <= 0 {
 		instrs = 6
 	}
-	if rounds == 0 {
-		rounds = 100
-	}
-	begin := time.Now()
-	for r := 0; rounds < 0 || r < rounds; r++ {
-		if ctx.Err() != nil {
-			break
-		}
-		round := r
-		if only >= 0 {
-			round = only
-		}
+	return runRounds(ctx, c.Seed, c.Rounds, progress, func(seed uint64, round int) roundResult {
 		cr := GenContRound(linearize.NewGen(seed, uint64(round)).Intn, programs, instrs)
-		o := ContOptions{Deadline: c.Deadline, ChaosSeed: seed ^ uint64(round)*0x9e3779b97f4a7c15}
+		o := ContOptions{Deadline: c.Deadline, ChaosSeed: chaosSeed(seed, round)}
 		if c.Dispatcher != nil {
 			o.Dispatcher = c.Dispatcher()
 		}
 		res := RunContRound(cr, o)
-		sum.Rounds++
-		sum.Ops += cr.Ops()
-		switch {
-		case res.Lost:
-			sum.Hangs++
-		case res.Errors != "":
-			sum.Panics++
-		default:
-			sum.Histories++
-			sum.Illegal += res.Wrong
-			if res.Wrong == 0 && len(res.Problems) > 0 {
-				sum.Illegal++ // a problem of the round's own (leftovers)
-			}
-		}
-		sum.Elapsed = time.Since(begin)
-		if progress != nil {
-			progress(sum)
+		out := roundResult{ops: cr.Ops(), hung: res.Lost, panicked: res.Errors != "", illegal: res.Wrong}
+		if res.Wrong == 0 && len(res.Problems) > 0 {
+			out.illegal = 1 // a problem of the round's own (leftovers)
 		}
 		if res.Failed() {
-			return seed, sum, &ContFailure{Seed: seed, Round: round, Result: res, Text: cr.String()}
+			out.fail = func() error { return &ContFailure{Seed: seed, Round: round, Result: res, Text: cr.String()} }
 		}
-	}
-	sum.Elapsed = time.Since(begin)
-	return seed, sum, nil
+		return out
+	})
 }
 
 // Test runs the rounds as part of a test, logging the seed and summary,

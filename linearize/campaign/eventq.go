@@ -1150,77 +1150,42 @@ type EqCheck struct {
 // *EqFailure for a failed round. INSIDEOUT_ROUND makes every round replay
 // that one.
 func (c EqCheck) Run(ctx context.Context, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-	var sum linearize.Summary
-	seed, err := linearize.ResolveSeed(c.Seed)
-	if err != nil {
-		return 0, sum, err
-	}
-	only, err := linearize.ReplayRound()
-	if err != nil {
-		return seed, sum, err
-	}
-	name, clients, ops, rounds, dir := c.Name, c.Clients, c.Ops, c.Rounds, c.ReportDir
-	if name == "" {
-		name = "eventq"
-	}
+	name, clients, ops, dir := c.name(), c.Clients, c.Ops, c.ReportDir
 	if clients <= 0 {
 		clients = 3
 	}
 	if ops <= 0 {
 		ops = 8
 	}
-	if rounds == 0 {
-		rounds = 100
-	}
 	if dir == "" {
 		dir = linearize.DefaultReportDir()
 	}
-	begin := time.Now()
-	for r := 0; rounds < 0 || r < rounds; r++ {
-		if ctx.Err() != nil {
-			break
-		}
-		round := r
-		if only >= 0 {
-			round = only
-		}
+	return runRounds(ctx, c.Seed, c.Rounds, progress, func(seed uint64, round int) roundResult {
 		er := GenEqRound(linearize.NewGen(seed, uint64(round)).Intn, clients, ops)
-		mix := seed ^ uint64(round)*0x9e3779b97f4a7c15
+		mix := chaosSeed(seed, round)
 		res := RunEqRound(er, EqOptions{New: c.New, NoAudit: c.NoAudit, NoFDCheck: c.NoFDCheck, Deadline: c.Deadline,
 			ChaosSeed: mix, KernelSeed: mix ^ 0x5bd1e995})
-		sum.Rounds++
-		sum.Ops += res.Ops
+		out := roundResult{ops: res.Ops, hung: res.Hung, panicked: res.Panic != ""}
 		switch {
-		case res.Hung:
-			sum.Hangs++
-		case res.Panic != "":
-			sum.Panics++
-		default:
-			sum.Histories++
-			switch {
-			case res.Verdict == spec.Illegal, res.Verdict == spec.Ok && len(res.Problems) > 0:
-				sum.Illegal++
-			case res.Verdict == spec.Unknown:
-				sum.Unknown++
-			}
-		}
-		sum.Elapsed = time.Since(begin)
-		if progress != nil {
-			progress(sum)
+		case res.Verdict == spec.Illegal, res.Verdict == spec.Ok && len(res.Problems) > 0:
+			out.illegal = 1
+		case res.Verdict == spec.Unknown:
+			out.unknown = 1
 		}
 		if res.Failed() {
-			f := &EqFailure{Scenario: name, Seed: seed, Round: round, Result: res, Text: er.String()}
-			if res.Verdict == spec.Illegal && !res.Hung && res.Panic == "" {
-				f.Report = filepath.Join(dir, fmt.Sprintf("%s-seed-%#x-round-%d.html", name, seed, round))
-				if err := res.Checked.WriteReport(f.Report); err != nil {
-					f.Report = "(could not write the visualization: " + err.Error() + ")"
+			out.fail = func() error {
+				f := &EqFailure{Scenario: name, Seed: seed, Round: round, Result: res, Text: er.String()}
+				if res.Verdict == spec.Illegal && !res.Hung && res.Panic == "" {
+					f.Report = filepath.Join(dir, fmt.Sprintf("%s-seed-%#x-round-%d.html", name, seed, round))
+					if err := res.Checked.WriteReport(f.Report); err != nil {
+						f.Report = "(could not write the visualization: " + err.Error() + ")"
+					}
 				}
+				return f
 			}
-			return seed, sum, f
 		}
-	}
-	sum.Elapsed = time.Since(begin)
-	return seed, sum, nil
+		return out
+	})
 }
 
 // Test runs the rounds as part of a test, logging the seed and summary,
@@ -1228,12 +1193,16 @@ func (c EqCheck) Run(ctx context.Context, progress func(linearize.Summary)) (uin
 func (c EqCheck) Test(t testing.TB) {
 	t.Helper()
 	seed, sum, err := c.Run(context.Background(), nil)
-	name := c.Name
-	if name == "" {
-		name = "eventq"
-	}
-	t.Logf("%s: seed %#x: %d rounds, %d ops, %d histories checked in %v", name, seed, sum.Rounds, sum.Ops, sum.Histories, sum.Elapsed.Round(time.Millisecond))
+	t.Logf("%s: seed %#x: %d rounds, %d ops, %d histories checked in %v", c.name(), seed, sum.Rounds, sum.Ops, sum.Histories, sum.Elapsed.Round(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// name returns the campaign's name, Name or its default.
+func (c EqCheck) name() string {
+	if c.Name == "" {
+		return "eventq"
+	}
+	return c.Name
 }

@@ -77,7 +77,10 @@
 //     starts a pool.Waiter pool of GOMAXPROCS on it and resumes it;
 //     chanworkers fills a channel of b.N funcs, then starts GOMAXPROCS
 //     goroutines ranging over it; go starts one goroutine per task from the
-//     fillers and waits on a WaitGroup (its phases overlap).
+//     fillers and waits on a WaitGroup (its phases overlap). Each starts
+//     with the memory of the one before given back to the OS
+//     (debug.FreeOSMemory), so that none fills into pages another faulted
+//     in.
 //   - BenchmarkGotoRoundTrip/{step,sequential,chan}: one continuation
 //     moved home -> away -> home b.N times between two pools of one
 //     pool.Waiter runtime each; ns/op is per round trip (two wake-ups).

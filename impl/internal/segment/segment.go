@@ -1,17 +1,19 @@
 // Package segment stores pointers in slots addressed by a 64-bit
-// position, in fixed-size segments linked in position order, each made a
-// little before it is needed (see ahead) and dropped (to the garbage
-// collector) once every operation has moved past them. It is the storage under impl/queue and impl/mailbox;
-// the protocols that decide who writes and reads which slot are theirs.
+// position, in fixed-size segments linked in position order, made on
+// demand (or a little before, see ahead) and dropped (to the garbage
+// collector) once every operation has moved past them. It is the storage
+// under impl/queue and impl/mailbox; the protocols that decide who writes
+// and reads which slot are theirs.
 //
 // # Layout
 //
-// A segment is 8144 bytes, a 16-byte header and 1016 slots of 8 bytes, so
-// that it fits Go's 8192-byte size class: 8.06 bytes per slot. Its slots
-// form a grid of 127 rows of 8 slots, a row being one 64-byte cache line's
-// worth; position k of a segment lives at row k%127, column k/127, so
-// consecutive positions fall in different cache lines, and goroutines
-// working on neighbouring positions do not fight over one line.
+// A segment is 8152 bytes, a 24-byte header and 1016 slots of 8 bytes, so
+// that it fits Go's 8192-byte size class with its malloc header: 8.06
+// bytes per slot. Its slots form a grid of 127 rows of 8 slots, a row
+// being one 64-byte cache line's worth; position k of a segment lives at
+// row k%127, column k/127, so consecutive positions fall in different
+// cache lines, and goroutines working on neighbouring positions do not
+// fight over one line.
 //
 // # Finding a segment
 //
@@ -42,6 +44,7 @@ const (
 type Segment struct {
 	ID    uint64
 	next  atomic.Pointer[Segment]
+	eager atomic.Bool           // make the next segment ahead: see ahead
 	slots [Slots]unsafe.Pointer // accessed only through sync/atomic
 }
 
@@ -62,8 +65,10 @@ func (s *Segment) at(k uint64) *unsafe.Pointer {
 // consecutive positions passes the segment it got back for the next one.
 func Locate(hint *atomic.Pointer[Segment], s *Segment, i uint64) (*Segment, *unsafe.Pointer) {
 	if k := i - s.ID*Slots; k < Slots {
-		if k == ahead {
-			s.grow()
+		if k == ahead && s.eager.Load() {
+			if next := s.grow(); !next.eager.Load() {
+				next.eager.Store(true)
+			}
 		}
 		return s, s.at(k)
 	}
@@ -90,29 +95,46 @@ func Find(hint *atomic.Pointer[Segment], s *Segment, i uint64) *Segment {
 	}
 }
 
-// ahead is the offset at which Locate makes sure the next segment exists,
-// so that it is there long before anyone needs it: the operation that
-// claimed that position makes it, one caller per segment. Otherwise every
-// operation that crosses into a segment not made yet races to make it,
-// and all but one allocate 8 KiB for nothing: two senders filling a
-// mailbox in batches of 64 made 1.52 segments for every one they used,
-// and still 1.25 with ahead at the middle of a segment (an allocation can
-// take longer than the other sender takes to cross half a segment, when
-// the collector makes it assist); 1.02 from here. Not at offset 0: a
-// mailbox that never holds more than a few items keeps one segment.
+// ahead is the offset at which Locate makes the next segment, if it does
+// not exist yet, in an eager segment: one whose making was contended.
+// Otherwise every operation that crosses into a segment not made yet
+// races to make it, and all but one allocate 8 KiB for nothing: two
+// senders filling a mailbox in batches of 64 made 1.52 segments for every
+// one they used. Made ahead, the next segment is there long before anyone
+// needs it, and the operation that claimed offset ahead makes it alone:
+// 1.07 to 1.10 segments for each used by those senders, 1.02 by two that
+// send one item at a time (and 1.25 with ahead at the middle of a
+// segment: an allocation that assists the collector can outlast the other
+// sender's crossing of half a segment).
+//
+// Only where making was contended: a segment made ahead stays reachable
+// from the one before, so a mailbox that goes idle keeps two segments
+// where it needed one. Eagerness starts when an operation loses the race
+// to link a segment it made (link), and passes on to every segment made
+// ahead, so a queue that has seen concurrent makers stays eager; one that
+// has not (as a rule, one with a single sender) never pays.
 const ahead = Slots / 8
 
 // grow returns the segment after s, making it if nobody has yet.
 func (s *Segment) grow() *Segment {
+	if next := s.next.Load(); next != nil {
+		return next
+	}
+	chaos.Point()
+	return s.link(&Segment{ID: s.ID + 1})
+}
+
+// link makes n the segment after s, unless another is already, and
+// returns the one that is. If another is, whoever made it raced with the
+// caller, and making segments from there on is contended: the winner
+// becomes eager.
+func (s *Segment) link(n *Segment) *Segment {
+	if s.next.CompareAndSwap(nil, n) {
+		return n
+	}
 	next := s.next.Load()
-	if next == nil {
-		chaos.Point()
-		n := &Segment{ID: s.ID + 1}
-		if s.next.CompareAndSwap(nil, n) {
-			next = n
-		} else {
-			next = s.next.Load()
-		}
+	if !next.eager.Load() {
+		next.eager.Store(true)
 	}
 	return next
 }

@@ -89,25 +89,45 @@ func TestLocate(t *testing.T) {
 	}
 }
 
-// TestLocateMakesTheNextSegmentAhead checks that the walk makes each next
-// segment at offset ahead, once, and not before: were it made only by
-// whoever first needs it, concurrent senders crossing the end of a
-// segment would each allocate one (a 25% waste of memory in a filling
-// mailbox), and were it made at offset 0, every mailbox would hold two
-// segments from its first item.
+// TestLocateMakesTheNextSegmentAhead checks that a walk through eager
+// segments makes each next segment at offset ahead, not before, and makes
+// it eager too; and that a walk through segments that are not eager makes
+// none ahead. Were the next segment made only by whoever first needs it,
+// concurrent senders crossing the end of a segment would each allocate
+// one (a third of the segments a filling mailbox made were waste); were
+// it made ahead everywhere, every mailbox that has moved past offset
+// ahead would keep two segments while idle.
 func TestLocateMakesTheNextSegmentAhead(t *testing.T) {
-	first := new(Segment)
-	var hint atomic.Pointer[Segment]
-	hint.Store(first)
-	s := first
-	for i := range uint64(3 * Slots) {
-		s, _ = Locate(&hint, s, i)
-		k := i % Slots
-		switch next := s.next.Load(); {
-		case k < ahead && next != nil:
-			t.Fatalf("position %d (offset %d): segment %d has its next already, made before offset %d", i, k, s.ID, ahead)
-		case k >= ahead && (next == nil || next.ID != s.ID+1):
-			t.Fatalf("position %d (offset %d): segment %d has no next, or the wrong one", i, k, s.ID)
+	for _, eager := range []bool{false, true} {
+		first := new(Segment)
+		first.eager.Store(eager)
+		var hint atomic.Pointer[Segment]
+		hint.Store(first)
+		s := first
+		for i := range uint64(3 * Slots) {
+			s, _ = Locate(&hint, s, i)
+			k := i % Slots
+			next := s.next.Load()
+			switch {
+			case (!eager || k < ahead) && next != nil:
+				t.Fatalf("eager %v, position %d (offset %d): segment %d has its next already", eager, i, k, s.ID)
+			case eager && k >= ahead && (next == nil || next.ID != s.ID+1 || !next.eager.Load()):
+				t.Fatalf("eager %v, position %d (offset %d): segment %d has no eager next", eager, i, k, s.ID)
+			}
 		}
+	}
+}
+
+// TestLinkLoserMakesEager checks that losing the race to link a segment
+// makes the winner eager, and that winning does not: eagerness must start
+// where making is contended, and only there.
+func TestLinkLoserMakesEager(t *testing.T) {
+	s := new(Segment)
+	a, b := &Segment{ID: 1}, &Segment{ID: 1}
+	if got := s.link(a); got != a || a.eager.Load() {
+		t.Fatalf("the first link returned %p (eager %v), want %p, not eager", got, got.eager.Load(), a)
+	}
+	if got := s.link(b); got != a || !a.eager.Load() || b.eager.Load() {
+		t.Fatalf("the losing link returned %p, eager %v; want %p, made eager", got, got.eager.Load(), a)
 	}
 }

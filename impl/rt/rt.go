@@ -651,7 +651,14 @@ func (r *Runtime) handOver() {
 }
 
 // park sleeps while the runtime is frozen, with Running off, and reports
-// false if it was halted meanwhile.
+// false if it was halted meanwhile. It returns, true, as soon as an Eject
+// asks for a hand-over, even while the runtime is frozen: the loop then
+// hands the continuation over. An Eject asks when it finds the runtime
+// neither asleep and frozen (it would take the continuation itself) nor
+// idle, and then waits for the hand-over; if a Freeze comes next, the
+// runtime is frozen and asleep without anyone waking the Eject to see it,
+// so the sleeper must not sleep on. (The pool campaign caught it so:
+// Thaw, then Eject, then Freeze, all before the thawed runtime woke.)
 func (r *Runtime) park() bool {
 	r.mu.Lock()
 	r.setFlags(0, spec.RtRunning)
@@ -662,7 +669,7 @@ func (r *Runtime) park() bool {
 		if f&uint32(spec.RtHalted) != 0 {
 			return false
 		}
-		if f&uint32(spec.RtFrozen) == 0 {
+		if f&uint32(spec.RtFrozen) == 0 || f&ejecting != 0 {
 			return true
 		}
 		if r.sigs == nil || r.parkInQueue() != nil {

@@ -262,6 +262,52 @@ func TestEjectRacesThaw(t *testing.T) {
 	}
 }
 
+// An Eject that comes while a thawed runtime has yet to wake from its
+// sleep, and a Freeze after it before the runtime wakes, must still get the
+// continuation. The Eject sees the runtime neither frozen nor running, so
+// it asks for a hand-over and waits; the Freeze then turns Frozen on while
+// Running is off, which is what the Eject waits for, but nothing wakes
+// the Eject: the sleeping runtime has to notice the request. It did not,
+// and slept on with the Eject waiting for ever (found by the pool
+// campaign under chaos, seed 0x95cf34997434473b, round 16247). One
+// processor forces the order: Thaw readies the runtime, the Freeze
+// goroutine queues ahead of it, and the Eject runs first. (Under -race
+// the scheduler shuffles that order, and the test mostly passes either
+// way.)
+func TestEjectWhileRefrozenAsleep(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for round := range 50 {
+		var n atomic.Int64
+		r, err := rt.Spawn(counter(&n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Freeze()
+		for r.Flags()&spec.RtRunning != 0 { // until asleep
+			runtime.Gosched()
+		}
+		ejected := make(chan error, 1)
+		go func() {
+			r.Thaw()
+			go r.Freeze()
+			_, err := r.Eject()
+			ejected <- err
+		}()
+		select {
+		case err := <-ejected:
+			if err != nil {
+				t.Fatalf("round %d: Eject: %v", round, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: Eject did not return within 5s (flags %v)", round, r.Flags())
+		}
+		r.Thaw() // nothing left to run: it tears down
+		if err := r.Join(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A Cancel that succeeds always shows in Join's error, even when it comes
 // while the runtime tears down after a Halt: a teardown that read the
 // cancel flag before turning Teardown on would let a Cancel succeed, then

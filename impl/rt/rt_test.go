@@ -221,6 +221,21 @@ func TestEject(t *testing.T) {
 	}
 }
 
+// frozenAsleep spawns a runtime counting its steps in n, freezes it and
+// waits until it sleeps (Running off).
+func frozenAsleep(t *testing.T, n *atomic.Int64) *rt.Runtime {
+	t.Helper()
+	r, err := rt.Spawn(counter(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Freeze()
+	for r.Flags()&spec.RtRunning != 0 {
+		runtime.Gosched()
+	}
+	return r
+}
+
 // Eject takes effect at one instant even while the runtime is thawed and
 // frozen again around it: once it returns, the old runtime runs no further
 // step, Freeze is refused, and thawing lets it tear down. A runtime that
@@ -231,14 +246,7 @@ func TestEject(t *testing.T) {
 func TestEjectRacesThaw(t *testing.T) {
 	for round := range 300 {
 		var n atomic.Int64
-		r, err := rt.Spawn(counter(&n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Freeze()
-		for r.Flags()&spec.RtRunning != 0 { // until asleep
-			runtime.Gosched()
-		}
+		r := frozenAsleep(t, &n)
 		r.Thaw()
 		for range round % 4 {
 			runtime.Gosched()
@@ -278,14 +286,7 @@ func TestEjectWhileRefrozenAsleep(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	for round := range 50 {
 		var n atomic.Int64
-		r, err := rt.Spawn(counter(&n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Freeze()
-		for r.Flags()&spec.RtRunning != 0 { // until asleep
-			runtime.Gosched()
-		}
+		r := frozenAsleep(t, &n)
 		ejected := make(chan error, 1)
 		go func() {
 			r.Thaw()

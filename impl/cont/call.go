@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -104,6 +105,13 @@ func (cl *Call[T]) Wait(ctx context.Context, send func(ctx context.Context, chil
 			return v, err, true
 		}
 		cl.sent = true
+		// Hand the child on for good: the remote part's result function
+		// points to cl, so were cl to keep the child, a sequential child
+		// parked for ever would reach itself from its own stack, and
+		// never be found unreachable and stopped (see impl/seq).
+		if !knownbad.CallKeepsChild.Load() {
+			cl.child = nil
+		}
 	}
 	select {
 	case <-cl.done:

@@ -29,10 +29,14 @@
 // waits for each, rt.FromContext names it); write a step continuation
 // where the work must run on the pinned thread itself.
 //
-// The coroutine is made at the first step and ends with the body; a body
-// that never finishes keeps it (one parked goroutine, a few kilobytes)
-// until its continuation is unreachable, when it is stopped: its pending
-// operation then panics, so that its deferred calls run.
+// The coroutine is made at the first step and ends with the body, which
+// then lets go of everything it held. A body that never finishes keeps it
+// (one parked goroutine, a few kilobytes) until its continuation is
+// unreachable, when it is stopped: its pending operation then panics, so
+// that its deferred calls run. Unreachable means handed back (a pool's
+// Leftovers, a mailbox's Drain) and dropped; a parked body that itself
+// holds its continuation, or a mailbox that still holds it, keeps both
+// for as long as the program runs.
 package seq
 
 import (
@@ -44,6 +48,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -64,10 +69,16 @@ type K struct {
 	busy  atomic.Bool // a goroutine is in step
 	moved bool        // the last operation was a Goto
 	// routes are the last two destinations' routes, reused by Goto.
-	routes [2]struct {
-		box   *cont.Box
-		route *cont.Route
-	}
+	routes [2]route
+	// cleanup stops the coroutine once the continuation is unreachable;
+	// it is stopped itself when the body ends (see release).
+	cleanup runtime.Cleanup
+}
+
+// route is a destination of Goto and its route there.
+type route struct {
+	box   *cont.Box
+	route *cont.Route
 }
 
 type reqKind uint8
@@ -96,13 +107,30 @@ func New(body func(k *K)) *cont.C {
 	k.fn = k.step
 	c := cont.New(k.fn)
 	// k does not point to c, so c can become unreachable while its body
-	// is parked; then stop the coroutine.
-	runtime.AddCleanup(c, func(k *K) {
+	// is parked; then stop the coroutine. The cleanup's argument, k, is
+	// reachable from the runtime until the cleanup runs or is stopped, and
+	// so is whatever the body captures: were c among it (a body that
+	// names its own continuation, or a remote part whose call holds it),
+	// c could never become unreachable, and k and all the body holds
+	// would stay for good. So the cleanup is stopped as soon as the body
+	// ends (release), and only a body parked for ever relies on it.
+	k.cleanup = runtime.AddCleanup(c, func(k *K) {
 		if k.stop != nil {
 			k.stop()
 		}
 	}, k)
 	return c
+}
+
+// release lets go of everything a finished body held: the cleanup, which
+// no longer has a coroutine to stop, and the body with its coroutine.
+func (k *K) release() {
+	if knownbad.SeqKeepsFinished.Load() {
+		return
+	}
+	k.cleanup.Stop()
+	k.body, k.next, k.stop, k.yield = nil, nil, nil, nil
+	k.routes = [2]route{}
 }
 
 func (k *K) run(yield func(struct{}) bool) {
@@ -160,6 +188,7 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 		}
 		k.ctx, k.in = nil, false
 		if !more {
+			k.release()
 			return nil
 		}
 		switch k.req.kind {

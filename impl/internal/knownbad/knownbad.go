@@ -1,0 +1,25 @@
+// Package knownbad holds switches that turn a fix of impl/ back off, one
+// bug each, so that a test can show it catches that bug on the code that
+// once had it. Only tests set them; each is read where the fix it undoes
+// acts, off every path that does not end or hand over a continuation, so
+// it costs an atomic load there and nothing elsewhere.
+package knownbad
+
+import "sync/atomic"
+
+var (
+	// SeqKeepsFinished makes a sequential continuation (impl/seq) keep,
+	// once its body has ended, the cleanup that would stop its coroutine
+	// and everything its body holds. Where the continuation is reachable
+	// from what the body holds, as it is for a remote part of ComeFrom or
+	// NovelThread, the two then stay reachable for good: a leak of every
+	// such body.
+	SeqKeepsFinished atomic.Bool
+
+	// CallKeepsChild makes a cont.Call keep its child continuation after
+	// handing it on. A sequential child parked for ever (handed back by a
+	// halted pool, then dropped) then stays reachable from its own parked
+	// body, through the result function it holds, and its coroutine is
+	// never stopped.
+	CallKeepsChild atomic.Bool
+)

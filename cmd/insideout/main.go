@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -135,6 +137,7 @@ func list(args []string, stdout, stderr io.Writer, campaigns []campaign.Campaign
 type result struct {
 	name string
 	sum  linearize.Summary
+	heap uint64 // the live heap after a collection, at the campaign's end
 }
 
 // verify parses its flags, runs the selected campaigns one after another,
@@ -190,7 +193,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, campai
 			break
 		}
 		sum, err := runCampaign(ctx, cp, opts, share, stderr, start)
-		results = append(results, result{cp.Name, sum})
+		results = append(results, result{cp.Name, sum, liveHeapAfterGC()})
 		if err == nil && sum.Failures() > 0 {
 			err = fmt.Errorf("%s: %d failed round(s), but the campaign reported no failure", cp.Name, sum.Failures())
 		}
@@ -297,14 +300,41 @@ func replayCommand(seed uint64, c *verifyConfig) string {
 // printTable writes one row per campaign result to w, aligned.
 func printTable(w io.Writer, results []result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "primitive\trounds\toperations\thistories\tillegal\tunknown\thangs\tpanics\ttime")
+	fmt.Fprintln(tw, "primitive\trounds\toperations\thistories\tillegal\tunknown\thangs\tpanics\ttime\tlive-heap")
 	for _, r := range results {
 		s := r.sum
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%v\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%v\t%s\n",
 			r.name, s.Rounds, s.Ops, s.Histories, s.Illegal, s.Unknown, s.Hangs, s.Panics,
-			s.Elapsed.Round(time.Millisecond))
+			s.Elapsed.Round(time.Millisecond), megabytes(r.heap))
 	}
 	tw.Flush()
+}
+
+// liveHeapAfterGC returns the bytes of heap objects that survive a
+// collection: what the campaigns run so far hold. Two collections, since
+// the first only queues the cleanups of what it finds unreachable (a
+// sequential continuation's coroutine, a mailbox's waiters), and what
+// they let go of is freed by the second.
+func liveHeapAfterGC() uint64 {
+	runtime.GC()
+	runtime.GC()
+	return liveHeap()
+}
+
+// liveHeap returns the live heap as the last collection measured it,
+// without collecting.
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+// megabytes renders n bytes in MB with one decimal.
+func megabytes(n uint64) string {
+	return fmt.Sprintf("%.1fMB", float64(n)/1e6)
 }
 
 // A progress reports a campaign's progress, at most once per
@@ -328,8 +358,8 @@ func (p *progress) report(s linearize.Summary) {
 		return
 	}
 	p.last = now
-	fmt.Fprintf(p.w, "[%3ds] %s: %d rounds, %d ops, %d illegal, %d unknown\n",
-		int(now.Sub(p.start).Seconds()), p.name, s.Rounds, s.Ops, s.Illegal, s.Unknown)
+	fmt.Fprintf(p.w, "[%3ds] %s: %d rounds, %d ops, %d illegal, %d unknown, live heap %s\n",
+		int(now.Sub(p.start).Seconds()), p.name, s.Rounds, s.Ops, s.Illegal, s.Unknown, megabytes(liveHeap()))
 }
 
 // A syncWriter serializes writes to w, so that progress reports from a

@@ -33,7 +33,7 @@ func invoke(t *testing.T, ctx context.Context, campaigns []campaign.Campaign, ar
 // row returns the fields of the table row for primitive in out, or nil.
 func row(out, primitive string) []string {
 	for line := range strings.Lines(out) {
-		if f := strings.Fields(line); len(f) == 9 && f[0] == primitive {
+		if f := strings.Fields(line); len(f) == 10 && f[0] == primitive {
 			return f
 		}
 	}
@@ -294,7 +294,7 @@ func TestVerifyProgress(t *testing.T) {
 	if code != exitPass {
 		t.Fatalf("exit %d, want %d", code, exitPass)
 	}
-	if !regexp.MustCompile(`(?m)^\[ +\d+s\] busy: 3 rounds, 30 ops, 0 illegal, 0 unknown$`).MatchString(errs) {
+	if !regexp.MustCompile(`(?m)^\[ +\d+s\] busy: 3 rounds, 30 ops, 0 illegal, 0 unknown, live heap \d+\.\dMB$`).MatchString(errs) {
 		t.Errorf("stderr lacks the progress line")
 	}
 }
@@ -311,7 +311,7 @@ func TestProgressThrottled(t *testing.T) {
 	p.last = time.Now().Add(-2 * progressInterval)
 	p.report(linearize.Summary{Rounds: 7})
 	p.report(linearize.Summary{Rounds: 8})
-	if got, want := out.String(), "[  0s] q: 7 rounds, 0 ops, 0 illegal, 0 unknown\n"; got != want {
+	if got, want := out.String(), "[  0s] q: 7 rounds, 0 ops, 0 illegal, 0 unknown, live heap "; !strings.HasPrefix(got, want) || strings.Count(got, "\n") != 1 {
 		t.Errorf("reported %q, want %q", got, want)
 	}
 }
@@ -377,5 +377,46 @@ func TestList(t *testing.T) {
 		if !strings.Contains(out, name) {
 			t.Errorf("list lacks %s", name)
 		}
+	}
+}
+
+// held is what the keeping campaign of TestLiveHeapColumn keeps.
+var held [][]byte
+
+// The live-heap column shows what the campaigns hold after a collection:
+// a campaign that keeps 64 MB shows it, one that only allocates 64 MB and
+// lets go of it does not. It would catch a column that showed what was
+// allocated, or the heap before a collection, or nothing.
+func TestLiveHeapColumn(t *testing.T) {
+	const size = 64 << 20
+	t.Cleanup(func() { held = nil })
+	keeper := &fake{name: "keeper", calls: 1, before: func() { held = append(held, make([]byte, size)) }}
+	churner := &fake{name: "churner", calls: 1, before: func() {
+		for range 64 {
+			b := make([]byte, 1<<20)
+			b[0] = 1
+		}
+	}}
+	code, out, _ := invoke(t, t.Context(), []campaign.Campaign{churner.campaign(), keeper.campaign()}, "verify", "-duration", "1s")
+	if code != exitPass {
+		t.Fatalf("exit %d, want %d", code, exitPass)
+	}
+	mb := func(name string) float64 {
+		r := row(out, name)
+		if r == nil {
+			t.Fatalf("no %s row", name)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSuffix(r[9], "MB"), 64)
+		if err != nil || !strings.HasSuffix(r[9], "MB") {
+			t.Fatalf("%s's live heap %q: not a number of MB", name, r[9])
+		}
+		return v
+	}
+	churned, kept := mb("churner"), mb("keeper")
+	if churned > 32 {
+		t.Errorf("a campaign that kept nothing shows %.1f MB live", churned)
+	}
+	if kept-churned < 60 {
+		t.Errorf("a campaign that kept 64 MB shows %.1f MB live, after %.1f", kept, churned)
 	}
 }

@@ -231,7 +231,9 @@ func TestRoundsLeaveNothing(t *testing.T) {
 	}{
 		// The bug: a finished body that keeps the cleanup that would stop
 		// it, while its continuation is reachable from what the body
-		// holds (itself, or a remote part's call): every round stays.
+		// holds (a body that names itself): every round stays. Before
+		// the fix, calls kept their children too, and so every remote
+		// part of ComeFrom and NovelThread stayed as well.
 		{"finished", finishedRound, &knownbadSwitch{"SeqKeepsFinished", &knownbad.SeqKeepsFinished}},
 		// The bug: a call that keeps its child after sending it, so that a
 		// remote part parked for ever reaches itself from its own stack,

@@ -1,0 +1,59 @@
+package eventq
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/insideout-go/insideout/impl/cont"
+	"golang.org/x/sys/unix"
+)
+
+// Close ends every registration, closes every fd the queue opened, and
+// returns the continuations of the registrations that were armed (not
+// lent), in registration order. A Wait in progress is woken and fails with
+// ErrClosed; Close waits until it has stopped sleeping before closing the
+// epoll fd. A second Close returns nil and ErrClosed.
+func (q *Queue) Close() ([]*cont.C, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return nil, ErrClosed
+	}
+	q.closed = true
+	if q.waiting {
+		q.poke()
+		for q.waiting {
+			q.left.Wait()
+		}
+	}
+	ids := make([]ID, 0, len(q.regs))
+	for id := range q.regs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var held []*cont.C
+	for _, id := range ids {
+		r := q.regs[id]
+		if !r.lent {
+			held = append(held, r.c)
+		}
+		q.end(r)
+	}
+	q.due = nil
+	q.heap = nil
+	var errs []error
+	if q.tfd >= 0 {
+		if err := unix.Close(q.tfd); err != nil {
+			errs = append(errs, fmt.Errorf("eventq: close timerfd: %w", err))
+		}
+		q.tfd = -1
+	}
+	if err := unix.Close(q.wakefd); err != nil {
+		errs = append(errs, fmt.Errorf("eventq: close eventfd: %w", err))
+	}
+	if err := q.ep.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("eventq: close epoll fd: %w", err))
+	}
+	return held, errors.Join(errs...)
+}

@@ -1,0 +1,154 @@
+package eventq
+
+import (
+	"context"
+	"time"
+
+	"github.com/insideout-go/insideout/impl/cont"
+)
+
+// holds reports whether c is in a live registration.
+func (q *Queue) holds(c *cont.C) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, ok := q.conts[c]
+	return ok
+}
+
+// ContextKey is the key under which a step's context holds the event
+// queue of whoever runs the step: the *Queue itself (RunReady's steps), or
+// a Source that makes it on first use (a polling runtime's).
+type ContextKey struct{}
+
+// A Source gives the event queue of whoever runs a step, making it on
+// first use.
+type Source interface {
+	EventQueue() (*Queue, error)
+}
+
+// NewContext returns a context that holds q, for a runner that steps
+// continuations by hand (those RunReady returns in rest, say): their
+// Await, Sleep and Watch then wait in q.
+func NewContext(ctx context.Context, q *Queue) context.Context {
+	return context.WithValue(ctx, ContextKey{}, q)
+}
+
+// FromContext returns the event queue of whoever runs the step whose
+// context ctx is, or ErrNoQueue if there is none.
+func FromContext(ctx context.Context) (*Queue, error) {
+	if ctx == nil {
+		return nil, ErrNoQueue
+	}
+	switch v := ctx.Value(ContextKey{}).(type) {
+	case *Queue:
+		return v, nil
+	case Source:
+		return v.EventQueue()
+	}
+	return nil, ErrNoQueue
+}
+
+// Await returns the step that ends a step waiting for fd: a step ends with
+// return eventq.Await(ctx, c, fd, eventq.Read, next). Once the step has
+// returned, c is registered, one-shot, for events on fd in the event queue
+// of whoever runs it (FromContext), and next runs when fd is ready: the
+// runner is free meanwhile. If it cannot be registered (no queue, a bad fd
+// or event set), c stays and next runs at once, with the error in
+// cont.MoveErr of its context.
+func Await(ctx context.Context, c *cont.C, fd int, events Events, next cont.Step) cont.Step {
+	return c.Away(Giving(ctx, func(q *Queue, c *cont.C) (ID, error) { return q.Register(c, fd, events|OneShot) }), next)
+}
+
+// Sleep returns the step that ends a step sleeping for d: a step ends with
+// return eventq.Sleep(ctx, c, d, next), and next runs d later, on a
+// one-shot timer of the queue of whoever runs it, which is free
+// meanwhile. If there is no queue, c stays and next runs at once, with the
+// error in cont.MoveErr of its context.
+func Sleep(ctx context.Context, c *cont.C, d time.Duration, next cont.Step) cont.Step {
+	return c.Away(Giving(ctx, func(q *Queue, c *cont.C) (ID, error) { return q.After(d, c) }), next)
+}
+
+// Giving returns the give of a cont.C.Away (or of seq's K.Away) that hands
+// the continuation to the event queue of whoever runs the step whose
+// context is ctx (FromContext): register registers it there. It is what
+// Await, Sleep and Watch are made of, for a wait of another shape.
+func Giving(ctx context.Context, register func(q *Queue, c *cont.C) (ID, error)) func(c *cont.C) error {
+	return func(c *cont.C) error {
+		q, err := FromContext(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = register(q, c)
+		return err
+	}
+}
+
+// stepCtx is the context RunReady gives a step: its queue, and the firing.
+type stepCtx struct {
+	context.Context
+	q  *Queue
+	rd Ready
+}
+
+type readyKey struct{}
+
+func (s *stepCtx) Value(key any) any {
+	switch key.(type) {
+	case ContextKey:
+		return s.q
+	case readyKey:
+		return s.rd
+	}
+	return s.Context.Value(key)
+}
+
+// Fired returns the firing that RunReady is stepping a continuation for,
+// from the context of that step: which events held, which signals came.
+func Fired(ctx context.Context) (Ready, bool) {
+	r, ok := ctx.Value(readyKey{}).(Ready)
+	return r, ok
+}
+
+// RunReady waits as Wait does (ctx ending breaks the wait too), then runs
+// one step of each continuation handed out, with a context that Fired
+// reads and that holds q (FromContext, for Await and Sleep), and settles
+// it:
+//
+//   - a lent continuation (its registration repeats) is handed back with
+//     Rearm if its step left it unfinished; if the step finished it or
+//     moved it away (Step reported done), its registration is cancelled:
+//     the continuation is no longer the queue's to resume;
+//   - a continuation left unfinished and in no registration (a one-shot's
+//     whose step did not register it again, a lent one whose step
+//     cancelled its registration, or the queue closed meanwhile) is
+//     returned in rest, for the caller to run on: none disappears.
+//
+// It returns Wait's error, or ctx's if ctx ended and nothing was ready. A
+// panic in a step reaches the caller; the continuations handed out by the
+// same Wait and not stepped yet are then lost to the queue, so a runner
+// that must outlive panics steps what Wait returns itself.
+func (q *Queue) RunReady(ctx context.Context, timeout time.Duration) (rest []*cont.C, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { q.Wake() })
+		defer stop()
+	}
+	ready, err := q.Wait(nil, timeout)
+	for _, rd := range ready {
+		done := rd.C.Step(&stepCtx{ctx, q, rd})
+		switch {
+		case done && !rd.Ended:
+			q.Cancel(rd.ID)
+		case done:
+		case !rd.Ended && q.Rearm(rd.ID) == nil:
+		case !q.holds(rd.C):
+			rest = append(rest, rd.C)
+		}
+	}
+	if err == nil && len(ready) == 0 {
+		err = ctx.Err()
+	}
+	return rest, err
+}

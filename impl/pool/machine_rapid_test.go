@@ -1,0 +1,394 @@
+package pool_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/pool"
+	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/model"
+	"github.com/insideout-go/insideout/spec"
+	"pgregory.net/rapid"
+)
+
+// poolWorker is a worker's runtime and its reference runtime.
+type poolWorker struct {
+	r   *rt.Runtime
+	ref *model.RuntimeRef
+}
+
+// poolMachine is the state of TestPoolStateMachine.
+type poolMachine struct {
+	box     *pool.Box
+	p       *pool.Pool
+	jobs    *jobSet
+	workers []*poolWorker // the pool's workers, in Items order: Add appends, Drain removes the last
+	drained []*poolWorker // removed by Drain or Clear: still running, the caller's
+	ops     opLog
+}
+
+func (m *poolMachine) fatalf(t *rapid.T, format string, args ...any) {
+	t.Helper()
+	t.Fatalf("%s\n\toperations: %v", fmt.Sprintf(format, args...), m.ops)
+}
+
+func (m *poolMachine) items() []*rt.Runtime { return slices.Collect(m.p.Items()) }
+
+func (m *poolMachine) all() []*poolWorker { return append(slices.Clone(m.workers), m.drained...) }
+
+// TestPoolStateMachine drives a waiter pool over an unbounded mailbox with
+// random Send, Add, Drain, Clear, Count, Items, Interrupt, Freeze and Thaw
+// of a worker, and Halt; then closes it and checks that the work was
+// conserved.
+func TestPoolStateMachine(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		m := &poolMachine{box: mailbox.New[cont.C](mailbox.Unbounded), jobs: newJobSet()}
+		m.jobs.setGate(rapid.IntRange(0, 3).Draw(t, "gate") == 0) // mostly closed: jobs are caught mid-way
+		n0 := rapid.IntRange(0, 3).Draw(t, "workers")
+		p, err := pool.New(pool.Waiter, m.box, n0)
+		if err != nil {
+			t.Fatalf("pool.New(Waiter, box, %d): %v", n0, err)
+		}
+		m.p = p
+		for _, r := range m.items() {
+			m.workers = append(m.workers, &poolWorker{r: r, ref: new(model.RuntimeRef)})
+		}
+		m.ops.add("new(%d)", n0)
+		if len(m.workers) != n0 {
+			m.fatalf(t, "a pool made with %d workers has %d", n0, len(m.workers))
+		}
+		t.Cleanup(func() {
+			for _, w := range m.all() {
+				w.r.Halt()
+			}
+			for i, w := range m.all() {
+				if !within(func() { w.r.Join() }) {
+					t.Errorf("cleanup: worker %d did not end within %v after Halt\n\toperations: %v", i, settleWithin, m.ops)
+				}
+			}
+		})
+		// pick draws a worker of the pool and returns it as Items gives
+		// it, which must be the model's.
+		pick := func(t *rapid.T) *poolWorker {
+			if len(m.workers) == 0 {
+				t.Skip("the pool is empty")
+			}
+			i := rapid.IntRange(0, len(m.workers)-1).Draw(t, "worker")
+			w := m.workers[i]
+			if items := m.items(); i >= len(items) || items[i] != w.r {
+				m.fatalf(t, "Items()[%d] is not the model's worker %d", i, i)
+			}
+			return w
+		}
+
+		t.Repeat(map[string]func(*rapid.T){
+			"Send": func(t *rapid.T) {
+				for range rapid.IntRange(1, 3).Draw(t, "jobs") {
+					j := m.jobs.add(rapid.IntRange(1, 40).Draw(t, "steps"))
+					if err := m.box.Send(j.c); err != nil {
+						m.fatalf(t, "Send of job %d: %v", j.id, err)
+					}
+					m.ops.add("send(job %d)", j.id)
+				}
+			},
+			"Gate": func(t *rapid.T) {
+				open := !m.jobs.open()
+				m.jobs.setGate(open)
+				m.ops.add("gate(open=%v)", open)
+			},
+			"Add": func(t *rapid.T) {
+				r, err := m.p.Add()
+				if err != nil || r == nil {
+					m.fatalf(t, "Add() = %v, %v", r, err)
+				}
+				m.workers = append(m.workers, &poolWorker{r: r, ref: new(model.RuntimeRef)})
+				m.ops.add("add")
+			},
+			// Drain removes the last worker and hands it over, nil when
+			// the pool is empty. Catches a Drain that removes another
+			// worker than the one it returns, or the wrong end.
+			"Drain": func(t *rapid.T) {
+				got := m.p.Drain()
+				m.ops.add("drain")
+				if len(m.workers) == 0 {
+					if got != nil {
+						m.fatalf(t, "Drain() of an empty pool = %v, want nil", got)
+					}
+					return
+				}
+				w := m.workers[len(m.workers)-1]
+				if got != w.r {
+					m.fatalf(t, "Drain() = %v, want the last worker %v", got, w.r)
+				}
+				m.workers = m.workers[:len(m.workers)-1]
+				m.drained = append(m.drained, w)
+			},
+			"Clear": func(t *rapid.T) {
+				m.p.Clear()
+				m.ops.add("clear")
+				m.drained = append(m.drained, m.workers...)
+				m.workers = nil
+			},
+			"Count": func(t *rapid.T) {
+				if got := m.p.Count(); got != len(m.workers) {
+					m.fatalf(t, "Count() = %d, want %d", got, len(m.workers))
+				}
+			},
+			"Items": func(t *rapid.T) {
+				got := m.items()
+				for i, w := range m.workers {
+					if i >= len(got) || got[i] != w.r {
+						m.fatalf(t, "Items() = %v, want the model's workers in order", got)
+					}
+				}
+				if len(got) != len(m.workers) {
+					m.fatalf(t, "Items() has %d workers, want %d", len(got), len(m.workers))
+				}
+			},
+			// Interrupt wakes idle workers, which must go back to work:
+			// nothing in the model changes. Catches a dispatcher that ends,
+			// or drops the job in hand, when its wait is interrupted (the
+			// flags, and at the end conservation, say so).
+			"Interrupt": func(t *rapid.T) {
+				m.p.Interrupt()
+				m.ops.add("interrupt")
+			},
+			"Freeze": func(t *rapid.T) {
+				w := pick(t)
+				got, want := w.r.Freeze(), w.ref.Freeze()
+				m.ops.add("freeze→%v", got)
+				if got != want {
+					m.fatalf(t, "Freeze() of a worker = %v, want %v", got, want)
+				}
+			},
+			"Thaw": func(t *rapid.T) {
+				w := pick(t)
+				got, want := w.r.Thaw(), w.ref.Thaw()
+				m.ops.add("thaw→%v", got)
+				if got != want {
+					m.fatalf(t, "Thaw() of a worker = %v, want %v", got, want)
+				}
+			},
+			// Halt halts the pool's workers, frozen ones included, and
+			// only them (drained workers run on): Join then returns, with
+			// no error. Catches a Halt that misses a worker, or that
+			// reaches workers drained out of the pool (their flags).
+			"Halt": func(t *rapid.T) {
+				m.p.Halt()
+				for _, w := range m.workers {
+					w.ref.Halt()
+				}
+				m.ops.add("halt")
+				var err error
+				if !within(func() { err = m.p.Join() }) {
+					m.fatalf(t, "Join did not return within %v after Halt", settleWithin)
+				}
+				if err != nil {
+					m.fatalf(t, "Join after Halt: %v", err)
+				}
+			},
+			// The invariant: Count and Items are the model's, every worker
+			// (in the pool or drained) settles in its reference's flags (a
+			// waiter waiting for work shows Running), and no job saw a
+			// violation. Catches: Add, Drain or Clear keeping the wrong
+			// workers; a worker that ends when its mailbox is merely empty
+			// or its wait interrupted (it shows Dead); a Freeze that a
+			// worker blocked in its mailbox never sees (Running stays on);
+			// a job run twice.
+			"": func(t *rapid.T) {
+				if got := m.p.Count(); got != len(m.workers) {
+					m.fatalf(t, "Count() = %d, want %d", got, len(m.workers))
+				}
+				got := m.items()
+				if len(got) != len(m.workers) {
+					m.fatalf(t, "Items() has %d workers, want %d", len(got), len(m.workers))
+				}
+				for i, w := range m.workers {
+					if got[i] != w.r {
+						m.fatalf(t, "Items()[%d] is not the model's", i)
+					}
+				}
+				for i, w := range m.all() {
+					want := w.ref.Flags() &^ spec.RtPolling // workers do not poll
+
+					if !waitFor(func() bool { return w.r.Flags() == want }) {
+						m.fatalf(t, "worker %d (of pool and drained): flags %v, want %v", i, w.r.Flags(), want)
+					}
+				}
+				checkJobs(t, m.jobs, m.ops)
+			},
+		})
+
+		// The end: open the gate, thaw every worker, close the pool (the
+		// mailbox is closed for writing, the live workers run what is
+		// queued and end), join the drained workers too. Then the three
+		// buckets.
+		m.jobs.setGate(true)
+		alive := false
+		for _, w := range m.all() {
+			if got, want := w.r.Thaw(), w.ref.Thaw(); got != want {
+				m.fatalf(t, "final Thaw() of a worker = %v, want %v", got, want)
+			}
+			alive = alive || !w.ref.Dead()
+		}
+		m.ops.add("thaw all, close")
+		if !within(func() { err = m.p.Close() }) {
+			m.fatalf(t, "Close did not return within %v", settleWithin)
+		}
+		if err != nil {
+			m.fatalf(t, "Close: %v", err)
+		}
+		for i, w := range m.drained {
+			if !within(func() { err = w.r.Join() }) {
+				m.fatalf(t, "drained worker %d did not end within %v after the mailbox closed for writing", i, settleWithin)
+			}
+			if err != nil {
+				m.fatalf(t, "drained worker %d: Join: %v", i, err)
+			}
+		}
+		queued := m.box.Drain()
+		left := m.p.Leftovers()
+		checkJobs(t, m.jobs, m.ops)
+		conserve(t, m.jobs, queued, left, m.ops)
+		// A live worker at Close runs everything queued: catches a Close
+		// whose workers end while work is still queued.
+		if alive && len(queued) > 0 {
+			m.fatalf(t, "%d jobs still queued after Close though a live worker ran until the mailbox was drained", len(queued))
+		}
+		// Each worker holds at most one job: catches a dispatcher that
+		// takes a second job before finishing the first.
+		halted := 0
+		for _, w := range m.all() {
+			if w.ref.Flags()&spec.RtHalted != 0 {
+				halted++
+			}
+		}
+		if len(left) > halted {
+			m.fatalf(t, "%d jobs left over by %d halted workers", len(left), halted)
+		}
+	})
+}
+
+// TestPoolRunnerStateMachine drives a runner pool: every worker must run
+// exactly one job, then end. The model counts: the jobs queued, the
+// workers alive (waiting for a job), the jobs completed; a worker that
+// takes a job completes it and ends, so the dead workers must number the
+// jobs completed, at every settled instant.
+func TestPoolRunnerStateMachine(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		box := mailbox.New[cont.C](mailbox.Unbounded)
+		jobs := newJobSet()
+		var ops opLog
+		var queued, alive, completed int
+		send := func(t *rapid.T) {
+			j := jobs.add(rapid.IntRange(1, 20).Draw(t, "steps"))
+			if err := box.Send(j.c); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			ops.add("send(job %d)", j.id)
+			if alive > 0 {
+				alive--
+				completed++
+			} else {
+				queued++
+			}
+		}
+		for range rapid.IntRange(0, 3).Draw(t, "jobs before") {
+			send(t)
+		}
+		n0 := rapid.IntRange(0, 3).Draw(t, "workers")
+		p, err := pool.New(pool.Runner, box, n0)
+		if err != nil {
+			t.Fatalf("pool.New(Runner, box, %d): %v", n0, err)
+		}
+		ops.add("new(%d)", n0)
+		for range n0 {
+			if queued > 0 {
+				queued--
+				completed++
+			} else {
+				alive++
+			}
+		}
+		t.Cleanup(func() {
+			box.CloseRead() // every runner still waiting ends
+			p.Halt()
+			if !within(func() { p.Join() }) {
+				t.Errorf("cleanup: the runners did not end\n\toperations: %v", ops)
+			}
+		})
+		dead := func() int {
+			n := 0
+			for r := range p.Items() {
+				if r.Flags()&spec.RtDead != 0 {
+					n++
+				}
+			}
+			return n
+		}
+		settled := func() bool {
+			return jobs.completedCount() == completed && dead() == completed && box.Len() == queued
+		}
+
+		t.Repeat(map[string]func(*rapid.T){
+			"Send": send,
+			"Add": func(t *rapid.T) {
+				if _, err := p.Add(); err != nil {
+					t.Fatalf("Add: %v", err)
+				}
+				ops.add("add")
+				if queued > 0 {
+					queued--
+					completed++
+				} else {
+					alive++
+				}
+			},
+			// The invariant: the completed jobs, the dead runners and the
+			// queued jobs reach the model's counts, and stay there.
+			// Catches a runner that runs a second job (more completed than
+			// dead, a queue that shrinks), a runner that does not end after
+			// its job (fewer dead), one that ends without a job (more dead
+			// than completed), and one that never takes a queued job.
+			"": func(t *rapid.T) {
+				if !waitFor(settled) {
+					t.Fatalf("%d jobs completed, %d runners dead, %d queued; want %d, %d, %d\n\toperations: %v",
+						jobs.completedCount(), dead(), box.Len(), completed, completed, queued, ops)
+				}
+				pause(stillFor)
+				if !settled() {
+					t.Fatalf("moved after settling: %d jobs completed, %d runners dead, %d queued; want %d, %d, %d\n\toperations: %v",
+						jobs.completedCount(), dead(), box.Len(), completed, completed, queued, ops)
+				}
+				if got := p.Count(); got != alive+completed {
+					t.Fatalf("Count() = %d, want %d\n\toperations: %v", got, alive+completed, ops)
+				}
+				checkJobs(t, jobs, ops)
+			},
+		})
+
+		// The end: closed for writing, the runners still waiting end at
+		// once without a job (none is queued while one waits), and
+		// nothing is lost.
+		box.CloseWrite()
+		ops.add("close")
+		if !within(func() { err = p.Join() }) {
+			t.Fatalf("the runners did not end after the mailbox closed for writing\n\toperations: %v", ops)
+		}
+		if err != nil {
+			t.Fatalf("Join: %v\n\toperations: %v", err, ops)
+		}
+		if got := jobs.completedCount(); got != completed {
+			t.Fatalf("%d jobs completed at the end, want %d\n\toperations: %v", got, completed, ops)
+		}
+		left := p.Leftovers()
+		if len(left) != 0 {
+			t.Fatalf("runners that ended normally left %d jobs over\n\toperations: %v", len(left), ops)
+		}
+		checkJobs(t, jobs, ops)
+		conserve(t, jobs, box.Drain(), left, ops)
+	})
+}

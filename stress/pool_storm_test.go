@@ -16,6 +16,7 @@ import (
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
+	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -28,147 +29,223 @@ import (
 // hand of an ejected dispatcher, through its original worker).
 func runPoolStorm(cfg poolStormConfig) result {
 	var res result
-	box := mailbox.New[cont.C](cfg.capacity)
-	var (
-		problems                   mbProblems
-		progress                   atomic.Int64 // sends and steps
-		stepsRun                   atomic.Int64
-		totalSteps                 int64
-		stop                       atomic.Bool // the watchdog stopped the run
-		cutting                    atomic.Bool // the mailbox is about to be closed under the producers
-		stormStop                  atomic.Bool
-		stalled                    atomic.Bool
-		producers, storm, watchdog sync.WaitGroup
-		start                      = make(chan struct{})
-		total                      = cfg.producers * cfg.perProducer
-		jobs                       = make([]*job, total)
-		byCont                     = make(map[*cont.C]*job, total)
-		jr                         = rand.New(rand.NewPCG(cfg.seed, 0x10b))
-	)
-	for i := range jobs {
-		jobs[i] = newJob(i, 1+jr.IntN(poolItemSteps), &progress, &stepsRun, &problems)
-		byCont[jobs[i].c] = jobs[i]
-		totalSteps += int64(jobs[i].steps)
+	run := newPoolRun(cfg)
+	if !run.setUp(&res) {
+		return res
 	}
+	begin := time.Now()
+	run.startProducers()
+	run.startStorm()
+	run.startWatchdog()
+	close(run.start)
+	hang := run.blow()
+	stormTime := time.Since(begin)
+
+	// The end. Every runtime the storm made: the pool's, drained and
+	// migrated.
+	all := run.storm.targets()
+	if hang = run.end(all, hang); hang != "" {
+		run.release(&res, hang)
+		return res
+	}
+	run.audit(&res, all, stormTime)
+	return res
+}
+
+// poolRun is the state of one pool storm, shared by its goroutines: the
+// items, the pool and its mailbox, what the storm spawned and took, and
+// the flags by which the run is cut and stopped.
+type poolRun struct {
+	cfg   poolStormConfig
+	box   *pool.Box
+	p     *pool.Pool
+	storm *poolStorm
+
+	problems                      mbProblems
+	progress                      atomic.Int64 // sends and steps
+	stepsRun                      atomic.Int64
+	totalSteps                    int64
+	stop                          atomic.Bool // the watchdog stopped the run
+	cutting                       atomic.Bool // the mailbox is about to be closed under the producers
+	stormStop                     atomic.Bool
+	stalled                       atomic.Bool
+	producers, stormers, watchdog sync.WaitGroup
+	start                         chan struct{}
+	watchdogDone                  chan struct{}
+	total                         int
+	jobs                          []*job
+	byCont                        map[*cont.C]*job
+	prefill                       int // how many of each producer's items are queued before the pool starts
+}
+
+// newPoolRun makes the mailbox and the items of a storm.
+func newPoolRun(cfg poolStormConfig) *poolRun {
+	total := cfg.producers * cfg.perProducer
+	run := &poolRun{
+		cfg:          cfg,
+		box:          mailbox.New[cont.C](cfg.capacity),
+		start:        make(chan struct{}),
+		watchdogDone: make(chan struct{}),
+		total:        total,
+		jobs:         make([]*job, total),
+		byCont:       make(map[*cont.C]*job, total),
+		prefill:      int(cfg.prefill * float64(cfg.perProducer)),
+	}
+	jr := rand.New(rand.NewPCG(cfg.seed, 0x10b))
+	for i := range run.jobs {
+		run.jobs[i] = newJob(i, 1+jr.IntN(poolItemSteps), &run.progress, &run.stepsRun, &run.problems)
+		run.byCont[run.jobs[i].c] = run.jobs[i]
+		run.totalSteps += int64(run.jobs[i].steps)
+	}
+	return run
+}
+
+// setUp queues the prefill and makes the pool. It reports false, with
+// the problem in res, if either fails.
+func (run *poolRun) setUp(res *result) bool {
+	cfg := run.cfg
 	// The prefill: each producer's first items, queued before the pool
 	// has a worker, so that a run halted mid-way leaves items queued even
 	// where the workers keep up with the producers.
-	prefill := int(cfg.prefill * float64(cfg.perProducer))
 	for pr := range cfg.producers {
-		for _, j := range jobs[pr*cfg.perProducer : pr*cfg.perProducer+prefill] {
+		for _, j := range run.jobs[pr*cfg.perProducer : pr*cfg.perProducer+run.prefill] {
 			// The bug: a send refused by a fresh mailbox (only an
 			// unbounded one is prefilled).
-			if r := box.TrySend(j.c); r != spec.Delivered {
+			if r := run.box.TrySend(j.c); r != spec.Delivered {
 				res.problemf("prefilling item %d: TrySend reported %v", j.id, r)
-				return res
+				return false
 			}
 			j.sent = true
 		}
 	}
-	p, err := pool.New(cfg.dispatcher, box, cfg.workers)
+	p, err := pool.New(cfg.dispatcher, run.box, cfg.workers)
 	if err != nil {
 		res.problemf("pool.New: %v", err)
-		return res
+		return false
 	}
-	s := &poolStorm{cfg: cfg, box: box, p: p}
-	begin := time.Now()
-	for pr := range cfg.producers {
-		producers.Go(func() {
-			r := rand.New(rand.NewPCG(cfg.seed, uint64(pr)))
-			<-start
-			for _, j := range jobs[pr*cfg.perProducer+prefill : (pr+1)*cfg.perProducer] {
-				if stop.Load() || cutting.Load() {
-					break
-				}
-				for !stop.Load() && !cutting.Load() {
-					var err error
-					if r.IntN(2) == 0 {
-						ctx, cancel := context.WithTimeout(context.Background(), time.Duration(50+r.IntN(500))*time.Microsecond)
-						err = box.SendContext(ctx, j.c)
-						cancel()
-					} else {
-						switch res := box.TrySend(j.c); res {
-						case spec.Delivered:
-						case spec.Full, spec.Paused:
-							err = context.DeadlineExceeded
-							runtime.Gosched()
-						default:
-							err = fmt.Errorf("TrySend: %v", res)
-						}
-					}
-					if err == nil {
-						j.sent = true
-						progress.Add(1)
-						break
-					}
-					if !errors.Is(err, context.DeadlineExceeded) {
-						if !stop.Load() && !cutting.Load() {
-							// The bug: a send refused though nobody closed
-							// the mailbox.
-							problems.add("producer %d: sending item %d: %v", pr, j.id, err)
-						}
-						break
-					}
-				}
-				if r.IntN(16) == 0 {
-					jitter(r, 100)
+	run.p = p
+	run.storm = &poolStorm{cfg: cfg, box: run.box, p: p}
+	return true
+}
+
+// startProducers starts the producers; they wait for start.
+func (run *poolRun) startProducers() {
+	for pr := range run.cfg.producers {
+		run.producers.Go(func() { run.produce(pr) })
+	}
+}
+
+// produce is producer pr: it sends the rest of its items, in order, by
+// SendContext with a short timeout or by TrySend, until the run is cut
+// or stopped.
+func (run *poolRun) produce(pr int) {
+	cfg, box := run.cfg, run.box
+	stop, cutting := &run.stop, &run.cutting
+	r := rand.New(rand.NewPCG(cfg.seed, uint64(pr)))
+	<-run.start
+	for _, j := range run.jobs[pr*cfg.perProducer+run.prefill : (pr+1)*cfg.perProducer] {
+		if stop.Load() || cutting.Load() {
+			break
+		}
+		for !stop.Load() && !cutting.Load() {
+			var err error
+			if r.IntN(2) == 0 {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(50+r.IntN(500))*time.Microsecond)
+				err = box.SendContext(ctx, j.c)
+				cancel()
+			} else {
+				switch res := box.TrySend(j.c); res {
+				case spec.Delivered:
+				case spec.Full, spec.Paused:
+					err = context.DeadlineExceeded
+					runtime.Gosched()
+				default:
+					err = fmt.Errorf("TrySend: %v", res)
 				}
 			}
-		})
+			if err == nil {
+				j.sent = true
+				run.progress.Add(1)
+				break
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				if !stop.Load() && !cutting.Load() {
+					// The bug: a send refused though nobody closed
+					// the mailbox.
+					run.problems.add("producer %d: sending item %d: %v", pr, j.id, err)
+				}
+				break
+			}
+		}
+		if r.IntN(16) == 0 {
+			jitter(r, 100)
+		}
 	}
+}
+
+// startStorm starts the storm: two goroutines that act on the workers and
+// the pool, and one that keeps about cfg.workers of them running.
+func (run *poolRun) startStorm() {
+	cfg, s := run.cfg, run.storm
 	for g := range 2 {
-		storm.Go(func() {
+		run.stormers.Go(func() {
 			r := rand.New(rand.NewPCG(cfg.seed, 100+uint64(g)))
-			<-start
-			for !stormStop.Load() {
-				s.act(r, &problems)
+			<-run.start
+			for !run.stormStop.Load() {
+				s.act(r, &run.problems)
 				jitter(r, 50)
 			}
 		})
 	}
-	storm.Go(func() {
+	run.stormers.Go(func() {
 		r := rand.New(rand.NewPCG(cfg.seed, 200))
-		<-start
-		for !stormStop.Load() {
-			s.replenish(&problems)
+		<-run.start
+		for !run.stormStop.Load() {
+			s.replenish(&run.problems)
 			jitter(r, 20)
 		}
 	})
-	// The watchdog: if nothing is sent or run for cfg.stall, an item or a
-	// worker is stuck; it stops the run (the producers give up, the
-	// mailbox is closed for writing) so that the test reports instead of
-	// hanging.
-	watchdogDone := make(chan struct{})
-	watchdog.Go(func() {
+}
+
+// startWatchdog starts the watchdog: if nothing is sent or run for
+// cfg.stall, an item or a worker is stuck; it stops the run (the
+// producers give up, the mailbox is closed for writing) so that the test
+// reports instead of hanging.
+func (run *poolRun) startWatchdog() {
+	run.watchdog.Go(func() {
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
-		seen, since := progress.Load(), time.Now()
+		seen, since := run.progress.Load(), time.Now()
 		for {
 			select {
-			case <-watchdogDone:
+			case <-run.watchdogDone:
 				return
 			case <-tick.C:
 			}
-			if n := progress.Load(); n != seen {
+			if n := run.progress.Load(); n != seen {
 				seen, since = n, time.Now()
 				continue
 			}
-			if time.Since(since) >= cfg.stall && !stalled.Load() {
-				stalled.Store(true)
-				stop.Store(true)
-				box.CloseWrite()
+			if time.Since(since) >= run.cfg.stall && !run.stalled.Load() {
+				run.stalled.Store(true)
+				run.stop.Store(true)
+				run.box.CloseWrite()
 			}
 		}
 	})
-	close(start)
+}
+
+// blow lets the storm blow until the run has gone far enough, then stops
+// the storm and the watchdog. It returns what hung, if anything did.
+func (run *poolRun) blow() (hang string) {
+	cfg, box := run.cfg, run.box
 	producersDone := make(chan struct{})
 	go func() {
-		producers.Wait()
+		run.producers.Wait()
 		close(producersDone)
 	}()
-	var hang string
 	if cfg.graceful {
-		hang = waitAll(&producers, cfg.finish)
+		hang = waitAll(&run.producers, cfg.finish)
 	}
 	// The storm goes on until the pool has done a good part of the work
 	// (cfg.until of all the items' steps), or, once the producers are
@@ -176,7 +253,7 @@ func runPoolStorm(cfg poolStormConfig) result {
 	// looks in a row: the rest is in the workers' hands, some of them
 	// stopped for good), or the watchdog stopped the run. A run that ends
 	// halted may end while the producers still send.
-	for deadline, empty := time.Now().Add(cfg.finish), 0; hang == "" && !stalled.Load(); {
+	for deadline, empty := time.Now().Add(cfg.finish), 0; hang == "" && !run.stalled.Load(); {
 		select {
 		case <-producersDone:
 			if box.Len() == 0 {
@@ -186,26 +263,29 @@ func runPoolStorm(cfg poolStormConfig) result {
 			}
 		default:
 		}
-		if stepsRun.Load() >= int64(cfg.until*float64(totalSteps)) || empty == 20 {
+		if run.stepsRun.Load() >= int64(cfg.until*float64(run.totalSteps)) || empty == 20 {
 			break
 		}
 		if time.Now().After(deadline) {
-			hang = fmt.Sprintf("the pool ran %d of %d steps in %v, with %d items queued", stepsRun.Load(), totalSteps, cfg.finish, box.Len())
+			hang = fmt.Sprintf("the pool ran %d of %d steps in %v, with %d items queued", run.stepsRun.Load(), run.totalSteps, cfg.finish, box.Len())
 			break
 		}
 		time.Sleep(time.Millisecond)
 	}
-	stormStop.Store(true)
+	run.stormStop.Store(true)
 	if hang == "" {
-		hang = waitAll(&storm, cfg.finish)
+		hang = waitAll(&run.stormers, cfg.finish)
 	}
-	close(watchdogDone)
-	watchdog.Wait()
-	stormTime := time.Since(begin)
+	close(run.watchdogDone)
+	run.watchdog.Wait()
+	return hang
+}
 
-	// The end. Every runtime the storm made: the pool's, drained and
-	// migrated.
-	all := s.targets()
+// end ends the pool, gracefully (every worker thawed, then pool.Close)
+// or halted mid-way with the producers cut off, and joins every runtime
+// of all. It returns what hung, starting from hang.
+func (run *poolRun) end(all []*rt.Runtime, hang string) string {
+	cfg, box, p := run.cfg, run.box, run.p
 	if cfg.graceful && hang == "" {
 		for _, w := range all {
 			w.Thaw()
@@ -227,10 +307,10 @@ func runPoolStorm(cfg poolStormConfig) result {
 			w.Halt()
 		}
 		// Cut the producers off: their sends from now on fail.
-		cutting.Store(true)
+		run.cutting.Store(true)
 		box.CloseWrite()
 		if hang == "" {
-			hang = waitAll(&producers, cfg.finish)
+			hang = waitAll(&run.producers, cfg.finish)
 		}
 	}
 	if hang == "" {
@@ -238,19 +318,28 @@ func runPoolStorm(cfg poolStormConfig) result {
 			hang = "runtimes not Dead after the end of the storm: " + alive
 		}
 	}
-	if hang != "" {
-		// Release everything, so that the goroutines end, and report.
-		for _, w := range s.targets() {
-			w.Halt()
-		}
-		box.CloseWrite()
-		box.CloseRead()
-		if alive := joinAll(s.targets(), cfg.finish); alive != "" {
-			hang += "\nstill not Dead after a Halt of everything: " + alive
-		}
-		res.hang = hang
-		return res
+	return hang
+}
+
+// release, after a hang, halts and closes everything, so that the
+// goroutines end, and reports the hang in res.
+func (run *poolRun) release(res *result, hang string) {
+	for _, w := range run.storm.targets() {
+		w.Halt()
 	}
+	run.box.CloseWrite()
+	run.box.CloseRead()
+	if alive := joinAll(run.storm.targets(), run.cfg.finish); alive != "" {
+		hang += "\nstill not Dead after a Halt of everything: " + alive
+	}
+	res.hang = hang
+}
+
+// audit, once every runtime of all is Dead, checks how each ended and
+// accounts for every item (poolAccount), and adds what the goroutines
+// found wrong.
+func (run *poolRun) audit(res *result, all []*rt.Runtime, stormTime time.Duration) {
+	cfg, s := run.cfg, run.storm
 	for _, w := range all {
 		// The bug: a worker that ends with an error other than the one a
 		// Cancel gives (a step that panicked inside the pool).
@@ -258,8 +347,8 @@ func runPoolStorm(cfg poolStormConfig) result {
 			res.problemf("runtime %s ended with %v", w, err)
 		}
 	}
-	queued := box.Drain()
-	left := p.Leftovers()
+	queued := run.box.Drain()
+	left := run.p.Leftovers()
 	s.mu.Lock()
 	kept := len(s.kept)
 	s.mu.Unlock()
@@ -267,22 +356,21 @@ func runPoolStorm(cfg poolStormConfig) result {
 	for a := range poolActions {
 		stats = append(stats, fmt.Sprintf("%s %d", actNames[a], s.counts[a].Load()))
 	}
-	sum := poolAccount(jobs, byCont, queued, left, &res)
+	sum := poolAccount(run.jobs, run.byCont, queued, left, res)
 	res.logf("seed %#x: %d items to %d workers (%s, capacity %s, %s%s): a storm of %v, %d runtimes in all (%d drained, %d migrated, %d dispatchers ejected and kept); %s (chaos %v)",
-		cfg.seed, total, cfg.workers, map[bool]string{true: "Runner", false: "Waiter"}[cfg.runner], capString(cfg.capacity),
+		cfg.seed, run.total, cfg.workers, map[bool]string{true: "Runner", false: "Waiter"}[cfg.runner], capString(cfg.capacity),
 		map[bool]string{true: "closed gracefully", false: "halted mid-way"}[cfg.graceful], map[bool]string{true: ", migrating", false: ""}[cfg.migrate],
 		stormTime.Round(time.Millisecond), len(all), len(s.drained), len(s.migrated), kept, sum, chaos.Enabled)
 	res.logf("storm: %s", strings.Join(stats, ", "))
-	if stalled.Load() {
+	if run.stalled.Load() {
 		res.problemf("nothing sent or run for %v: the run was stopped", cfg.stall)
 	}
-	problems.mu.Lock()
-	res.problems = append(res.problems, problems.list...)
-	if problems.more > 0 {
-		res.problemf("and %d more problems like those", problems.more)
+	run.problems.mu.Lock()
+	res.problems = append(res.problems, run.problems.list...)
+	if run.problems.more > 0 {
+		res.problemf("and %d more problems like those", run.problems.more)
 	}
-	problems.mu.Unlock()
-	return res
+	run.problems.mu.Unlock()
 }
 
 // poolAccount checks conservation: every item sent is exactly one of

@@ -138,210 +138,239 @@ func (m *rtMachine) fatalf(t *rapid.T, format string, args ...any) {
 // already frozen and asleep.
 func TestRuntimeStateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		m := &rtMachine{blocking: rapid.Bool().Draw(t, "blocking")}
-		var opts []rt.Option
-		var desc []string
-		if rapid.Bool().Draw(t, "startFrozen") {
-			opts = append(opts, rt.StartFrozen())
-			desc = append(desc, "StartFrozen")
-			m.ref.Freeze()
-		}
-		if rapid.Bool().Draw(t, "skipPolling") {
-			opts = append(opts, rt.SkipPolling())
-			desc = append(desc, "SkipPolling")
-			m.mask |= spec.RtPolling
-		}
-		if rapid.Bool().Draw(t, "denyCancels") {
-			opts = append(opts, rt.DenyCancels())
-			desc = append(desc, "DenyCancels")
-			m.mask |= spec.RtCancels
-			m.denyCancels = true
-		}
-		if rapid.IntRange(0, 3).Draw(t, "osThread") == 0 {
-			opts = append(opts, rt.OSThread())
-			desc = append(desc, "OSThread")
-		}
-		m.c = rapidCounter(&m.n, m.blocking)
-		r, err := rt.Spawn(m.c, opts...)
-		if err != nil {
-			t.Fatalf("Spawn(%v): %v", desc, err)
-		}
-		m.r = r
-		m.ops.add("spawn(blocking=%v, %s)", m.blocking, strings.Join(desc, ","))
-		t.Cleanup(func() {
-			r.Halt()
-			if !within(func() { r.Join() }) {
-				t.Errorf("cleanup: the runtime did not end within %v after Halt (flags %v)\n\toperations: %v", settleWithin, r.Flags(), m.ops)
-			}
-		})
-
+		m := newRtMachine(t)
 		t.Repeat(map[string]func(*rapid.T){
-			// Each bool-returning operation must report what the reference
-			// reports. Catches: Halt reporting a change twice, or on a torn
-			// down runtime; Freeze accepted once halted or after Eject;
-			// Thaw reporting a change when not frozen; Cancel accepted
-			// twice, after teardown, or with DenyCancels.
-			"Halt": func(t *rapid.T) {
-				got, want := m.r.Halt(), m.ref.Halt()
-				m.ops.add("halt→%v", got)
-				if got != want {
-					m.fatalf(t, "Halt() = %v, want %v", got, want)
-				}
-			},
-			"Freeze": func(t *rapid.T) {
-				got, want := m.r.Freeze(), m.ref.Freeze()
-				m.ops.add("freeze→%v", got)
-				if got != want {
-					m.fatalf(t, "Freeze() = %v, want %v", got, want)
-				}
-			},
-			"Thaw": func(t *rapid.T) {
-				got, want := m.r.Thaw(), m.ref.Thaw()
-				m.ops.add("thaw→%v", got)
-				if got != want {
-					m.fatalf(t, "Thaw() = %v, want %v", got, want)
-				}
-			},
-			"Cancel": func(t *rapid.T) {
-				got, want := m.r.Cancel(), false
-				if !m.denyCancels {
-					want = m.ref.Cancel()
-				}
-				m.ops.add("cancel→%v", got)
-				if got != want {
-					m.fatalf(t, "Cancel() = %v, want %v", got, want)
-				}
-			},
-			// Interrupt changes no flag. With a blocking counter it must
-			// reach the step asleep on its context: the counter moves if
-			// the runtime is stepping. Catches an Interrupt that ends no
-			// context, or ends one the step no longer waits on.
-			"Interrupt": func(t *rapid.T) {
-				at := m.n.Load()
-				m.r.Interrupt()
-				m.ops.add("interrupt")
-				if m.blocking && m.ref.Stepping() && !waitFor(func() bool { return m.n.Load() > at }) {
-					m.fatalf(t, "Interrupt did not wake the step waiting on its context (counter stuck at %d, flags %v)", at, m.r.Flags())
-				}
-			},
-			// Eject returns the very continuation spawned, or the error
-			// the reference says. Catches: an Eject that hangs (a blocking
-			// step never interrupted, a hand-over that never comes); an
-			// Eject that succeeds on a halted runtime or twice; one that
-			// returns some other continuation. The ejected continuation
-			// must then run on a fresh runtime: catches an Eject that hands
-			// out a continuation left finished or broken.
-			"Eject": func(t *rapid.T) {
-				var got *cont.C
-				var err error
-				if !within(func() { got, err = m.r.Eject() }) {
-					m.ops.add("eject→(stuck)")
-					m.fatalf(t, "Eject did not return within %v (flags %v)", settleWithin, m.r.Flags())
-				}
-				want := m.ref.Eject()
-				m.ops.add("eject→%v", err)
-				switch {
-				case want == nil && (err != nil || got != m.c):
-					m.fatalf(t, "Eject() = %p, %v; want the spawned continuation %p", got, err, m.c)
-				case want != nil && (!errors.Is(err, want) || got != nil):
-					m.fatalf(t, "Eject() = %p, %v; want %v", got, err, want)
-				}
-				if want != nil || !rapid.Bool().Draw(t, "respawn") {
-					return
-				}
-				at := m.n.Load() // before Spawn: its first step may come before Spawn returns
-				r2, err := rt.Spawn(got, rt.Name("respawned"))
-				if err != nil {
-					m.fatalf(t, "Spawn of the ejected continuation: %v", err)
-				}
-				t.Cleanup(func() { r2.Halt(); within(func() { r2.Join() }) })
-				if !waitFor(func() bool { return m.n.Load() > at }) {
-					m.fatalf(t, "the ejected continuation runs no step on a fresh runtime (flags %v)", r2.Flags())
-				}
-				r2.Halt()
-				var err2 error
-				if !within(func() { err2 = r2.Join() }) || err2 != nil {
-					m.fatalf(t, "the fresh runtime of the ejected continuation: Join = %v after Halt", err2)
-				}
-				m.ops.add("respawn-ran")
-			},
-			// Once settled, the flags stay put: catches a runtime that
-			// settles and then drifts (a frozen one that wakes, a dead one
-			// that changes its flags), which the invariant alone, reading
-			// until they match, could pass.
-			"Flags": func(t *rapid.T) {
-				want := m.want()
-				f1 := m.r.Flags()
-				pause(stillFor)
-				f2 := m.r.Flags()
-				m.ops.add("flags→%v", f2)
-				if f1 != want || f2 != want {
-					m.fatalf(t, "settled flags moved: %v then %v, want %v", f1, f2, want)
-				}
-			},
-			// Join returns once Dead, with the error the reference says
-			// (nil after a Halt or a thawed Eject, ErrCanceled after
-			// Cancel), and Err agrees. Before Dead it must not return.
-			// Catches a wrong final error (a Cancel reported as nil, a
-			// Halt reported as ErrCanceled), a Join that hangs on a dead
-			// runtime, and a Join that returns before the runtime is dead.
-			"Join": func(t *rapid.T) {
-				if !m.ref.Dead() {
-					ctx, cancel := context.WithTimeout(context.Background(), stillFor)
-					defer cancel()
-					err := m.r.JoinContext(ctx)
-					m.ops.add("join(live)→%v", err)
-					if !errors.Is(err, context.DeadlineExceeded) {
-						m.fatalf(t, "Join on a runtime that must not be dead returned %v (flags %v)", err, m.r.Flags())
-					}
-					return
-				}
-				var err error
-				if !within(func() { err = m.r.Join() }) {
-					m.fatalf(t, "Join did not return within %v on a runtime whose flags say Dead", settleWithin)
-				}
-				want := m.ref.Join()
-				m.ops.add("join→%v", err)
-				if !errors.Is(err, want) || (err == nil) != (want == nil) {
-					m.fatalf(t, "Join() = %v, want %v", err, want)
-				}
-				if e := m.r.Err(); e != err {
-					m.fatalf(t, "Err() = %v after Join() = %v", e, err)
-				}
-			},
-			// The invariant, after every operation: the real flags reach
-			// the reference's within the deadline. Catches every way a
-			// runtime settles where it should not: Halted not kept after
-			// teardown, a halted or canceled runtime that never tears down
-			// (frozen ones included), a Freeze that never turns Running
-			// off, a Thaw that does not resume, an ejected runtime that
-			// tears down without a Thaw or does not once thawed, Boot left
-			// on, options lost.
-			//
-			// Then the counter: once the flags say the runtime is frozen
-			// and asleep, or torn down, it must not step (catches a
-			// runtime that runs one more step after Freeze or Eject, or
-			// one that runs the continuation an Eject handed out); while
-			// it must step, a busy counter must move (catches a runtime
-			// whose flags say Running but which runs nothing).
-			"": func(t *rapid.T) {
-				want := m.want()
-				if !waitFor(func() bool { return m.r.Flags() == want }) {
-					m.fatalf(t, "flags %v, want %v within %v", m.r.Flags(), want, settleWithin)
-				}
-				if !m.ref.Stepping() {
-					at := m.n.Load()
-					pause(stillFor)
-					if got := m.n.Load(); got != at {
-						m.fatalf(t, "a runtime that must not step ran %d steps (flags %v)", got-at, m.r.Flags())
-					}
-				} else if !m.blocking {
-					at := m.n.Load()
-					if !waitFor(func() bool { return m.n.Load() > at }) {
-						m.fatalf(t, "a running runtime runs no step (flags %v)", m.r.Flags())
-					}
-				}
-			},
+			"Halt":      m.Halt,
+			"Freeze":    m.Freeze,
+			"Thaw":      m.Thaw,
+			"Cancel":    m.Cancel,
+			"Interrupt": m.Interrupt,
+			"Eject":     m.Eject,
+			"Flags":     m.Flags,
+			"Join":      m.Join,
+			"":          m.Check,
 		})
 	})
+}
+
+// newRtMachine draws the spawn options and the counter of a case, spawns
+// the runtime, and makes the case halt and join it at the end.
+func newRtMachine(t *rapid.T) *rtMachine {
+	m := &rtMachine{blocking: rapid.Bool().Draw(t, "blocking")}
+	var opts []rt.Option
+	var desc []string
+	if rapid.Bool().Draw(t, "startFrozen") {
+		opts = append(opts, rt.StartFrozen())
+		desc = append(desc, "StartFrozen")
+		m.ref.Freeze()
+	}
+	if rapid.Bool().Draw(t, "skipPolling") {
+		opts = append(opts, rt.SkipPolling())
+		desc = append(desc, "SkipPolling")
+		m.mask |= spec.RtPolling
+	}
+	if rapid.Bool().Draw(t, "denyCancels") {
+		opts = append(opts, rt.DenyCancels())
+		desc = append(desc, "DenyCancels")
+		m.mask |= spec.RtCancels
+		m.denyCancels = true
+	}
+	if rapid.IntRange(0, 3).Draw(t, "osThread") == 0 {
+		opts = append(opts, rt.OSThread())
+		desc = append(desc, "OSThread")
+	}
+	m.c = rapidCounter(&m.n, m.blocking)
+	r, err := rt.Spawn(m.c, opts...)
+	if err != nil {
+		t.Fatalf("Spawn(%v): %v", desc, err)
+	}
+	m.r = r
+	m.ops.add("spawn(blocking=%v, %s)", m.blocking, strings.Join(desc, ","))
+	t.Cleanup(func() {
+		r.Halt()
+		if !within(func() { r.Join() }) {
+			t.Errorf("cleanup: the runtime did not end within %v after Halt (flags %v)\n\toperations: %v", settleWithin, r.Flags(), m.ops)
+		}
+	})
+	return m
+}
+
+// Each bool-returning operation (Halt, Freeze, Thaw, Cancel) must report
+// what the reference reports.
+
+// Halt catches Halt reporting a change twice, or on a torn down runtime.
+func (m *rtMachine) Halt(t *rapid.T) {
+	got, want := m.r.Halt(), m.ref.Halt()
+	m.ops.add("halt→%v", got)
+	if got != want {
+		m.fatalf(t, "Halt() = %v, want %v", got, want)
+	}
+}
+
+// Freeze catches Freeze accepted once halted or after Eject.
+func (m *rtMachine) Freeze(t *rapid.T) {
+	got, want := m.r.Freeze(), m.ref.Freeze()
+	m.ops.add("freeze→%v", got)
+	if got != want {
+		m.fatalf(t, "Freeze() = %v, want %v", got, want)
+	}
+}
+
+// Thaw catches Thaw reporting a change when not frozen.
+func (m *rtMachine) Thaw(t *rapid.T) {
+	got, want := m.r.Thaw(), m.ref.Thaw()
+	m.ops.add("thaw→%v", got)
+	if got != want {
+		m.fatalf(t, "Thaw() = %v, want %v", got, want)
+	}
+}
+
+// Cancel catches Cancel accepted twice, after teardown, or with
+// DenyCancels.
+func (m *rtMachine) Cancel(t *rapid.T) {
+	got, want := m.r.Cancel(), false
+	if !m.denyCancels {
+		want = m.ref.Cancel()
+	}
+	m.ops.add("cancel→%v", got)
+	if got != want {
+		m.fatalf(t, "Cancel() = %v, want %v", got, want)
+	}
+}
+
+// Interrupt changes no flag. With a blocking counter it must reach the
+// step asleep on its context: the counter moves if the runtime is
+// stepping. Catches an Interrupt that ends no context, or ends one the
+// step no longer waits on.
+func (m *rtMachine) Interrupt(t *rapid.T) {
+	at := m.n.Load()
+	m.r.Interrupt()
+	m.ops.add("interrupt")
+	if m.blocking && m.ref.Stepping() && !waitFor(func() bool { return m.n.Load() > at }) {
+		m.fatalf(t, "Interrupt did not wake the step waiting on its context (counter stuck at %d, flags %v)", at, m.r.Flags())
+	}
+}
+
+// Eject returns the very continuation spawned, or the error the reference
+// says. Catches: an Eject that hangs (a blocking step never interrupted, a
+// hand-over that never comes); an Eject that succeeds on a halted runtime
+// or twice; one that returns some other continuation. The ejected
+// continuation may then be run on a fresh runtime (respawn).
+func (m *rtMachine) Eject(t *rapid.T) {
+	var got *cont.C
+	var err error
+	if !within(func() { got, err = m.r.Eject() }) {
+		m.ops.add("eject→(stuck)")
+		m.fatalf(t, "Eject did not return within %v (flags %v)", settleWithin, m.r.Flags())
+	}
+	want := m.ref.Eject()
+	m.ops.add("eject→%v", err)
+	switch {
+	case want == nil && (err != nil || got != m.c):
+		m.fatalf(t, "Eject() = %p, %v; want the spawned continuation %p", got, err, m.c)
+	case want != nil && (!errors.Is(err, want) || got != nil):
+		m.fatalf(t, "Eject() = %p, %v; want %v", got, err, want)
+	}
+	if want != nil || !rapid.Bool().Draw(t, "respawn") {
+		return
+	}
+	m.respawn(t, got)
+}
+
+// respawn runs the ejected continuation c on a fresh runtime, which must
+// step it: catches an Eject that hands out a continuation left finished or
+// broken.
+func (m *rtMachine) respawn(t *rapid.T, c *cont.C) {
+	at := m.n.Load() // before Spawn: its first step may come before Spawn returns
+	r2, err := rt.Spawn(c, rt.Name("respawned"))
+	if err != nil {
+		m.fatalf(t, "Spawn of the ejected continuation: %v", err)
+	}
+	t.Cleanup(func() { r2.Halt(); within(func() { r2.Join() }) })
+	if !waitFor(func() bool { return m.n.Load() > at }) {
+		m.fatalf(t, "the ejected continuation runs no step on a fresh runtime (flags %v)", r2.Flags())
+	}
+	r2.Halt()
+	var err2 error
+	if !within(func() { err2 = r2.Join() }) || err2 != nil {
+		m.fatalf(t, "the fresh runtime of the ejected continuation: Join = %v after Halt", err2)
+	}
+	m.ops.add("respawn-ran")
+}
+
+// Flags: once settled, the flags stay put. Catches a runtime that settles
+// and then drifts (a frozen one that wakes, a dead one that changes its
+// flags), which the invariant alone, reading until they match, could
+// pass.
+func (m *rtMachine) Flags(t *rapid.T) {
+	want := m.want()
+	f1 := m.r.Flags()
+	pause(stillFor)
+	f2 := m.r.Flags()
+	m.ops.add("flags→%v", f2)
+	if f1 != want || f2 != want {
+		m.fatalf(t, "settled flags moved: %v then %v, want %v", f1, f2, want)
+	}
+}
+
+// Join returns once Dead, with the error the reference says (nil after a
+// Halt or a thawed Eject, ErrCanceled after Cancel), and Err agrees.
+// Before Dead it must not return. Catches a wrong final error (a Cancel
+// reported as nil, a Halt reported as ErrCanceled), a Join that hangs on a
+// dead runtime, and a Join that returns before the runtime is dead.
+func (m *rtMachine) Join(t *rapid.T) {
+	if !m.ref.Dead() {
+		ctx, cancel := context.WithTimeout(context.Background(), stillFor)
+		defer cancel()
+		err := m.r.JoinContext(ctx)
+		m.ops.add("join(live)→%v", err)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			m.fatalf(t, "Join on a runtime that must not be dead returned %v (flags %v)", err, m.r.Flags())
+		}
+		return
+	}
+	var err error
+	if !within(func() { err = m.r.Join() }) {
+		m.fatalf(t, "Join did not return within %v on a runtime whose flags say Dead", settleWithin)
+	}
+	want := m.ref.Join()
+	m.ops.add("join→%v", err)
+	if !errors.Is(err, want) || (err == nil) != (want == nil) {
+		m.fatalf(t, "Join() = %v, want %v", err, want)
+	}
+	if e := m.r.Err(); e != err {
+		m.fatalf(t, "Err() = %v after Join() = %v", e, err)
+	}
+}
+
+// Check is the invariant, after every operation: the real flags reach the
+// reference's within the deadline. Catches every way a runtime settles
+// where it should not: Halted not kept after teardown, a halted or
+// canceled runtime that never tears down (frozen ones included), a Freeze
+// that never turns Running off, a Thaw that does not resume, an ejected
+// runtime that tears down without a Thaw or does not once thawed, Boot
+// left on, options lost.
+//
+// Then the counter: once the flags say the runtime is frozen and asleep,
+// or torn down, it must not step (catches a runtime that runs one more
+// step after Freeze or Eject, or one that runs the continuation an Eject
+// handed out); while it must step, a busy counter must move (catches a
+// runtime whose flags say Running but which runs nothing).
+func (m *rtMachine) Check(t *rapid.T) {
+	want := m.want()
+	if !waitFor(func() bool { return m.r.Flags() == want }) {
+		m.fatalf(t, "flags %v, want %v within %v", m.r.Flags(), want, settleWithin)
+	}
+	if !m.ref.Stepping() {
+		at := m.n.Load()
+		pause(stillFor)
+		if got := m.n.Load(); got != at {
+			m.fatalf(t, "a runtime that must not step ran %d steps (flags %v)", got-at, m.r.Flags())
+		}
+	} else if !m.blocking {
+		at := m.n.Load()
+		if !waitFor(func() bool { return m.n.Load() > at }) {
+			m.fatalf(t, "a running runtime runs no step (flags %v)", m.r.Flags())
+		}
+	}
 }

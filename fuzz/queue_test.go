@@ -241,7 +241,7 @@ func FuzzQueue(f *testing.F) {
 }
 
 // opIndex returns the index of the operation called name in ops.
-func opIndex[S any](ops []linearize.Op[S], name string) int {
+func opIndex[S, In, Out any](ops []linearize.Op[S, In, Out], name string) int {
 	for i, op := range ops {
 		if op.Name == name {
 			return i

@@ -15,6 +15,10 @@ import (
 type Checked struct {
 	Verdict spec.Verdict
 	Ops     int // operations in the history
+	// Err is a mistake of the model met while checking (a function of it
+	// that panicked, an output of the wrong type): the verdict is then
+	// Unknown, and says nothing of the code under test.
+	Err error
 
 	model porcupine.Model
 	info  porcupine.LinearizationInfo
@@ -23,8 +27,19 @@ type Checked struct {
 // Check decides whether history is linearizable with respect to model,
 // giving up after timeout (0 means no limit), in which case the verdict is
 // Unknown. The verdict is Illegal only when porcupine proves that no legal
-// linearization exists.
+// linearization exists. The model's functions run guarded: a panic in one
+// becomes the Checked's Err, not a crash.
 func Check(model porcupine.Model, history []porcupine.Operation, timeout time.Duration) Checked {
+	return check[any, any](Porcupine[any, any](model), history, timeout)
+}
+
+// check is Check against a Spec.
+func check[In, Out any](sp Spec[In, Out], history []porcupine.Operation, timeout time.Duration) Checked {
+	g := new(guard)
+	model, err := sp.model(g)
+	if err != nil {
+		return Checked{Verdict: spec.Unknown, Ops: len(history), Err: err}
+	}
 	c := Checked{Ops: len(history), model: model}
 	switch porcupine.CheckOperationsTimeout(model, history, timeout) {
 	case porcupine.Ok:
@@ -37,6 +52,9 @@ func Check(model porcupine.Model, history []porcupine.Operation, timeout time.Du
 		// verdict; allow it the same time again.
 		_, info := porcupine.CheckOperationsVerbose(model, history, timeout)
 		c.Verdict, c.info = spec.Illegal, info
+	}
+	if err := g.Err(); err != nil {
+		return Checked{Verdict: spec.Unknown, Ops: len(history), Err: err}
 	}
 	return c
 }

@@ -302,29 +302,31 @@ func setFlag(t *testing.T, name, value string) func() {
 type recordingTB struct {
 	name   string
 	failed bool
+	logs   []string // what Logf logged
+	fatal  string   // what Fatal said
 }
 
-func (r *recordingTB) Helper()               {}
-func (r *recordingTB) Name() string          { return r.name }
-func (r *recordingTB) Logf(string, ...any)   {}
-func (r *recordingTB) Log(...any)            {}
-func (r *recordingTB) Skipf(string, ...any)  {}
-func (r *recordingTB) Skip(...any)           {}
-func (r *recordingTB) SkipNow()              {}
-func (r *recordingTB) Errorf(string, ...any) { r.failed = true }
-func (r *recordingTB) Error(...any)          { r.failed = true }
-func (r *recordingTB) Fatalf(string, ...any) { r.failed = true }
-func (r *recordingTB) Fatal(...any)          { r.failed = true }
-func (r *recordingTB) FailNow()              { r.failed = true }
-func (r *recordingTB) Fail()                 { r.failed = true }
-func (r *recordingTB) Failed() bool          { return r.failed }
+func (r *recordingTB) Helper()                 {}
+func (r *recordingTB) Name() string            { return r.name }
+func (r *recordingTB) Logf(f string, a ...any) { r.logs = append(r.logs, fmt.Sprintf(f, a...)) }
+func (r *recordingTB) Log(...any)              {}
+func (r *recordingTB) Skipf(string, ...any)    {}
+func (r *recordingTB) Skip(...any)             {}
+func (r *recordingTB) SkipNow()                {}
+func (r *recordingTB) Errorf(string, ...any)   { r.failed = true }
+func (r *recordingTB) Error(...any)            { r.failed = true }
+func (r *recordingTB) Fatalf(string, ...any)   { r.failed = true }
+func (r *recordingTB) Fatal(a ...any)          { r.failed, r.fatal = true, fmt.Sprint(a...) }
+func (r *recordingTB) FailNow()                { r.failed = true }
+func (r *recordingTB) Fail()                   { r.failed = true }
+func (r *recordingTB) Failed() bool            { return r.failed }
 
 // The summary's Elapsed is the run's wall time; a report of 0 would hide
 // how long campaigns take.
 func TestSummaryElapsed(t *testing.T) {
 	sc := campaign.QueueScenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
 	sc.Rounds = 3
-	sc.Finally = func(q spec.Queue[int], c *linearize.Client) {
+	sc.Finally = func(q spec.Queue[int], c linearize.Caller[model.QueueInput, model.QueueOutput]) {
 		time.Sleep(2 * time.Millisecond)
 		campaign.QueueDrain(q, c)
 	}
@@ -357,17 +359,22 @@ func TestBadReplayEnvironment(t *testing.T) {
 	}
 }
 
-// A malformed scenario is a programmer error, reported at once with a
-// message that says what is wrong.
-func TestMalformedScenarioPanics(t *testing.T) {
+// A malformed scenario is an error in the test, reported before any
+// round with a message that says what is wrong; the methods that have no
+// error to return panic with it.
+func TestMalformedScenario(t *testing.T) {
 	sc := campaign.QueueScenario("q", func() spec.Queue[int] { return new(fifoQueue) })
 	sc.Roles = [][]int{{1}}
+	sum, err := sc.Run()
+	if err == nil || !strings.Contains(err.Error(), "Roles[0]") || sum.Rounds != 0 {
+		t.Fatalf("a Roles row of the wrong length: %d rounds, err %v", sum.Rounds, err)
+	}
 	defer func() {
 		if v := recover(); v == nil || !strings.Contains(fmt.Sprint(v), "Roles[0]") {
-			t.Fatalf("a Roles row of the wrong length: recovered %v", v)
+			t.Fatalf("Generate of a Roles row of the wrong length: recovered %v", v)
 		}
 	}()
-	sc.Run()
+	sc.Generate(linearize.NewGen(1, 1))
 }
 
 // mustCatchMailbox runs the mailbox scenario on a locked mailbox with the
@@ -379,7 +386,7 @@ func mustCatchMailbox(t *testing.T, name string, bugs mailboxBugs, want func(*li
 
 // mustFail runs sc, a scenario over a known-bad implementation, for up to
 // badRounds rounds and requires a failure that want accepts.
-func mustFail[S any](t *testing.T, sc linearize.Scenario[S], want func(*linearize.Failure) bool) {
+func mustFail[S, In, Out any](t *testing.T, sc linearize.Scenario[S, In, Out], want func(*linearize.Failure) bool) {
 	t.Helper()
 	sc.Rounds = badRounds
 	sc.ReportDir = t.TempDir()

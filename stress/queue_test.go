@@ -16,6 +16,7 @@ import (
 	"github.com/insideout-go/insideout/impl/queue"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -81,7 +82,7 @@ func soak(t testing.TB) int {
 }
 
 // historyScenario is the campaign's queue scenario at this suite's sizes.
-func historyScenario(t *testing.T, name string, newQueue func() spec.Queue[int], ops, rounds int) linearize.Scenario[spec.Queue[int]] {
+func historyScenario(t *testing.T, name string, newQueue func() spec.Queue[int], ops, rounds int) linearize.Scenario[spec.Queue[int], model.QueueInput, model.QueueOutput] {
 	sc := campaign.QueueScenario(name, newQueue)
 	sc.Clients = historyClients
 	sc.OpsPerClient = ops

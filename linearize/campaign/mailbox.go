@@ -58,17 +58,17 @@ func item(v int) *int {
 // ctxTimeout is how long the context forms of Send and Recv wait.
 const ctxTimeout = 2 * time.Millisecond
 
-func mbIn(op model.MailboxOp) func(*linearize.Gen) any {
-	return func(*linearize.Gen) any { return model.MailboxInput{Op: op} }
+func mbIn(op model.MailboxOp) func(*linearize.Gen) model.MailboxInput {
+	return func(*linearize.Gen) model.MailboxInput { return model.MailboxInput{Op: op} }
 }
 
 // MailboxOps are the operations of a spec.Mailbox[int] scenario: every
 // operation of the contract, the sends with distinct values (now and then
 // nil), weighted so that items flow while pauses, interrupts, capacity
 // changes and, rarely, closes race with them.
-func MailboxOps() []linearize.Op[Mailbox] {
-	sendIn := func(op model.MailboxOp) func(*linearize.Gen) any {
-		return func(g *linearize.Gen) any {
+func MailboxOps() []linearize.Op[Mailbox, model.MailboxInput, model.MailboxOutput] {
+	sendIn := func(op model.MailboxOp) func(*linearize.Gen) model.MailboxInput {
+		return func(g *linearize.Gen) model.MailboxInput {
 			v := g.Unique()
 			if g.Intn(25) == 0 {
 				v = 0 // nil
@@ -76,21 +76,23 @@ func MailboxOps() []linearize.Op[Mailbox] {
 			return model.MailboxInput{Op: op, Value: v}
 		}
 	}
-	ops := []linearize.Op[Mailbox]{
+	ops := []linearize.Op[Mailbox, model.MailboxInput, model.MailboxOutput]{
 		{Name: "trySend", Weight: 12, Input: sendIn(model.MbTrySend),
-			Run: func(m Mailbox, in any) any {
-				return model.MailboxOutput{Result: m.TrySend(item(in.(model.MailboxInput).Value))}
+			Run: func(m Mailbox, in model.MailboxInput) model.MailboxOutput {
+				return model.MailboxOutput{Result: m.TrySend(item(in.Value))}
 			}},
 		{Name: "send", Weight: 8, Input: sendIn(model.MbSend),
-			Run: func(m Mailbox, in any) any { return mbSendOutput(m.Send(item(in.(model.MailboxInput).Value))) }},
+			Run: func(m Mailbox, in model.MailboxInput) model.MailboxOutput {
+				return mbSendOutput(m.Send(item(in.Value)))
+			}},
 		{Name: "sendContext", Weight: 2, Input: sendIn(model.MbSend),
-			Run: func(m Mailbox, in any) any {
+			Run: func(m Mailbox, in model.MailboxInput) model.MailboxOutput {
 				ctx, cancel := context.WithTimeout(context.Background(), ctxTimeout)
 				defer cancel()
-				return mbSendOutput(m.SendContext(ctx, item(in.(model.MailboxInput).Value)))
+				return mbSendOutput(m.SendContext(ctx, item(in.Value)))
 			}},
 		{Name: "tryRecv", Weight: 12, Input: mbIn(model.MbTryRecv),
-			Run: func(m Mailbox, _ any) any {
+			Run: func(m Mailbox, _ model.MailboxInput) model.MailboxOutput {
 				v, r := m.TryRecv()
 				out := model.MailboxOutput{Result: r}
 				if v != nil {
@@ -99,15 +101,15 @@ func MailboxOps() []linearize.Op[Mailbox] {
 				return out
 			}},
 		{Name: "recv", Weight: 8, Input: mbIn(model.MbRecv),
-			Run: func(m Mailbox, _ any) any { return mbRecvOutput(m.Recv()) }},
+			Run: func(m Mailbox, _ model.MailboxInput) model.MailboxOutput { return mbRecvOutput(m.Recv()) }},
 		{Name: "recvContext", Weight: 2, Input: mbIn(model.MbRecv),
-			Run: func(m Mailbox, _ any) any {
+			Run: func(m Mailbox, _ model.MailboxInput) model.MailboxOutput {
 				ctx, cancel := context.WithTimeout(context.Background(), ctxTimeout)
 				defer cancel()
 				return mbRecvOutput(m.RecvContext(ctx))
 			}},
 		{Name: "trySendMany", Weight: 4,
-			Input: func(g *linearize.Gen) any {
+			Input: func(g *linearize.Gen) model.MailboxInput {
 				vs := make([]int, 1+g.Intn(3))
 				for i := range vs {
 					vs[i] = g.Unique()
@@ -117,8 +119,8 @@ func MailboxOps() []linearize.Op[Mailbox] {
 				}
 				return model.MailboxInput{Op: model.MbTrySendMany, Values: vs}
 			},
-			Run: func(m Mailbox, in any) any {
-				vs := in.(model.MailboxInput).Values
+			Run: func(m Mailbox, in model.MailboxInput) model.MailboxOutput {
+				vs := in.Values
 				ps := make([]*int, len(vs))
 				for i, v := range vs {
 					ps[i] = item(v)
@@ -127,11 +129,11 @@ func MailboxOps() []linearize.Op[Mailbox] {
 				return model.MailboxOutput{Result: r, N: n}
 			}},
 		{Name: "tryRecvMany", Weight: 4,
-			Input: func(g *linearize.Gen) any {
+			Input: func(g *linearize.Gen) model.MailboxInput {
 				return model.MailboxInput{Op: model.MbTryRecvMany, N: 1 + g.Intn(3)}
 			},
-			Run: func(m Mailbox, in any) any {
-				dst := make([]*int, in.(model.MailboxInput).N)
+			Run: func(m Mailbox, in model.MailboxInput) model.MailboxOutput {
+				dst := make([]*int, in.N)
 				n, r := m.TryRecvMany(dst)
 				out := model.MailboxOutput{Result: r}
 				for _, p := range dst[:n] {
@@ -140,19 +142,22 @@ func MailboxOps() []linearize.Op[Mailbox] {
 				return out
 			}},
 		{Name: "len", Weight: 2, Input: mbIn(model.MbLen),
-			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{N: m.Len()} }},
+			Run: func(m Mailbox, _ model.MailboxInput) model.MailboxOutput { return model.MailboxOutput{N: m.Len()} }},
 		{Name: "cap", Weight: 1, Input: mbIn(model.MbCap),
-			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{N: m.Cap()} }},
+			Run: func(m Mailbox, _ model.MailboxInput) model.MailboxOutput { return model.MailboxOutput{N: m.Cap()} }},
 		{Name: "setCap", Weight: 2,
-			Input: func(g *linearize.Gen) any {
+			Input: func(g *linearize.Gen) model.MailboxInput {
 				n := []int{0, 1, 2, 3, spec.Unbounded}[g.Intn(5)]
 				return model.MailboxInput{Op: model.MbSetCap, N: n}
 			},
-			Run: func(m Mailbox, in any) any { m.SetCap(in.(model.MailboxInput).N); return model.MailboxOutput{} }},
+			Run: func(m Mailbox, in model.MailboxInput) model.MailboxOutput {
+				m.SetCap(in.N)
+				return model.MailboxOutput{}
+			}},
 		{Name: "clear", Weight: 1, Input: mbIn(model.MbClear),
-			Run: func(m Mailbox, _ any) any { return model.MailboxOutput{N: m.Clear()} }},
+			Run: func(m Mailbox, _ model.MailboxInput) model.MailboxOutput { return model.MailboxOutput{N: m.Clear()} }},
 		{Name: "drain", Weight: 1, Input: mbIn(model.MbDrain),
-			Run: func(m Mailbox, _ any) any { return drain(m) }},
+			Run: func(m Mailbox, _ model.MailboxInput) model.MailboxOutput { return drain(m) }},
 	}
 	return append(ops, gateOps[Mailbox](gateWeights{pause: 3, resume: 4, interrupt: 3, waitPush: 2, waitPop: 2})...)
 }
@@ -168,17 +173,13 @@ func drain(m Mailbox) model.MailboxOutput {
 // MailboxStuck reports a call that is asleep although the mailbox's flags
 // would let it proceed: a Recv beside a queued item, a Send beside room,
 // a Wait whose condition holds. Paused mailboxes hold everyone, rightly.
-func MailboxStuck(m Mailbox, inProgress []any) string {
+func MailboxStuck(m Mailbox, inProgress []model.MailboxInput) string {
 	f := m.Flags()
 	if f&spec.FlagPaused != 0 {
 		return ""
 	}
 	var stuck []string
 	for _, in := range inProgress {
-		in, ok := in.(model.MailboxInput)
-		if !ok {
-			continue
-		}
 		var could bool
 		switch in.Op {
 		case model.MbRecv, model.MbWaitPoppable:
@@ -203,20 +204,20 @@ func MailboxStuck(m Mailbox, inProgress []any) string {
 // MailboxRelease ends the waits of a round: it resumes the mailbox,
 // closes it at both ends, and interrupts every sleeper left (Wait calls
 // that closing does not free), recording each call.
-func MailboxRelease(m Mailbox, c *linearize.Client) {
-	c.Do(model.MailboxInput{Op: model.MbResume}, func() any { return model.MailboxOutput{Bool: m.Resume()} })
-	c.Do(model.MailboxInput{Op: model.MbCloseWrite}, func() any { return model.MailboxOutput{Bool: m.CloseWrite()} })
-	c.Do(model.MailboxInput{Op: model.MbCloseRead}, func() any { return model.MailboxOutput{Bool: m.CloseRead()} })
+func MailboxRelease(m Mailbox, c linearize.Caller[model.MailboxInput, model.MailboxOutput]) {
+	c.Do(model.MailboxInput{Op: model.MbResume}, func() model.MailboxOutput { return model.MailboxOutput{Bool: m.Resume()} })
+	c.Do(model.MailboxInput{Op: model.MbCloseWrite}, func() model.MailboxOutput { return model.MailboxOutput{Bool: m.CloseWrite()} })
+	c.Do(model.MailboxInput{Op: model.MbCloseRead}, func() model.MailboxOutput { return model.MailboxOutput{Bool: m.CloseRead()} })
 	const all = 64
-	c.Do(model.MailboxInput{Op: model.MbInterrupt, N: all}, func() any { return model.MailboxOutput{N: m.Interrupt(all)} })
+	c.Do(model.MailboxInput{Op: model.MbInterrupt, N: all}, func() model.MailboxOutput { return model.MailboxOutput{N: m.Interrupt(all)} })
 }
 
 // MailboxFinally records, once everything has returned, the length and
 // a drain: every item still counted must come out, in order.
-func MailboxFinally(m Mailbox, c *linearize.Client) {
-	c.Do(model.MailboxInput{Op: model.MbLen}, func() any { return model.MailboxOutput{N: m.Len()} })
-	c.Do(model.MailboxInput{Op: model.MbFlags}, func() any { return model.MailboxOutput{Flags: m.Flags()} })
-	c.Do(model.MailboxInput{Op: model.MbDrain}, func() any { return drain(m) })
+func MailboxFinally(m Mailbox, c linearize.Caller[model.MailboxInput, model.MailboxOutput]) {
+	c.Do(model.MailboxInput{Op: model.MbLen}, func() model.MailboxOutput { return model.MailboxOutput{N: m.Len()} })
+	c.Do(model.MailboxInput{Op: model.MbFlags}, func() model.MailboxOutput { return model.MailboxOutput{Flags: m.Flags()} })
+	c.Do(model.MailboxInput{Op: model.MbDrain}, func() model.MailboxOutput { return drain(m) })
 }
 
 // MailboxScenario returns the linearizability scenario for any
@@ -224,10 +225,10 @@ func MailboxFinally(m Mailbox, c *linearize.Client) {
 // call every operation concurrently; the round ends with
 // MailboxRelease, a liveness check (MailboxStuck) before it, and
 // MailboxFinally after.
-func MailboxScenario(name string, capacity int, newMailbox func(capacity int) Mailbox) linearize.Scenario[Mailbox] {
-	return linearize.Scenario[Mailbox]{
+func MailboxScenario(name string, capacity int, newMailbox func(capacity int) Mailbox) linearize.Scenario[Mailbox, model.MailboxInput, model.MailboxOutput] {
+	return linearize.Scenario[Mailbox, model.MailboxInput, model.MailboxOutput]{
 		Name:         name,
-		Model:        model.Mailbox(capacity),
+		Model:        linearize.Porcupine[model.MailboxInput, model.MailboxOutput](model.Mailbox(capacity)),
 		New:          func() Mailbox { return newMailbox(capacity) },
 		Ops:          MailboxOps(),
 		Clients:      3,
@@ -263,62 +264,68 @@ type gateWeights struct{ pause, resume, interrupt, waitPush, waitPop int }
 // gateOps returns the operations every mailbox has: pause, resume, the
 // closes, interrupt, the Wait calls and flags, for any system S that has
 // them (a Mailbox, or a Void).
-func gateOps[S Void](w gateWeights) []linearize.Op[S] {
-	in := func(op model.MailboxOp) func(*linearize.Gen) any {
-		return func(*linearize.Gen) any { return model.MailboxInput{Op: op} }
+func gateOps[S Void](w gateWeights) []linearize.Op[S, model.MailboxInput, model.MailboxOutput] {
+	in := func(op model.MailboxOp) func(*linearize.Gen) model.MailboxInput {
+		return func(*linearize.Gen) model.MailboxInput { return model.MailboxInput{Op: op} }
 	}
-	return []linearize.Op[S]{
+	return []linearize.Op[S, model.MailboxInput, model.MailboxOutput]{
 		{Name: "pause", Weight: w.pause, Input: in(model.MbPause),
-			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.Pause()} }},
+			Run: func(v S, _ model.MailboxInput) model.MailboxOutput { return model.MailboxOutput{Bool: v.Pause()} }},
 		{Name: "resume", Weight: w.resume, Input: in(model.MbResume),
-			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.Resume()} }},
+			Run: func(v S, _ model.MailboxInput) model.MailboxOutput { return model.MailboxOutput{Bool: v.Resume()} }},
 		{Name: "closeWrite", Weight: 1, Input: in(model.MbCloseWrite),
-			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.CloseWrite()} }},
+			Run: func(v S, _ model.MailboxInput) model.MailboxOutput { return model.MailboxOutput{Bool: v.CloseWrite()} }},
 		{Name: "closeRead", Weight: 1, Input: in(model.MbCloseRead),
-			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.CloseRead()} }},
+			Run: func(v S, _ model.MailboxInput) model.MailboxOutput { return model.MailboxOutput{Bool: v.CloseRead()} }},
 		{Name: "interrupt", Weight: w.interrupt,
-			Input: func(g *linearize.Gen) any { return model.MailboxInput{Op: model.MbInterrupt, N: g.Intn(3)} },
-			Run:   func(v S, in any) any { return model.MailboxOutput{N: v.Interrupt(in.(model.MailboxInput).N)} }},
+			Input: func(g *linearize.Gen) model.MailboxInput {
+				return model.MailboxInput{Op: model.MbInterrupt, N: g.Intn(3)}
+			},
+			Run: func(v S, in model.MailboxInput) model.MailboxOutput { return model.MailboxOutput{N: v.Interrupt(in.N)} }},
 		{Name: "waitPushable", Weight: w.waitPush, Input: in(model.MbWaitPushable),
-			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.WaitPushable()} }},
+			Run: func(v S, _ model.MailboxInput) model.MailboxOutput {
+				return model.MailboxOutput{Bool: v.WaitPushable()}
+			}},
 		{Name: "waitPoppable", Weight: w.waitPop, Input: in(model.MbWaitPoppable),
-			Run: func(v S, _ any) any { return model.MailboxOutput{Bool: v.WaitPoppable()} }},
+			Run: func(v S, _ model.MailboxInput) model.MailboxOutput {
+				return model.MailboxOutput{Bool: v.WaitPoppable()}
+			}},
 		{Name: "waitEmpty", Weight: 1, Input: in(model.MbWaitEmpty),
-			Run: func(v S, _ any) any { v.WaitEmpty(); return model.MailboxOutput{} }},
+			Run: func(v S, _ model.MailboxInput) model.MailboxOutput { v.WaitEmpty(); return model.MailboxOutput{} }},
 		{Name: "waitFull", Weight: 1, Input: in(model.MbWaitFull),
-			Run: func(v S, _ any) any { v.WaitFull(); return model.MailboxOutput{} }},
+			Run: func(v S, _ model.MailboxInput) model.MailboxOutput { v.WaitFull(); return model.MailboxOutput{} }},
 		{Name: "flags", Weight: 2, Input: in(model.MbFlags),
-			Run: func(v S, _ any) any { return model.MailboxOutput{Flags: v.Flags()} }},
+			Run: func(v S, _ model.MailboxInput) model.MailboxOutput { return model.MailboxOutput{Flags: v.Flags()} }},
 	}
 }
 
 // VoidOps are the operations of the void-mailbox scenario: the gate
 // opened and closed while goroutines wait at it.
-func VoidOps() []linearize.Op[Void] {
+func VoidOps() []linearize.Op[Void, model.MailboxInput, model.MailboxOutput] {
 	return gateOps[Void](gateWeights{pause: 3, resume: 3, interrupt: 2, waitPush: 4, waitPop: 4})
 }
 
 // VoidScenario returns the scenario of a void mailbox built by newVoid:
 // waits at the gate race with pauses, resumes, closes and interrupts; a
 // wait asleep at an open gate is a lost wake-up.
-func VoidScenario(name string, newVoid func() Void) linearize.Scenario[Void] {
-	return linearize.Scenario[Void]{
+func VoidScenario(name string, newVoid func() Void) linearize.Scenario[Void, model.MailboxInput, model.MailboxOutput] {
+	return linearize.Scenario[Void, model.MailboxInput, model.MailboxOutput]{
 		Name:         name,
-		Model:        model.VoidMailbox(),
+		Model:        linearize.Porcupine[model.MailboxInput, model.MailboxOutput](model.VoidMailbox()),
 		New:          newVoid,
 		Ops:          VoidOps(),
 		Clients:      4,
 		OpsPerClient: 6,
-		Stuck: func(v Void, inProgress []any) string {
+		Stuck: func(v Void, inProgress []model.MailboxInput) string {
 			if f := v.Flags(); f&spec.FlagPaused == 0 && len(inProgress) > 0 {
 				return fmt.Sprintf("%d wait(s) asleep at an open gate (%v)", len(inProgress), f)
 			}
 			return ""
 		},
-		Release: func(v Void, c *linearize.Client) {
-			c.Do(model.MailboxInput{Op: model.MbResume}, func() any { return model.MailboxOutput{Bool: v.Resume()} })
+		Release: func(v Void, c linearize.Caller[model.MailboxInput, model.MailboxOutput]) {
+			c.Do(model.MailboxInput{Op: model.MbResume}, func() model.MailboxOutput { return model.MailboxOutput{Bool: v.Resume()} })
 			const all = 64
-			c.Do(model.MailboxInput{Op: model.MbInterrupt, N: all}, func() any { return model.MailboxOutput{N: v.Interrupt(all)} })
+			c.Do(model.MailboxInput{Op: model.MbInterrupt, N: all}, func() model.MailboxOutput { return model.MailboxOutput{N: v.Interrupt(all)} })
 		},
 	}
 }

@@ -128,26 +128,26 @@ func (p *Pooled) audit() model.PoolOutput {
 }
 
 // PoolOps are the operations of the pool scenario.
-func PoolOps() []linearize.Op[*Pooled] {
-	in := func(op model.PoolOp) func(*linearize.Gen) any {
-		return func(g *linearize.Gen) any { return model.PoolInput{Op: op, Worker: g.Intn(4)} }
+func PoolOps() []linearize.Op[*Pooled, model.PoolInput, model.PoolOutput] {
+	in := func(op model.PoolOp) func(*linearize.Gen) model.PoolInput {
+		return func(g *linearize.Gen) model.PoolInput { return model.PoolInput{Op: op, Worker: g.Intn(4)} }
 	}
-	one := func(name string, op model.PoolOp, w int, f func(*rt.Runtime) bool) linearize.Op[*Pooled] {
-		return linearize.Op[*Pooled]{Name: name, Weight: w, Input: in(op),
-			Run: func(p *Pooled, x any) any { return p.onWorker(x.(model.PoolInput).Worker, f) }}
+	one := func(name string, op model.PoolOp, w int, f func(*rt.Runtime) bool) linearize.Op[*Pooled, model.PoolInput, model.PoolOutput] {
+		return linearize.Op[*Pooled, model.PoolInput, model.PoolOutput]{Name: name, Weight: w, Input: in(op),
+			Run: func(p *Pooled, x model.PoolInput) model.PoolOutput { return p.onWorker(x.Worker, f) }}
 	}
-	return []linearize.Op[*Pooled]{
+	return []linearize.Op[*Pooled, model.PoolInput, model.PoolOutput]{
 		{Name: "submit", Weight: 8, Input: in(model.PoolSubmit),
-			Run: func(p *Pooled, _ any) any {
+			Run: func(p *Pooled, _ model.PoolInput) model.PoolOutput {
 				return model.PoolOutput{OK: p.box.Send(p.newJob()) == nil}
 			}},
 		{Name: "add", Weight: 2, Input: in(model.PoolAdd),
-			Run: func(p *Pooled, _ any) any {
+			Run: func(p *Pooled, _ model.PoolInput) model.PoolOutput {
 				_, err := p.Pool.Add()
 				return model.PoolOutput{OK: err == nil}
 			}},
 		{Name: "drain", Weight: 1, Input: in(model.PoolDrain),
-			Run: func(p *Pooled, _ any) any {
+			Run: func(p *Pooled, _ model.PoolInput) model.PoolOutput {
 				r := p.Pool.Drain()
 				if r != nil {
 					p.keep(r)
@@ -155,21 +155,21 @@ func PoolOps() []linearize.Op[*Pooled] {
 				return model.PoolOutput{OK: r != nil}
 			}},
 		{Name: "count", Weight: 2, Input: in(model.PoolCount),
-			Run: func(p *Pooled, _ any) any { return model.PoolOutput{N: p.Pool.Count()} }},
+			Run: func(p *Pooled, _ model.PoolInput) model.PoolOutput { return model.PoolOutput{N: p.Pool.Count()} }},
 		{Name: "done", Weight: 4, Input: in(model.PoolDone),
-			Run: func(p *Pooled, _ any) any { return model.PoolOutput{N: int(p.done.Load())} }},
+			Run: func(p *Pooled, _ model.PoolInput) model.PoolOutput { return model.PoolOutput{N: int(p.done.Load())} }},
 		{Name: "halt", Weight: 1, Input: in(model.PoolHalt),
-			Run: func(p *Pooled, _ any) any { p.Pool.Halt(); return model.PoolOutput{} }},
+			Run: func(p *Pooled, _ model.PoolInput) model.PoolOutput { p.Pool.Halt(); return model.PoolOutput{} }},
 		{Name: "interrupt", Weight: 1, Input: in(model.PoolInterrupt),
-			Run: func(p *Pooled, _ any) any { p.Pool.Interrupt(); return model.PoolOutput{} }},
+			Run: func(p *Pooled, _ model.PoolInput) model.PoolOutput { p.Pool.Interrupt(); return model.PoolOutput{} }},
 		one("freeze", model.PoolFreeze, 2, (*rt.Runtime).Freeze),
 		one("thaw", model.PoolThaw, 2, (*rt.Runtime).Thaw),
 		one("cancel", model.PoolCancel, 1, (*rt.Runtime).Cancel),
 		// An ejected dispatcher, with the job it holds, runs on in a
 		// runtime of its own: the job migrates and must complete once.
 		{Name: "eject", Weight: 1, Input: in(model.PoolEject),
-			Run: func(p *Pooled, x any) any {
-				return p.onWorker(x.(model.PoolInput).Worker, func(r *rt.Runtime) bool {
+			Run: func(p *Pooled, x model.PoolInput) model.PoolOutput {
+				return p.onWorker(x.Worker, func(r *rt.Runtime) bool {
 					c, err := r.Eject()
 					if err != nil {
 						return false
@@ -186,18 +186,18 @@ func PoolOps() []linearize.Op[*Pooled] {
 }
 
 // PoolFinally audits the pool once every client has returned.
-func PoolFinally(p *Pooled, c *linearize.Client) {
-	c.Do(model.PoolInput{Op: model.PoolAudit}, func() any { return p.audit() })
+func PoolFinally(p *Pooled, c linearize.Caller[model.PoolInput, model.PoolOutput]) {
+	c.Do(model.PoolInput{Op: model.PoolAudit}, func() model.PoolOutput { return p.audit() })
 }
 
 // PoolScenario returns the linearizability scenario of pools running
 // dispatcher d: jobs submitted while workers come and go and are frozen,
 // thawed, canceled, ejected and halted; every job must complete once, or
 // be accounted for as left in the middle or still in the mailbox.
-func PoolScenario(name string, d pool.Dispatcher) linearize.Scenario[*Pooled] {
-	return linearize.Scenario[*Pooled]{
+func PoolScenario(name string, d pool.Dispatcher) linearize.Scenario[*Pooled, model.PoolInput, model.PoolOutput] {
+	return linearize.Scenario[*Pooled, model.PoolInput, model.PoolOutput]{
 		Name:         name,
-		Model:        model.Pool(PoolWorkers),
+		Model:        linearize.Porcupine[model.PoolInput, model.PoolOutput](model.Pool(PoolWorkers)),
 		New:          func() *Pooled { return NewPooled(d) },
 		Ops:          PoolOps(),
 		Clients:      3,

@@ -10,21 +10,23 @@ import (
 // QueueOps are the operations of a spec.Queue[int] scenario: push of a
 // distinct value, and pop. Push is Ops[0], pop is Ops[1], so Roles can
 // name them: {{1, 0}, {0, 1}} makes producers and consumers.
-func QueueOps() []linearize.Op[spec.Queue[int]] {
-	return []linearize.Op[spec.Queue[int]]{
+func QueueOps() []linearize.Op[spec.Queue[int], model.QueueInput, model.QueueOutput] {
+	return []linearize.Op[spec.Queue[int], model.QueueInput, model.QueueOutput]{
 		{
-			Name:  "push",
-			Input: func(g *linearize.Gen) any { return model.QueueInput{Op: model.QueuePush, Value: g.Unique()} },
-			Run: func(q spec.Queue[int], in any) any {
-				v := in.(model.QueueInput).Value
+			Name: "push",
+			Input: func(g *linearize.Gen) model.QueueInput {
+				return model.QueueInput{Op: model.QueuePush, Value: g.Unique()}
+			},
+			Run: func(q spec.Queue[int], in model.QueueInput) model.QueueOutput {
+				v := in.Value
 				q.Push(&v)
 				return model.QueueOutput{}
 			},
 		},
 		{
 			Name:  "pop",
-			Input: func(*linearize.Gen) any { return model.QueueInput{Op: model.QueuePop} },
-			Run:   func(q spec.Queue[int], _ any) any { return Pop(q) },
+			Input: func(*linearize.Gen) model.QueueInput { return model.QueueInput{Op: model.QueuePop} },
+			Run:   func(q spec.Queue[int], _ model.QueueInput) model.QueueOutput { return Pop(q) },
 		},
 	}
 }
@@ -41,11 +43,11 @@ func Pop(q spec.Queue[int]) model.QueueOutput {
 // then pops until it is empty: the history then also shows that Len is
 // exact when quiescent and that every value still queued comes out, in
 // order.
-func QueueDrain(q spec.Queue[int], c *linearize.Client) {
-	c.Do(model.QueueInput{Op: model.QueueLen}, func() any { return model.QueueOutput{Value: q.Len()} })
+func QueueDrain(q spec.Queue[int], c linearize.Caller[model.QueueInput, model.QueueOutput]) {
+	c.Do(model.QueueInput{Op: model.QueueLen}, func() model.QueueOutput { return model.QueueOutput{Value: q.Len()} })
 	for {
-		out := c.Do(model.QueueInput{Op: model.QueuePop}, func() any { return Pop(q) })
-		if !out.(model.QueueOutput).Ok {
+		out := c.Do(model.QueueInput{Op: model.QueuePop}, func() model.QueueOutput { return Pop(q) })
+		if !out.Ok {
 			return
 		}
 	}
@@ -55,10 +57,10 @@ func QueueDrain(q spec.Queue[int], c *linearize.Client) {
 // that newQueue builds: clients push distinct values and pop, concurrently,
 // then QueueDrain empties the queue. Set the returned scenario's Clients,
 // OpsPerClient, Rounds, Seed and Roles to taste.
-func QueueScenario(name string, newQueue func() spec.Queue[int]) linearize.Scenario[spec.Queue[int]] {
-	return linearize.Scenario[spec.Queue[int]]{
+func QueueScenario(name string, newQueue func() spec.Queue[int]) linearize.Scenario[spec.Queue[int], model.QueueInput, model.QueueOutput] {
+	return linearize.Scenario[spec.Queue[int], model.QueueInput, model.QueueOutput]{
 		Name:         name,
-		Model:        model.Queue(),
+		Model:        linearize.Porcupine[model.QueueInput, model.QueueOutput](model.Queue()),
 		New:          newQueue,
 		Ops:          QueueOps(),
 		Clients:      4,

@@ -65,45 +65,51 @@ func NewCounted() Counted {
 // RuntimeOps are the operations of the runtime scenario: every control
 // operation, Flags, Join, and reads of the step counter, weighted so that
 // freezes and thaws are frequent and halts rare.
-func RuntimeOps() []linearize.Op[Counted] {
-	in := func(op model.RuntimeOp) func(*linearize.Gen) any {
-		return func(*linearize.Gen) any { return model.RuntimeInput{Op: op} }
+func RuntimeOps() []linearize.Op[Counted, model.RuntimeInput, model.RuntimeOutput] {
+	in := func(op model.RuntimeOp) func(*linearize.Gen) model.RuntimeInput {
+		return func(*linearize.Gen) model.RuntimeInput { return model.RuntimeInput{Op: op} }
 	}
-	return []linearize.Op[Counted]{
+	return []linearize.Op[Counted, model.RuntimeInput, model.RuntimeOutput]{
 		{Name: "halt", Weight: 1, Input: in(model.RtHalt),
-			Run: func(r Counted, _ any) any { return model.RuntimeOutput{Bool: r.Halt()} }},
+			Run: func(r Counted, _ model.RuntimeInput) model.RuntimeOutput { return model.RuntimeOutput{Bool: r.Halt()} }},
 		{Name: "freeze", Weight: 5, Input: in(model.RtFreeze),
-			Run: func(r Counted, _ any) any { return model.RuntimeOutput{Bool: r.Freeze()} }},
+			Run: func(r Counted, _ model.RuntimeInput) model.RuntimeOutput {
+				return model.RuntimeOutput{Bool: r.Freeze()}
+			}},
 		{Name: "thaw", Weight: 5, Input: in(model.RtThaw),
-			Run: func(r Counted, _ any) any { return model.RuntimeOutput{Bool: r.Thaw()} }},
+			Run: func(r Counted, _ model.RuntimeInput) model.RuntimeOutput { return model.RuntimeOutput{Bool: r.Thaw()} }},
 		{Name: "interrupt", Weight: 2, Input: in(model.RtInterrupt),
-			Run: func(r Counted, _ any) any { r.Interrupt(); return model.RuntimeOutput{} }},
+			Run: func(r Counted, _ model.RuntimeInput) model.RuntimeOutput { r.Interrupt(); return model.RuntimeOutput{} }},
 		{Name: "cancel", Weight: 1, Input: in(model.RtCancel),
-			Run: func(r Counted, _ any) any { return model.RuntimeOutput{Bool: r.Cancel()} }},
+			Run: func(r Counted, _ model.RuntimeInput) model.RuntimeOutput {
+				return model.RuntimeOutput{Bool: r.Cancel()}
+			}},
 		{Name: "eject", Weight: 2, Input: in(model.RtEject),
-			Run: func(r Counted, _ any) any { return model.RuntimeOutput{Err: r.Eject()} }},
+			Run: func(r Counted, _ model.RuntimeInput) model.RuntimeOutput { return model.RuntimeOutput{Err: r.Eject()} }},
 		{Name: "flags", Weight: 8, Input: in(model.RtFlags),
-			Run: func(r Counted, _ any) any { return model.RuntimeOutput{Flags: r.Flags()} }},
+			Run: func(r Counted, _ model.RuntimeInput) model.RuntimeOutput {
+				return model.RuntimeOutput{Flags: r.Flags()}
+			}},
 		{Name: "join", Weight: 1, Input: in(model.RtJoin),
-			Run: func(r Counted, _ any) any { return model.RuntimeOutput{Err: r.Join()} }},
+			Run: func(r Counted, _ model.RuntimeInput) model.RuntimeOutput { return model.RuntimeOutput{Err: r.Join()} }},
 		{Name: "steps", Weight: 8, Input: in(model.RtSteps),
-			Run: func(r Counted, _ any) any { return model.RuntimeOutput{N: r.Steps()} }},
+			Run: func(r Counted, _ model.RuntimeInput) model.RuntimeOutput { return model.RuntimeOutput{N: r.Steps()} }},
 	}
 }
 
 // RuntimeRelease ends a round: it halts the runtime (which frees every
 // Join) and records it.
-func RuntimeRelease(r Counted, c *linearize.Client) {
-	c.Do(model.RuntimeInput{Op: model.RtHalt}, func() any { return model.RuntimeOutput{Bool: r.Halt()} })
+func RuntimeRelease(r Counted, c linearize.Caller[model.RuntimeInput, model.RuntimeOutput]) {
+	c.Do(model.RuntimeInput{Op: model.RtHalt}, func() model.RuntimeOutput { return model.RuntimeOutput{Bool: r.Halt()} })
 }
 
 // RuntimeStuck reports a Join still asleep though the runtime is Dead.
-func RuntimeStuck(r Counted, inProgress []any) string {
+func RuntimeStuck(r Counted, inProgress []model.RuntimeInput) string {
 	if r.Flags()&spec.RtDead == 0 {
 		return ""
 	}
 	for _, in := range inProgress {
-		if in, ok := in.(model.RuntimeInput); ok && in.Op == model.RtJoin {
+		if in.Op == model.RtJoin {
 			return "join() asleep though the runtime is Dead"
 		}
 	}
@@ -113,22 +119,22 @@ func RuntimeStuck(r Counted, inProgress []any) string {
 // RuntimeFinally records, once every client has returned, a Halt (no
 // client may have halted it), a Join, and the flags and the counter,
 // twice: a torn-down runtime must stay still.
-func RuntimeFinally(r Counted, c *linearize.Client) {
-	c.Do(model.RuntimeInput{Op: model.RtHalt}, func() any { return model.RuntimeOutput{Bool: r.Halt()} })
-	c.Do(model.RuntimeInput{Op: model.RtJoin}, func() any { return model.RuntimeOutput{Err: r.Join()} })
+func RuntimeFinally(r Counted, c linearize.Caller[model.RuntimeInput, model.RuntimeOutput]) {
+	c.Do(model.RuntimeInput{Op: model.RtHalt}, func() model.RuntimeOutput { return model.RuntimeOutput{Bool: r.Halt()} })
+	c.Do(model.RuntimeInput{Op: model.RtJoin}, func() model.RuntimeOutput { return model.RuntimeOutput{Err: r.Join()} })
 	for range 2 {
-		c.Do(model.RuntimeInput{Op: model.RtFlags}, func() any { return model.RuntimeOutput{Flags: r.Flags()} })
-		c.Do(model.RuntimeInput{Op: model.RtSteps}, func() any { return model.RuntimeOutput{N: r.Steps()} })
+		c.Do(model.RuntimeInput{Op: model.RtFlags}, func() model.RuntimeOutput { return model.RuntimeOutput{Flags: r.Flags()} })
+		c.Do(model.RuntimeInput{Op: model.RtSteps}, func() model.RuntimeOutput { return model.RuntimeOutput{N: r.Steps()} })
 	}
 }
 
 // RuntimeScenario returns the linearizability scenario of runtimes built
 // by newRuntime: control operations from several clients at once against
 // a runtime that counts its steps; a frozen runtime must run no step.
-func RuntimeScenario(name string, newRuntime func() Counted) linearize.Scenario[Counted] {
-	return linearize.Scenario[Counted]{
+func RuntimeScenario(name string, newRuntime func() Counted) linearize.Scenario[Counted, model.RuntimeInput, model.RuntimeOutput] {
+	return linearize.Scenario[Counted, model.RuntimeInput, model.RuntimeOutput]{
 		Name:         name,
-		Model:        model.Runtime(),
+		Model:        linearize.Porcupine[model.RuntimeInput, model.RuntimeOutput](model.Runtime()),
 		New:          newRuntime,
 		Ops:          RuntimeOps(),
 		Clients:      3,

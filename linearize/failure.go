@@ -1,0 +1,109 @@
+package linearize
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/insideout-go/insideout/spec"
+)
+
+// Summary counts what a run did.
+type Summary struct {
+	Rounds    int           // rounds run
+	Ops       int           // operations recorded, Finally's included
+	Histories int           // histories checked
+	Illegal   int           // histories found not linearizable
+	Unknown   int           // histories the checker gave up on
+	Hangs     int           // rounds that did not finish in time, or had a call stuck
+	Panics    int           // rounds in which an operation, or the model, panicked or failed
+	Elapsed   time.Duration // wall time
+}
+
+// Failures returns the number of rounds that failed.
+func (s Summary) Failures() int { return s.Illegal + s.Unknown + s.Hangs + s.Panics }
+
+// A Failure is the report of a failed round. Its message gives the seed and
+// round that replay it, the program, and the visualization's path or the
+// goroutine dump.
+type Failure struct {
+	Scenario string
+	Seed     uint64 // 0 for a program that rapid drew
+	Round    int
+	Verdict  spec.Verdict // of the history, if it was checked
+	Hung     bool         // the round did not finish within RoundTimeout
+	Stuck    string       // a call slept though it could proceed: what Stuck said
+	Panic    string       // an operation panicked: the value and stack
+	Model    error        // the model failed: a mistake in the test (see Checked.Err)
+	Report   string       // path of the HTML visualization, for Illegal
+	Dump     string       // every goroutine's stack, for a hang
+	Program  string       // the round's program
+	// Replay says how to run the round again; empty means the
+	// environment variables, in the same test.
+	Replay string
+}
+
+// Error describes the failure and how to replay it.
+func (f *Failure) Error() string {
+	var b strings.Builder
+	if f.Seed == 0 {
+		fmt.Fprintf(&b, "linearize: %s: a program drawn by rapid: ", f.Scenario)
+	} else {
+		fmt.Fprintf(&b, "linearize: %s: round %d of seed %#x: ", f.Scenario, f.Round, f.Seed)
+	}
+	switch {
+	case f.Model != nil:
+		b.WriteString("the model failed, a mistake in the test rather than in the code under test: " + f.Model.Error())
+	case f.Stuck != "":
+		b.WriteString("a call stayed asleep though it could proceed (lost wake-up): " + f.Stuck)
+	case f.Hung:
+		b.WriteString("did not finish in time: a call never returned (hang)")
+	case f.Panic != "":
+		b.WriteString("an operation panicked")
+	case f.Verdict == spec.Illegal:
+		b.WriteString("history is not linearizable (Illegal)")
+	case f.Verdict == spec.Unknown:
+		b.WriteString("checker timed out (Unknown, which is not a pass): fewer clients or operations per client, or a longer CheckTimeout")
+	}
+	if f.Report != "" {
+		fmt.Fprintf(&b, "\n  visualization: %s", f.Report)
+	}
+	switch {
+	case f.Replay != "":
+		fmt.Fprintf(&b, "\n  replay: %s", f.Replay)
+	case f.Seed != 0:
+		fmt.Fprintf(&b, "\n  replay: INSIDEOUT_SEED=%#x INSIDEOUT_ROUND=%d (same test)", f.Seed, f.Round)
+	}
+	fmt.Fprintf(&b, "\n  program:\n%s", f.Program)
+	if f.Panic != "" {
+		fmt.Fprintf(&b, "\n  panic: %s", f.Panic)
+	}
+	if f.Dump != "" {
+		fmt.Fprintf(&b, "\n  goroutines:\n%s", f.Dump)
+	}
+	return b.String()
+}
+
+// allStacks returns the stacks of every goroutine.
+func allStacks() string {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return string(buf[:n])
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// sanitize makes name safe as part of a file name.
+func sanitize(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, name)
+}

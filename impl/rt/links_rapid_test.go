@@ -42,6 +42,7 @@ type linkNode struct {
 }
 
 type linkMachine struct {
+	count   int // the runtimes' slots
 	nodes   []*linkNode
 	retired []*rt.Runtime   // dead runtimes whose slot a new one took
 	edges   map[[2]int]bool // the model's link graph, keys ordered (lo, hi)
@@ -181,210 +182,242 @@ func (m *linkMachine) checkErr(i int, err error) string {
 // linked runtime's failure".
 func TestRuntimeLinksStateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		m := &linkMachine{edges: map[[2]int]bool{}}
-		count := rapid.IntRange(2, 5).Draw(t, "runtimes")
-		t.Cleanup(func() {
-			for _, n := range m.nodes {
-				m.retired = append(m.retired, n.r)
-			}
-			for _, r := range m.retired {
-				r.Halt()
-				if !within(func() { r.Join() }) {
-					t.Errorf("cleanup: runtime %v did not end within %v after Halt (flags %v)\n\toperations: %v", r, settleWithin, r.Flags(), m.ops)
-				}
-			}
-		})
-		// spawn starts runtime i, in a fresh slot or in place of a dead
-		// one, maybe frozen, maybe linked from its start to runtime to.
-		// Spawn linked to a torn-down runtime must fail with ErrTornDown
-		// and start nothing (catches a runtime started with a link that
-		// can never halt it, or one left running by the failed Spawn,
-		// which goleak would report).
-		spawn := func(t *rapid.T, i, to int) {
-			n := &linkNode{boom: new(atomic.Bool)}
-			boom := n.boom
-			c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
-				if boom.Load() {
-					panic(boomValue{i})
-				}
-				time.Sleep(10 * time.Microsecond)
-				return c.Next()
-			})
-			opts := []rt.Option{rt.Name(fmt.Sprint("link-", i))}
-			desc := ""
-			if rapid.Bool().Draw(t, "startFrozen") {
-				opts = append(opts, rt.StartFrozen())
-				n.frozen = true
-				desc += " frozen"
-			}
-			if to >= 0 {
-				opts = append(opts, rt.LinkTo(m.nodes[to].r))
-				desc += fmt.Sprint(" linked to ", to)
-			}
-			r, err := rt.Spawn(c, opts...)
-			m.ops.add("spawn %d%s→%v", i, desc, err)
-			if to >= 0 && m.nodes[to].dead {
-				if r != nil || !errors.Is(err, spec.ErrTornDown) {
-					m.fatalf(t, "Spawn linked to dead runtime %d = %v, %v; want ErrTornDown", to, r, err)
-				}
-				return
-			}
-			if err != nil {
-				m.fatalf(t, "Spawn of runtime %d: %v", i, err)
-			}
-			n.r = r
-			if i == len(m.nodes) {
-				m.nodes = append(m.nodes, n)
-			} else {
-				m.retired = append(m.retired, m.nodes[i].r)
-				m.nodes[i] = n
-				for e := range m.edges {
-					if e[0] == i || e[1] == i {
-						delete(m.edges, e) // the dead runtime's links; it is gone
-					}
-				}
-			}
-			if to >= 0 {
-				m.edges[edge(i, to)] = true
-			}
-		}
-		for i := range count {
-			to := -1
-			if i > 0 {
-				to = rapid.IntRange(-1, i-1).Draw(t, "linkTo")
-			}
-			spawn(t, i, to)
-		}
-		pick := func(t *rapid.T, label string) int { return rapid.IntRange(0, count-1).Draw(t, label) }
-
+		m := newLinkMachine(t)
 		t.Repeat(map[string]func(*rapid.T){
-			// Link: ErrSelfLink for a runtime and itself, ErrTornDown when
-			// either has torn down, else linked both ways. Catches a
-			// self-link accepted (a runtime that would halt itself), a link
-			// to a dead runtime accepted (the live one would then never be
-			// halted by it), and a half-made link (Linked on one side
-			// only, caught by the flags).
-			"Link": func(t *rapid.T) {
-				i, j := pick(t, "i"), pick(t, "j")
-				err := m.nodes[i].r.Link(m.nodes[j].r)
-				m.ops.add("link(%d,%d)→%v", i, j, err)
-				var want error
-				switch {
-				case i == j:
-					want = spec.ErrSelfLink
-				case m.nodes[i].dead || m.nodes[j].dead:
-					want = spec.ErrTornDown
-				default:
-					m.edges[edge(i, j)] = true
-				}
-				if !errors.Is(err, want) || (err == nil) != (want == nil) {
-					m.fatalf(t, "Link(%d, %d) = %v, want %v", i, j, err, want)
-				}
-			},
-			// Unlink undoes a link both ways: the former peers no longer
-			// halt each other (caught by the flags of the survivor when
-			// one of them later tears down), and Linked goes off once no
-			// link is left, except after teardown, where it stays.
-			"Unlink": func(t *rapid.T) {
-				i, j := pick(t, "i"), pick(t, "j")
-				m.nodes[i].r.Unlink(m.nodes[j].r)
-				m.ops.add("unlink(%d,%d)", i, j)
-				delete(m.edges, edge(i, j))
-			},
-			// Halt: a clean teardown that halts the whole linked
-			// component, each with a nil error. Catches a teardown that
-			// does not halt its peers, or halts them only one link deep,
-			// or reports a failure where there was none.
-			"Halt": func(t *rapid.T) {
-				i := pick(t, "i")
-				got, want := m.nodes[i].r.Halt(), !m.nodes[i].dead
-				m.ops.add("halt(%d)→%v", i, got)
-				if got != want {
-					m.fatalf(t, "Halt() of runtime %d = %v, want %v", i, got, want)
-				}
-				if want {
-					m.tearDown(i, causeNone)
-				}
-			},
-			// Cancel: the runtime ends with ErrCanceled, its component
-			// with ErrLinkedFailure wrapping it.
-			"Cancel": func(t *rapid.T) {
-				i := pick(t, "i")
-				got, want := m.nodes[i].r.Cancel(), !m.nodes[i].dead
-				m.ops.add("cancel(%d)→%v", i, got)
-				if got != want {
-					m.fatalf(t, "Cancel() of runtime %d = %v, want %v", i, got, want)
-				}
-				if want {
-					m.tearDown(i, causeCanceled)
-				}
-			},
-			// The next step of a running runtime panics: it ends with
-			// ErrPanicked carrying the value, and every runtime of its
-			// component, down chains of links and frozen ones included,
-			// with ErrLinkedFailure wrapping that very panic. Catches a
-			// panic that escapes (the test process dies), a failure not
-			// propagated, or propagated without its cause.
-			"Panic": func(t *rapid.T) {
-				i := m.pickWhere(t, func(n *linkNode) bool { return !n.dead && !n.frozen }, "only a running runtime runs the step that panics")
-				m.nodes[i].boom.Store(true)
-				m.ops.add("panic(%d)", i)
-				m.tearDown(i, causePanic)
-			},
-			// A dead runtime's slot gets a new runtime, maybe linked to
-			// another (dead or alive), so that cases go on with live
-			// runtimes after cascades.
-			"Respawn": func(t *rapid.T) {
-				i := m.pickWhere(t, func(n *linkNode) bool { return n.dead }, "no runtime is dead")
-				to := pick(t, "linkTo")
-				if to == i {
-					to = -1
-				}
-				spawn(t, i, to)
-			},
-			"Freeze": func(t *rapid.T) {
-				i := pick(t, "i")
-				n := m.nodes[i]
-				got, want := n.r.Freeze(), !n.dead && !n.frozen
-				m.ops.add("freeze(%d)→%v", i, got)
-				if got != want {
-					m.fatalf(t, "Freeze() of runtime %d = %v, want %v", i, got, want)
-				}
-				n.frozen = n.frozen || want
-			},
-			"Thaw": func(t *rapid.T) {
-				i := pick(t, "i")
-				n := m.nodes[i]
-				got, want := n.r.Thaw(), !n.dead && n.frozen
-				m.ops.add("thaw(%d)→%v", i, got)
-				if got != want {
-					m.fatalf(t, "Thaw() of runtime %d = %v, want %v", i, got, want)
-				}
-				n.frozen = false
-			},
-			// The invariant: every runtime's flags reach the model's (a
-			// live one Running or Frozen and asleep, Linked exactly while
-			// it has a link; a dead one Halted|Teardown|Dead, Linked as it
-			// was at teardown), and every dead one's Join returns the error
-			// of its cause.
-			"": func(t *rapid.T) {
-				for i, n := range m.nodes {
-					want := m.wantFlags(i)
-					if !waitFor(func() bool { return n.r.Flags() == want }) {
-						m.fatalf(t, "runtime %d: flags %v, want %v within %v", i, n.r.Flags(), want, settleWithin)
-					}
-					if !n.dead {
-						continue
-					}
-					var err error
-					if !within(func() { err = n.r.Join() }) {
-						m.fatalf(t, "runtime %d: Join did not return though its flags say Dead", i)
-					}
-					if what := m.checkErr(i, err); what != "" {
-						m.fatalf(t, "runtime %d: Join() = %v; %s", i, err, what)
-					}
-				}
-			},
+			"Link":    m.Link,
+			"Unlink":  m.Unlink,
+			"Halt":    m.Halt,
+			"Cancel":  m.Cancel,
+			"Panic":   m.Panic,
+			"Respawn": m.Respawn,
+			"Freeze":  m.Freeze,
+			"Thaw":    m.Thaw,
+			"":        m.Check,
 		})
 	})
+}
+
+// newLinkMachine spawns the runtimes of a case, each maybe linked to an
+// earlier one, and makes the case halt and join every runtime it spawned
+// at the end.
+func newLinkMachine(t *rapid.T) *linkMachine {
+	m := &linkMachine{edges: map[[2]int]bool{}}
+	m.count = rapid.IntRange(2, 5).Draw(t, "runtimes")
+	t.Cleanup(func() {
+		for _, n := range m.nodes {
+			m.retired = append(m.retired, n.r)
+		}
+		for _, r := range m.retired {
+			r.Halt()
+			if !within(func() { r.Join() }) {
+				t.Errorf("cleanup: runtime %v did not end within %v after Halt (flags %v)\n\toperations: %v", r, settleWithin, r.Flags(), m.ops)
+			}
+		}
+	})
+	for i := range m.count {
+		to := -1
+		if i > 0 {
+			to = rapid.IntRange(-1, i-1).Draw(t, "linkTo")
+		}
+		m.spawn(t, i, to)
+	}
+	return m
+}
+
+// spawn starts runtime i, in a fresh slot or in place of a dead
+// one, maybe frozen, maybe linked from its start to runtime to.
+// Spawn linked to a torn-down runtime must fail with ErrTornDown
+// and start nothing (catches a runtime started with a link that
+// can never halt it, or one left running by the failed Spawn,
+// which goleak would report).
+func (m *linkMachine) spawn(t *rapid.T, i, to int) {
+	n := &linkNode{boom: new(atomic.Bool)}
+	boom := n.boom
+	c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		if boom.Load() {
+			panic(boomValue{i})
+		}
+		time.Sleep(10 * time.Microsecond)
+		return c.Next()
+	})
+	opts := []rt.Option{rt.Name(fmt.Sprint("link-", i))}
+	desc := ""
+	if rapid.Bool().Draw(t, "startFrozen") {
+		opts = append(opts, rt.StartFrozen())
+		n.frozen = true
+		desc += " frozen"
+	}
+	if to >= 0 {
+		opts = append(opts, rt.LinkTo(m.nodes[to].r))
+		desc += fmt.Sprint(" linked to ", to)
+	}
+	r, err := rt.Spawn(c, opts...)
+	m.ops.add("spawn %d%s→%v", i, desc, err)
+	if to >= 0 && m.nodes[to].dead {
+		if r != nil || !errors.Is(err, spec.ErrTornDown) {
+			m.fatalf(t, "Spawn linked to dead runtime %d = %v, %v; want ErrTornDown", to, r, err)
+		}
+		return
+	}
+	if err != nil {
+		m.fatalf(t, "Spawn of runtime %d: %v", i, err)
+	}
+	n.r = r
+	if i == len(m.nodes) {
+		m.nodes = append(m.nodes, n)
+	} else {
+		m.retired = append(m.retired, m.nodes[i].r)
+		m.nodes[i] = n
+		for e := range m.edges {
+			if e[0] == i || e[1] == i {
+				delete(m.edges, e) // the dead runtime's links; it is gone
+			}
+		}
+	}
+	if to >= 0 {
+		m.edges[edge(i, to)] = true
+	}
+}
+
+// pick draws any runtime of the case, dead or alive.
+func (m *linkMachine) pick(t *rapid.T, label string) int {
+	return rapid.IntRange(0, m.count-1).Draw(t, label)
+}
+
+// Link: ErrSelfLink for a runtime and itself, ErrTornDown when
+// either has torn down, else linked both ways. Catches a
+// self-link accepted (a runtime that would halt itself), a link
+// to a dead runtime accepted (the live one would then never be
+// halted by it), and a half-made link (Linked on one side
+// only, caught by the flags).
+func (m *linkMachine) Link(t *rapid.T) {
+	i, j := m.pick(t, "i"), m.pick(t, "j")
+	err := m.nodes[i].r.Link(m.nodes[j].r)
+	m.ops.add("link(%d,%d)→%v", i, j, err)
+	var want error
+	switch {
+	case i == j:
+		want = spec.ErrSelfLink
+	case m.nodes[i].dead || m.nodes[j].dead:
+		want = spec.ErrTornDown
+	default:
+		m.edges[edge(i, j)] = true
+	}
+	if !errors.Is(err, want) || (err == nil) != (want == nil) {
+		m.fatalf(t, "Link(%d, %d) = %v, want %v", i, j, err, want)
+	}
+}
+
+// Unlink undoes a link both ways: the former peers no longer
+// halt each other (caught by the flags of the survivor when
+// one of them later tears down), and Linked goes off once no
+// link is left, except after teardown, where it stays.
+func (m *linkMachine) Unlink(t *rapid.T) {
+	i, j := m.pick(t, "i"), m.pick(t, "j")
+	m.nodes[i].r.Unlink(m.nodes[j].r)
+	m.ops.add("unlink(%d,%d)", i, j)
+	delete(m.edges, edge(i, j))
+}
+
+// Halt: a clean teardown that halts the whole linked
+// component, each with a nil error. Catches a teardown that
+// does not halt its peers, or halts them only one link deep,
+// or reports a failure where there was none.
+func (m *linkMachine) Halt(t *rapid.T) {
+	i := m.pick(t, "i")
+	got, want := m.nodes[i].r.Halt(), !m.nodes[i].dead
+	m.ops.add("halt(%d)→%v", i, got)
+	if got != want {
+		m.fatalf(t, "Halt() of runtime %d = %v, want %v", i, got, want)
+	}
+	if want {
+		m.tearDown(i, causeNone)
+	}
+}
+
+// Cancel: the runtime ends with ErrCanceled, its component
+// with ErrLinkedFailure wrapping it.
+func (m *linkMachine) Cancel(t *rapid.T) {
+	i := m.pick(t, "i")
+	got, want := m.nodes[i].r.Cancel(), !m.nodes[i].dead
+	m.ops.add("cancel(%d)→%v", i, got)
+	if got != want {
+		m.fatalf(t, "Cancel() of runtime %d = %v, want %v", i, got, want)
+	}
+	if want {
+		m.tearDown(i, causeCanceled)
+	}
+}
+
+// Panic: the next step of a running runtime panics: it ends with
+// ErrPanicked carrying the value, and every runtime of its
+// component, down chains of links and frozen ones included,
+// with ErrLinkedFailure wrapping that very panic. Catches a
+// panic that escapes (the test process dies), a failure not
+// propagated, or propagated without its cause.
+func (m *linkMachine) Panic(t *rapid.T) {
+	i := m.pickWhere(t, func(n *linkNode) bool { return !n.dead && !n.frozen }, "only a running runtime runs the step that panics")
+	m.nodes[i].boom.Store(true)
+	m.ops.add("panic(%d)", i)
+	m.tearDown(i, causePanic)
+}
+
+// Respawn: a dead runtime's slot gets a new runtime, maybe linked to
+// another (dead or alive), so that cases go on with live
+// runtimes after cascades.
+func (m *linkMachine) Respawn(t *rapid.T) {
+	i := m.pickWhere(t, func(n *linkNode) bool { return n.dead }, "no runtime is dead")
+	to := m.pick(t, "linkTo")
+	if to == i {
+		to = -1
+	}
+	m.spawn(t, i, to)
+}
+
+// Freeze is accepted by a live runtime not frozen already.
+func (m *linkMachine) Freeze(t *rapid.T) {
+	i := m.pick(t, "i")
+	n := m.nodes[i]
+	got, want := n.r.Freeze(), !n.dead && !n.frozen
+	m.ops.add("freeze(%d)→%v", i, got)
+	if got != want {
+		m.fatalf(t, "Freeze() of runtime %d = %v, want %v", i, got, want)
+	}
+	n.frozen = n.frozen || want
+}
+
+// Thaw is accepted by a live frozen runtime.
+func (m *linkMachine) Thaw(t *rapid.T) {
+	i := m.pick(t, "i")
+	n := m.nodes[i]
+	got, want := n.r.Thaw(), !n.dead && n.frozen
+	m.ops.add("thaw(%d)→%v", i, got)
+	if got != want {
+		m.fatalf(t, "Thaw() of runtime %d = %v, want %v", i, got, want)
+	}
+	n.frozen = false
+}
+
+// Check is the invariant: every runtime's flags reach the model's (a
+// live one Running or Frozen and asleep, Linked exactly while
+// it has a link; a dead one Halted|Teardown|Dead, Linked as it
+// was at teardown), and every dead one's Join returns the error
+// of its cause.
+func (m *linkMachine) Check(t *rapid.T) {
+	for i, n := range m.nodes {
+		want := m.wantFlags(i)
+		if !waitFor(func() bool { return n.r.Flags() == want }) {
+			m.fatalf(t, "runtime %d: flags %v, want %v within %v", i, n.r.Flags(), want, settleWithin)
+		}
+		if !n.dead {
+			continue
+		}
+		var err error
+		if !within(func() { err = n.r.Join() }) {
+			m.fatalf(t, "runtime %d: Join did not return though its flags say Dead", i)
+		}
+		if what := m.checkErr(i, err); what != "" {
+			m.fatalf(t, "runtime %d: Join() = %v; %s", i, err, what)
+		}
+	}
 }

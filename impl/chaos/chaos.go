@@ -1,5 +1,5 @@
 // Package chaos is the schedule-perturbation hook of insideout, the Go form
-// of the seed's "sleepy monkey".
+// of the Nim original's "sleepy monkey".
 //
 // Implementation code calls [Point] at its synchronisation points: between
 // claiming a slot and writing it, before publishing a new segment, and so

@@ -35,8 +35,8 @@ func (q *Queue) Every(d time.Duration, c *cont.C) (ID, error) {
 }
 
 // Sleep registers c to be resumed once, d from now: After without the id,
-// the seed's Sleep. A step that sleeps registers its own continuation and
-// lets go of it; whoever waits on q resumes it.
+// the Nim original's Sleep. A step that sleeps registers its own
+// continuation and lets go of it; whoever waits on q resumes it.
 func (q *Queue) Sleep(d time.Duration, c *cont.C) error {
 	_, err := q.After(d, c)
 	return err

@@ -115,8 +115,8 @@ func TestTrySendManyNil(t *testing.T) {
 //
 // The bug: the rules checked in another order (a full, paused mailbox
 // reporting Full; a closed, full one reporting Full), a mailbox closed for
-// reading still taking batches (the seed's behaviour, which the contract
-// drops), or a refused batch that sends some of its items anyway.
+// reading still taking batches (the Nim original's behaviour, which the
+// contract drops), or a refused batch that sends some of its items anyway.
 func TestTrySendManyRefusals(t *testing.T) {
 	for _, c := range []struct {
 		name  string

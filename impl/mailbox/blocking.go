@@ -176,9 +176,8 @@ func (m *Mailbox[T]) RecvContext(ctx context.Context) (*T, error) {
 			// yet to run: the waker's processor is where Go runs it next,
 			// so yielding would only hand it that processor to send one
 			// item, where sleeping lets it hand this call an item and
-			// send another before it sleeps in turn (at capacity 1, one
-			// switch of goroutine every 1.5 items instead of every one;
-			// measured in bench/, BenchmarkMailbox/insideout/1p1c/cap1).
+			// send another before it sleeps in turn (at capacity 1, fewer
+			// switches of goroutine than one per item).
 			if spins < recvSpins && m.wait.Load()&recvSleep == 0 && m.woken.Load() == 0 {
 				spins++
 				runtime.Gosched()

@@ -70,9 +70,8 @@ var (
 // side. With more goroutines than processors, as is common, that lets a
 // goroutine of the other side run, which can proceed, instead of two
 // senders (or two receivers) taking a cache line from each other at every
-// step; measured in bench/, it halves the time per item of two senders and
-// two receivers on two cores. The Try forms never yield: their path takes
-// no lock of any kind, and yielding goes through the scheduler's.
+// step. The Try forms never yield: their path takes no lock of any kind,
+// and yielding goes through the scheduler's.
 const yieldOnContention = true
 
 // lagSpins bounds how many times a receipt re-reads its slot, whose sender

@@ -1,9 +1,9 @@
 // Package rt provides runtimes: one continuation run step by step on a
 // goroutine of its own, or on an OS thread of its own, that can be halted,
 // frozen, thawed, interrupted, canceled, ejected from, linked to others
-// and signalled. It is the Go form of the seed's detached threads; the
-// rules are in spec.Runtime, and the package name keeps clear of Go's own
-// runtime.
+// and signalled. It is the Go form of the Nim original's detached
+// threads; the rules are in spec.Runtime, and the package name keeps clear
+// of Go's own runtime.
 //
 //	r, err := rt.Spawn(c)             // returns once the runtime has booted
 //	r.Freeze()                        // stops between two steps...
@@ -18,8 +18,8 @@
 // effect. The hot loop reads one atomic word per step and takes no lock.
 // Each step gets a context that Halt, Freeze, Interrupt and Cancel end, so
 // that a step asleep in a context-aware wait (a mailbox's RecvContext, for
-// instance) returns promptly; that is what the seed achieved by signalling
-// the thread out of its futex wait.
+// instance) returns promptly; that is what the Nim original achieved by
+// signalling the thread out of its futex wait.
 //
 // # Failure
 //

@@ -98,14 +98,11 @@ func Find(hint *atomic.Pointer[Segment], s *Segment, i uint64) *Segment {
 // ahead is the offset at which Locate makes the next segment, if it does
 // not exist yet, in an eager segment: one whose making was contended.
 // Otherwise every operation that crosses into a segment not made yet
-// races to make it, and all but one allocate 8 KiB for nothing: two
-// senders filling a mailbox in batches of 64 made 1.52 segments for every
-// one they used. Made ahead, the next segment is there long before anyone
-// needs it, and the operation that claimed offset ahead makes it alone:
-// 1.07 to 1.10 segments for each used by those senders, 1.02 by two that
-// send one item at a time (and 1.25 with ahead at the middle of a
-// segment: an allocation that assists the collector can outlast the other
-// sender's crossing of half a segment).
+// races to make it, and all but one allocate a segment for nothing. Made
+// ahead, the next segment is there long before anyone needs it, and the
+// operation that claimed offset ahead makes it alone. Ahead is early in
+// the segment, not at its middle: an allocation that assists the
+// collector can outlast another sender's crossing of half a segment.
 //
 // Only where making was contended: a segment made ahead stays reachable
 // from the one before, so a mailbox that goes idle keeps two segments

@@ -45,231 +45,274 @@ func (m *poolMachine) all() []*poolWorker { return append(slices.Clone(m.workers
 // conserved.
 func TestPoolStateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		m := &poolMachine{box: mailbox.New[cont.C](mailbox.Unbounded), jobs: newJobSet()}
-		m.jobs.setGate(rapid.IntRange(0, 3).Draw(t, "gate") == 0) // mostly closed: jobs are caught mid-way
-		n0 := rapid.IntRange(0, 3).Draw(t, "workers")
-		p, err := pool.New(pool.Waiter, m.box, n0)
-		if err != nil {
-			t.Fatalf("pool.New(Waiter, box, %d): %v", n0, err)
-		}
-		m.p = p
-		for _, r := range m.items() {
-			m.workers = append(m.workers, &poolWorker{r: r, ref: new(model.RuntimeRef)})
-		}
-		m.ops.add("new(%d)", n0)
-		if len(m.workers) != n0 {
-			m.fatalf(t, "a pool made with %d workers has %d", n0, len(m.workers))
-		}
-		t.Cleanup(func() {
-			for _, w := range m.all() {
-				w.r.Halt()
-			}
-			for i, w := range m.all() {
-				if !within(func() { w.r.Join() }) {
-					t.Errorf("cleanup: worker %d did not end within %v after Halt\n\toperations: %v", i, settleWithin, m.ops)
-				}
-			}
-		})
-		// pick draws a worker of the pool and returns it as Items gives
-		// it, which must be the model's.
-		pick := func(t *rapid.T) *poolWorker {
-			if len(m.workers) == 0 {
-				t.Skip("the pool is empty")
-			}
-			i := rapid.IntRange(0, len(m.workers)-1).Draw(t, "worker")
-			w := m.workers[i]
-			if items := m.items(); i >= len(items) || items[i] != w.r {
-				m.fatalf(t, "Items()[%d] is not the model's worker %d", i, i)
-			}
-			return w
-		}
-
+		m := newPoolMachine(t)
 		t.Repeat(map[string]func(*rapid.T){
-			"Send": func(t *rapid.T) {
-				for range rapid.IntRange(1, 3).Draw(t, "jobs") {
-					j := m.jobs.add(rapid.IntRange(1, 40).Draw(t, "steps"))
-					if err := m.box.Send(j.c); err != nil {
-						m.fatalf(t, "Send of job %d: %v", j.id, err)
-					}
-					m.ops.add("send(job %d)", j.id)
-				}
-			},
-			"Gate": func(t *rapid.T) {
-				open := !m.jobs.open()
-				m.jobs.setGate(open)
-				m.ops.add("gate(open=%v)", open)
-			},
-			"Add": func(t *rapid.T) {
-				r, err := m.p.Add()
-				if err != nil || r == nil {
-					m.fatalf(t, "Add() = %v, %v", r, err)
-				}
-				m.workers = append(m.workers, &poolWorker{r: r, ref: new(model.RuntimeRef)})
-				m.ops.add("add")
-			},
-			// Drain removes the last worker and hands it over, nil when
-			// the pool is empty. Catches a Drain that removes another
-			// worker than the one it returns, or the wrong end.
-			"Drain": func(t *rapid.T) {
-				got := m.p.Drain()
-				m.ops.add("drain")
-				if len(m.workers) == 0 {
-					if got != nil {
-						m.fatalf(t, "Drain() of an empty pool = %v, want nil", got)
-					}
-					return
-				}
-				w := m.workers[len(m.workers)-1]
-				if got != w.r {
-					m.fatalf(t, "Drain() = %v, want the last worker %v", got, w.r)
-				}
-				m.workers = m.workers[:len(m.workers)-1]
-				m.drained = append(m.drained, w)
-			},
-			"Clear": func(t *rapid.T) {
-				m.p.Clear()
-				m.ops.add("clear")
-				m.drained = append(m.drained, m.workers...)
-				m.workers = nil
-			},
-			"Count": func(t *rapid.T) {
-				if got := m.p.Count(); got != len(m.workers) {
-					m.fatalf(t, "Count() = %d, want %d", got, len(m.workers))
-				}
-			},
-			"Items": func(t *rapid.T) {
-				got := m.items()
-				for i, w := range m.workers {
-					if i >= len(got) || got[i] != w.r {
-						m.fatalf(t, "Items() = %v, want the model's workers in order", got)
-					}
-				}
-				if len(got) != len(m.workers) {
-					m.fatalf(t, "Items() has %d workers, want %d", len(got), len(m.workers))
-				}
-			},
-			// Interrupt wakes idle workers, which must go back to work:
-			// nothing in the model changes. Catches a dispatcher that ends,
-			// or drops the job in hand, when its wait is interrupted (the
-			// flags, and at the end conservation, say so).
-			"Interrupt": func(t *rapid.T) {
-				m.p.Interrupt()
-				m.ops.add("interrupt")
-			},
-			"Freeze": func(t *rapid.T) {
-				w := pick(t)
-				got, want := w.r.Freeze(), w.ref.Freeze()
-				m.ops.add("freeze→%v", got)
-				if got != want {
-					m.fatalf(t, "Freeze() of a worker = %v, want %v", got, want)
-				}
-			},
-			"Thaw": func(t *rapid.T) {
-				w := pick(t)
-				got, want := w.r.Thaw(), w.ref.Thaw()
-				m.ops.add("thaw→%v", got)
-				if got != want {
-					m.fatalf(t, "Thaw() of a worker = %v, want %v", got, want)
-				}
-			},
-			// Halt halts the pool's workers, frozen ones included, and
-			// only them (drained workers run on): Join then returns, with
-			// no error. Catches a Halt that misses a worker, or that
-			// reaches workers drained out of the pool (their flags).
-			"Halt": func(t *rapid.T) {
-				m.p.Halt()
-				for _, w := range m.workers {
-					w.ref.Halt()
-				}
-				m.ops.add("halt")
-				var err error
-				if !within(func() { err = m.p.Join() }) {
-					m.fatalf(t, "Join did not return within %v after Halt", settleWithin)
-				}
-				if err != nil {
-					m.fatalf(t, "Join after Halt: %v", err)
-				}
-			},
-			// The invariant: Count and Items are the model's, every worker
-			// (in the pool or drained) settles in its reference's flags (a
-			// waiter waiting for work shows Running), and no job saw a
-			// violation. Catches: Add, Drain or Clear keeping the wrong
-			// workers; a worker that ends when its mailbox is merely empty
-			// or its wait interrupted (it shows Dead); a Freeze that a
-			// worker blocked in its mailbox never sees (Running stays on);
-			// a job run twice.
-			"": func(t *rapid.T) {
-				if got := m.p.Count(); got != len(m.workers) {
-					m.fatalf(t, "Count() = %d, want %d", got, len(m.workers))
-				}
-				got := m.items()
-				if len(got) != len(m.workers) {
-					m.fatalf(t, "Items() has %d workers, want %d", len(got), len(m.workers))
-				}
-				for i, w := range m.workers {
-					if got[i] != w.r {
-						m.fatalf(t, "Items()[%d] is not the model's", i)
-					}
-				}
-				for i, w := range m.all() {
-					want := w.ref.Flags() &^ spec.RtPolling // workers do not poll
-
-					if !waitFor(func() bool { return w.r.Flags() == want }) {
-						m.fatalf(t, "worker %d (of pool and drained): flags %v, want %v", i, w.r.Flags(), want)
-					}
-				}
-				checkJobs(t, m.jobs, m.ops)
-			},
+			"Send":      m.Send,
+			"Gate":      m.Gate,
+			"Add":       m.Add,
+			"Drain":     m.Drain,
+			"Clear":     m.Clear,
+			"Count":     m.Count,
+			"Items":     m.Items,
+			"Interrupt": m.Interrupt,
+			"Freeze":    m.Freeze,
+			"Thaw":      m.Thaw,
+			"Halt":      m.Halt,
+			"":          m.Check,
 		})
+		m.finish(t)
+	})
+}
 
-		// The end: open the gate, thaw every worker, close the pool (the
-		// mailbox is closed for writing, the live workers run what is
-		// queued and end), join the drained workers too. Then the three
-		// buckets.
-		m.jobs.setGate(true)
-		alive := false
+// newPoolMachine makes the pool of a case, with a drawn number of
+// workers, and makes the case halt and join every worker at the end.
+func newPoolMachine(t *rapid.T) *poolMachine {
+	m := &poolMachine{box: mailbox.New[cont.C](mailbox.Unbounded), jobs: newJobSet()}
+	m.jobs.setGate(rapid.IntRange(0, 3).Draw(t, "gate") == 0) // mostly closed: jobs are caught mid-way
+	n0 := rapid.IntRange(0, 3).Draw(t, "workers")
+	p, err := pool.New(pool.Waiter, m.box, n0)
+	if err != nil {
+		t.Fatalf("pool.New(Waiter, box, %d): %v", n0, err)
+	}
+	m.p = p
+	for _, r := range m.items() {
+		m.workers = append(m.workers, &poolWorker{r: r, ref: new(model.RuntimeRef)})
+	}
+	m.ops.add("new(%d)", n0)
+	if len(m.workers) != n0 {
+		m.fatalf(t, "a pool made with %d workers has %d", n0, len(m.workers))
+	}
+	t.Cleanup(func() {
 		for _, w := range m.all() {
-			if got, want := w.r.Thaw(), w.ref.Thaw(); got != want {
-				m.fatalf(t, "final Thaw() of a worker = %v, want %v", got, want)
+			w.r.Halt()
+		}
+		for i, w := range m.all() {
+			if !within(func() { w.r.Join() }) {
+				t.Errorf("cleanup: worker %d did not end within %v after Halt\n\toperations: %v", i, settleWithin, m.ops)
 			}
-			alive = alive || !w.ref.Dead()
-		}
-		m.ops.add("thaw all, close")
-		if !within(func() { err = m.p.Close() }) {
-			m.fatalf(t, "Close did not return within %v", settleWithin)
-		}
-		if err != nil {
-			m.fatalf(t, "Close: %v", err)
-		}
-		for i, w := range m.drained {
-			if !within(func() { err = w.r.Join() }) {
-				m.fatalf(t, "drained worker %d did not end within %v after the mailbox closed for writing", i, settleWithin)
-			}
-			if err != nil {
-				m.fatalf(t, "drained worker %d: Join: %v", i, err)
-			}
-		}
-		queued := m.box.Drain()
-		left := m.p.Leftovers()
-		checkJobs(t, m.jobs, m.ops)
-		conserve(t, m.jobs, queued, left, m.ops)
-		// A live worker at Close runs everything queued: catches a Close
-		// whose workers end while work is still queued.
-		if alive && len(queued) > 0 {
-			m.fatalf(t, "%d jobs still queued after Close though a live worker ran until the mailbox was drained", len(queued))
-		}
-		// Each worker holds at most one job: catches a dispatcher that
-		// takes a second job before finishing the first.
-		halted := 0
-		for _, w := range m.all() {
-			if w.ref.Flags()&spec.RtHalted != 0 {
-				halted++
-			}
-		}
-		if len(left) > halted {
-			m.fatalf(t, "%d jobs left over by %d halted workers", len(left), halted)
 		}
 	})
+	return m
+}
+
+// pick draws a worker of the pool and returns it as Items gives
+// it, which must be the model's.
+func (m *poolMachine) pick(t *rapid.T) *poolWorker {
+	if len(m.workers) == 0 {
+		t.Skip("the pool is empty")
+	}
+	i := rapid.IntRange(0, len(m.workers)-1).Draw(t, "worker")
+	w := m.workers[i]
+	if items := m.items(); i >= len(items) || items[i] != w.r {
+		m.fatalf(t, "Items()[%d] is not the model's worker %d", i, i)
+	}
+	return w
+}
+
+// Send sends one to three jobs.
+func (m *poolMachine) Send(t *rapid.T) {
+	for range rapid.IntRange(1, 3).Draw(t, "jobs") {
+		j := m.jobs.add(rapid.IntRange(1, 40).Draw(t, "steps"))
+		if err := m.box.Send(j.c); err != nil {
+			m.fatalf(t, "Send of job %d: %v", j.id, err)
+		}
+		m.ops.add("send(job %d)", j.id)
+	}
+}
+
+// Gate opens or closes the gate that holds the jobs' steps back.
+func (m *poolMachine) Gate(t *rapid.T) {
+	open := !m.jobs.open()
+	m.jobs.setGate(open)
+	m.ops.add("gate(open=%v)", open)
+}
+
+// Add adds a worker at the end of the pool.
+func (m *poolMachine) Add(t *rapid.T) {
+	r, err := m.p.Add()
+	if err != nil || r == nil {
+		m.fatalf(t, "Add() = %v, %v", r, err)
+	}
+	m.workers = append(m.workers, &poolWorker{r: r, ref: new(model.RuntimeRef)})
+	m.ops.add("add")
+}
+
+// Drain removes the last worker and hands it over, nil when
+// the pool is empty. Catches a Drain that removes another
+// worker than the one it returns, or the wrong end.
+func (m *poolMachine) Drain(t *rapid.T) {
+	got := m.p.Drain()
+	m.ops.add("drain")
+	if len(m.workers) == 0 {
+		if got != nil {
+			m.fatalf(t, "Drain() of an empty pool = %v, want nil", got)
+		}
+		return
+	}
+	w := m.workers[len(m.workers)-1]
+	if got != w.r {
+		m.fatalf(t, "Drain() = %v, want the last worker %v", got, w.r)
+	}
+	m.workers = m.workers[:len(m.workers)-1]
+	m.drained = append(m.drained, w)
+}
+
+// Clear removes every worker; they run on, the caller's.
+func (m *poolMachine) Clear(t *rapid.T) {
+	m.p.Clear()
+	m.ops.add("clear")
+	m.drained = append(m.drained, m.workers...)
+	m.workers = nil
+}
+
+// Count must be the model's number of workers.
+func (m *poolMachine) Count(t *rapid.T) {
+	if got := m.p.Count(); got != len(m.workers) {
+		m.fatalf(t, "Count() = %d, want %d", got, len(m.workers))
+	}
+}
+
+// Items must be the model's workers, in order.
+func (m *poolMachine) Items(t *rapid.T) {
+	got := m.items()
+	for i, w := range m.workers {
+		if i >= len(got) || got[i] != w.r {
+			m.fatalf(t, "Items() = %v, want the model's workers in order", got)
+		}
+	}
+	if len(got) != len(m.workers) {
+		m.fatalf(t, "Items() has %d workers, want %d", len(got), len(m.workers))
+	}
+}
+
+// Interrupt wakes idle workers, which must go back to work:
+// nothing in the model changes. Catches a dispatcher that ends,
+// or drops the job in hand, when its wait is interrupted (the
+// flags, and at the end conservation, say so).
+func (m *poolMachine) Interrupt(t *rapid.T) {
+	m.p.Interrupt()
+	m.ops.add("interrupt")
+}
+
+// Freeze freezes a worker of the pool, as its reference says.
+func (m *poolMachine) Freeze(t *rapid.T) {
+	w := m.pick(t)
+	got, want := w.r.Freeze(), w.ref.Freeze()
+	m.ops.add("freeze→%v", got)
+	if got != want {
+		m.fatalf(t, "Freeze() of a worker = %v, want %v", got, want)
+	}
+}
+
+// Thaw thaws a worker of the pool, as its reference says.
+func (m *poolMachine) Thaw(t *rapid.T) {
+	w := m.pick(t)
+	got, want := w.r.Thaw(), w.ref.Thaw()
+	m.ops.add("thaw→%v", got)
+	if got != want {
+		m.fatalf(t, "Thaw() of a worker = %v, want %v", got, want)
+	}
+}
+
+// Halt halts the pool's workers, frozen ones included, and
+// only them (drained workers run on): Join then returns, with
+// no error. Catches a Halt that misses a worker, or that
+// reaches workers drained out of the pool (their flags).
+func (m *poolMachine) Halt(t *rapid.T) {
+	m.p.Halt()
+	for _, w := range m.workers {
+		w.ref.Halt()
+	}
+	m.ops.add("halt")
+	var err error
+	if !within(func() { err = m.p.Join() }) {
+		m.fatalf(t, "Join did not return within %v after Halt", settleWithin)
+	}
+	if err != nil {
+		m.fatalf(t, "Join after Halt: %v", err)
+	}
+}
+
+// Check is the invariant: Count and Items are the model's, every worker
+// (in the pool or drained) settles in its reference's flags (a
+// waiter waiting for work shows Running), and no job saw a
+// violation. Catches: Add, Drain or Clear keeping the wrong
+// workers; a worker that ends when its mailbox is merely empty
+// or its wait interrupted (it shows Dead); a Freeze that a
+// worker blocked in its mailbox never sees (Running stays on);
+// a job run twice.
+func (m *poolMachine) Check(t *rapid.T) {
+	if got := m.p.Count(); got != len(m.workers) {
+		m.fatalf(t, "Count() = %d, want %d", got, len(m.workers))
+	}
+	got := m.items()
+	if len(got) != len(m.workers) {
+		m.fatalf(t, "Items() has %d workers, want %d", len(got), len(m.workers))
+	}
+	for i, w := range m.workers {
+		if got[i] != w.r {
+			m.fatalf(t, "Items()[%d] is not the model's", i)
+		}
+	}
+	for i, w := range m.all() {
+		want := w.ref.Flags() &^ spec.RtPolling // workers do not poll
+
+		if !waitFor(func() bool { return w.r.Flags() == want }) {
+			m.fatalf(t, "worker %d (of pool and drained): flags %v, want %v", i, w.r.Flags(), want)
+		}
+	}
+	checkJobs(t, m.jobs, m.ops)
+}
+
+// finish is the end: open the gate, thaw every worker, close the pool (the
+// mailbox is closed for writing, the live workers run what is
+// queued and end), join the drained workers too. Then the three
+// buckets.
+func (m *poolMachine) finish(t *rapid.T) {
+	m.jobs.setGate(true)
+	alive := false
+	for _, w := range m.all() {
+		if got, want := w.r.Thaw(), w.ref.Thaw(); got != want {
+			m.fatalf(t, "final Thaw() of a worker = %v, want %v", got, want)
+		}
+		alive = alive || !w.ref.Dead()
+	}
+	m.ops.add("thaw all, close")
+	var err error
+	if !within(func() { err = m.p.Close() }) {
+		m.fatalf(t, "Close did not return within %v", settleWithin)
+	}
+	if err != nil {
+		m.fatalf(t, "Close: %v", err)
+	}
+	for i, w := range m.drained {
+		if !within(func() { err = w.r.Join() }) {
+			m.fatalf(t, "drained worker %d did not end within %v after the mailbox closed for writing", i, settleWithin)
+		}
+		if err != nil {
+			m.fatalf(t, "drained worker %d: Join: %v", i, err)
+		}
+	}
+	queued := m.box.Drain()
+	left := m.p.Leftovers()
+	checkJobs(t, m.jobs, m.ops)
+	conserve(t, m.jobs, queued, left, m.ops)
+	// A live worker at Close runs everything queued: catches a Close
+	// whose workers end while work is still queued.
+	if alive && len(queued) > 0 {
+		m.fatalf(t, "%d jobs still queued after Close though a live worker ran until the mailbox was drained", len(queued))
+	}
+	// Each worker holds at most one job: catches a dispatcher that
+	// takes a second job before finishing the first.
+	halted := 0
+	for _, w := range m.all() {
+		if w.ref.Flags()&spec.RtHalted != 0 {
+			halted++
+		}
+	}
+	if len(left) > halted {
+		m.fatalf(t, "%d jobs left over by %d halted workers", len(left), halted)
+	}
 }
 
 // TestPoolRunnerStateMachine drives a runner pool: every worker must run

@@ -39,184 +39,221 @@ func val(p *int) int {
 func TestStateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		capacity := rapid.SampledFrom([]int{0, 1, 2, 3, 5, mailbox.Unbounded}).Draw(t, "cap")
-		m := mailbox.New[int](capacity)
-		ref := model.NewMailboxRef(capacity)
-		next := 0
-		item := func() int {
-			if rapid.IntRange(0, 20).Draw(t, "nil?") == 0 {
-				return 0
-			}
-			next++
-			return next
-		}
-		send := func(v int) *int {
-			if v == 0 {
-				return nil
-			}
-			return ptr(v)
-		}
+		sm := &mbMachine{m: mailbox.New[int](capacity), ref: model.NewMailboxRef(capacity)}
 		t.Repeat(map[string]func(*rapid.T){
-			"TrySend": func(t *rapid.T) {
-				v := item()
-				if got, want := m.TrySend(send(v)), ref.TrySend(v); got != want {
-					t.Fatalf("TrySend(%d) = %v, want %v", v, got, want)
-				}
-			},
-			"TryRecv": func(t *rapid.T) {
-				got, res := m.TryRecv()
-				want, wres := ref.TryRecv()
-				if res != wres || val(got) != want {
-					t.Fatalf("TryRecv = %d %v, want %d %v", val(got), res, want, wres)
-				}
-			},
-			"TrySendMany": func(t *rapid.T) {
-				k := rapid.IntRange(0, 6).Draw(t, "k")
-				vs := make([]int, k)
-				ps := make([]*int, k)
-				for i := range vs {
-					vs[i] = item()
-					ps[i] = send(vs[i])
-				}
-				n, res := m.TrySendMany(ps)
-				wn, wres := ref.TrySendMany(vs)
-				if n != wn || res != wres {
-					t.Fatalf("TrySendMany(%v) = %d %v, want %d %v", vs, n, res, wn, wres)
-				}
-			},
-			"TryRecvMany": func(t *rapid.T) {
-				dst := make([]*int, rapid.IntRange(0, 6).Draw(t, "room"))
-				n, res := m.TryRecvMany(dst)
-				want, wres := ref.TryRecvMany(len(dst))
-				got := make([]int, 0, n)
-				for _, p := range dst[:min(max(n, 0), len(dst))] {
-					got = append(got, val(p))
-				}
-				if res != wres || n != len(want) || !slices.Equal(got, want) {
-					t.Fatalf("TryRecvMany(room %d) = %d %v %v, want %d %v %v", len(dst), n, res, got, len(want), wres, want)
-				}
-				for i, p := range dst[n:] {
-					if p != nil {
-						t.Fatalf("TryRecvMany(room %d) received %d and wrote dst[%d] = %d past them", len(dst), n, n+i, *p)
-					}
-				}
-			},
-			"Send": func(t *rapid.T) {
-				v := item()
-				if v != 0 && ref.SendBlocked() && !ref.Up {
-					t.Skip("would sleep")
-				}
-				err := m.Send(send(v))
-				var want error
-				switch {
-				case v == 0:
-					want = mailbox.ErrNil
-				case ref.SendBlocked():
-					ref.Interrupted()
-					want = mailbox.ErrInterrupted
-				default:
-					if ref.TrySend(v) == spec.Unwritable {
-						want = mailbox.ErrUnwritable
-					}
-				}
-				if !errors.Is(err, want) || (want == nil) != (err == nil) {
-					t.Fatalf("Send(%d) = %v, want %v", v, err, want)
-				}
-			},
-			"Recv": func(t *rapid.T) {
-				if ref.RecvBlocked() && !ref.Up {
-					t.Skip("would sleep")
-				}
-				got, err := m.Recv()
-				var want int
-				var werr error
-				if ref.RecvBlocked() {
-					ref.Interrupted()
-					werr = mailbox.ErrInterrupted
-				} else if v, r := ref.TryRecv(); r == spec.Unreadable {
-					werr = mailbox.ErrUnreadable
-				} else {
-					want = v
-				}
-				if !errors.Is(err, werr) || (werr == nil) != (err == nil) || val(got) != want {
-					t.Fatalf("Recv = %d %v, want %d %v", val(got), err, want, werr)
-				}
-			},
-			"Waits": func(t *rapid.T) {
-				which := rapid.IntRange(0, 3).Draw(t, "which")
-				blocked := []bool{ref.SendBlocked(), ref.RecvBlocked(), ref.EmptyBlocked(), ref.FullBlocked()}[which]
-				if blocked && !ref.Up {
-					t.Skip("would sleep")
-				}
-				want := true
-				if blocked {
-					ref.Interrupted()
-				} else if which == 0 {
-					want = ref.Pushable()
-				} else if which == 1 {
-					want = ref.Poppable()
-				}
-				got := true
-				switch which {
-				case 0:
-					got = m.WaitPushable()
-				case 1:
-					got = m.WaitPoppable()
-				case 2:
-					m.WaitEmpty()
-				case 3:
-					m.WaitFull()
-				}
-				if got != want {
-					t.Fatalf("wait %d = %v, want %v", which, got, want)
-				}
-			},
-			"Control": func(t *rapid.T) {
-				var got, want bool
-				switch rapid.IntRange(0, 9).Draw(t, "which") {
-				case 0, 1, 2:
-					got, want = m.Pause(), ref.Pause()
-				case 3, 4, 5:
-					got, want = m.Resume(), ref.Resume()
-				case 6:
-					got, want = m.CloseWrite(), ref.CloseWrite()
-				case 7:
-					got, want = m.CloseRead(), ref.CloseRead()
-				case 8:
-					n := rapid.IntRange(0, 2).Draw(t, "n")
-					if w, r := m.Interrupt(n), ref.Interrupt(n); w != r {
-						t.Fatalf("Interrupt(%d) woke %d with nobody asleep", n, w)
-					}
-				case 9:
-					n := rapid.SampledFrom([]int{0, 1, 2, 4, mailbox.Unbounded}).Draw(t, "cap")
-					m.SetCap(n)
-					ref.SetCap(n)
-				}
-				if got != want {
-					t.Fatalf("control op reported %v, want %v", got, want)
-				}
-			},
-			"Take": func(t *rapid.T) {
-				if rapid.Bool().Draw(t, "drain") {
-					got := m.Drain()
-					want := ref.Drain()
-					vals := make([]int, len(got))
-					for i, p := range got {
-						vals[i] = *p
-					}
-					if !slices.Equal(vals, want) {
-						t.Fatalf("Drain = %v, want %v", vals, want)
-					}
-				} else if got, want := m.Clear(), ref.Clear(); got != want {
-					t.Fatalf("Clear = %d, want %d", got, want)
-				}
-			},
-			"": func(t *rapid.T) {
-				if m.Len() != ref.Len() || m.Cap() != ref.Cap() || m.Flags() != ref.Flags() {
-					t.Fatalf("Len %d Cap %d Flags %v, want %d %d %v", m.Len(), m.Cap(), m.Flags(), ref.Len(), ref.Cap(), ref.Flags())
-				}
-			},
+			"TrySend":     sm.TrySend,
+			"TryRecv":     sm.TryRecv,
+			"TrySendMany": sm.TrySendMany,
+			"TryRecvMany": sm.TryRecvMany,
+			"Send":        sm.Send,
+			"Recv":        sm.Recv,
+			"Waits":       sm.Waits,
+			"Control":     sm.Control,
+			"Take":        sm.Take,
+			"":            sm.Check,
 		})
 	})
+}
+
+// mbMachine is the state of TestStateMachine: the mailbox, its reference,
+// and the last item value drawn.
+type mbMachine struct {
+	m    *mailbox.Mailbox[int]
+	ref  *model.MailboxRef
+	next int
+}
+
+// item draws the value of an item to send: a fresh one, or now and then
+// 0, which stands for nil.
+func (sm *mbMachine) item(t *rapid.T) int {
+	if rapid.IntRange(0, 20).Draw(t, "nil?") == 0 {
+		return 0
+	}
+	sm.next++
+	return sm.next
+}
+
+// send is the pointer sent for item value v: nil for 0.
+func send(v int) *int {
+	if v == 0 {
+		return nil
+	}
+	return ptr(v)
+}
+
+func (sm *mbMachine) TrySend(t *rapid.T) {
+	v := sm.item(t)
+	if got, want := sm.m.TrySend(send(v)), sm.ref.TrySend(v); got != want {
+		t.Fatalf("TrySend(%d) = %v, want %v", v, got, want)
+	}
+}
+
+func (sm *mbMachine) TryRecv(t *rapid.T) {
+	got, res := sm.m.TryRecv()
+	want, wres := sm.ref.TryRecv()
+	if res != wres || val(got) != want {
+		t.Fatalf("TryRecv = %d %v, want %d %v", val(got), res, want, wres)
+	}
+}
+
+func (sm *mbMachine) TrySendMany(t *rapid.T) {
+	k := rapid.IntRange(0, 6).Draw(t, "k")
+	vs := make([]int, k)
+	ps := make([]*int, k)
+	for i := range vs {
+		vs[i] = sm.item(t)
+		ps[i] = send(vs[i])
+	}
+	n, res := sm.m.TrySendMany(ps)
+	wn, wres := sm.ref.TrySendMany(vs)
+	if n != wn || res != wres {
+		t.Fatalf("TrySendMany(%v) = %d %v, want %d %v", vs, n, res, wn, wres)
+	}
+}
+
+func (sm *mbMachine) TryRecvMany(t *rapid.T) {
+	dst := make([]*int, rapid.IntRange(0, 6).Draw(t, "room"))
+	n, res := sm.m.TryRecvMany(dst)
+	want, wres := sm.ref.TryRecvMany(len(dst))
+	got := make([]int, 0, n)
+	for _, p := range dst[:min(max(n, 0), len(dst))] {
+		got = append(got, val(p))
+	}
+	if res != wres || n != len(want) || !slices.Equal(got, want) {
+		t.Fatalf("TryRecvMany(room %d) = %d %v %v, want %d %v %v", len(dst), n, res, got, len(want), wres, want)
+	}
+	for i, p := range dst[n:] {
+		if p != nil {
+			t.Fatalf("TryRecvMany(room %d) received %d and wrote dst[%d] = %d past them", len(dst), n, n+i, *p)
+		}
+	}
+}
+
+func (sm *mbMachine) Send(t *rapid.T) {
+	ref := sm.ref
+	v := sm.item(t)
+	if v != 0 && ref.SendBlocked() && !ref.Up {
+		t.Skip("would sleep")
+	}
+	err := sm.m.Send(send(v))
+	var want error
+	switch {
+	case v == 0:
+		want = mailbox.ErrNil
+	case ref.SendBlocked():
+		ref.Interrupted()
+		want = mailbox.ErrInterrupted
+	default:
+		if ref.TrySend(v) == spec.Unwritable {
+			want = mailbox.ErrUnwritable
+		}
+	}
+	if !errors.Is(err, want) || (want == nil) != (err == nil) {
+		t.Fatalf("Send(%d) = %v, want %v", v, err, want)
+	}
+}
+
+func (sm *mbMachine) Recv(t *rapid.T) {
+	ref := sm.ref
+	if ref.RecvBlocked() && !ref.Up {
+		t.Skip("would sleep")
+	}
+	got, err := sm.m.Recv()
+	var want int
+	var werr error
+	if ref.RecvBlocked() {
+		ref.Interrupted()
+		werr = mailbox.ErrInterrupted
+	} else if v, r := ref.TryRecv(); r == spec.Unreadable {
+		werr = mailbox.ErrUnreadable
+	} else {
+		want = v
+	}
+	if !errors.Is(err, werr) || (werr == nil) != (err == nil) || val(got) != want {
+		t.Fatalf("Recv = %d %v, want %d %v", val(got), err, want, werr)
+	}
+}
+
+func (sm *mbMachine) Waits(t *rapid.T) {
+	m, ref := sm.m, sm.ref
+	which := rapid.IntRange(0, 3).Draw(t, "which")
+	blocked := []bool{ref.SendBlocked(), ref.RecvBlocked(), ref.EmptyBlocked(), ref.FullBlocked()}[which]
+	if blocked && !ref.Up {
+		t.Skip("would sleep")
+	}
+	want := true
+	if blocked {
+		ref.Interrupted()
+	} else if which == 0 {
+		want = ref.Pushable()
+	} else if which == 1 {
+		want = ref.Poppable()
+	}
+	got := true
+	switch which {
+	case 0:
+		got = m.WaitPushable()
+	case 1:
+		got = m.WaitPoppable()
+	case 2:
+		m.WaitEmpty()
+	case 3:
+		m.WaitFull()
+	}
+	if got != want {
+		t.Fatalf("wait %d = %v, want %v", which, got, want)
+	}
+}
+
+func (sm *mbMachine) Control(t *rapid.T) {
+	m, ref := sm.m, sm.ref
+	var got, want bool
+	switch rapid.IntRange(0, 9).Draw(t, "which") {
+	case 0, 1, 2:
+		got, want = m.Pause(), ref.Pause()
+	case 3, 4, 5:
+		got, want = m.Resume(), ref.Resume()
+	case 6:
+		got, want = m.CloseWrite(), ref.CloseWrite()
+	case 7:
+		got, want = m.CloseRead(), ref.CloseRead()
+	case 8:
+		n := rapid.IntRange(0, 2).Draw(t, "n")
+		if w, r := m.Interrupt(n), ref.Interrupt(n); w != r {
+			t.Fatalf("Interrupt(%d) woke %d with nobody asleep", n, w)
+		}
+	case 9:
+		n := rapid.SampledFrom([]int{0, 1, 2, 4, mailbox.Unbounded}).Draw(t, "cap")
+		m.SetCap(n)
+		ref.SetCap(n)
+	}
+	if got != want {
+		t.Fatalf("control op reported %v, want %v", got, want)
+	}
+}
+
+func (sm *mbMachine) Take(t *rapid.T) {
+	if rapid.Bool().Draw(t, "drain") {
+		got := sm.m.Drain()
+		want := sm.ref.Drain()
+		vals := make([]int, len(got))
+		for i, p := range got {
+			vals[i] = *p
+		}
+		if !slices.Equal(vals, want) {
+			t.Fatalf("Drain = %v, want %v", vals, want)
+		}
+	} else if got, want := sm.m.Clear(), sm.ref.Clear(); got != want {
+		t.Fatalf("Clear = %d, want %d", got, want)
+	}
+}
+
+// Check is the invariant: Len, Cap and Flags are the reference's.
+func (sm *mbMachine) Check(t *rapid.T) {
+	m, ref := sm.m, sm.ref
+	if m.Len() != ref.Len() || m.Cap() != ref.Cap() || m.Flags() != ref.Flags() {
+		t.Fatalf("Len %d Cap %d Flags %v, want %d %d %v", m.Len(), m.Cap(), m.Flags(), ref.Len(), ref.Cap(), ref.Flags())
+	}
 }
 
 // Bad input gets a clear message: a negative capacity is a programmer

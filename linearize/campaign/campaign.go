@@ -139,7 +139,7 @@ func turns(ctx context.Context, o Options, progress func(linearize.Summary), par
 }
 
 // run applies o to sc and runs it until ctx is done.
-func run[S any](ctx context.Context, sc *linearize.Scenario[S], o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+func run[S, In, Out any](ctx context.Context, sc *linearize.Scenario[S, In, Out], o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
 	if o.Clients > 0 {
 		sc.Clients = o.Clients
 	}

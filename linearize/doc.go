@@ -2,7 +2,30 @@
 // linearizability with porcupine, reports violations, and runs randomized
 // scenarios in the manner of Kotlin's Lincheck.
 //
-// The pieces, from the bottom up:
+// To verify a primitive of your own, write three things (ExampleScenario
+// has them all, for a lock-free stack and a known-bad twin):
+//
+//   - a [Model]: the simplest obviously correct sequential version, as
+//     states and a Step that says whether a call may return what it did;
+//   - a [Scenario]: how to build the system, the operations ([Op]) that
+//     clients call on it, and what runs when they are done (Finally);
+//   - a run: [Scenario.Test] in a test, [Scenario.Run] anywhere, or
+//     rapid.Check(t, sc.Rapid) to let rapid draw and shrink programs.
+//
+// Each round generates a program from the seed and the round number,
+// starts one goroutine per client, releases them together, records every
+// call and return, and checks the history against the model. A round that
+// does not finish within its deadline is a failure too, reported with a
+// dump of every goroutine: a hang is a bug. So is a call asleep although
+// the state would let it proceed (Scenario.Stuck): a lost wake-up. A
+// failure is a [*Failure]: the seed and round that replay it, the program,
+// and the path of porcupine's HTML visualization of an Illegal history.
+//
+// The model is checked as it runs: a Step that panics, or a state that ==
+// cannot compare, is reported as the model's mistake, never as a crash
+// inside porcupine.
+//
+// The pieces underneath, for engines of their own:
 //
 //   - A [Recorder] gives each client goroutine a [Client] of its own, which
 //     stamps the call of an operation with a monotonic clock before it is
@@ -10,18 +33,17 @@
 //     while they record, so recording adds no lock and no shared cache line
 //     to the operations it observes.
 //   - [Check] runs porcupine over a history with a time limit and returns
-//     a [spec.Verdict]: Ok, Illegal or Unknown. Unknown (out of time) is
-//     never a pass. For an Illegal history, [WriteReport] writes porcupine's
-//     HTML visualization.
-//   - A [Scenario] describes a primitive under test: its model, a
-//     constructor, the operations clients draw from, how many clients, how
-//     many operations each, how many rounds, and a seed. [Scenario.Run]
-//     generates each round's program from the seed (deterministically),
-//     releases the clients together, records, checks, and stops at the first
-//     failure. A round that does not finish within its deadline is a failure
-//     too, reported with a dump of every goroutine: a hang is a bug.
-//   - [RapidGen] lets pgregory.net/rapid draw the programs instead, so that
-//     rapid shrinks a failing scenario to a minimal one.
+//     a [Checked] with a verdict: Ok, Illegal or Unknown. Unknown (out of
+//     time) is never a pass. For an Illegal history,
+//     [Checked.WriteReport] writes porcupine's HTML visualization.
+//   - A [Gen] makes every random choice of a program: seeded ([NewGen]),
+//     so that a seed replays a program exactly, or drawn by rapid
+//     ([RapidGen]), so that rapid can shrink it.
+//
+// Seeds, rounds and budgets come from the environment when a test does not
+// set them: INSIDEOUT_SEED and INSIDEOUT_ROUND replay a run or a round
+// ([ResolveSeed], [ReplayRound]); INSIDEOUT_DURATION runs every scenario
+// for that long ([BudgetFromEnv]).
 //
 // Implementations perturb their own schedules at synchronisation points
 // through package impl/chaos; a Scenario seeds it for every round, so

@@ -44,6 +44,26 @@ type Failure struct {
 	Replay string
 }
 
+// cause says what went wrong, in one line that names no seed, round or
+// program.
+func (f *Failure) cause() string {
+	switch {
+	case f.Model != nil:
+		return "the model failed, a mistake in the test rather than in the code under test: " + f.Model.Error()
+	case f.Stuck != "":
+		return "a call stayed asleep though it could proceed (lost wake-up): " + f.Stuck
+	case f.Hung:
+		return "did not finish in time: a call never returned (hang)"
+	case f.Panic != "":
+		return "an operation panicked"
+	case f.Verdict == spec.Illegal:
+		return "history is not linearizable (Illegal)"
+	case f.Verdict == spec.Unknown:
+		return "checker timed out (Unknown, which is not a pass): fewer clients or operations per client, or a longer CheckTimeout"
+	}
+	return "failed"
+}
+
 // Error describes the failure and how to replay it.
 func (f *Failure) Error() string {
 	var b strings.Builder
@@ -52,20 +72,7 @@ func (f *Failure) Error() string {
 	} else {
 		fmt.Fprintf(&b, "linearize: %s: round %d of seed %#x: ", f.Scenario, f.Round, f.Seed)
 	}
-	switch {
-	case f.Model != nil:
-		b.WriteString("the model failed, a mistake in the test rather than in the code under test: " + f.Model.Error())
-	case f.Stuck != "":
-		b.WriteString("a call stayed asleep though it could proceed (lost wake-up): " + f.Stuck)
-	case f.Hung:
-		b.WriteString("did not finish in time: a call never returned (hang)")
-	case f.Panic != "":
-		b.WriteString("an operation panicked")
-	case f.Verdict == spec.Illegal:
-		b.WriteString("history is not linearizable (Illegal)")
-	case f.Verdict == spec.Unknown:
-		b.WriteString("checker timed out (Unknown, which is not a pass): fewer clients or operations per client, or a longer CheckTimeout")
-	}
+	b.WriteString(f.cause())
 	if f.Report != "" {
 		fmt.Fprintf(&b, "\n  visualization: %s", f.Report)
 	}

@@ -237,10 +237,11 @@ func TestGenerationIsDeterministic(t *testing.T) {
 	}
 }
 
-// rapid drives generation through RapidGen and shrinks a failing program:
+// Scenario.Rapid lets rapid draw the programs and shrink a failing one:
 // on a stack posing as a queue, the minimal failure is two pushes (the
 // drain then pops them newest first). Programs start at up to 24
-// operations; rapid must get down to at most 3. (Usually it reaches the
+// operations; rapid must get down to at most 3, and the report must say
+// how rapid replays it, not name a seed of 0. (Usually it reaches the
 // one-client push, push; when the clients' timing decides whether a
 // multi-client program fails, shrinking can stop at an equally small
 // two- or three-client one, such as push ‖ push then pop.)
@@ -248,40 +249,45 @@ func TestRapidShrinksToMinimalScenario(t *testing.T) {
 	defer setFlag(t, "rapid.nofailfile", "true")()
 	defer setFlag(t, "rapid.checks", "200")()
 	sc := campaign.QueueScenario("lifo", func() spec.Queue[int] { return new(lifoQueue) })
-	// A concurrent run of a failing program may pass by chance; when the
-	// first failure rapid finds does not fail again on replay, rapid
-	// reports it unshrunk. So the check gets a few attempts, and one of
+	sc.ReportDir = t.TempDir()
+	// A failure rapid finds may still not fail again on replay, when
+	// rapid reports it unshrunk: the check gets a few attempts, and one of
 	// them must shrink to the minimum.
-	var smallest linearize.Program
 	for attempt := range 5 {
-		smallest = nil
 		fake := &recordingTB{name: t.Name()}
 		rapid.Check(fake, func(rt *rapid.T) {
 			s := sc
 			s.Clients = rapid.IntRange(1, 3).Draw(rt, "clients")
 			s.OpsPerClient = rapid.IntRange(1, 8).Draw(rt, "ops")
-			p := s.Generate(linearize.RapidGen(rt))
-			for chaosSeed := uint64(1); chaosSeed <= 5; chaosSeed++ {
-				if res := s.RunProgram(p, chaosSeed); res.Failed() {
-					smallest = p
-					rt.Fatalf("not linearizable:\n%s", s.Format(p))
-				}
-			}
+			s.Rapid(rt)
 		})
 		if !fake.failed {
 			t.Fatal("rapid found no failure in a stack posing as a queue")
 		}
-		ops := 0
-		for _, steps := range smallest {
-			ops += len(steps)
+		report := fake.fatal + strings.Join(fake.logs, "\n")
+		if strings.Contains(report, "INSIDEOUT_SEED=0x0") || !strings.Contains(report, "-rapid.seed") || !strings.Contains(report, "program:") {
+			t.Fatalf("the report lacks the program or rapid's replay line:\n%s", report)
 		}
+		ops := programOps(report)
 		if ops <= 3 {
-			t.Logf("attempt %d shrunk to:\n%s", attempt+1, sc.Format(smallest))
+			t.Logf("attempt %d shrunk to:\n%s", attempt+1, report)
 			return
 		}
-		t.Logf("attempt %d shrank the failure to %d operations only:\n%s", attempt+1, ops, sc.Format(smallest))
+		t.Logf("attempt %d shrank the failure to %d operations only:\n%s", attempt+1, ops, report)
 	}
 	t.Fatal("rapid never shrank the failure to at most 3 operations")
+}
+
+// programOps counts the calls of the program in a failure's report: the
+// ";"-ended calls on its "client" lines.
+func programOps(report string) int {
+	n := 0
+	for line := range strings.Lines(report) {
+		if strings.HasPrefix(strings.TrimSpace(line), "client ") {
+			n += strings.Count(line, ";")
+		}
+	}
+	return n
 }
 
 // setFlag sets a test flag and returns the function that restores it.
@@ -309,17 +315,19 @@ type recordingTB struct {
 func (r *recordingTB) Helper()                 {}
 func (r *recordingTB) Name() string            { return r.name }
 func (r *recordingTB) Logf(f string, a ...any) { r.logs = append(r.logs, fmt.Sprintf(f, a...)) }
-func (r *recordingTB) Log(...any)              {}
+func (r *recordingTB) Log(a ...any)            { r.logs = append(r.logs, fmt.Sprint(a...)) }
 func (r *recordingTB) Skipf(string, ...any)    {}
 func (r *recordingTB) Skip(...any)             {}
 func (r *recordingTB) SkipNow()                {}
-func (r *recordingTB) Errorf(string, ...any)   { r.failed = true }
-func (r *recordingTB) Error(...any)            { r.failed = true }
-func (r *recordingTB) Fatalf(string, ...any)   { r.failed = true }
-func (r *recordingTB) Fatal(a ...any)          { r.failed, r.fatal = true, fmt.Sprint(a...) }
-func (r *recordingTB) FailNow()                { r.failed = true }
-func (r *recordingTB) Fail()                   { r.failed = true }
-func (r *recordingTB) Failed() bool            { return r.failed }
+func (r *recordingTB) Errorf(f string, a ...any) {
+	r.failed, r.fatal = true, r.fatal+fmt.Sprintf(f, a...)
+}
+func (r *recordingTB) Error(...any)              { r.failed = true }
+func (r *recordingTB) Fatalf(f string, a ...any) { r.failed, r.fatal = true, fmt.Sprintf(f, a...) }
+func (r *recordingTB) Fatal(a ...any)            { r.failed, r.fatal = true, fmt.Sprint(a...) }
+func (r *recordingTB) FailNow()                  { r.failed = true }
+func (r *recordingTB) Fail()                     { r.failed = true }
+func (r *recordingTB) Failed() bool              { return r.failed }
 
 // The summary's Elapsed is the run's wall time; a report of 0 would hide
 // how long campaigns take.

@@ -30,8 +30,9 @@ type Model[St, In, Out any] struct {
 	// needs a comparable St: a slice or a map state needs Equal (for a
 	// slice, slices.Equal).
 	Equal func(a, b St) bool
-	// DescribeOperation, if set, renders a call in reports and programs;
-	// in programs, out is the zero Out. Nil means "in -> out" with %v.
+	// DescribeOperation, if set, renders a call in the HTML report. Nil
+	// means "in -> out" with %v. (A program shows each call as the op's
+	// name and its input.)
 	DescribeOperation func(in In, out Out) string
 	// DescribeState, if set, renders a state in the HTML report.
 	DescribeState func(st St) string
@@ -81,6 +82,9 @@ func (m Model[St, In, Out]) model(g *guard) (porcupine.Model, error) {
 	}
 	if m.DescribeOperation != nil {
 		pm.DescribeOperation = func(input, output any) string {
+			if output == nil {
+				return "" // a call in a program, not yet made: the op's name says it
+			}
 			in, out, _ := typed[In, Out](nil, input, output)
 			s := fmt.Sprintf("%v -> %v", input, output)
 			g.protect("Model.DescribeOperation", func() { s = m.DescribeOperation(in, out) })

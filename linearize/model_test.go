@@ -2,7 +2,6 @@ package linearize_test
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,18 +14,6 @@ import (
 	"github.com/insideout-go/insideout/spec"
 )
 
-// stackIn and stackOut are the calls of a small stack scenario, written
-// as a newcomer would: a slice state, a model of their own.
-type stackIn struct {
-	Push  bool
-	Value int
-}
-
-type stackOut struct {
-	Value int
-	Ok    bool
-}
-
 // lockedStack is a correct stack, for the model mistakes below to be the
 // only thing wrong. Each call waits a little before it takes the lock, so
 // that calls overlap and the checker tries several orders (and compares
@@ -36,60 +23,37 @@ type lockedStack struct {
 	items []int
 }
 
-func (s *lockedStack) call(in stackIn) stackOut {
+func (s *lockedStack) Push(v int) {
 	time.Sleep(50 * time.Microsecond)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if in.Push {
-		s.items = append(s.items, in.Value)
-		return stackOut{}
-	}
+	s.items = append(s.items, v)
+}
+
+func (s *lockedStack) Pop() (int, bool) {
+	time.Sleep(50 * time.Microsecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(s.items) == 0 {
-		return stackOut{}
+		return 0, false
 	}
 	v := s.items[len(s.items)-1]
 	s.items = s.items[:len(s.items)-1]
-	return stackOut{Value: v, Ok: true}
+	return v, true
 }
 
-// stackModel is the stack's model with a slice state; each test breaks it
-// its own way.
-func stackModel() linearize.Model[[]int, stackIn, stackOut] {
-	return linearize.Model[[]int, stackIn, stackOut]{
-		Init: func() []int { return nil },
-		Step: func(st []int, in stackIn, out stackOut) (bool, []int) {
-			if in.Push {
-				return out == stackOut{}, append(slices.Clone(st), in.Value)
-			}
-			if len(st) == 0 {
-				return out == stackOut{}, st
-			}
-			return out == stackOut{Value: st[len(st)-1], Ok: true}, st[:len(st)-1]
-		},
-		Equal: slices.Equal[[]int],
-	}
-}
-
-// stackScenario checks the locked stack: nothing but the model can be
-// wrong.
-func stackScenario(m linearize.Spec[stackIn, stackOut]) linearize.Scenario[*lockedStack, stackIn, stackOut] {
-	return linearize.Scenario[*lockedStack, stackIn, stackOut]{
-		Name:  "stack",
-		Model: m,
-		New:   func() *lockedStack { return new(lockedStack) },
-		Ops: []linearize.Op[*lockedStack, stackIn, stackOut]{
-			{Name: "push", Input: func(g *linearize.Gen) stackIn { return stackIn{Push: true, Value: g.Unique()} },
-				Run: func(s *lockedStack, in stackIn) stackOut { return s.call(in) }},
-			{Name: "pop", Run: func(s *lockedStack, in stackIn) stackOut { return s.call(in) }},
-		},
-		Clients: 3, OpsPerClient: 4, Rounds: 20, Seed: 0x2a,
-	}
+// lockedScenario is ExampleScenario's stack scenario over the locked stack,
+// against m, for 20 rounds of seed 0x2a.
+func lockedScenario(m linearize.Spec[StackIn, StackOut]) linearize.Scenario[Stack, StackIn, StackOut] {
+	sc := stackScenario("stack", func() Stack { return new(lockedStack) })
+	sc.Model, sc.Seed, sc.Rounds, sc.Duration = m, 0x2a, 20, 0
+	return sc
 }
 
 // A porcupine.Model whose state is a slice and that has no Equal: the
 // same error as a Model's, before any round.
 func TestPorcupineUncomparableStateIsAnError(t *testing.T) {
-	sc := stackScenario(linearize.Porcupine[stackIn, stackOut](porcupine.Model{
+	sc := lockedScenario(linearize.Porcupine[StackIn, StackOut](porcupine.Model{
 		Init: func() any { return []int{} },
 		Step: func(st, in, out any) (bool, any) { return true, append(st.([]int), 1) },
 	}))
@@ -101,7 +65,7 @@ func TestPorcupineUncomparableStateIsAnError(t *testing.T) {
 
 // The control: the correct model passes.
 func TestModelCorrectStackPasses(t *testing.T) {
-	sc := stackScenario(stackModel())
+	sc := lockedScenario(stackModel)
 	if _, err := sc.Run(); err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +75,9 @@ func TestModelCorrectStackPasses(t *testing.T) {
 // before any round, naming the fix, never crash inside porcupine with
 // "comparing uncomparable type".
 func TestModelUncomparableStateIsAnError(t *testing.T) {
-	m := stackModel()
+	m := stackModel
 	m.Equal = nil
-	sc := stackScenario(m)
+	sc := lockedScenario(m)
 	sum, err := sc.Run()
 	if err == nil || !strings.Contains(err.Error(), "Model.Equal") || !strings.Contains(err.Error(), "[]int") || sum.Rounds != 0 {
 		t.Fatalf("%d rounds, err %v: want an error naming []int and Model.Equal, before any round", sum.Rounds, err)
@@ -126,29 +90,29 @@ func TestModelUncomparableStateIsAnError(t *testing.T) {
 func TestModelMistakesAreReported(t *testing.T) {
 	cases := []struct {
 		name  string
-		spec  linearize.Spec[stackIn, stackOut]
+		spec  linearize.Spec[StackIn, StackOut]
 		cause string
 	}{
-		{"step panics", func() linearize.Spec[stackIn, stackOut] {
-			m := stackModel()
-			m.Step = func(st []int, in stackIn, out stackOut) (bool, []int) { return true, st[:len(st)-1] }
+		{"step panics", func() linearize.Spec[StackIn, StackOut] {
+			m := stackModel
+			m.Step = func(st []int, in StackIn, out StackOut) (bool, []int) { return true, st[:len(st)-1] }
 			return m
 		}(), "Model.Step panicked"},
-		{"equal panics", func() linearize.Spec[stackIn, stackOut] {
-			m := stackModel()
+		{"equal panics", func() linearize.Spec[StackIn, StackOut] {
+			m := stackModel
 			m.Equal = func(a, b []int) bool { panic("no states to compare") }
 			return m
 		}(), "Model.Equal panicked"},
 		// A porcupine.Model that wants the output as a pointer, where the
 		// operations return values: the newcomer's &out slip.
-		{"porcupine output type", linearize.Porcupine[stackIn, stackOut](porcupine.Model{
+		{"porcupine output type", linearize.Porcupine[StackIn, StackOut](porcupine.Model{
 			Init: func() any { return 0 },
-			Step: func(st, in, out any) (bool, any) { return out.(*stackOut).Ok, st },
+			Step: func(st, in, out any) (bool, any) { return out.(*StackOut).Ok, st },
 		}), "Model.Step panicked: interface conversion"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sc := stackScenario(c.spec)
+			sc := lockedScenario(c.spec)
 			_, err := sc.Run()
 			var f *linearize.Failure
 			if !errors.As(err, &f) || f.Model == nil {

@@ -282,9 +282,9 @@ func (sc *Scenario[S, In, Out]) Generate(g *Gen) Program {
 	return p
 }
 
-// Format renders p one client per line, each call as the model's
-// DescribeOperation renders it (with the zero output) if it has one, else
-// as name(input).
+// Format renders p one client per line, each call as name(input), or as
+// a porcupine model's DescribeOperation renders it with a nil output (the
+// convention of package model), if it has one.
 func (sc *Scenario[S, In, Out]) Format(p Program) string {
 	c := sc.mustDefaults()
 	g := new(guard)
@@ -299,8 +299,7 @@ func (sc *Scenario[S, In, Out]) Format(p Program) string {
 			}
 			text := fmt.Sprintf("%s(%+v)", name, st.Input)
 			if d := m.DescribeOperation; d != nil && st.Input != nil {
-				var out Out
-				if s := d(st.Input, out); g.Err() == nil {
+				if s := d(st.Input, nil); s != "" && g.Err() == nil {
 					text = s
 				}
 			}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/queue"
-	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
 	"pgregory.net/rapid"
@@ -100,12 +99,7 @@ func TestConcurrentScenarios(t *testing.T) {
 		if rapid.Bool().Draw(rt, "roles") {
 			sc.Roles = [][]int{{1, 0}, {0, 1}}
 		}
-		p := sc.Generate(linearize.RapidGen(rt))
-		for range 5 { // the same program, several interleavings
-			if res := sc.RunProgram(p, rapid.Uint64().Draw(rt, "chaos")); res.Failed() {
-				rt.Fatalf("round failed (verdict %v, hung %v, panic %q):\n%s", res.Verdict, res.Hung, res.Panic, sc.Format(p))
-			}
-		}
+		sc.Rapid(rt) // the program, drawn, run up to linearize.RapidTries times
 	})
 }
 

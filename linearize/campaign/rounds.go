@@ -23,8 +23,8 @@ type roundResult struct {
 // runRounds is the loop of the campaigns that generate and check rounds of
 // their own, ContCheck and EqCheck, run as linearize.Scenario runs its
 // rounds: it resolves seed with linearize.ResolveSeed and runs rounds
-// rounds (0: 100; negative: until ctx ends), stopping early when ctx ends,
-// which is no failure. Round i, counted from 0, is round(seed, i) with the
+// rounds (0: 100; negative: until ctx ends; for INSIDEOUT_DURATION if that
+// is set), stopping early when ctx ends, which is no failure. Round i, counted from 0, is round(seed, i) with the
 // resolved seed, or round(seed, n) every time if INSIDEOUT_ROUND is n.
 // After each round runRounds counts its result in the summary and calls
 // progress, if not nil, with the summary; then a failed round ends the run
@@ -43,12 +43,19 @@ func runRounds(ctx context.Context, seed uint64, rounds int, progress func(linea
 	if err != nil {
 		return seed, sum, err
 	}
-	if rounds == 0 {
+	budget, err := linearize.BudgetFromEnv()
+	if err != nil {
+		return seed, sum, err
+	}
+	switch {
+	case budget > 0:
+		rounds = -1
+	case rounds == 0:
 		rounds = 100
 	}
 	begin := time.Now()
 	for i := 0; rounds < 0 || i < rounds; i++ {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || (budget > 0 && i > 0 && time.Since(begin) >= budget) {
 			break
 		}
 		r := i

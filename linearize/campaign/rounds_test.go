@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/insideout-go/insideout/linearize"
 )
@@ -120,5 +121,24 @@ func TestRunRoundsUntilDone(t *testing.T) {
 		if err == nil || sum.Rounds != 0 {
 			t.Errorf("%s=%s: %d rounds, error %v; want none and an error", env[0], env[1], sum.Rounds, err)
 		}
+	}
+}
+
+// INSIDEOUT_DURATION runs rounds for that long, whatever the count; a
+// duration that is not one is an error before any round. It would catch a
+// campaign that ignored the soak knob the scenarios obey.
+func TestRunRoundsBudget(t *testing.T) {
+	t.Setenv("INSIDEOUT_ROUND", "")
+	t.Setenv("INSIDEOUT_DURATION", "50ms")
+	_, sum, err := runRounds(t.Context(), 1, 3, nil, func(uint64, int) roundResult {
+		time.Sleep(time.Millisecond)
+		return roundResult{}
+	})
+	if err != nil || sum.Rounds <= 3 || sum.Elapsed < 50*time.Millisecond {
+		t.Fatalf("INSIDEOUT_DURATION=50ms over 3 rounds: %d rounds in %v, err %v", sum.Rounds, sum.Elapsed, err)
+	}
+	t.Setenv("INSIDEOUT_DURATION", "a while")
+	if _, sum, err = runRounds(t.Context(), 1, 3, nil, func(uint64, int) roundResult { return roundResult{} }); err == nil || sum.Rounds != 0 {
+		t.Fatalf("INSIDEOUT_DURATION=a while: %d rounds, err %v", sum.Rounds, err)
 	}
 }

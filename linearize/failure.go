@@ -36,6 +36,10 @@ type Failure struct {
 	Stuck    string       // a call slept though it could proceed: what Stuck said
 	Panic    string       // an operation panicked: the value and stack
 	Model    error        // the model failed: a mistake in the test (see Checked.Err)
+	// Problems are what a round's own checks found beside the history's
+	// verdict (an engine's audit of every item, every program's trace),
+	// one line each.
+	Problems []string
 	Report   string       // path of the HTML visualization, for Illegal
 	Dump     string       // every goroutine's stack, for a hang
 	Program  string       // the round's program
@@ -60,6 +64,8 @@ func (f *Failure) cause() string {
 		return "history is not linearizable (Illegal)"
 	case f.Verdict == spec.Unknown:
 		return "checker timed out (Unknown, which is not a pass): fewer clients or operations per client, or a longer CheckTimeout"
+	case len(f.Problems) > 0:
+		return fmt.Sprintf("the round's checks found %d problem(s)", len(f.Problems))
 	}
 	return "failed"
 }
@@ -73,6 +79,9 @@ func (f *Failure) Error() string {
 		fmt.Fprintf(&b, "linearize: %s: round %d of seed %#x: ", f.Scenario, f.Round, f.Seed)
 	}
 	b.WriteString(f.cause())
+	for _, p := range f.Problems {
+		b.WriteString("\n  " + p)
+	}
 	if f.Report != "" {
 		fmt.Fprintf(&b, "\n  visualization: %s", f.Report)
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 	"weak"
 
@@ -754,50 +753,15 @@ func stacks() string {
 	return string(buf[:runtime.Stack(buf, true)])
 }
 
-// ContFailure is the report of a failed round of the continuation
-// campaign: the seed and round that replay it, the round, and what went
-// wrong. It unwraps to a *linearize.Failure with the same seed and round,
-// so that `insideout verify` prints how to replay it.
-type ContFailure struct {
-	Seed   uint64
-	Round  int
-	Result ContResult
-	Text   string // the round, as ContRound.String renders it
-}
-
-func (f *ContFailure) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "campaign: continuation: round %d of seed %#x: ", f.Round, f.Seed)
-	switch {
-	case f.Result.Lost:
-		b.WriteString("a continuation was lost (a program did not finish by the deadline)")
-	case f.Result.Errors != "":
-		b.WriteString("a worker failed")
-	default:
-		fmt.Fprintf(&b, "%d program(s) ran wrong", f.Result.Wrong)
+// contFailure reports a failed round: a lost continuation as a hang, the
+// workers' errors as a panic, the programs that ran wrong as problems.
+func contFailure(seed uint64, round int, r ContRound, res ContResult) *linearize.Failure {
+	f := &linearize.Failure{Scenario: "continuation", Seed: seed, Round: round, Hung: res.Lost,
+		Problems: res.Problems, Dump: res.Dump, Program: r.String()}
+	if res.Errors != "" {
+		f.Panic = "workers' errors:\n" + res.Errors
 	}
-	for _, p := range f.Result.Problems {
-		b.WriteString("\n  " + p)
-	}
-	if f.Result.Errors != "" {
-		b.WriteString("\n  workers' errors:\n" + f.Result.Errors)
-	}
-	fmt.Fprintf(&b, "\n  replay: INSIDEOUT_SEED=%#x INSIDEOUT_ROUND=%d (same test)", f.Seed, f.Round)
-	b.WriteString("\n  round:\n" + f.Text)
-	if f.Result.Dump != "" {
-		b.WriteString("\n  goroutines when the deadline passed:\n" + f.Result.Dump)
-	}
-	return b.String()
-}
-
-// Unwrap returns the failure as package linearize reports one.
-func (f *ContFailure) Unwrap() error {
-	v := spec.Illegal // checked, and wrong
-	if f.Result.Lost || f.Result.Errors != "" {
-		v = spec.Ok // not checked: the hang or the panic says it
-	}
-	return &linearize.Failure{Scenario: "continuation", Seed: f.Seed, Round: f.Round, Verdict: v,
-		Hung: f.Result.Lost, Panic: f.Result.Errors, Program: f.Text}
+	return f
 }
 
 // ContCheck is the continuation campaign's configuration: rounds of
@@ -816,7 +780,7 @@ type ContCheck struct {
 // Run runs the rounds until they are done, ctx ends or one fails; it
 // returns the seed, the summary (a round is a history; its wrong programs
 // count as Illegal, a lost continuation as a hang, a worker's error as a
-// panic) and a *ContFailure for a failed round. INSIDEOUT_ROUND makes
+// panic) and a *linearize.Failure for a failed round. INSIDEOUT_ROUND makes
 // every round replay that one.
 func (c ContCheck) Run(ctx context.Context, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
 	programs, instrs := c.Programs, c.Instrs
@@ -838,18 +802,26 @@ func (c ContCheck) Run(ctx context.Context, progress func(linearize.Summary)) (u
 			out.illegal = 1 // a problem of the round's own (leftovers)
 		}
 		if res.Failed() {
-			out.fail = func() error { return &ContFailure{Seed: seed, Round: round, Result: res, Text: cr.String()} }
+			out.fail = func() error { return contFailure(seed, round, cr, res) }
 		}
+
 		return out
 	})
 }
 
-// Test runs the rounds as part of a test, logging the seed and summary,
-// and fails t with the failure's message.
-func (c ContCheck) Test(t testing.TB) {
+// Test runs the rounds as part of a test, logging the seed before the
+// first round and the summary after the last, and fails t with the
+// failure's message.
+func (c ContCheck) Test(t linearize.TB) {
 	t.Helper()
-	seed, sum, err := c.Run(context.Background(), nil)
-	t.Logf("continuation: seed %#x: %d rounds, %d ops in %v", seed, sum.Rounds, sum.Ops, sum.Elapsed.Round(time.Millisecond))
+	seed, err := linearize.ResolveSeed(c.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Seed = seed
+	t.Logf("continuation: seed %#x (replay: INSIDEOUT_SEED=%#x go test -run '^%s$')", seed, seed, t.Name())
+	_, sum, err := c.Run(context.Background(), nil)
+	t.Logf("continuation: %d rounds, %d ops in %v", sum.Rounds, sum.Ops, sum.Elapsed.Round(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -1073,62 +1072,6 @@ func fdsBack(before int) string {
 	return fmt.Sprintf("%d fds open before the round, %d after it ended: %s", before, now, strings.Join(open, " "))
 }
 
-// EqFailure is the report of a failed round of the event-queue campaign:
-// the seed and round that replay it, the round, and what went wrong. It
-// unwraps to a *linearize.Failure with the same seed, round, verdict and
-// report, so that `insideout verify` prints how to replay it.
-type EqFailure struct {
-	Scenario string
-	Seed     uint64
-	Round    int
-	Result   EqResult
-	Report   string // the visualization of an Illegal history
-	Text     string // the round, as EqRound.String renders it
-}
-
-func (f *EqFailure) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "campaign: %s: round %d of seed %#x: ", f.Scenario, f.Round, f.Seed)
-	switch res := f.Result; {
-	case res.Hung:
-		b.WriteString("did not finish in time: a call never returned (hang)")
-	case res.Panic != "":
-		b.WriteString("a call panicked")
-	case res.Verdict == spec.Illegal:
-		b.WriteString("history is not linearizable (Illegal)")
-	case res.Verdict == spec.Unknown:
-		b.WriteString("checker timed out (Unknown, which is not a pass)")
-	default:
-		fmt.Fprintf(&b, "the audit found %d problem(s)", len(res.Problems))
-	}
-	for _, p := range f.Result.Problems {
-		b.WriteString("\n  " + p)
-	}
-	if f.Report != "" {
-		fmt.Fprintf(&b, "\n  visualization: %s", f.Report)
-	}
-	fmt.Fprintf(&b, "\n  replay: INSIDEOUT_SEED=%#x INSIDEOUT_ROUND=%d (same test)", f.Seed, f.Round)
-	b.WriteString("\n  program:\n" + f.Text)
-	if f.Result.Panic != "" {
-		b.WriteString("\n  panic: " + f.Result.Panic)
-	}
-	if f.Result.Dump != "" {
-		b.WriteString("\n  goroutines:\n" + f.Result.Dump)
-	}
-	return b.String()
-}
-
-// Unwrap returns the failure as package linearize reports one: a round
-// that the audit failed, with a linearizable history, counts as Illegal.
-func (f *EqFailure) Unwrap() error {
-	v := f.Result.Verdict
-	if v == spec.Ok && len(f.Result.Problems) > 0 {
-		v = spec.Illegal
-	}
-	return &linearize.Failure{Scenario: f.Scenario, Seed: f.Seed, Round: f.Round, Verdict: v,
-		Hung: f.Result.Hung, Panic: f.Result.Panic, Report: f.Report, Dump: f.Result.Dump, Program: f.Text}
-}
-
 // EqCheck is the event-queue campaign's configuration: rounds of
 // GenEqRound programs, run by RunEqRound.
 type EqCheck struct {
@@ -1147,7 +1090,7 @@ type EqCheck struct {
 // Run runs the rounds until they are done, ctx ends or one fails; it
 // returns the seed, the summary (a round is a history; the audit's
 // problems count as Illegal, a hang as a hang, a panic as a panic) and an
-// *EqFailure for a failed round. INSIDEOUT_ROUND makes every round replay
+// *linearize.Failure for a failed round. INSIDEOUT_ROUND makes every round replay
 // that one.
 func (c EqCheck) Run(ctx context.Context, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
 	name, clients, ops, dir := c.name(), c.Clients, c.Ops, c.ReportDir
@@ -1174,7 +1117,8 @@ func (c EqCheck) Run(ctx context.Context, progress func(linearize.Summary)) (uin
 		}
 		if res.Failed() {
 			out.fail = func() error {
-				f := &EqFailure{Scenario: name, Seed: seed, Round: round, Result: res, Text: er.String()}
+				f := &linearize.Failure{Scenario: name, Seed: seed, Round: round, Verdict: res.Verdict,
+					Hung: res.Hung, Panic: res.Panic, Problems: res.Problems, Dump: res.Dump, Program: er.String()}
 				if res.Verdict == spec.Illegal && !res.Hung && res.Panic == "" {
 					f.Report = filepath.Join(dir, fmt.Sprintf("%s-seed-%#x-round-%d.html", name, seed, round))
 					if err := res.Checked.WriteReport(f.Report); err != nil {
@@ -1188,12 +1132,19 @@ func (c EqCheck) Run(ctx context.Context, progress func(linearize.Summary)) (uin
 	})
 }
 
-// Test runs the rounds as part of a test, logging the seed and summary,
-// and fails t with the failure's message.
-func (c EqCheck) Test(t testing.TB) {
+// Test runs the rounds as part of a test, logging the seed before the
+// first round and the summary after the last, and fails t with the
+// failure's message.
+func (c EqCheck) Test(t linearize.TB) {
 	t.Helper()
-	seed, sum, err := c.Run(context.Background(), nil)
-	t.Logf("%s: seed %#x: %d rounds, %d ops, %d histories checked in %v", c.name(), seed, sum.Rounds, sum.Ops, sum.Histories, sum.Elapsed.Round(time.Millisecond))
+	seed, err := linearize.ResolveSeed(c.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Seed = seed
+	t.Logf("%s: seed %#x (replay: INSIDEOUT_SEED=%#x go test -run '^%s$')", c.name(), seed, seed, t.Name())
+	_, sum, err := c.Run(context.Background(), nil)
+	t.Logf("%s: %d rounds, %d ops, %d histories checked in %v", c.name(), sum.Rounds, sum.Ops, sum.Histories, sum.Elapsed.Round(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

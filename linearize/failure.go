@@ -40,9 +40,9 @@ type Failure struct {
 	// verdict (an engine's audit of every item, every program's trace),
 	// one line each.
 	Problems []string
-	Report   string       // path of the HTML visualization, for Illegal
-	Dump     string       // every goroutine's stack, for a hang
-	Program  string       // the round's program
+	Report   string // path of the HTML visualization, for Illegal
+	Dump     string // every goroutine's stack, for a hang
+	Program  string // the round's program
 	// Replay says how to run the round again; empty means the
 	// environment variables, in the same test.
 	Replay string

@@ -37,7 +37,7 @@
 //	GORACE="suppressions=$PWD/tsan-suppressions.txt" go test -race ./stress/...
 //	GORACE="suppressions=$PWD/tsan-suppressions.txt" go test -race -tags chaos ./stress/...
 //
-// The sizes are chosen so that each of those takes under a minute on two
+// The sizes are chosen so that each of those takes a minute or two on two
 // cores. Environment variables:
 //
 //   - INSIDEOUT_SOAK=n multiplies every size (item counts, rounds, storms)

@@ -137,77 +137,22 @@ func (sc *Scenario[S, In, Out]) RunContext(ctx context.Context, progress func(Su
 	if err != nil {
 		return sum, err
 	}
-	rounds, budget, err := sc.bounds()
-	if err != nil {
-		return sum, err
-	}
-	seed, err := ResolveSeed(c.Seed)
-	if err != nil {
-		return sum, err
-	}
-	only, err := ReplayRound()
-	if err != nil {
-		return sum, err
-	}
-	begin := time.Now()
-	defer func() { sum.Elapsed = time.Since(begin) }()
-	for r := 0; rounds < 0 || r < rounds; r++ {
-		if ctx.Err() != nil || (budget > 0 && r > 0 && time.Since(begin) >= budget) {
-			break
-		}
-		round := r
-		if only >= 0 {
-			round = only
-		}
+	_, sum, err = RunRounds(ctx, c.Seed, c.Rounds, c.Duration, progress, func(seed uint64, round int) RoundOutcome {
 		p := c.Generate(NewGen(seed, uint64(round)))
-		res := c.RunProgram(p, seed^uint64(round)*0x9e3779b97f4a7c15)
-		count(&sum, res)
-		if progress != nil {
-			sum.Elapsed = time.Since(begin)
-			progress(sum)
-		}
-		if res.Failed() {
-			return sum, c.Failure(p, res, seed, round)
-		}
-	}
-	return sum, nil
-}
-
-// bounds returns the rounds (negative: no limit) and the time budget (0:
-// none) of a run, from Rounds, Duration and INSIDEOUT_DURATION.
-func (sc *Scenario[S, In, Out]) bounds() (rounds int, budget time.Duration, err error) {
-	env, err := BudgetFromEnv()
-	switch {
-	case err != nil:
-		return 0, 0, err
-	case env > 0:
-		return -1, env, nil
-	case sc.Rounds != 0:
-		return sc.Rounds, max(sc.Duration, 0), nil
-	case sc.Duration > 0:
-		return -1, sc.Duration, nil
-	}
-	return 100, 0, nil
-}
-
-// count adds one round's result to sum.
-func count(sum *Summary, res RoundResult) {
-	sum.Rounds++
-	sum.Ops += res.Ops
-	switch {
-	case res.Hung || res.Stuck != "":
-		sum.Hangs++
-	case res.Panic != "" || res.Err != nil:
-		sum.Panics++
-	default:
-		sum.Histories++
+		res := c.RunProgram(p, ChaosSeed(seed, round))
+		out := RoundOutcome{Ops: res.Ops, Hung: res.Hung || res.Stuck != "", Panicked: res.Panic != "" || res.Err != nil}
 		switch res.Verdict {
 		case spec.Illegal:
-			sum.Illegal++
+			out.Illegal = 1
 		case spec.Unknown:
-			sum.Unknown++
+			out.Unknown = 1
 		}
-	}
+		if res.Failed() {
+			out.Fail = func() error { return c.Failure(p, res, seed, round) }
+		}
+		return out
+	})
+	return sum, err
 }
 
 // Test runs the scenario as part of a test: it logs the seed before the

@@ -790,19 +790,19 @@ func (c ContCheck) Run(ctx context.Context, progress func(linearize.Summary)) (u
 	if instrs <= 0 {
 		instrs = 6
 	}
-	return runRounds(ctx, c.Seed, c.Rounds, progress, func(seed uint64, round int) roundResult {
+	return linearize.RunRounds(ctx, c.Seed, c.Rounds, 0, progress, func(seed uint64, round int) linearize.RoundOutcome {
 		cr := GenContRound(linearize.NewGen(seed, uint64(round)).Intn, programs, instrs)
-		o := ContOptions{Deadline: c.Deadline, ChaosSeed: chaosSeed(seed, round)}
+		o := ContOptions{Deadline: c.Deadline, ChaosSeed: linearize.ChaosSeed(seed, round)}
 		if c.Dispatcher != nil {
 			o.Dispatcher = c.Dispatcher()
 		}
 		res := RunContRound(cr, o)
-		out := roundResult{ops: cr.Ops(), hung: res.Lost, panicked: res.Errors != "", illegal: res.Wrong}
+		out := linearize.RoundOutcome{Ops: cr.Ops(), Hung: res.Lost, Panicked: res.Errors != "", Illegal: res.Wrong}
 		if res.Wrong == 0 && len(res.Problems) > 0 {
-			out.illegal = 1 // a problem of the round's own (leftovers)
+			out.Illegal = 1 // a problem of the round's own (leftovers)
 		}
 		if res.Failed() {
-			out.fail = func() error { return contFailure(seed, round, cr, res) }
+			out.Fail = func() error { return contFailure(seed, round, cr, res) }
 		}
 
 		return out

@@ -1103,20 +1103,20 @@ func (c EqCheck) Run(ctx context.Context, progress func(linearize.Summary)) (uin
 	if dir == "" {
 		dir = linearize.DefaultReportDir()
 	}
-	return runRounds(ctx, c.Seed, c.Rounds, progress, func(seed uint64, round int) roundResult {
+	return linearize.RunRounds(ctx, c.Seed, c.Rounds, 0, progress, func(seed uint64, round int) linearize.RoundOutcome {
 		er := GenEqRound(linearize.NewGen(seed, uint64(round)).Intn, clients, ops)
-		mix := chaosSeed(seed, round)
+		mix := linearize.ChaosSeed(seed, round)
 		res := RunEqRound(er, EqOptions{New: c.New, NoAudit: c.NoAudit, NoFDCheck: c.NoFDCheck, Deadline: c.Deadline,
 			ChaosSeed: mix, KernelSeed: mix ^ 0x5bd1e995})
-		out := roundResult{ops: res.Ops, hung: res.Hung, panicked: res.Panic != ""}
+		out := linearize.RoundOutcome{Ops: res.Ops, Hung: res.Hung, Panicked: res.Panic != ""}
 		switch {
 		case res.Verdict == spec.Illegal, res.Verdict == spec.Ok && len(res.Problems) > 0:
-			out.illegal = 1
+			out.Illegal = 1
 		case res.Verdict == spec.Unknown:
-			out.unknown = 1
+			out.Unknown = 1
 		}
 		if res.Failed() {
-			out.fail = func() error {
+			out.Fail = func() error {
 				f := &linearize.Failure{Scenario: name, Seed: seed, Round: round, Verdict: res.Verdict,
 					Hung: res.Hung, Panic: res.Panic, Problems: res.Problems, Dump: res.Dump, Program: er.String()}
 				if res.Verdict == spec.Illegal && !res.Hung && res.Panic == "" {

@@ -1,4 +1,4 @@
-package campaign
+package linearize_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/insideout-go/insideout/linearize"
 )
 
-// runRounds runs the rounds in order with the seed it is given, counts
+// RunRounds runs the rounds in order with the seed it is given, counts
 // each as its result says, lets progress see every round, and stops at the
 // first failed round with that round's error, made after progress saw it.
 func TestRunRoundsStopsAtFailure(t *testing.T) {
@@ -17,22 +17,22 @@ func TestRunRoundsStopsAtFailure(t *testing.T) {
 	errRound3 := errors.New("round 3 failed")
 	var seen []int
 	var progressed []linearize.Summary
-	seed, sum, err := runRounds(t.Context(), 0x2a, 10, func(s linearize.Summary) { progressed = append(progressed, s) },
-		func(seed uint64, r int) roundResult {
+	seed, sum, err := linearize.RunRounds(t.Context(), 0x2a, 10, 0, func(s linearize.Summary) { progressed = append(progressed, s) },
+		func(seed uint64, r int) linearize.RoundOutcome {
 			if seed != 0x2a {
 				t.Errorf("round %d ran with seed %#x, want 0x2a", r, seed)
 			}
 			seen = append(seen, r)
-			res := roundResult{ops: 2}
+			res := linearize.RoundOutcome{Ops: 2}
 			switch r {
 			case 0:
-				res.hung, res.panicked = true, true // a hang, not a panic
+				res.Hung, res.Panicked = true, true // a hang, not a panic
 			case 1:
-				res.panicked = true
+				res.Panicked = true
 			case 2:
-				res.illegal, res.unknown = 2, 1
+				res.Illegal, res.Unknown = 2, 1
 			case 3:
-				res.fail = func() error {
+				res.Fail = func() error {
 					if len(progressed) != 4 {
 						t.Errorf("the failure was made after %d progress calls, want 4: after progress saw its round", len(progressed))
 					}
@@ -42,7 +42,7 @@ func TestRunRoundsStopsAtFailure(t *testing.T) {
 			return res
 		})
 	if seed != 0x2a || err != errRound3 {
-		t.Fatalf("runRounds returned seed %#x, error %v; want 0x2a and round 3's error", seed, err)
+		t.Fatalf("RunRounds returned seed %#x, error %v; want 0x2a and round 3's error", seed, err)
 	}
 	if len(seen) != 4 || seen[0] != 0 || seen[3] != 3 {
 		t.Errorf("ran rounds %v, want 0 to 3 and no further", seen)
@@ -73,9 +73,9 @@ func TestRunRoundsReplay(t *testing.T) {
 	} {
 		t.Setenv("INSIDEOUT_ROUND", tc.env)
 		var seen []int
-		_, sum, err := runRounds(t.Context(), 1, 0, nil, func(_ uint64, r int) roundResult {
+		_, sum, err := linearize.RunRounds(t.Context(), 1, 0, 0, nil, func(_ uint64, r int) linearize.RoundOutcome {
 			seen = append(seen, r)
-			return roundResult{}
+			return linearize.RoundOutcome{}
 		})
 		if err != nil || sum.Rounds != 100 || len(seen) != 100 {
 			t.Fatalf("INSIDEOUT_ROUND=%q: %d rounds (summary: %d), error %v; want 100 and no error", tc.env, len(seen), sum.Rounds, err)
@@ -97,14 +97,14 @@ func TestRunRoundsUntilDone(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	n := 0
-	seed, sum, err := runRounds(ctx, 0, -1, nil, func(uint64, int) roundResult {
+	seed, sum, err := linearize.RunRounds(ctx, 0, -1, 0, nil, func(uint64, int) linearize.RoundOutcome {
 		switch n++; {
 		case n == 500:
 			cancel()
 		case n > 500:
 			t.Fatal("a round ran after the context ended")
 		}
-		return roundResult{}
+		return linearize.RoundOutcome{}
 	})
 	if seed != 0x99 || err != nil || sum.Rounds != 500 || n != 500 {
 		t.Errorf("seed %#x, %d rounds (summary: %d), error %v; want 0x99, 500 and no error", seed, n, sum.Rounds, err)
@@ -114,9 +114,9 @@ func TestRunRoundsUntilDone(t *testing.T) {
 		t.Setenv("INSIDEOUT_SEED", "")
 		t.Setenv("INSIDEOUT_ROUND", "")
 		t.Setenv(env[0], env[1])
-		_, sum, err := runRounds(t.Context(), 0, 5, nil, func(uint64, int) roundResult {
+		_, sum, err := linearize.RunRounds(t.Context(), 0, 5, 0, nil, func(uint64, int) linearize.RoundOutcome {
 			t.Errorf("%s=%s: a round ran", env[0], env[1])
-			return roundResult{}
+			return linearize.RoundOutcome{}
 		})
 		if err == nil || sum.Rounds != 0 {
 			t.Errorf("%s=%s: %d rounds, error %v; want none and an error", env[0], env[1], sum.Rounds, err)
@@ -130,15 +130,15 @@ func TestRunRoundsUntilDone(t *testing.T) {
 func TestRunRoundsBudget(t *testing.T) {
 	t.Setenv("INSIDEOUT_ROUND", "")
 	t.Setenv("INSIDEOUT_DURATION", "50ms")
-	_, sum, err := runRounds(t.Context(), 1, 3, nil, func(uint64, int) roundResult {
+	_, sum, err := linearize.RunRounds(t.Context(), 1, 3, 0, nil, func(uint64, int) linearize.RoundOutcome {
 		time.Sleep(time.Millisecond)
-		return roundResult{}
+		return linearize.RoundOutcome{}
 	})
 	if err != nil || sum.Rounds <= 3 || sum.Elapsed < 50*time.Millisecond {
 		t.Fatalf("INSIDEOUT_DURATION=50ms over 3 rounds: %d rounds in %v, err %v", sum.Rounds, sum.Elapsed, err)
 	}
 	t.Setenv("INSIDEOUT_DURATION", "a while")
-	if _, sum, err = runRounds(t.Context(), 1, 3, nil, func(uint64, int) roundResult { return roundResult{} }); err == nil || sum.Rounds != 0 {
+	if _, sum, err = linearize.RunRounds(t.Context(), 1, 3, 0, nil, func(uint64, int) linearize.RoundOutcome { return linearize.RoundOutcome{} }); err == nil || sum.Rounds != 0 {
 		t.Fatalf("INSIDEOUT_DURATION=a while: %d rounds, err %v", sum.Rounds, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/pool"
+	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -21,6 +22,11 @@ type Options struct {
 	Clients      int
 	OpsPerClient int
 	ReportDir    string
+	// CheckTimeout is the checker's limit per history: a history it has
+	// not decided by then is Unknown, a failure. 0: each scenario's
+	// default (10s). The continuation campaign checks no history with
+	// porcupine, and the eventq campaign keeps its own limit.
+	CheckTimeout time.Duration
 }
 
 // A Campaign checks one primitive until its context is done.
@@ -41,7 +47,7 @@ func All() []Campaign {
 			Name: "queue",
 			Doc:  "impl/queue: concurrent push and pop, then a quiescent len and drain",
 			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				sc := QueueScenario("queue", NewQueue)
+				sc := queuetest.Scenario("queue", queuetest.NewQueue)
 				return run(ctx, &sc, o, progress)
 			},
 		},
@@ -145,6 +151,9 @@ func run[S, In, Out any](ctx context.Context, sc *linearize.Scenario[S, In, Out]
 	}
 	if o.OpsPerClient > 0 {
 		sc.OpsPerClient = o.OpsPerClient
+	}
+	if o.CheckTimeout > 0 {
+		sc.CheckTimeout = o.CheckTimeout
 	}
 	sc.ReportDir = o.ReportDir
 	seed, err := linearize.ResolveSeed(o.Seed)

@@ -26,13 +26,26 @@
 //
 // Close halts every runtime (each wakes from its event queue at once),
 // joins them, and closes every socket still open.
+//
+// # Sharing an address
+//
+// SO_REUSEPORT would also let a second server bind the address of a
+// running one, and the kernel would then split the connections between
+// them without a word. Listen refuses an address that a socket already
+// listens on (ErrServed), unless Config.Share asks for sharing: before it
+// makes its own sockets, it binds the address with a plain socket, without
+// SO_REUSEPORT, which fails while anything listens there. (Two servers
+// started in the same instant may both pass that test.)
 package echo
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"strconv"
+	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
@@ -57,20 +70,52 @@ type loop struct {
 	err   error // why the acceptor stopped, if it did
 }
 
-// Listen starts a server on addr (an IPv4 address and port; port 0 picks
-// one) with loops runtimes, each accepting on a listening socket of its
-// own. It fails if a socket cannot be made, bound or listened on, or a
-// runtime cannot be spawned; what it made is then released.
+// Config is how a server listens.
+type Config struct {
+	// Loops is how many runtimes serve connections, each accepting on a
+	// listening socket of its own; at least one.
+	Loops int
+	// Share lets the server listen on an address that another socket
+	// already listens on, with SO_REUSEPORT: the kernel then splits the
+	// connections between them. Without it, such an address is refused
+	// with ErrServed.
+	Share bool
+}
+
+// ErrServed is the error, wrapped, of Listen on an address that another
+// socket already listens on, without Config.Share.
+var ErrServed = errors.New("the address is already served (another socket listens on it)")
+
+// resolveTimeout bounds the look-up of a host name.
+const resolveTimeout = 5 * time.Second
+
+// Listen starts a server on addr with loops runtimes: Config{Loops:
+// loops}.Listen(addr).
 func Listen(addr string, loops int) (*Server, error) {
-	if loops < 1 {
-		return nil, fmt.Errorf("echo: %d loops: need at least one", loops)
+	return Config{Loops: loops}.Listen(addr)
+}
+
+// Listen starts a server on addr, a host and port: the host an IPv4
+// address or a name that resolves to one (localhost:7007), empty for
+// every interface; port 0 picks one. It fails if the address is served
+// already and c.Share is false (ErrServed), or if a socket cannot be made,
+// bound or listened on, or a runtime cannot be spawned; what it made is
+// then released.
+func (c Config) Listen(addr string) (*Server, error) {
+	if c.Loops < 1 {
+		return nil, fmt.Errorf("echo: %d loops: need at least one", c.Loops)
 	}
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil || !ap.Addr().Is4() {
-		return nil, fmt.Errorf("echo: address %q: want an IPv4 address and port", addr)
+	ap, err := resolve(addr)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Share && ap.Port() != 0 {
+		if err := unserved(ap); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{addr: ap}
-	for range loops {
+	for range c.Loops {
 		lfd, err := listen(s.addr)
 		if err != nil {
 			s.Close()
@@ -94,6 +139,61 @@ func Listen(addr string, loops int) (*Server, error) {
 		s.loops = append(s.loops, l)
 	}
 	return s, nil
+}
+
+// resolve parses addr as host:port, looking the host up if it is a name,
+// and returns its first IPv4 address with the port.
+func resolve(addr string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("echo: address %q: want host:port, the host an IPv4 address or a name", addr)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("echo: address %q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	if host == "" {
+		return netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(p)), nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip = ip.Unmap(); !ip.Is4() {
+			return netip.AddrPort{}, fmt.Errorf("echo: address %q: want an IPv4 address", addr)
+		}
+		return netip.AddrPortFrom(ip, uint16(p)), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("echo: address %q: %w", addr, err)
+	}
+	if len(ips) == 0 {
+		return netip.AddrPort{}, fmt.Errorf("echo: address %q: %s has no IPv4 address", addr, host)
+	}
+	return netip.AddrPortFrom(ips[0].Unmap(), uint16(p)), nil
+}
+
+// unserved returns ErrServed, wrapped, if a socket listens on addr: it
+// binds a socket there without SO_REUSEPORT, which the kernel refuses
+// while one listens, and closes it. The socket has SO_REUSEADDR, so that
+// the connections of an earlier server still in TIME_WAIT are no reason
+// to refuse.
+func unserved(addr netip.AddrPort) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("echo: socket: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fmt.Errorf("echo: setsockopt: %w", err)
+	}
+	switch err := unix.Bind(fd, &unix.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()}); {
+	case errors.Is(err, unix.EADDRINUSE):
+		return fmt.Errorf("echo: %v: %w", addr, ErrServed)
+	case err != nil:
+		return fmt.Errorf("echo: bind %v: %w", addr, err)
+	}
+	return nil
 }
 
 // listen makes a non-blocking listening socket on addr, sharing the

@@ -2,10 +2,12 @@ package echo_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,7 +131,7 @@ func TestHangUpsAndCloseWithOpenConnections(t *testing.T) {
 
 // Bad addresses are errors, not panics.
 func TestListenErrors(t *testing.T) {
-	for _, addr := range []string{"", "localhost:80", "[::1]:0", "127.0.0.1"} {
+	for _, addr := range []string{"", "localhost:99999", "localhost", "[::1]:0", "127.0.0.1", "127.0.0.1:port"} {
 		if s, err := echo.Listen(addr, 1); err == nil {
 			s.Close()
 			t.Errorf("Listen(%q) succeeded", addr)
@@ -138,4 +140,128 @@ func TestListenErrors(t *testing.T) {
 	if _, err := echo.Listen("127.0.0.1:0", 0); err == nil {
 		t.Error("Listen with no loops succeeded")
 	}
+}
+
+// echoes checks that the server at addr echoes a message, within a bound.
+func echoes(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "ping" {
+		t.Fatalf("echo from %s: %q, %v", addr, got, err)
+	}
+}
+
+// A second server on an address that one already serves is refused with
+// ErrServed, whether the first is an echo server or any listener, and
+// leaves no fd open. The bug this catches: SO_REUSEPORT let the second
+// server start silently, and the kernel split the connections between the
+// two.
+func TestSecondServerRefused(t *testing.T) {
+	first, err := echo.Listen("127.0.0.1:0", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	before := openFDs(t)
+	if s, err := echo.Listen(first.Addr(), 1); !errors.Is(err, echo.ErrServed) {
+		if err == nil {
+			s.Close()
+		}
+		t.Errorf("a second server on %s: %v, want ErrServed", first.Addr(), err)
+	}
+	if after := openFDs(t); after != before {
+		t.Errorf("fds: %d before the refused Listen, %d after", before, after)
+	}
+
+	// A listener of another kind, without SO_REUSEPORT.
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if s, err := echo.Listen(l.Addr().String(), 1); !errors.Is(err, echo.ErrServed) {
+		if err == nil {
+			s.Close()
+		}
+		t.Errorf("a server on %s, where a plain listener listens: %v, want ErrServed", l.Addr(), err)
+	}
+
+}
+
+// With Share, a second server on a served address starts, and both
+// serve; a fresh address is not refused for want of Share either. The bug
+// this catches: a refusal that sharing cannot get past.
+func TestShare(t *testing.T) {
+	first, err := echo.Listen("127.0.0.1:0", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := echo.Config{Loops: 1, Share: true}.Listen(first.Addr())
+	if err != nil {
+		t.Fatalf("a shared second server on %s: %v", first.Addr(), err)
+	}
+	if second.Addr() != first.Addr() {
+		t.Errorf("the second server listens on %s, want %s", second.Addr(), first.Addr())
+	}
+	for range 8 {
+		echoes(t, first.Addr())
+	}
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	echoes(t, first.Addr()) // the first serves on
+}
+
+// A restarted server gets its address back although connections of the
+// one before it are still in TIME_WAIT. The bug this catches: a check for
+// a served address that took TIME_WAIT for a server, and refused a
+// restart for a minute.
+func TestRestartAfterClose(t *testing.T) {
+	s, err := echo.Listen("127.0.0.1:0", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := s.Addr()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("ping"))
+	io.ReadFull(c, make([]byte, 4))
+	if err := s.Close(); err != nil { // the server hangs up first: its end goes to TIME_WAIT
+		t.Fatal(err)
+	}
+	c.Read(make([]byte, 1)) // the server's end of file
+	c.Close()
+	again, err := echo.Listen(addr, 1)
+	if err != nil {
+		t.Fatalf("restart on %s: %v", addr, err)
+	}
+	defer again.Close()
+	echoes(t, addr)
+}
+
+// A host name is accepted for the address. The bug this catches:
+// localhost:7009 refused for not being an IP literal.
+func TestHostName(t *testing.T) {
+	s, err := echo.Listen("localhost:0", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !strings.HasPrefix(s.Addr(), "127.") {
+		t.Errorf("localhost resolved to %s, want a loopback address", s.Addr())
+	}
+	echoes(t, s.Addr())
 }

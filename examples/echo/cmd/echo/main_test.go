@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,28 +23,8 @@ const limit = 10 * time.Second
 type server struct {
 	cancel context.CancelFunc
 	code   chan int
-	stderr *lockedBuffer
-	line   string // the start-up line, if it printed one
-}
-
-// A lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p, holding the lock.
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns what was written, holding the lock.
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	stderr *bytes.Buffer // read it only once the command has exited
+	line   string        // the start-up line, if it printed one
 }
 
 // start runs the command with args until the test ends or stop is
@@ -56,7 +34,7 @@ func start(t *testing.T, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &server{cancel: cancel, code: make(chan int, 1), stderr: new(lockedBuffer)}
+	s := &server{cancel: cancel, code: make(chan int, 1), stderr: new(bytes.Buffer)}
 	go func() {
 		code := run(ctx, args, pw, s.stderr)
 		pw.Close()
@@ -94,20 +72,20 @@ func (s *server) stop(t *testing.T) int {
 	}
 }
 
-var startLine = regexp.MustCompile(`^echo: pid (\d+), listening on (\S+) with 1 loop; interrupt to stop$`)
-
 // addr returns the address of the server's start-up line, after checking
 // that the line gives this process's id.
 func (s *server) addr(t *testing.T) string {
 	t.Helper()
-	m := startLine.FindStringSubmatch(s.line)
-	if m == nil {
-		t.Fatalf("start-up line %q, want %q (stderr: %s)", s.line, startLine, s.stderr)
+	var pid int
+	var addr string
+	const format = "echo: pid %d, listening on %s with 1 loop; interrupt to stop"
+	if _, err := fmt.Sscanf(s.line, format, &pid, &addr); err != nil || fmt.Sprintf(format, pid, addr) != s.line {
+		t.Fatalf("start-up line %q, want %q", s.line, format)
 	}
-	if pid, _ := strconv.Atoi(m[1]); pid != os.Getpid() {
-		t.Errorf("start-up line gives pid %s, want %d", m[1], os.Getpid())
+	if pid != os.Getpid() {
+		t.Errorf("start-up line gives pid %d, want %d", pid, os.Getpid())
 	}
-	return m[2]
+	return addr
 }
 
 // A second server on a served address exits 1 at once and says to pass

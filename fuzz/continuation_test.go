@@ -10,17 +10,17 @@ import (
 	"weak"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/cont/conttest"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/rt"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
 )
 
 // The continuations' input format (see doc.go): byte 0 picks the number of
 // programs (1 to contMaxPrograms), byte 1 the instructions of each (1 to
 // contMaxInstrs), and every further byte is one choice of
-// campaign.GenContRound, taken modulo the number of options; past the end
+// conttest.GenRound, taken modulo the number of options; past the end
 // of the input every choice is 0 (a choice between one option takes no
 // byte). Every byte string is a valid input, and every round decoded can
 // run to its end.
@@ -30,7 +30,7 @@ const (
 )
 
 // decodeContinuations turns data into a round, deterministically.
-func decodeContinuations(data []byte) campaign.ContRound {
+func decodeContinuations(data []byte) conttest.Round {
 	next := func(n int) int {
 		if n <= 1 || len(data) == 0 {
 			return 0
@@ -41,7 +41,7 @@ func decodeContinuations(data []byte) campaign.ContRound {
 	}
 	programs := 1 + next(contMaxPrograms)
 	instrs := 1 + next(contMaxInstrs)
-	return campaign.GenContRound(next, programs, instrs)
+	return conttest.GenRound(next, programs, instrs)
 }
 
 // checkContinuations runs round r with dispatcher d (nil: pool.Waiter)
@@ -52,33 +52,33 @@ func decodeContinuations(data []byte) campaign.ContRound {
 //     allow; this part is what coverage guidance feeds on;
 //   - concurrently: every program at once, in the same mailboxes.
 //
-// Both are checked by campaign.RunContRound against model.ContTrace.
-func checkContinuations(r campaign.ContRound, d func() pool.Dispatcher, deadline time.Duration, chaosSeed uint64) error {
-	opts := func() campaign.ContOptions {
-		o := campaign.ContOptions{Deadline: deadline, ChaosSeed: chaosSeed}
+// Both are checked by conttest.RunRound against model.ContTrace.
+func checkContinuations(r conttest.Round, d func() pool.Dispatcher, deadline time.Duration, chaosSeed uint64) error {
+	opts := func() conttest.Options {
+		o := conttest.Options{Deadline: deadline, ChaosSeed: chaosSeed}
 		if d != nil {
 			o.Dispatcher = d()
 		}
 		return o
 	}
 	for i, p := range r.Programs {
-		alone := campaign.ContRound{Pools: r.Pools, Programs: []campaign.ContProgram{p}}
+		alone := conttest.Round{Pools: r.Pools, Programs: []conttest.Program{p}}
 		// The bug: any step out of place, out of order, twice or never in
-		// a program that runs alone (see RunContRound's checks).
-		if res := campaign.RunContRound(alone, opts()); res.Failed() {
+		// a program that runs alone (see conttest.RunRound's checks).
+		if res := conttest.RunRound(alone, opts()); res.Failed() {
 			return fmt.Errorf("program %d alone: %s\n%s", i, describeCont(res), alone)
 		}
 	}
 	// The bug: the same, only when programs share the pools and mailboxes:
 	// a continuation delivered to the wrong runner, two runners at once,
 	// a caller resumed by another program's remote part.
-	if res := campaign.RunContRound(r, opts()); res.Failed() {
+	if res := conttest.RunRound(r, opts()); res.Failed() {
 		return fmt.Errorf("all programs at once: %s\n%s", describeCont(res), r)
 	}
 	return nil
 }
 
-func describeCont(res campaign.ContResult) string {
+func describeCont(res conttest.Result) string {
 	var b strings.Builder
 	if res.Lost {
 		b.WriteString("lost continuation; ")

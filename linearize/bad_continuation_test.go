@@ -10,10 +10,10 @@ import (
 	"weak"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/cont/conttest"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -130,11 +130,11 @@ const contRounds = 200
 // mustCatchCont runs rounds of the continuation campaign on bugs, each
 // round with a fresh dispatcher, until one fails in a way want accepts,
 // and fails t if none does.
-func mustCatchCont(t *testing.T, name string, bugs contBugs, want func(campaign.ContResult) bool) {
+func mustCatchCont(t *testing.T, name string, bugs contBugs, want func(conttest.Result) bool) {
 	t.Helper()
 	for round := range contRounds {
-		r := campaign.GenContRound(linearize.NewGen(0xc0de, uint64(round)).Intn, 4, 6)
-		res := campaign.RunContRound(r, campaign.ContOptions{Dispatcher: badContDispatcher(bugs), Deadline: 2 * time.Second})
+		r := conttest.GenRound(linearize.NewGen(0xc0de, uint64(round)).Intn, 4, 6)
+		res := conttest.RunRound(r, conttest.Options{Dispatcher: badContDispatcher(bugs), Deadline: 2 * time.Second})
 		if res.Failed() && want(res) {
 			t.Logf("%s: caught in round %d:\n%s\n%s", name, round, strings.Join(res.Problems, "\n"), r)
 			return
@@ -146,15 +146,15 @@ func mustCatchCont(t *testing.T, name string, bugs contBugs, want func(campaign.
 // The control: the plain dispatcher above, without bugs, and pool.Waiter
 // pass the same rounds.
 func TestHarnessPassesPlainContDispatcher(t *testing.T) {
-	campaign.ContCheck{Seed: 0xc0de, Rounds: 100, Programs: 4, Dispatcher: func() pool.Dispatcher { return badContDispatcher(contBugs{}) }}.Test(t)
-	campaign.ContCheck{Seed: 0xc0de, Rounds: 100, Programs: 4}.Test(t)
+	conttest.Check{Seed: 0xc0de, Rounds: 100, Programs: 4, Dispatcher: func() pool.Dispatcher { return badContDispatcher(contBugs{}) }}.Test(t)
+	conttest.Check{Seed: 0xc0de, Rounds: 100, Programs: 4}.Test(t)
 }
 
 // The bug: a dispatcher that steps a continuation once more after it
 // moved. The step runs where the continuation no longer is (or twice):
 // the trace check sees a step on the wrong pool, out of order, or extra.
 func TestHarnessCatchesStepAfterMove(t *testing.T) {
-	mustCatchCont(t, "step-after-move", contBugs{stepAfterMove: true}, func(r campaign.ContResult) bool {
+	mustCatchCont(t, "step-after-move", contBugs{stepAfterMove: true}, func(r conttest.Result) bool {
 		return r.Wrong > 0
 	})
 }
@@ -163,7 +163,7 @@ func TestHarnessCatchesStepAfterMove(t *testing.T) {
 // pool. The program never finishes: reported as lost at the deadline,
 // not as a hang of the test.
 func TestHarnessCatchesDroppedReturn(t *testing.T) {
-	mustCatchCont(t, "drop-returning", contBugs{dropReturning: true}, func(r campaign.ContResult) bool {
+	mustCatchCont(t, "drop-returning", contBugs{dropReturning: true}, func(r conttest.Result) bool {
 		return r.Lost && strings.Contains(strings.Join(r.Problems, "\n"), "lost")
 	})
 }
@@ -172,7 +172,7 @@ func TestHarnessCatchesDroppedReturn(t *testing.T) {
 // workers at once. The ownership check sees a step start while another
 // runs.
 func TestHarnessCatchesStepOnTwoWorkers(t *testing.T) {
-	mustCatchCont(t, "two-workers", contBugs{duplicateStep: true}, func(r campaign.ContResult) bool {
+	mustCatchCont(t, "two-workers", contBugs{duplicateStep: true}, func(r conttest.Result) bool {
 		return strings.Contains(strings.Join(r.Problems, "\n"), "two runners at once")
 	})
 }

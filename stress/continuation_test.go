@@ -3,7 +3,7 @@ package stress
 import (
 	"testing"
 
-	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/impl/cont/conttest"
 )
 
 // The continuation suite's sizes at INSIDEOUT_SOAK=1, chosen so that it
@@ -24,7 +24,7 @@ const (
 )
 
 // Random programs of Goto, ComeFrom, NovelThread and Coop, step and
-// sequential, over random topologies, through campaign.RunContRound: every
+// sequential, over random topologies, through conttest.RunRound: every
 // step of every program must run exactly once, in program order, on the
 // pool the program says (model.ContTrace), no two steps of one program at
 // once, every program must finish before a deadline, and the pools must
@@ -33,9 +33,9 @@ const (
 func TestContinuationStorm(t *testing.T) {
 	n := soak(t)
 	t.Run("busy", func(t *testing.T) {
-		campaign.ContCheck{Rounds: contBusyRounds * n, Programs: contBusyPrograms, Instrs: contBusyInstrs}.Test(t)
+		conttest.Check{Rounds: contBusyRounds * n, Programs: contBusyPrograms, Instrs: contBusyInstrs}.Test(t)
 	})
 	t.Run("many", func(t *testing.T) {
-		campaign.ContCheck{Rounds: contManyRounds * n}.Test(t)
+		conttest.Check{Rounds: contManyRounds * n}.Test(t)
 	})
 }

@@ -10,8 +10,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/insideout-go/insideout/impl/cont/conttest"
+	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
 	"github.com/insideout-go/insideout/impl/pool"
+	"github.com/insideout-go/insideout/impl/pool/pooltest"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
+	"github.com/insideout-go/insideout/impl/rt/rttest"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -58,12 +62,12 @@ func All() []Campaign {
 				var parts []part
 				for _, c := range []int{1, 2, 0, spec.Unbounded} {
 					parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-						sc := MailboxScenario("mailbox-cap"+capName(c), c, NewMailbox)
+						sc := mailboxtest.Scenario("mailbox-cap"+capName(c), c, mailboxtest.NewMailbox)
 						return run(ctx, &sc, o, progress)
 					})
 				}
 				parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-					sc := VoidScenario("mailbox-void", NewVoid)
+					sc := mailboxtest.VoidScenario("mailbox-void", mailboxtest.NewVoid)
 					return run(ctx, &sc, o, progress)
 				})
 				return turns(ctx, o, progress, parts)
@@ -73,7 +77,7 @@ func All() []Campaign {
 			Name: "runtime",
 			Doc:  "impl/rt: halt, freeze, thaw, interrupt, cancel, eject, flags and join at once against a runtime counting its steps; a frozen runtime runs no step",
 			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				sc := RuntimeScenario("runtime", NewCounted)
+				sc := rttest.Scenario("runtime", rttest.NewCounted)
 				return run(ctx, &sc, o, progress)
 			},
 		},
@@ -87,7 +91,7 @@ func All() []Campaign {
 					d    pool.Dispatcher
 				}{{"waiter", pool.Waiter}, {"runner", pool.Runner}} {
 					parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-						sc := PoolScenario("pool-"+d.name, d.d)
+						sc := pooltest.Scenario("pool-"+d.name, d.d)
 						return run(ctx, &sc, o, progress)
 					})
 				}
@@ -98,7 +102,7 @@ func All() []Campaign {
 			Name: "continuation",
 			Doc:  "impl/cont, impl/seq: random programs of goto, comefrom, novel thread and coop, step and sequential, over 2 to 4 pools; every step once, in order, on its pool",
 			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				c := ContCheck{Programs: o.Clients, Instrs: o.OpsPerClient, Seed: o.Seed, Rounds: -1}
+				c := conttest.Check{Programs: o.Clients, Instrs: o.OpsPerClient, Seed: o.Seed, Rounds: -1}
 				return c.Run(ctx, progress)
 			},
 		},

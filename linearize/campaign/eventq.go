@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -1156,4 +1157,10 @@ func (c EqCheck) name() string {
 		return "eventq"
 	}
 	return c.Name
+}
+
+// stacks returns every goroutine's stack, up to 1 MiB.
+func stacks() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
 }

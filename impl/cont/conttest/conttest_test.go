@@ -1,4 +1,4 @@
-package campaign_test
+package conttest_test
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/cont/conttest"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
@@ -23,7 +23,7 @@ import (
 // Random programs over random topologies on pool.Waiter: every step once,
 // in order, on its pool, never two at once, nothing left over.
 func TestContinuations(t *testing.T) {
-	campaign.ContCheck{Rounds: 300}.Test(t)
+	conttest.Check{Rounds: 300}.Test(t)
 }
 
 // The same, with programs drawn and shrunk by rapid: a failure is reported
@@ -32,9 +32,9 @@ func TestContinuationsRapid(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		programs := rapid.IntRange(1, 6).Draw(t, "programs")
 		instrs := rapid.IntRange(1, 8).Draw(t, "instrs")
-		r := campaign.GenContRound(linearize.RapidGen(t).Intn, programs, instrs)
+		r := conttest.GenRound(linearize.RapidGen(t).Intn, programs, instrs)
 		// A short deadline: shrinking runs a failing round many times.
-		if res := campaign.RunContRound(r, campaign.ContOptions{Deadline: 3 * time.Second}); res.Failed() {
+		if res := conttest.RunRound(r, conttest.Options{Deadline: 3 * time.Second}); res.Failed() {
 			t.Fatalf("%s\n%s", strings.Join(res.Problems, "\n"), r)
 		}
 	})
@@ -47,7 +47,7 @@ func TestGenContRound(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		programs := rapid.IntRange(0, 8).Draw(t, "programs")
 		instrs := rapid.IntRange(0, 10).Draw(t, "instrs")
-		r := campaign.GenContRound(linearize.RapidGen(t).Intn, programs, instrs)
+		r := conttest.GenRound(linearize.RapidGen(t).Intn, programs, instrs)
 		// The bug: a topology out of range (one pool, no worker, a
 		// mailbox of capacity 0 or too small to be sure to drain).
 		if len(r.Pools) < 2 || len(r.Pools) > 4 {
@@ -109,14 +109,14 @@ func TestGenContRound(t *testing.T) {
 
 // The same seed and round give the same round: what replays a failure.
 func TestGenContRoundReplays(t *testing.T) {
-	a := campaign.GenContRound(linearize.NewGen(0x2a, 7).Intn, 5, 6).String()
-	b := campaign.GenContRound(linearize.NewGen(0x2a, 7).Intn, 5, 6).String()
+	a := conttest.GenRound(linearize.NewGen(0x2a, 7).Intn, 5, 6).String()
+	b := conttest.GenRound(linearize.NewGen(0x2a, 7).Intn, 5, 6).String()
 	if a != b {
 		t.Fatalf("one seed, two rounds:\n%s\n%s", a, b)
 	}
 	// The bug: a generator that ignores its choices (always the same
 	// round), or draws from a source of its own.
-	if c := campaign.GenContRound(linearize.NewGen(0x2a, 8).Intn, 5, 6).String(); c == a {
+	if c := conttest.GenRound(linearize.NewGen(0x2a, 8).Intn, 5, 6).String(); c == a {
 		t.Fatalf("rounds 7 and 8 are the same:\n%s", a)
 	}
 	for _, want := range []string{"pools:", "program 4", "starts on pool"} {
@@ -138,19 +138,19 @@ func TestGenContRoundReplays(t *testing.T) {
 // move, which resumes with the bare step given to Goto, so the wrapper is
 // gone: the child finishes unseen, and its caller (cont.ComeFrom's or
 // cont.NovelThread's step, seq.ComeFrom, seq.NovelThread) waits for good.
-// Found by the continuation campaign (see remoteMoves in continuation.go,
+// Found by the continuation campaign (see remoteMoves in round.go,
 // which keeps such programs out of generated rounds until this passes).
 func TestContRemotePartThatMoves(t *testing.T) {
-	for _, form := range []campaign.ContForm{campaign.FormSteps, campaign.FormSeq, campaign.FormMixed} {
+	for _, form := range []conttest.Form{conttest.FormSteps, conttest.FormSeq, conttest.FormMixed} {
 		t.Run(form.String(), func(t *testing.T) {
-			r := campaign.ContRound{
-				Pools: []campaign.ContPool{{Workers: 1, Cap: spec.Unbounded}, {Workers: 1, Cap: spec.Unbounded}, {Workers: 1, Cap: spec.Unbounded}},
-				Programs: []campaign.ContProgram{{Start: 0, Form: form, Body: []model.ContInstr{
+			r := conttest.Round{
+				Pools: []conttest.Pool{{Workers: 1, Cap: spec.Unbounded}, {Workers: 1, Cap: spec.Unbounded}, {Workers: 1, Cap: spec.Unbounded}},
+				Programs: []conttest.Program{{Start: 0, Form: form, Body: []model.ContInstr{
 					{Kind: model.ContComeFrom, Pool: 1, Sub: []model.ContInstr{
 						{Kind: model.ContWork, Step: 1}, {Kind: model.ContGoto, Pool: 2}, {Kind: model.ContWork, Step: 2}}},
 					{Kind: model.ContWork, Step: 3}}}},
 			}
-			if res := campaign.RunContRound(r, campaign.ContOptions{Deadline: 3 * time.Second}); res.Failed() {
+			if res := conttest.RunRound(r, conttest.Options{Deadline: 3 * time.Second}); res.Failed() {
 				t.Fatalf("%s\n%s", strings.Join(res.Problems, "\n"), r)
 			}
 		})
@@ -171,13 +171,13 @@ func TestContRemotePartThatMoves(t *testing.T) {
 // of rounds with OS-thread pools until this passes).
 func TestContSeqAcrossOSThreads(t *testing.T) {
 	if os.Getenv("INSIDEOUT_CONT_CHILD") == "1" {
-		r := campaign.ContRound{
-			Pools: []campaign.ContPool{{Workers: 1, Cap: spec.Unbounded}, {Workers: 1, Cap: spec.Unbounded, OSThread: true}},
-			Programs: []campaign.ContProgram{{Start: 0, Form: campaign.FormSeq, Body: []model.ContInstr{
+		r := conttest.Round{
+			Pools: []conttest.Pool{{Workers: 1, Cap: spec.Unbounded}, {Workers: 1, Cap: spec.Unbounded, OSThread: true}},
+			Programs: []conttest.Program{{Start: 0, Form: conttest.FormSeq, Body: []model.ContInstr{
 				{Kind: model.ContWork, Step: 1}, {Kind: model.ContGoto, Pool: 1}, {Kind: model.ContWork, Step: 2},
 				{Kind: model.ContGoto, Pool: 0}, {Kind: model.ContWork, Step: 3}}}},
 		}
-		if res := campaign.RunContRound(r, campaign.ContOptions{Deadline: 3 * time.Second}); res.Failed() {
+		if res := conttest.RunRound(r, conttest.Options{Deadline: 3 * time.Second}); res.Failed() {
 			t.Fatalf("%s\n%s", strings.Join(res.Problems, "\n"), r)
 		}
 		return
@@ -220,7 +220,7 @@ func offload(box *pool.Box) (*cont.C, func() []*cont.C) {
 // programs, not counted in the summary (so that verify would pass it), or
 // that is not the *linearize.Failure every campaign reports.
 func TestContFailureReport(t *testing.T) {
-	seed, sum, err := campaign.ContCheck{Seed: 0x2a, Rounds: 5, Dispatcher: func() pool.Dispatcher { return offload }}.Run(t.Context(), nil)
+	seed, sum, err := conttest.Check{Seed: 0x2a, Rounds: 5, Dispatcher: func() pool.Dispatcher { return offload }}.Run(t.Context(), nil)
 	var f *linearize.Failure
 	if !errors.As(err, &f) {
 		t.Fatalf("a dispatcher that runs nothing on its pool passed: %v", err)

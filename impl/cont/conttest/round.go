@@ -19,7 +19,6 @@ import (
 	"github.com/insideout-go/insideout/spec"
 )
 
-
 // Form is how a program is written.
 type Form uint8
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
-	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -24,7 +24,7 @@ import (
 // eqMaxSteps, is one step: its low five bits an entry of the table below
 // (eqStep.String names them), its top three bits the entry's parameter p.
 // Every byte string is a valid input. The same bytes, read as choices of
-// campaign.GenEqRound, also make one concurrent round of the campaign.
+// eventqtest.GenRound, also make one concurrent round of the campaign.
 const (
 	eqMaxSteps = 64
 	// eqPatience bounds how long the replay waits for a timer that is due
@@ -44,9 +44,9 @@ const (
 
 // The table of steps, by the low five bits of a byte.
 const (
-	eqOpRegister      = 0  // 0, 1, 2: Register(fresh c, fd, events) of campaign.EqTargets[(entry*8+p) % len]
+	eqOpRegister      = 0  // 0, 1, 2: Register(fresh c, fd, events) of eventqtest.Targets[(entry*8+p) % len]
 	eqOpRegisterBad   = 3  // Register with the bad event set eqBadEvents[p] on end p%6
-	eqOpRegisterNeg   = 4  // Register on fd -1 (EBADF), events of campaign.EqTargets[p]
+	eqOpRegisterNeg   = 4  // Register on fd -1 (EBADF), events of eventqtest.Targets[p]
 	eqOpRegisterShut  = 5  // Register on the number of an end of ours we closed (EBADF), if no fd took it since
 	eqOpRegisterAgain = 6  // Register the continuation of the last registration again (ErrRegistered while it lives)
 	eqOpRegisterNil   = 7  // Register a nil continuation (ErrNilCont)
@@ -76,8 +76,8 @@ var (
 		0, spec.EvRead | spec.EvEdge | spec.EvLevel, spec.EvOneShot, spec.EvRead | spec.EvExclusive | spec.EvOneShot,
 		spec.EvExclusive | spec.EvNoPeer, spec.EvRead | 1<<14, spec.EvExclusive | spec.EvPriority, spec.EvLevel | spec.EvEdge,
 	}
-	eqWritable = [4]campaign.EqEnd{campaign.EqPipe0W, campaign.EqPipe1W, campaign.EqSockA, campaign.EqSockB}
-	eqReadable = [4]campaign.EqEnd{campaign.EqPipe0R, campaign.EqPipe1R, campaign.EqSockA, campaign.EqSockB}
+	eqWritable = [4]eventqtest.End{eventqtest.Pipe0W, eventqtest.Pipe1W, eventqtest.SockA, eventqtest.SockB}
+	eqReadable = [4]eventqtest.End{eventqtest.Pipe0R, eventqtest.Pipe1R, eventqtest.SockA, eventqtest.SockB}
 )
 
 // eqStep is one decoded step.
@@ -89,17 +89,17 @@ func (s eqStep) String() string {
 	p := s.p
 	switch op := s.op; {
 	case op <= 2:
-		return fmt.Sprintf("register(%v)", campaign.EqTargets[(op*8+p)%len(campaign.EqTargets)])
+		return fmt.Sprintf("register(%v)", eventqtest.Targets[(op*8+p)%len(eventqtest.Targets)])
 	case op == eqOpRegisterBad:
-		return fmt.Sprintf("register(%v %v)", campaign.EqEnd(p%6), eqBadEvents[p])
+		return fmt.Sprintf("register(%v %v)", eventqtest.End(p%6), eqBadEvents[p])
 	case op == eqOpRegisterNeg:
-		return fmt.Sprintf("register(fd -1, %v)", campaign.EqTargets[p].Events)
+		return fmt.Sprintf("register(fd -1, %v)", eventqtest.Targets[p].Events)
 	case op == eqOpRegisterShut:
-		return fmt.Sprintf("register(closed %v)", campaign.EqEnd(p%6))
+		return fmt.Sprintf("register(closed %v)", eventqtest.End(p%6))
 	case op == eqOpRegisterAgain:
-		return fmt.Sprintf("register-again(%v)", campaign.EqTargets[p])
+		return fmt.Sprintf("register-again(%v)", eventqtest.Targets[p])
 	case op == eqOpRegisterNil:
-		return fmt.Sprintf("register-nil(%v)", campaign.EqTargets[p])
+		return fmt.Sprintf("register-nil(%v)", eventqtest.Targets[p])
 	case op == eqOpAfter:
 		return fmt.Sprintf("after(%v)", eqAfter[p])
 	case op == eqOpEvery:
@@ -117,9 +117,9 @@ func (s eqStep) String() string {
 	case op >= eqOpRead && op < eqOpCloseEnd:
 		return fmt.Sprintf("read(%v)", eqReadable[p%4])
 	case op == eqOpCloseEnd:
-		return fmt.Sprintf("close(%v)", campaign.EqEnd(p%6))
+		return fmt.Sprintf("close(%v)", eventqtest.End(p%6))
 	case op == eqOpShutdown:
-		return fmt.Sprintf("shutdown(%v)", []campaign.EqEnd{campaign.EqSockA, campaign.EqSockB}[p%2])
+		return fmt.Sprintf("shutdown(%v)", []eventqtest.End{eventqtest.SockA, eventqtest.SockB}[p%2])
 	case op == eqOpPoll || op == eqOpPoll+1:
 		return "poll"
 	case op == eqOpWait:
@@ -150,9 +150,9 @@ func decodeEventQ(data []byte) []eqStep {
 
 // decodeEventQRound reads data as the choices of a concurrent round of
 // the campaign: byte 0 the clients (1 to 3), byte 1 the steps of each (1
-// to 8), every further byte one choice of campaign.GenEqRound, modulo the
+// to 8), every further byte one choice of eventqtest.GenRound, modulo the
 // number of options; 0 past the end.
-func decodeEventQRound(data []byte) campaign.EqRound {
+func decodeEventQRound(data []byte) eventqtest.Round {
 	next := func(n int) int {
 		if n <= 1 || len(data) == 0 {
 			return 0
@@ -163,13 +163,13 @@ func decodeEventQRound(data []byte) campaign.EqRound {
 	}
 	clients := 1 + next(3)
 	ops := 1 + next(8)
-	return campaign.GenEqRound(next, clients, ops)
+	return eventqtest.GenRound(next, clients, ops)
 }
 
-// eqQueue is what the sequential replay calls: a campaign.EventQueue with
+// eqQueue is what the sequential replay calls: a eventqtest.Queue with
 // Signal.
 type eqQueue interface {
-	campaign.EventQueue
+	eventqtest.Queue
 	Signal(c *cont.C, sigs ...os.Signal) (spec.EventID, error)
 }
 
@@ -200,8 +200,8 @@ type eqFuzzReg struct {
 type eqReplay struct {
 	q      eqQueue
 	ref    model.EventQRef
-	fds    [campaign.EqEnds]int // -1 once closed by the program
-	was    [campaign.EqEnds]int // the number each end had
+	fds    [eventqtest.Ends]int // -1 once closed by the program
+	was    [eventqtest.Ends]int // the number each end had
 	regs   []*eqFuzzReg
 	byID   map[spec.EventID]*eqFuzzReg
 	last   *cont.C // the continuation of the last registration attempt
@@ -265,7 +265,7 @@ func checkEventQSequential(newQueue func() eqQueue, steps []eqStep) (err error) 
 
 func (r *eqReplay) open() error {
 	var p [2]int
-	for _, ends := range [][2]campaign.EqEnd{{campaign.EqPipe0R, campaign.EqPipe0W}, {campaign.EqPipe1R, campaign.EqPipe1W}} {
+	for _, ends := range [][2]eventqtest.End{{eventqtest.Pipe0R, eventqtest.Pipe0W}, {eventqtest.Pipe1R, eventqtest.Pipe1W}} {
 		if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 			return err
 		}
@@ -275,7 +275,7 @@ func (r *eqReplay) open() error {
 	if err != nil {
 		return err
 	}
-	r.fds[campaign.EqSockA], r.fds[campaign.EqSockB] = s[0], s[1]
+	r.fds[eventqtest.SockA], r.fds[eventqtest.SockB] = s[0], s[1]
 	r.was = r.fds
 	return nil
 }
@@ -387,21 +387,21 @@ func (r *eqReplay) step(s eqStep) error {
 	what, p := s.String(), s.p
 	switch op := s.op; {
 	case op <= 2:
-		t := campaign.EqTargets[(op*8+p)%len(campaign.EqTargets)]
+		t := eventqtest.Targets[(op*8+p)%len(eventqtest.Targets)]
 		if r.fds[t.End] < 0 {
 			return nil // we closed it: eqOpRegisterShut's business
 		}
 		return r.registerFD(what, eqIdle(), int(t.End), r.fds[t.End], t.Events)
 	case op == eqOpRegisterBad:
-		end := campaign.EqEnd(p % 6)
+		end := eventqtest.End(p % 6)
 		if r.fds[end] < 0 {
 			return nil
 		}
 		return r.registerFD(what, eqIdle(), int(end), r.fds[end], eqBadEvents[p])
 	case op == eqOpRegisterNeg:
-		return r.registerFD(what, eqIdle(), -1, -1, campaign.EqTargets[p].Events)
+		return r.registerFD(what, eqIdle(), -1, -1, eventqtest.Targets[p].Events)
 	case op == eqOpRegisterShut:
-		end := campaign.EqEnd(p % 6)
+		end := eventqtest.End(p % 6)
 		fd := r.was[end]
 		if r.fds[end] >= 0 {
 			return nil // still open
@@ -413,7 +413,7 @@ func (r *eqReplay) step(s eqStep) error {
 		events := spec.EvRead | spec.EvWrite
 		return r.register(what, c, eqFuzzReg{end: -1, events: events}, -1, nil, func() (spec.EventID, error) { return r.q.Register(c, fd, events) })
 	case op == eqOpRegisterAgain, op == eqOpRegisterNil:
-		t := campaign.EqTargets[p]
+		t := eventqtest.Targets[p]
 		if r.fds[t.End] < 0 {
 			return nil
 		}
@@ -489,7 +489,7 @@ func (r *eqReplay) step(s eqStep) error {
 			r.fds[end] = -1
 		}
 	case op == eqOpShutdown:
-		if fd := r.fds[[]campaign.EqEnd{campaign.EqSockA, campaign.EqSockB}[p%2]]; fd >= 0 {
+		if fd := r.fds[[]eventqtest.End{eventqtest.SockA, eventqtest.SockB}[p%2]]; fd >= 0 {
 			if err := unix.Shutdown(fd, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
 				return fmt.Errorf("%s: %v", what, err)
 			}
@@ -567,7 +567,7 @@ func (r *eqReplay) wait(what string, timeout time.Duration) error {
 	}
 	for _, g := range due {
 		if !slices.ContainsFunc(ready, func(rd eventq.Ready) bool { return rd.ID == g.id }) {
-			return fmt.Errorf("%s: id %d (%v on %v) was armed while poll(2) said ready, yet not handed out (%d firings)", what, g.id, g.events, campaign.EqEnd(g.end), len(ready))
+			return fmt.Errorf("%s: id %d (%v on %v) was armed while poll(2) said ready, yet not handed out (%d firings)", what, g.id, g.events, eventqtest.End(g.end), len(ready))
 		}
 	}
 	return nil
@@ -615,13 +615,13 @@ func (r *eqReplay) readyLevels() []*eqFuzzReg {
 		if g.end < 0 || g.events&spec.EvEdge != 0 || !r.ref.CanFire(g.mid) || r.fds[g.end] < 0 {
 			continue
 		}
-		pfd := []unix.PollFd{{Fd: int32(r.fds[g.end]), Events: campaign.EqPollBits(g.events)}}
+		pfd := []unix.PollFd{{Fd: int32(r.fds[g.end]), Events: eventqtest.PollBits(g.events)}}
 		for {
 			if _, err := unix.Poll(pfd, 0); err != unix.EINTR {
 				break
 			}
 		}
-		if pfd[0].Revents&campaign.EqPollBits(g.events) != 0 {
+		if pfd[0].Revents&eventqtest.PollBits(g.events) != 0 {
 			due = append(due, g)
 		}
 	}
@@ -764,8 +764,8 @@ func checkEventQ(newQueue func() eqQueue, data []byte) error {
 	}
 	r := decodeEventQRound(data)
 	seed := chaosSeed(data)
-	res := campaign.RunEqRound(r, campaign.EqOptions{
-		New:       func() campaign.EventQueue { return newQueue() },
+	res := eventqtest.RunRound(r, eventqtest.Options{
+		New:       func() eventqtest.Queue { return newQueue() },
 		Deadline:  10 * time.Second,
 		ChaosSeed: seed, KernelSeed: seed,
 	})

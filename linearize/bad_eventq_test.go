@@ -10,12 +10,12 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
-	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/spec"
 )
 
 func newRealQueue() *eventq.Queue {
-	return campaign.NewEventQueue().(*eventq.Queue)
+	return eventqtest.NewQueue().(*eventq.Queue)
 }
 
 // cancelRaceQueue has a cancel that races with a firing: its Wait reads
@@ -31,7 +31,7 @@ type cancelRaceQueue struct {
 	inFlight map[spec.EventID]bool // read by Wait, not yet handed out
 }
 
-func newCancelRaceQueue() campaign.EventQueue {
+func newCancelRaceQueue() eventqtest.Queue {
 	return &cancelRaceQueue{Queue: newRealQueue(), inFlight: map[spec.EventID]bool{}}
 }
 
@@ -79,7 +79,7 @@ type twiceQueue struct {
 	oneShots map[spec.EventID]bool
 }
 
-func newTwiceQueue() campaign.EventQueue {
+func newTwiceQueue() eventqtest.Queue {
 	return &twiceQueue{Queue: newRealQueue(), oneShots: map[spec.EventID]bool{}}
 }
 
@@ -120,7 +120,7 @@ type againQueue struct {
 	last *eventq.Ready
 }
 
-func newAgainQueue() campaign.EventQueue { return &againQueue{Queue: newRealQueue()} }
+func newAgainQueue() eventqtest.Queue { return &againQueue{Queue: newRealQueue()} }
 
 func (q *againQueue) Wait(dst []eventq.Ready, timeout time.Duration) ([]eventq.Ready, error) {
 	n0 := len(dst)
@@ -145,7 +145,7 @@ func (q *againQueue) Wait(dst []eventq.Ready, timeout time.Duration) ([]eventq.R
 // audit can see this.
 type closeLosesQueue struct{ *eventq.Queue }
 
-func newCloseLosesQueue() campaign.EventQueue { return closeLosesQueue{newRealQueue()} }
+func newCloseLosesQueue() eventqtest.Queue { return closeLosesQueue{newRealQueue()} }
 
 func (q closeLosesQueue) Close() ([]*cont.C, error) {
 	held, err := q.Queue.Close()
@@ -166,7 +166,7 @@ type deafRearmQueue struct {
 	lent map[spec.EventID]bool
 }
 
-func newDeafRearmQueue() campaign.EventQueue {
+func newDeafRearmQueue() eventqtest.Queue {
 	return &deafRearmQueue{Queue: newRealQueue(), lent: map[spec.EventID]bool{}}
 }
 

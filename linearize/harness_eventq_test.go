@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -17,9 +17,9 @@ import (
 // accepts. With noAudit, only the history is checked (linearizability
 // against model.EventQ, and the ids' order): the concurrent history alone
 // must betray the bug.
-func mustCatchEventQueue(t *testing.T, name string, newQueue func() campaign.EventQueue, noAudit bool, want func(*linearize.Failure) bool) {
+func mustCatchEventQueue(t *testing.T, name string, newQueue func() eventqtest.Queue, noAudit bool, want func(*linearize.Failure) bool) {
 	t.Helper()
-	c := campaign.EqCheck{Name: name, New: newQueue, Rounds: badRounds, NoAudit: noAudit, ReportDir: t.TempDir()}
+	c := eventqtest.Check{Name: name, New: newQueue, Rounds: badRounds, NoAudit: noAudit, ReportDir: t.TempDir()}
 	_, sum, err := c.Run(context.Background(), nil)
 	var f *linearize.Failure
 	if !errors.As(err, &f) {
@@ -73,7 +73,7 @@ func auditFinds(wants ...string) func(*linearize.Failure) bool {
 // The control: the real queue passes the same campaign, audit and all, so
 // the catches below are not the harness failing everything.
 func TestHarnessPassesEventQueue(t *testing.T) {
-	campaign.EqCheck{Rounds: 300, New: func() campaign.EventQueue { return newRealQueue() }}.Test(t)
+	eventqtest.Check{Rounds: 300, New: func() eventqtest.Queue { return newRealQueue() }}.Test(t)
 }
 
 // The bug: a cancel that races with a firing. Cancel reports true while

@@ -8,7 +8,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
-	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
 )
@@ -18,15 +18,15 @@ import (
 func TestEventQueueStormCatchesBrokenQueues(t *testing.T) {
 	for _, c := range []struct {
 		bug  string
-		new  func() campaign.EventQueue
+		new  func() eventqtest.Queue
 		want string // in a problem
 	}{
 		// A cancel that races a firing: true, yet the firing read goes out.
-		{"cancel-race", func() campaign.EventQueue { return &eqCancelRace{Queue: eqReal(), flying: map[spec.EventID]bool{}} }, "cancelled 1"},
+		{"cancel-race", func() eventqtest.Queue { return &eqCancelRace{Queue: eqReal(), flying: map[spec.EventID]bool{}} }, "cancelled 1"},
 		// Close loses an armed continuation.
-		{"close-loses", func() campaign.EventQueue { return eqCloseLoses{eqReal()} }, "handed back by Close 0"},
+		{"close-loses", func() eventqtest.Queue { return eqCloseLoses{eqReal()} }, "handed back by Close 0"},
 		// Register leaks a duplicate of its fd.
-		{"fd-leak", func() campaign.EventQueue { return eqLeak{eqReal()} }, "fds open before the storm"},
+		{"fd-leak", func() eventqtest.Queue { return eqLeak{eqReal()} }, "fds open before the storm"},
 	} {
 		t.Run(c.bug, func(t *testing.T) {
 			t.Cleanup(closeLeaked)
@@ -44,7 +44,7 @@ func TestEventQueueStormCatchesBrokenQueues(t *testing.T) {
 	}
 }
 
-func eqReal() *eventq.Queue { return campaign.NewEventQueue().(*eventq.Queue) }
+func eqReal() *eventq.Queue { return eventqtest.NewQueue().(*eventq.Queue) }
 
 // eqCancelRace holds the firings it read for a moment before handing them
 // out, and a Cancel of one of them meanwhile reports true.

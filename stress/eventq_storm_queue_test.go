@@ -12,7 +12,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
-	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
 )
@@ -42,8 +42,8 @@ type eqRec struct {
 // continuations registered with it.
 type eqStormQueue struct {
 	name   string
-	q      campaign.EventQueue
-	fds    [campaign.EqEnds]int
+	q      eventqtest.Queue
+	fds    [eventqtest.Ends]int
 	start  time.Time
 	closed atomic.Bool
 
@@ -62,10 +62,10 @@ func (s *eqStormQueue) fail(format string, args ...any) {
 
 func (s *eqStormQueue) now() int64 { return int64(time.Since(s.start)) }
 
-func newStormQueue(name string, start time.Time, newQueue func() campaign.EventQueue) (*eqStormQueue, error) {
+func newStormQueue(name string, start time.Time, newQueue func() eventqtest.Queue) (*eqStormQueue, error) {
 	s := &eqStormQueue{name: name, start: start, recs: map[*cont.C]*eqRec{}}
 	var p [2]int
-	for _, ends := range [][2]campaign.EqEnd{{campaign.EqPipe0R, campaign.EqPipe0W}, {campaign.EqPipe1R, campaign.EqPipe1W}} {
+	for _, ends := range [][2]eventqtest.End{{eventqtest.Pipe0R, eventqtest.Pipe0W}, {eventqtest.Pipe1R, eventqtest.Pipe1W}} {
 		if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 			return nil, err
 		}
@@ -75,7 +75,7 @@ func newStormQueue(name string, start time.Time, newQueue func() campaign.EventQ
 	if err != nil {
 		return nil, err
 	}
-	s.fds[campaign.EqSockA], s.fds[campaign.EqSockB] = sp[0], sp[1]
+	s.fds[eventqtest.SockA], s.fds[eventqtest.SockB] = sp[0], sp[1]
 	s.q = newQueue()
 	return s, nil
 }
@@ -83,23 +83,23 @@ func newStormQueue(name string, start time.Time, newQueue func() campaign.EventQ
 // eqStormTargets are what storm clients register: one-shot, level, edge
 // and exclusive registrations, never on an fd that stays ready for good
 // (a waiter handing such a registration back at once would spin).
-var eqStormTargets = []campaign.EqTarget{
-	{End: campaign.EqPipe0R, Events: spec.EvRead | spec.EvOneShot},
-	{End: campaign.EqPipe0R, Events: spec.EvRead},
-	{End: campaign.EqPipe0R, Events: spec.EvRead | spec.EvEdge},
-	{End: campaign.EqPipe1R, Events: spec.EvRead | spec.EvOneShot},
-	{End: campaign.EqPipe1R, Events: spec.EvRead | spec.EvEdge},
-	{End: campaign.EqPipe0W, Events: spec.EvWrite | spec.EvOneShot},
-	{End: campaign.EqSockA, Events: spec.EvRead | spec.EvNoPeer | spec.EvOneShot},
-	{End: campaign.EqSockB, Events: spec.EvRead | spec.EvLevel},
-	{End: campaign.EqSockB, Events: spec.EvRead | spec.EvEdge},
-	{End: campaign.EqSockA, Events: spec.EvRead | spec.EvExclusive},
-	{End: campaign.EqSockA, Events: spec.EvRead | spec.EvExclusive | spec.EvEdge},
+var eqStormTargets = []eventqtest.Target{
+	{End: eventqtest.Pipe0R, Events: spec.EvRead | spec.EvOneShot},
+	{End: eventqtest.Pipe0R, Events: spec.EvRead},
+	{End: eventqtest.Pipe0R, Events: spec.EvRead | spec.EvEdge},
+	{End: eventqtest.Pipe1R, Events: spec.EvRead | spec.EvOneShot},
+	{End: eventqtest.Pipe1R, Events: spec.EvRead | spec.EvEdge},
+	{End: eventqtest.Pipe0W, Events: spec.EvWrite | spec.EvOneShot},
+	{End: eventqtest.SockA, Events: spec.EvRead | spec.EvNoPeer | spec.EvOneShot},
+	{End: eventqtest.SockB, Events: spec.EvRead | spec.EvLevel},
+	{End: eventqtest.SockB, Events: spec.EvRead | spec.EvEdge},
+	{End: eventqtest.SockA, Events: spec.EvRead | spec.EvExclusive},
+	{End: eventqtest.SockA, Events: spec.EvRead | spec.EvExclusive | spec.EvEdge},
 }
 
 var (
-	eqStormWritable = []campaign.EqEnd{campaign.EqPipe0W, campaign.EqPipe1W, campaign.EqSockA, campaign.EqSockB}
-	eqStormReadable = []campaign.EqEnd{campaign.EqPipe0R, campaign.EqPipe1R, campaign.EqSockA, campaign.EqSockB}
+	eqStormWritable = []eventqtest.End{eventqtest.Pipe0W, eventqtest.Pipe1W, eventqtest.SockA, eventqtest.SockB}
+	eqStormReadable = []eventqtest.End{eventqtest.Pipe0R, eventqtest.Pipe1R, eventqtest.SockA, eventqtest.SockB}
 )
 
 func eqIdle() *cont.C {

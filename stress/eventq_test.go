@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/chaos"
+	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/impl/rt"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -53,7 +53,7 @@ func TestEventQueueHistories(t *testing.T) {
 	seed := resolveSeed(t)
 	n := soak(t)
 	for _, shape := range []struct{ clients, ops int }{{6, 6}, {2, 16}} {
-		c := campaign.EqCheck{Name: fmt.Sprintf("eventq-%dx%d", shape.clients, shape.ops), Clients: shape.clients, Ops: shape.ops,
+		c := eventqtest.Check{Name: fmt.Sprintf("eventq-%dx%d", shape.clients, shape.ops), Clients: shape.clients, Ops: shape.ops,
 			Rounds: eqHistoryRounds * n, Seed: seed}
 		t.Logf("%s: %d rounds (chaos %v)", c.Name, c.Rounds, chaos.Enabled)
 		c.Test(t)
@@ -83,7 +83,7 @@ func TestEventQueueStorm(t *testing.T) {
 	fdsBefore := eqCountFDs(t)
 	storms := eqStorms * soak(t)
 	for storm := range storms {
-		if problems := eqStorm(t, seed, storm, campaign.NewEventQueue); len(problems) > 0 {
+		if problems := eqStorm(t, seed, storm, eventqtest.NewQueue); len(problems) > 0 {
 			if len(problems) > 20 {
 				problems = append(problems[:20], fmt.Sprintf("... and %d more", len(problems)-20))
 			}
@@ -98,7 +98,7 @@ func TestEventQueueStorm(t *testing.T) {
 // eqStorm runs one storm on queues that newQueue makes, and returns the
 // problems found: the audits', and an fd count that differs after the
 // storm from before it.
-func eqStorm(t *testing.T, seed uint64, storm int, newQueue func() campaign.EventQueue) []string {
+func eqStorm(t *testing.T, seed uint64, storm int, newQueue func() eventqtest.Queue) []string {
 	fdsBefore := eqCountFDs(t)
 	start := time.Now()
 	chaos.SetSeed(seed ^ uint64(storm))

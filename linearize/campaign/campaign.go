@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont/conttest"
+	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
@@ -110,7 +111,7 @@ func All() []Campaign {
 			Name: "eventq",
 			Doc:  "impl/eventq: register (one-shot, level, edge, exclusive, timers), cancel, rearm, poll and wake on real pipes and a socketpair while a waiter hands firings out; then settle, Close, and an audit of every registration and fd",
 			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				return EqCheck{Clients: o.Clients, Ops: o.OpsPerClient, Seed: o.Seed, Rounds: -1, ReportDir: o.ReportDir}.Run(ctx, progress)
+				return eventqtest.Check{Clients: o.Clients, Ops: o.OpsPerClient, Seed: o.Seed, Rounds: -1, ReportDir: o.ReportDir}.Run(ctx, progress)
 			},
 		},
 	}

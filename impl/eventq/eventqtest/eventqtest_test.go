@@ -1,4 +1,4 @@
-package campaign_test
+package eventqtest_test
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
 	"pgregory.net/rapid"
@@ -29,7 +29,7 @@ import (
 // ids out of order, a continuation lost or handed back twice by Close, a
 // firing lost, an fd left open.
 func TestEventQueueLinearizable(t *testing.T) {
-	campaign.EqCheck{Rounds: 300}.Test(t)
+	eventqtest.Check{Rounds: 300}.Test(t)
 }
 
 // The same, with more clients than cores making short programs (the bug:
@@ -37,8 +37,8 @@ func TestEventQueueLinearizable(t *testing.T) {
 // (the bug: ids, lending and hand-backs that go wrong only over many
 // registrations).
 func TestEventQueueShapes(t *testing.T) {
-	campaign.EqCheck{Clients: 6, Ops: 4, Rounds: 100}.Test(t)
-	campaign.EqCheck{Clients: 1, Ops: 24, Rounds: 100}.Test(t)
+	eventqtest.Check{Clients: 6, Ops: 4, Rounds: 100}.Test(t)
+	eventqtest.Check{Clients: 1, Ops: 24, Rounds: 100}.Test(t)
 }
 
 // The same, with programs drawn and shrunk by rapid: a failure is reported
@@ -47,8 +47,8 @@ func TestEventQueueRapid(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		clients := rapid.IntRange(1, 4).Draw(t, "clients")
 		ops := rapid.IntRange(1, 8).Draw(t, "ops")
-		r := campaign.GenEqRound(linearize.RapidGen(t).Intn, clients, ops)
-		if res := campaign.RunEqRound(r, campaign.EqOptions{Deadline: 5 * time.Second}); res.Failed() {
+		r := eventqtest.GenRound(linearize.RapidGen(t).Intn, clients, ops)
+		if res := eventqtest.RunRound(r, eventqtest.Options{Deadline: 5 * time.Second}); res.Failed() {
 			t.Fatalf("verdict %v, hung %v, panic %q\n%s\n%s", res.Verdict, res.Hung, res.Panic, strings.Join(res.Problems, "\n"), r)
 		}
 	})
@@ -62,7 +62,7 @@ func TestGenEqRound(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		clients := rapid.IntRange(0, 6).Draw(t, "clients")
 		ops := rapid.IntRange(0, 12).Draw(t, "ops")
-		r := campaign.GenEqRound(linearize.RapidGen(t).Intn, clients, ops)
+		r := eventqtest.GenRound(linearize.RapidGen(t).Intn, clients, ops)
 		if len(r.Clients) != clients || r.Ops() != clients*ops {
 			t.Fatalf("%d clients, %d ops; want %d and %d", len(r.Clients), r.Ops(), clients, clients*ops)
 		}
@@ -70,26 +70,26 @@ func TestGenEqRound(t *testing.T) {
 			for _, s := range p {
 				bad := false
 				switch s.Kind {
-				case campaign.EqRegisterStep:
-					bad = s.Arg < 0 || s.Arg >= len(campaign.EqTargets)
-				case campaign.EqAfterStep:
-					bad = s.Arg < 0 || s.Arg >= len(campaign.EqAfter)
-				case campaign.EqWriteStep:
-					bad = campaign.EqPeer(campaign.EqEnd(s.Arg)) == campaign.EqEnd(s.Arg)
-				case campaign.EqReadStep:
-					bad = s.Arg < 0 || campaign.EqEnd(s.Arg) >= campaign.EqEnds || campaign.EqEnd(s.Arg) == campaign.EqPipe0W || campaign.EqEnd(s.Arg) == campaign.EqPipe1W
+				case eventqtest.RegisterStep:
+					bad = s.Arg < 0 || s.Arg >= len(eventqtest.Targets)
+				case eventqtest.AfterStep:
+					bad = s.Arg < 0 || s.Arg >= len(eventqtest.AfterDelays)
+				case eventqtest.WriteStep:
+					bad = eventqtest.Peer(eventqtest.End(s.Arg)) == eventqtest.End(s.Arg)
+				case eventqtest.ReadStep:
+					bad = s.Arg < 0 || eventqtest.End(s.Arg) >= eventqtest.Ends || eventqtest.End(s.Arg) == eventqtest.Pipe0W || eventqtest.End(s.Arg) == eventqtest.Pipe1W
 				}
-				if bad || s.Kind >= campaign.EqKinds {
+				if bad || s.Kind >= eventqtest.Kinds {
 					t.Fatalf("step %v out of range", s)
 				}
 			}
 		}
 	})
-	a := campaign.GenEqRound(linearize.NewGen(7, 3).Intn, 3, 8).String()
-	if b := campaign.GenEqRound(linearize.NewGen(7, 3).Intn, 3, 8).String(); a != b {
+	a := eventqtest.GenRound(linearize.NewGen(7, 3).Intn, 3, 8).String()
+	if b := eventqtest.GenRound(linearize.NewGen(7, 3).Intn, 3, 8).String(); a != b {
 		t.Fatalf("one seed and round, two programs:\n%s\n%s", a, b)
 	}
-	if c := campaign.GenEqRound(linearize.NewGen(8, 3).Intn, 3, 8).String(); a == c {
+	if c := eventqtest.GenRound(linearize.NewGen(8, 3).Intn, 3, 8).String(); a == c {
 		t.Fatalf("two seeds, one program:\n%s", a)
 	}
 }
@@ -99,9 +99,9 @@ func TestGenEqRound(t *testing.T) {
 // goleak (TestMain) finds no goroutine left. The bug: a queue, pipe or
 // socket of a round left open, a waiter left running.
 func TestEventQueueReleasesEverything(t *testing.T) {
-	campaign.RunEqRound(campaign.EqRound{}, campaign.EqOptions{}) // warm up
+	eventqtest.RunRound(eventqtest.Round{}, eventqtest.Options{}) // warm up
 	before := fdCount(t)
-	campaign.EqCheck{Rounds: 50, NoFDCheck: true}.Test(t)
+	eventqtest.Check{Rounds: 50, NoFDCheck: true}.Test(t)
 	if after := fdCount(t); after != before {
 		t.Fatalf("%d fds open before 50 rounds, %d after", before, after)
 	}
@@ -121,8 +121,8 @@ func fdCount(t *testing.T) int {
 // linearize.Failure. The bug: a failure that cannot be replayed, or that
 // `insideout verify` could not report.
 func TestEventQueueFailureReplays(t *testing.T) {
-	leak := func() campaign.EventQueue { return leakyQueue{campaign.NewEventQueue()} }
-	_, _, err := campaign.EqCheck{New: leak, Rounds: 100, Seed: 0x2a, ReportDir: t.TempDir()}.Run(context.Background(), nil)
+	leak := func() eventqtest.Queue { return leakyQueue{eventqtest.NewQueue()} }
+	_, _, err := eventqtest.Check{New: leak, Rounds: 100, Seed: 0x2a, ReportDir: t.TempDir()}.Run(context.Background(), nil)
 	var f *linearize.Failure
 	if !errors.As(err, &f) || f.Seed != 0x2a || len(f.Problems) == 0 {
 		t.Fatalf("a queue whose Close returns nothing was not reported as a round of seed 0x2a whose audit failed: %v", err)
@@ -137,7 +137,7 @@ func TestEventQueueFailureReplays(t *testing.T) {
 	// Every round replays round's program; which of them fails is the
 	// scheduler's choice, and one of 50 does.
 	t.Setenv("INSIDEOUT_ROUND", fmt.Sprint(round))
-	_, _, err = campaign.EqCheck{New: leak, Rounds: 50, Seed: 0x2a, ReportDir: t.TempDir()}.Run(context.Background(), nil)
+	_, _, err = eventqtest.Check{New: leak, Rounds: 50, Seed: 0x2a, ReportDir: t.TempDir()}.Run(context.Background(), nil)
 	if !errors.As(err, &f) || f.Round != round || f.Program != program {
 		t.Fatalf("INSIDEOUT_ROUND=%d: %v; want round %d replayed, failing", round, err, round)
 	}
@@ -145,10 +145,10 @@ func TestEventQueueFailureReplays(t *testing.T) {
 
 // leakyQueue is an event queue whose Close hands nothing back: every
 // continuation still armed disappears.
-type leakyQueue struct{ campaign.EventQueue }
+type leakyQueue struct{ eventqtest.Queue }
 
 func (q leakyQueue) Close() ([]*cont.C, error) {
-	_, err := q.EventQueue.Close()
+	_, err := q.Queue.Close()
 	return nil, err
 }
 

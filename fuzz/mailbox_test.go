@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -69,7 +69,7 @@ const (
 	mbKinds
 )
 
-// mbKindNames name each kind in messages, and the campaign.MailboxOps
+// mbKindNames name each kind in messages, and the mailboxtest.Ops
 // operation that runs it in the concurrent program.
 var mbKindNames = [mbKinds]struct{ name, campaign string }{
 	{"trySend", "trySend"}, {"send", "send"}, {"sendContext", "sendContext"}, {"sendContext(ended)", "sendContext"},
@@ -655,9 +655,9 @@ func checkMailboxSequential(newMailbox func(int) spec.Mailbox[int], in mbInput) 
 }
 
 // mailboxProgram builds the concurrent program of in: client c runs its
-// first mbMaxPerClient steps in order, as campaign.MailboxOps steps.
+// first mbMaxPerClient steps in order, as mailboxtest.Ops steps.
 func mailboxProgram(in mbInput) linearize.Program {
-	ops := campaign.MailboxOps()
+	ops := mailboxtest.Ops()
 	p := make(linearize.Program, in.clients)
 	for c := range p {
 		p[c] = []linearize.Step{} // a client may have no steps
@@ -717,11 +717,11 @@ func mailboxProgram(in mbInput) linearize.Program {
 }
 
 // checkMailboxConcurrent runs in's program once, one goroutine per client,
-// on a fresh mailbox from newMailbox, through campaign.MailboxScenario
+// on a fresh mailbox from newMailbox, through mailboxtest.Scenario
 // (release, liveness check, final Len, Flags and Drain), and checks the
 // history for linearizability.
 func checkMailboxConcurrent(newMailbox func(int) spec.Mailbox[int], in mbInput, chaosSeed uint64) error {
-	sc := campaign.MailboxScenario("mailbox-cap"+capName(in.capacity), in.capacity, newMailbox)
+	sc := mailboxtest.Scenario("mailbox-cap"+capName(in.capacity), in.capacity, newMailbox)
 	p := mailboxProgram(in)
 	res := sc.RunProgram(p, chaosSeed)
 	// The bug: any concurrent history of the mailbox's operations that no
@@ -824,7 +824,7 @@ func FuzzMailbox(f *testing.F) {
 		[2]int{3, send}, [2]int{0, setCap0}, [2]int{3, send}, [2]int{1, send}, [2]int{2, recvMany5},
 		[2]int{0, recvMany5}, [2]int{1, recvMany1}, [2]int{2, sendMany2}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if err := checkMailbox(campaign.NewMailbox, data); err != nil {
+		if err := checkMailbox(mailboxtest.NewMailbox, data); err != nil {
 			in := decodeMailbox(data)
 			t.Fatalf("input %q (capacity %s, %d clients, %d steps): %v", data, capName(in.capacity), in.clients, len(in.steps), err)
 		}
@@ -937,7 +937,7 @@ func TestChecksCatchBrokenBatches(t *testing.T) {
 // failures above are the bugs' doing and not the inputs'.
 func TestChecksPassRealBatches(t *testing.T) {
 	for _, c := range mbBatchSelfChecks() {
-		if err := checkMailbox(campaign.NewMailbox, c.data); err != nil {
+		if err := checkMailbox(mailboxtest.NewMailbox, c.data); err != nil {
 			t.Errorf("%s input %q: %v", c.bug, c.data, err)
 		}
 	}
@@ -989,7 +989,7 @@ func TestDecodeMailboxBatches(t *testing.T) {
 	if batches == 0 {
 		t.Fatal("no batch send decoded from a walk through the whole table")
 	}
-	ops := campaign.MailboxOps()
+	ops := mailboxtest.Ops()
 	for _, steps := range mailboxProgram(in) {
 		for _, ps := range steps {
 			mi := ps.Input.(model.MailboxInput)

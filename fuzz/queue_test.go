@@ -5,8 +5,8 @@ import (
 	"hash/fnv"
 	"testing"
 
+	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -166,9 +166,9 @@ func checkSequential(newQueue func() spec.Queue[int], in input) error {
 }
 
 // program builds the linearize program of in: client c runs its steps in
-// order, as campaign.QueueOps steps.
+// order, as queuetest.Ops steps.
 func program(in input) linearize.Program {
-	ops := campaign.QueueOps()
+	ops := queuetest.Ops()
 	push, pop := opIndex(ops, "push"), opIndex(ops, "pop")
 	p := make(linearize.Program, in.clients)
 	for c := range p {
@@ -188,7 +188,7 @@ func program(in input) linearize.Program {
 // fresh warmed-up queue from newQueue, and checks the recorded history,
 // with its final quiescent Len and drain, for linearizability.
 func checkConcurrent(newQueue func() spec.Queue[int], in input, chaosSeed uint64) error {
-	sc := campaign.QueueScenario("queue", func() spec.Queue[int] {
+	sc := queuetest.Scenario("queue", func() spec.Queue[int] {
 		q := newQueue()
 		if err := warmUp(q, in.warm); err != nil {
 			// checkSequential has already passed the same warm-up on a
@@ -234,7 +234,7 @@ func FuzzQueue(f *testing.F) {
 	f.Add([]byte{1, 127, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3})    // across the first segment boundary
 	f.Add([]byte{2, 253, 0, 0, 0, 0, 3, 3, 3, 3, 5, 5, 4, 2, 1}) // across the second
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if err := check(campaign.NewQueue, data); err != nil {
+		if err := check(queuetest.NewQueue, data); err != nil {
 			t.Fatalf("input %q: %v", data, err)
 		}
 	})

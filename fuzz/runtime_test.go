@@ -10,8 +10,8 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/impl/rt/rttest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -56,7 +56,7 @@ const (
 )
 
 // rtKindNames name each kind in messages; they are also the names of the
-// campaign.RuntimeOps operations that run them in the concurrent program.
+// rttest.Ops operations that run them in the concurrent program.
 var rtKindNames = [rtKinds]string{"halt", "freeze", "thaw", "interrupt", "cancel", "eject", "flags", "steps", "join"}
 
 // rtKindOps are the model's names of the kinds.
@@ -149,16 +149,16 @@ func (in rtInput) String() string {
 }
 
 // rtSUT is what the sequential replay drives: a runtime running a
-// counting continuation (campaign.Counted), with a channel closed once it
+// counting continuation (rttest.Counted), with a channel closed once it
 // is Dead, so that a Join that would sleep for good is reported instead of
 // hanging the test.
 type rtSUT interface {
-	campaign.Counted
+	rttest.Counted
 	Done() <-chan struct{}
 }
 
-// rtCounted is rtSUT and campaign.Counted over impl/rt: rt.Spawn of
-// campaign.Counting, remembering the continuation spawned so that Eject
+// rtCounted is rtSUT and rttest.Counted over impl/rt: rt.Spawn of
+// rttest.Counting, remembering the continuation spawned so that Eject
 // can be checked to hand over that very one.
 type rtCounted struct {
 	*rt.Runtime
@@ -168,7 +168,7 @@ type rtCounted struct {
 
 func newRtCounted() *rtCounted {
 	n := new(atomic.Int64)
-	c := campaign.Counting(n)
+	c := rttest.Counting(n)
 	r, err := rt.Spawn(c)
 	if err != nil {
 		panic(fmt.Sprintf("fuzz: spawning a runtime: %v", err))
@@ -466,11 +466,11 @@ func checkRuntimeSequential(newRuntime func() rtSUT, in rtInput, limit time.Dura
 }
 
 // runtimeProgram builds the concurrent program of in: client c runs its
-// first rtMaxPerClient steps in order, as campaign.RuntimeOps steps. Join
+// first rtMaxPerClient steps in order, as rttest.Ops steps. Join
 // is included wherever it comes: the scenario's Release halts the runtime
 // once every client is asleep, which frees it.
 func runtimeProgram(in rtInput) linearize.Program {
-	ops := campaign.RuntimeOps()
+	ops := rttest.Ops()
 	p := make(linearize.Program, in.clients)
 	for c := range p {
 		p[c] = []linearize.Step{} // a client may have no steps
@@ -487,12 +487,12 @@ func runtimeProgram(in rtInput) linearize.Program {
 }
 
 // checkRuntimeConcurrent runs in's program once, one goroutine per client,
-// on a fresh runtime from newRuntime, through campaign.RuntimeScenario
+// on a fresh runtime from newRuntime, through rttest.Scenario
 // (its Release halts the runtime once every client sleeps in Join; its
 // Finally halts, joins, and reads the flags and counter twice), and checks
 // the history for linearizability against model.Runtime.
-func checkRuntimeConcurrent(newRuntime func() campaign.Counted, in rtInput, chaosSeed uint64) error {
-	sc := campaign.RuntimeScenario("runtime", newRuntime)
+func checkRuntimeConcurrent(newRuntime func() rttest.Counted, in rtInput, chaosSeed uint64) error {
+	sc := rttest.Scenario("runtime", newRuntime)
 	p := runtimeProgram(in)
 	res := sc.RunProgram(p, chaosSeed)
 	// The bug: any concurrent history of control operations that no
@@ -508,7 +508,7 @@ func checkRuntimeConcurrent(newRuntime func() campaign.Counted, in rtInput, chao
 
 // checkRuntime is the whole test of one input: sequential, then
 // concurrent.
-func checkRuntime(newSUT func() rtSUT, newCounted func() campaign.Counted, data []byte) error {
+func checkRuntime(newSUT func() rtSUT, newCounted func() rttest.Counted, data []byte) error {
 	in := decodeRuntime(data)
 	if err := checkRuntimeSequential(newSUT, in, rtSettleLimit); err != nil {
 		return err
@@ -546,8 +546,8 @@ func rtAt(k rtKind) int {
 func rtOn(client int, k rtKind) rtStep  { return rtStep{client: client, kind: k} }
 func rtRun(client int, k rtKind) rtStep { return rtStep{client: client, kind: k, let: true} }
 
-func newRtSUT() rtSUT                 { return newRtCounted() }
-func newRtCampaign() campaign.Counted { return newRtCounted() }
+func newRtSUT() rtSUT               { return newRtCounted() }
+func newRtCampaign() rttest.Counted { return newRtCounted() }
 
 func FuzzRuntime(f *testing.F) {
 	f.Add([]byte{})
@@ -650,7 +650,7 @@ func TestRuntimeChecksCatchBrokenRuntimes(t *testing.T) {
 			if !c.concurrent {
 				return
 			}
-			err := checkRuntimeConcurrent(func() campaign.Counted { return mk() }, in, chaosSeed(c.data))
+			err := checkRuntimeConcurrent(func() rttest.Counted { return mk() }, in, chaosSeed(c.data))
 			if err == nil {
 				t.Fatalf("the concurrent check passed a runtime with bug %s on %v", c.bug, in)
 			}

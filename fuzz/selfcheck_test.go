@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/mailbox"
-	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -293,7 +293,7 @@ func TestChecksPassRealMailbox(t *testing.T) {
 		mbBytes(4, 1, [2]int{0, mbAt(mbEntry{kind: mbTrySend})}, [2]int{0, mbAt(mbEntry{kind: mbTrySend})}, [2]int{0, mbAt(mbEntry{kind: mbDrain})}),
 		mbBytes(2, 1, [2]int{0, mbAt(mbEntry{kind: mbInterrupt, n: 1})}, [2]int{0, mbAt(mbEntry{kind: mbFlags})}),
 	} {
-		if err := checkMailbox(campaign.NewMailbox, data); err != nil {
+		if err := checkMailbox(mailboxtest.NewMailbox, data); err != nil {
 			t.Errorf("input %q: %v", data, err)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
-	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/impl/pool/pooltest"
 )
 
 // badWaiter is a waiter dispatcher with a bug: when its step context ends
@@ -49,12 +49,12 @@ func badWaiter(drop bool) pool.Dispatcher {
 // The bug: a dispatcher that drops the job in hand when disturbed. The
 // audit finds a job neither completed, nor left, nor in the mailbox.
 func TestHarnessCatchesDispatcherThatDropsAJob(t *testing.T) {
-	mustFail(t, campaign.PoolScenario("drop", badWaiter(true)), illegal)
+	mustFail(t, pooltest.Scenario("drop", badWaiter(true)), illegal)
 }
 
 // The bug: a dispatcher that hides the job in hand from Leftovers. The
 // audit finds a job neither completed, nor left, nor in the mailbox, once
 // a worker stopped in the middle of one.
 func TestHarnessCatchesDispatcherThatHidesItsJob(t *testing.T) {
-	mustFail(t, campaign.PoolScenario("hidden", badWaiter(false)), illegal)
+	mustFail(t, pooltest.Scenario("hidden", badWaiter(false)), illegal)
 }

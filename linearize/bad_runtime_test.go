@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insideout-go/insideout/impl/rt/rttest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -209,9 +209,9 @@ func (r *lockedRuntime) unblock() {
 // given bugs and requires a failure that want accepts.
 func mustCatchRuntime(t *testing.T, name string, bugs runtimeBugs, want func(*linearize.Failure) bool) {
 	t.Helper()
-	sc := campaign.RuntimeScenario(name, func() campaign.Counted { return newLockedRuntime(bugs) })
+	sc := rttest.Scenario(name, func() rttest.Counted { return newLockedRuntime(bugs) })
 	sc.RoundTimeout = time.Second
-	sc.Unblock = func(c campaign.Counted) { c.(*lockedRuntime).unblock() }
+	sc.Unblock = func(c rttest.Counted) { c.(*lockedRuntime).unblock() }
 	mustFail(t, sc, want)
 }
 
@@ -219,7 +219,7 @@ func illegal(f *linearize.Failure) bool { return f.Verdict == spec.Illegal && !f
 
 // The control: the locked runtime without bugs passes.
 func TestHarnessPassesLockedRuntime(t *testing.T) {
-	sc := campaign.RuntimeScenario("locked", func() campaign.Counted { return newLockedRuntime(runtimeBugs{}) })
+	sc := rttest.Scenario("locked", func() rttest.Counted { return newLockedRuntime(runtimeBugs{}) })
 	sc.Rounds = 300
 	sc.Test(t)
 }

@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
+	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
@@ -32,7 +33,7 @@ func mustCatch(t *testing.T, name string, newQueue func() spec.Queue[int], want 
 	t.Helper()
 	var f *linearize.Failure
 	for _, drain := range []bool{true, false} {
-		sc := campaign.QueueScenario(name, newQueue)
+		sc := queuetest.Scenario(name, newQueue)
 		sc.Rounds = badRounds
 		sc.ReportDir = t.TempDir()
 		if !drain {
@@ -96,7 +97,7 @@ func TestHarnessCatchesStaleEmptiness(t *testing.T) {
 // hang, with the goroutine dump showing where, and the blocked goroutines
 // must be released (goleak checks that none is left).
 func TestHarnessCatchesHang(t *testing.T) {
-	sc := campaign.QueueScenario("stuck", func() spec.Queue[int] { return newStuckQueue() })
+	sc := queuetest.Scenario("stuck", func() spec.Queue[int] { return newStuckQueue() })
 	sc.Rounds = badRounds
 	sc.RoundTimeout = 200 * time.Millisecond
 	sc.Unblock = func(q spec.Queue[int]) { q.(*stuckQueue).release() }
@@ -124,7 +125,7 @@ func TestHarnessCatchesPanic(t *testing.T) {
 // The control: a correct queue passes, so the catches above are not the
 // harness failing everything.
 func TestHarnessPassesCorrectQueue(t *testing.T) {
-	sc := campaign.QueueScenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
 	sc.Rounds = 300
 	sc.Test(t)
 }
@@ -142,7 +143,7 @@ func TestHarnessUnknownIsNotAPass(t *testing.T) {
 		t.Fatalf("a 4000-operation overlapping history checked in 1ms: got %v, want Unknown", v)
 	}
 
-	sc := campaign.QueueScenario("slow", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("slow", func() spec.Queue[int] { return new(fifoQueue) })
 	sc.Rounds = 5
 	sc.Clients, sc.OpsPerClient = 8, 40
 	sc.CheckTimeout = time.Nanosecond
@@ -225,7 +226,7 @@ func TestRecorderOrdersRealTime(t *testing.T) {
 // Generation is a function of the seed and the round: the same pair gives
 // the same program, another seed another program.
 func TestGenerationIsDeterministic(t *testing.T) {
-	sc := campaign.QueueScenario("queue", campaign.NewQueue)
+	sc := queuetest.Scenario("queue", queuetest.NewQueue)
 	a := sc.Format(sc.Generate(linearize.NewGen(42, 7)))
 	b := sc.Format(sc.Generate(linearize.NewGen(42, 7)))
 	c := sc.Format(sc.Generate(linearize.NewGen(43, 7)))
@@ -248,7 +249,7 @@ func TestGenerationIsDeterministic(t *testing.T) {
 func TestRapidShrinksToMinimalScenario(t *testing.T) {
 	defer setFlag(t, "rapid.nofailfile", "true")()
 	defer setFlag(t, "rapid.checks", "200")()
-	sc := campaign.QueueScenario("lifo", func() spec.Queue[int] { return new(lifoQueue) })
+	sc := queuetest.Scenario("lifo", func() spec.Queue[int] { return new(lifoQueue) })
 	sc.ReportDir = t.TempDir()
 	// A failure rapid finds may still not fail again on replay, when
 	// rapid reports it unshrunk: the check gets a few attempts, and one of
@@ -332,11 +333,11 @@ func (r *recordingTB) Failed() bool              { return r.failed }
 // The summary's Elapsed is the run's wall time; a report of 0 would hide
 // how long campaigns take.
 func TestSummaryElapsed(t *testing.T) {
-	sc := campaign.QueueScenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
 	sc.Rounds = 3
 	sc.Finally = func(q spec.Queue[int], c linearize.Caller[model.QueueInput, model.QueueOutput]) {
 		time.Sleep(2 * time.Millisecond)
-		campaign.QueueDrain(q, c)
+		queuetest.Drain(q, c)
 	}
 	sum, err := sc.Run()
 	if err != nil || sum.Elapsed < 6*time.Millisecond {
@@ -348,7 +349,7 @@ func TestSummaryElapsed(t *testing.T) {
 // run: a value that is not a number must be an error, never silently a
 // random run.
 func TestBadReplayEnvironment(t *testing.T) {
-	sc := campaign.QueueScenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
 	sc.Rounds = 1
 	for _, env := range [][2]string{{"INSIDEOUT_SEED", "0xzz"}, {"INSIDEOUT_SEED", "0"}, {"INSIDEOUT_ROUND", "-3"}, {"INSIDEOUT_ROUND", "x"}} {
 		t.Run(env[0]+"="+env[1], func(t *testing.T) {
@@ -371,7 +372,7 @@ func TestBadReplayEnvironment(t *testing.T) {
 // round with a message that says what is wrong; the methods that have no
 // error to return panic with it.
 func TestMalformedScenario(t *testing.T) {
-	sc := campaign.QueueScenario("q", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("q", func() spec.Queue[int] { return new(fifoQueue) })
 	sc.Roles = [][]int{{1}}
 	sum, err := sc.Run()
 	if err == nil || !strings.Contains(err.Error(), "Roles[0]") || sum.Rounds != 0 {
@@ -389,7 +390,7 @@ func TestMalformedScenario(t *testing.T) {
 // given bugs and requires a failure that want accepts.
 func mustCatchMailbox(t *testing.T, name string, bugs mailboxBugs, want func(*linearize.Failure) bool) {
 	t.Helper()
-	mustFail(t, campaign.MailboxScenario(name, 2, func(c int) campaign.Mailbox { return newLockedMailbox(c, bugs) }), want)
+	mustFail(t, mailboxtest.Scenario(name, 2, func(c int) mailboxtest.Mailbox { return newLockedMailbox(c, bugs) }), want)
 }
 
 // mustFail runs sc, a scenario over a known-bad implementation, for up to
@@ -413,7 +414,7 @@ func mustFail[S, In, Out any](t *testing.T, sc linearize.Scenario[S, In, Out], w
 // The control: the locked mailbox without bugs passes, at every capacity.
 func TestHarnessPassesLockedMailbox(t *testing.T) {
 	for _, c := range []int{0, 1, 3, spec.Unbounded} {
-		sc := campaign.MailboxScenario("locked", c, func(c int) campaign.Mailbox { return newLockedMailbox(c, mailboxBugs{}) })
+		sc := mailboxtest.Scenario("locked", c, func(c int) mailboxtest.Mailbox { return newLockedMailbox(c, mailboxBugs{}) })
 		sc.Rounds = 300
 		sc.Test(t)
 	}

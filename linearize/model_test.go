@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -139,7 +139,7 @@ func TestDescribeThatPanicsKeepsTheReport(t *testing.T) {
 		_ = out.(model.QueueOutput) // panics for a program's nil output
 		return describe(in, out)
 	}
-	sc := campaign.QueueScenario("lifo", func() spec.Queue[int] { return new(lifoQueue) })
+	sc := queuetest.Scenario("lifo", func() spec.Queue[int] { return new(lifoQueue) })
 	sc.Model = linearize.Porcupine[model.QueueInput, model.QueueOutput](m)
 	sc.Seed, sc.ReportDir = 0x2a, t.TempDir()
 	_, err := sc.Run()
@@ -154,7 +154,7 @@ func TestDescribeThatPanicsKeepsTheReport(t *testing.T) {
 // asked, or of 80ms where 3 rounds were), or an environment that did not
 // reach the scenario.
 func TestRunBudget(t *testing.T) {
-	sc := campaign.QueueScenario("q", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("q", func() spec.Queue[int] { return new(fifoQueue) })
 	sc.Finally = func(spec.Queue[int], linearize.Caller[model.QueueInput, model.QueueOutput]) {
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -183,7 +183,7 @@ func TestRunBudget(t *testing.T) {
 func TestTestLogsTheSeedFirst(t *testing.T) {
 	fake := &recordingTB{name: "TestStack"}
 	var logsBefore int
-	sc := campaign.QueueScenario("lifo", func() spec.Queue[int] {
+	sc := queuetest.Scenario("lifo", func() spec.Queue[int] {
 		if logsBefore == 0 {
 			logsBefore = len(fake.logs)
 		}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/chaos"
+	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -43,12 +43,12 @@ const (
 	voidToggles = 150
 )
 
-// mbHistories runs campaign.MailboxScenario at capacity with clients x ops
+// mbHistories runs mailboxtest.Scenario at capacity with clients x ops
 // for rounds rounds, and logs how long the rounds took, checks included.
 func mbHistories(t *testing.T, capacity, clients, ops, rounds int) {
 	t.Helper()
 	name := fmt.Sprintf("mailbox-cap%s-%dx%d", capString(capacity), clients, ops)
-	sc := campaign.MailboxScenario(name, capacity, campaign.NewMailbox)
+	sc := mailboxtest.Scenario(name, capacity, mailboxtest.NewMailbox)
 	sc.Clients, sc.OpsPerClient, sc.Rounds = clients, ops, rounds*soak(t)
 	sc.Seed = resolveSeed(t)
 	// The longest round, check included: progress is called after each.
@@ -76,7 +76,7 @@ func capString(c int) string {
 }
 
 // Thousands of short histories of every mailbox operation at once, at
-// capacities 0, 1, 2 and unbounded, each ended by campaign.MailboxRelease
+// capacities 0, 1, 2 and unbounded, each ended by mailboxtest.Release
 // with its liveness check and checked for linearizability with its final
 // Len, Flags and Drain.
 //

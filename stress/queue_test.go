@@ -14,8 +14,8 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/queue"
+	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -83,7 +83,7 @@ func soak(t testing.TB) int {
 
 // historyScenario is the campaign's queue scenario at this suite's sizes.
 func historyScenario(t *testing.T, name string, newQueue func() spec.Queue[int], ops, rounds int) linearize.Scenario[spec.Queue[int], model.QueueInput, model.QueueOutput] {
-	sc := campaign.QueueScenario(name, newQueue)
+	sc := queuetest.Scenario(name, newQueue)
 	sc.Clients = historyClients
 	sc.OpsPerClient = ops
 	sc.Rounds = rounds * soak(t)
@@ -99,7 +99,7 @@ func historyScenario(t *testing.T, name string, newQueue func() spec.Queue[int],
 // queue, leaves Len inexact once quiescent, or hangs a call; and, under
 // -race, any access to a shared word that is not synchronised.
 func TestQueueRolesLinearizable(t *testing.T) {
-	sc := historyScenario(t, "queue-roles", campaign.NewQueue, rolesOps, rolesRounds)
+	sc := historyScenario(t, "queue-roles", queuetest.NewQueue, rolesOps, rolesRounds)
 	sc.Roles = [][]int{{1, 0}, {0, 1}} // even clients push, odd clients pop
 	sc.Test(t)
 }
@@ -110,7 +110,7 @@ func TestQueueRolesLinearizable(t *testing.T) {
 // The bug: as above, plus those that need one client to be producer and
 // consumer, for example a pop that misses its own client's earlier push.
 func TestQueueMixedLinearizable(t *testing.T) {
-	sc := historyScenario(t, "queue-mixed", campaign.NewQueue, mixedOps, mixedRounds)
+	sc := historyScenario(t, "queue-mixed", queuetest.NewQueue, mixedOps, mixedRounds)
 	sc.Test(t)
 }
 

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/chaos"
+	"github.com/insideout-go/insideout/impl/rt/rttest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -50,14 +50,14 @@ func replayRound(t *testing.T) int {
 	return n
 }
 
-// rtHistories runs rounds of campaign.RuntimeScenario with clients x ops,
+// rtHistories runs rounds of rttest.Scenario with clients x ops,
 // as linearize's Scenario.Run does (same programs, same chaos seeds, same
 // replay), and logs porcupine's time per history: each history is checked
 // once by the round, and once more here, timed.
 func rtHistories(t *testing.T, clients, ops, rounds int) {
 	t.Helper()
 	name := fmt.Sprintf("runtime-%dx%d", clients, ops)
-	sc := campaign.RuntimeScenario(name, campaign.NewCounted)
+	sc := rttest.Scenario(name, rttest.NewCounted)
 	sc.Clients, sc.OpsPerClient = clients, ops
 	seed := resolveSeed(t)
 	only := replayRound(t)
@@ -109,8 +109,8 @@ func rtHistories(t *testing.T, clients, ops, rounds int) {
 
 // Thousands of short histories of every control operation at once from 4
 // to 6 clients against a runtime that counts its steps, each ended by
-// campaign.RuntimeRelease (a Halt once every client sleeps in Join) and
-// campaign.RuntimeFinally (Halt, Join, then the flags and the counter
+// rttest.Release (a Halt once every client sleeps in Join) and
+// rttest.Finally (Halt, Join, then the flags and the counter
 // twice), and checked for linearizability against model.Runtime.
 //
 // The bug: see rtHistories.

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
-	"github.com/insideout-go/insideout/impl/internal/pooltest"
+	"github.com/insideout-go/insideout/impl/internal/testpool"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/rt"
@@ -23,25 +23,25 @@ import (
 // Visit: home -> away -> home. It would catch a Goto that ran the next
 // step where the continuation was, or that lost it.
 func TestVisit(t *testing.T) {
-	home, homeBox := pooltest.New(t, 2)
-	away, awayBox := pooltest.New(t, 2)
+	home, homeBox := testpool.New(t, 2)
+	away, awayBox := testpool.New(t, 2)
 	var where []bool
 	done := make(chan struct{})
 	var back, there cont.Step
 	back = func(ctx context.Context, c *cont.C) cont.Step {
-		where = append(where, pooltest.On(ctx, home))
+		where = append(where, testpool.On(ctx, home))
 		close(done)
 		return nil
 	}
 	there = func(ctx context.Context, c *cont.C) cont.Step {
-		where = append(where, pooltest.On(ctx, away))
+		where = append(where, testpool.On(ctx, away))
 		return c.Goto(homeBox, back)
 	}
 	homeBox.Send(cont.New(func(ctx context.Context, c *cont.C) cont.Step {
-		where = append(where, pooltest.On(ctx, home))
+		where = append(where, testpool.On(ctx, home))
 		return c.Goto(awayBox, there)
 	}))
-	pooltest.Wait(t, done)
+	testpool.Wait(t, done)
 	if !slices.Equal(where, []bool{true, true, true}) {
 		t.Fatalf("home, away, home: on the expected pool %v", where)
 	}
@@ -51,8 +51,8 @@ func TestVisit(t *testing.T) {
 // server's counter and adding it to the query; the caller stays home and
 // gets 1025 from the last.
 func TestComeFrom1025(t *testing.T) {
-	home, homeBox := pooltest.New(t, 1)
-	server, serverBox := pooltest.New(t, 1)
+	home, homeBox := testpool.New(t, 1)
+	server, serverBox := testpool.New(t, 1)
 	counter := 1 // touched on the server only
 	var got int
 	var me *rt.Runtime
@@ -64,14 +64,14 @@ func TestComeFrom1025(t *testing.T) {
 		if me == nil {
 			me = rt.FromContext(ctx)
 		}
-		stayed = stayed && rt.FromContext(ctx) == me && pooltest.On(ctx, home)
+		stayed = stayed && rt.FromContext(ctx) == me && testpool.On(ctx, home)
 		if i == 0 {
 			close(done)
 			return nil
 		}
 		q := i
 		return cont.ComeFrom(serverBox, func(ctx context.Context) int {
-			if !pooltest.On(ctx, server) {
+			if !testpool.On(ctx, server) {
 				t.Error("the remote part ran off the server")
 			}
 			counter *= 2
@@ -86,7 +86,7 @@ func TestComeFrom1025(t *testing.T) {
 		})
 	}
 	homeBox.Send(cont.New(ask))
-	pooltest.Wait(t, done)
+	testpool.Wait(t, done)
 	if got != 1025 || !stayed {
 		t.Fatalf("got %d (want 1025); stayed home %v", got, stayed)
 	}
@@ -188,7 +188,7 @@ func TestGotoPendingRetried(t *testing.T) {
 // continuations, each of which must run exactly once.
 func TestMillions(t *testing.T) {
 	const n, depth = 20, 4
-	_, box := pooltest.New(t, runtime.GOMAXPROCS(0))
+	_, box := testpool.New(t, runtime.GOMAXPROCS(0))
 	var ran atomic.Int64
 	want := int64(0)
 	for d, w := 0, int64(1); d <= depth; d, w = d+1, w*n {
@@ -213,7 +213,7 @@ func TestMillions(t *testing.T) {
 	}
 	start := time.Now()
 	box.Send(node(0))
-	pooltest.Wait(t, done)
+	testpool.Wait(t, done)
 	t.Logf("%d continuations in %v (%.1f million per second)", want, time.Since(start), float64(want)/time.Since(start).Seconds()/1e6)
 	if want != 168421 {
 		t.Fatalf("the tree has %d nodes, want 168421", want)

@@ -3,8 +3,8 @@ package mailbox_test
 import (
 	"testing"
 
+	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
 )
@@ -15,7 +15,7 @@ import (
 func TestConcurrentScenarios(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		capacity := rapid.SampledFrom([]int{0, 1, 2, 3, spec.Unbounded}).Draw(rt, "cap")
-		sc := campaign.MailboxScenario("mailbox", capacity, campaign.NewMailbox)
+		sc := mailboxtest.Scenario("mailbox", capacity, mailboxtest.NewMailbox)
 		sc.Clients = rapid.IntRange(1, 4).Draw(rt, "clients")
 		sc.OpsPerClient = rapid.IntRange(1, 7).Draw(rt, "ops")
 		p := sc.Generate(linearize.RapidGen(rt))
@@ -31,7 +31,7 @@ func TestConcurrentScenarios(t *testing.T) {
 // Seeded randomized rounds at several capacities, Lincheck style.
 func TestLinearizable(t *testing.T) {
 	for _, c := range []int{0, 1, 2, spec.Unbounded} {
-		sc := campaign.MailboxScenario("mailbox", c, campaign.NewMailbox)
+		sc := mailboxtest.Scenario("mailbox", c, mailboxtest.NewMailbox)
 		sc.Rounds = 200
 		sc.Test(t)
 	}

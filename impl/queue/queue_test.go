@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/queue"
-	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/model"
 	"pgregory.net/rapid"
 )
@@ -93,7 +93,7 @@ func TestStateMachine(t *testing.T) {
 // and would shrink a failure to a minimal program.
 func TestConcurrentScenarios(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		sc := campaign.QueueScenario("queue", campaign.NewQueue)
+		sc := queuetest.Scenario("queue", queuetest.NewQueue)
 		sc.Clients = rapid.IntRange(1, 6).Draw(rt, "clients")
 		sc.OpsPerClient = rapid.IntRange(1, 10).Draw(rt, "ops")
 		if rapid.Bool().Draw(rt, "roles") {
@@ -105,7 +105,7 @@ func TestConcurrentScenarios(t *testing.T) {
 
 // Seeded randomized rounds, Lincheck style.
 func TestLinearizable(t *testing.T) {
-	sc := campaign.QueueScenario("queue", campaign.NewQueue)
+	sc := queuetest.Scenario("queue", queuetest.NewQueue)
 	sc.Rounds = 500
 	sc.Test(t)
 }

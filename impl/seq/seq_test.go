@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
-	"github.com/insideout-go/insideout/impl/internal/pooltest"
+	"github.com/insideout-go/insideout/impl/internal/testpool"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/rt"
@@ -26,28 +26,28 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // runs on. It would catch a Goto that ran the rest where it was, or that
 // never arrived.
 func TestVisit(t *testing.T) {
-	home, homeBox := pooltest.New(t, 2)
-	away, awayBox := pooltest.New(t, 2)
+	home, homeBox := testpool.New(t, 2)
+	away, awayBox := testpool.New(t, 2)
 	var where []bool
 	done := make(chan struct{})
 	c := seq.New(func(k *seq.K) {
 		defer close(done)
-		where = append(where, pooltest.On(k.Context(), home))
+		where = append(where, testpool.On(k.Context(), home))
 		if err := k.Goto(awayBox); err != nil {
 			t.Errorf("goto away: %v", err)
 			return
 		}
-		where = append(where, pooltest.On(k.Context(), away))
+		where = append(where, testpool.On(k.Context(), away))
 		if err := k.Goto(homeBox); err != nil {
 			t.Errorf("goto home: %v", err)
 			return
 		}
-		where = append(where, pooltest.On(k.Context(), home))
+		where = append(where, testpool.On(k.Context(), home))
 	})
 	if err := homeBox.Send(c); err != nil {
 		t.Fatal(err)
 	}
-	pooltest.Wait(t, done)
+	testpool.Wait(t, done)
 	if !slices.Equal(where, []bool{true, true, true}) {
 		t.Fatalf("home, away, home: on the expected pool %v", where)
 	}
@@ -59,8 +59,8 @@ func TestVisit(t *testing.T) {
 // body run on the caller's side (the counter is touched by the server
 // only), a lost result, or a caller resumed elsewhere.
 func TestComeFrom1025(t *testing.T) {
-	home, homeBox := pooltest.New(t, 1)
-	server, serverBox := pooltest.New(t, 1)
+	home, homeBox := testpool.New(t, 1)
+	server, serverBox := testpool.New(t, 1)
 	counter := 1 // the server's state: touched only on the server
 	var got int
 	var errs []error
@@ -71,18 +71,18 @@ func TestComeFrom1025(t *testing.T) {
 		me := rt.FromContext(k.Context())
 		for i := 10; i > 0; i-- {
 			v, err := seq.ComeFrom(k, serverBox, func(k *seq.K) int {
-				if !pooltest.On(k.Context(), server) {
+				if !testpool.On(k.Context(), server) {
 					t.Error("the body ran off the server")
 				}
 				counter *= 2
 				return i + counter
 			})
 			got, errs = v, append(errs, err)
-			stayed = stayed && rt.FromContext(k.Context()) == me && pooltest.On(k.Context(), home)
+			stayed = stayed && rt.FromContext(k.Context()) == me && testpool.On(k.Context(), home)
 		}
 	})
 	homeBox.Send(c)
-	pooltest.Wait(t, done)
+	testpool.Wait(t, done)
 	if got != 1025 || !stayed || errors.Join(errs...) != nil {
 		t.Fatalf("got %d (want 1025), stayed home %v, errors %v", got, stayed, errs)
 	}
@@ -118,7 +118,7 @@ func TestNovelThread(t *testing.T) {
 		if serr != nil {
 			t.Fatal(serr)
 		}
-		pooltest.Wait(t, done)
+		testpool.Wait(t, done)
 		if err := r.Join(); err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +204,7 @@ func TestPanicFailsTheRuntime(t *testing.T) {
 
 // Sequential and step continuations mix in one mailbox, under one pool.
 func TestMixed(t *testing.T) {
-	_, box := pooltest.New(t, 2)
+	_, box := testpool.New(t, 2)
 	var n atomic.Int64
 	done := make(chan struct{}, 200)
 	for i := range 200 {
@@ -254,9 +254,9 @@ func TestResumedTwice(t *testing.T) {
 // still returns its result to the caller: it would catch a move that lost
 // the call's watch on its body (found by the continuation campaign).
 func TestComeFromBodyThatMoves(t *testing.T) {
-	_, homeBox := pooltest.New(t, 1)
-	server, serverBox := pooltest.New(t, 1)
-	away, awayBox := pooltest.New(t, 1)
+	_, homeBox := testpool.New(t, 1)
+	server, serverBox := testpool.New(t, 1)
+	away, awayBox := testpool.New(t, 1)
 	closed := mailbox.New[cont.C](1)
 	closed.CloseWrite()
 	done := make(chan struct{})
@@ -266,16 +266,16 @@ func TestComeFromBodyThatMoves(t *testing.T) {
 	homeBox.Send(seq.New(func(k *seq.K) {
 		defer close(done)
 		got, err = seq.ComeFrom(k, serverBox, func(k *seq.K) int {
-			onServer = pooltest.On(k.Context(), server)
+			onServer = testpool.On(k.Context(), server)
 			failed = k.Goto(closed)
 			if e := k.Goto(awayBox); e != nil {
 				t.Errorf("goto away: %v", e)
 			}
-			onAway = pooltest.On(k.Context(), away)
+			onAway = testpool.On(k.Context(), away)
 			return 5
 		})
 	}))
-	pooltest.Wait(t, done)
+	testpool.Wait(t, done)
 	if got != 5 || err != nil || !onServer || !onAway || !errors.Is(failed, spec.ErrMove) {
 		t.Fatalf("got %d, %v; on server %v, away %v; failed goto %v", got, err, onServer, onAway, failed)
 	}
@@ -286,19 +286,19 @@ func TestComeFromBodyThatMoves(t *testing.T) {
 // locking than it was made with (a fatal error, not a panic), which the
 // body's helper goroutine avoids (found by the continuation campaign).
 func TestAcrossOSThreads(t *testing.T) {
-	plain, plainBox := pooltest.New(t, 1)
-	pinned, pinnedBox := pooltest.New(t, 1, rt.OSThread())
+	plain, plainBox := testpool.New(t, 1)
+	pinned, pinnedBox := testpool.New(t, 1, rt.OSThread())
 	var where []bool
 	done := make(chan struct{})
 	pinnedBox.Send(seq.New(func(k *seq.K) {
 		defer close(done)
-		where = append(where, pooltest.On(k.Context(), pinned))
+		where = append(where, testpool.On(k.Context(), pinned))
 		k.Goto(plainBox)
-		where = append(where, pooltest.On(k.Context(), plain))
+		where = append(where, testpool.On(k.Context(), plain))
 		k.Goto(pinnedBox)
-		where = append(where, pooltest.On(k.Context(), pinned))
+		where = append(where, testpool.On(k.Context(), pinned))
 	}))
-	pooltest.Wait(t, done)
+	testpool.Wait(t, done)
 	if !slices.Equal(where, []bool{true, true, true}) {
 		t.Fatalf("pinned, plain, pinned: %v", where)
 	}

@@ -1,7 +1,7 @@
-// Package pooltest holds the helpers that the tests of several packages
+// Package testpool holds the helpers that the tests of several packages
 // use to run continuations on pools: a pool that must leave nothing behind,
 // a check of where a step runs, and a bounded wait. Only tests import it.
-package pooltest
+package testpool
 
 import (
 	"context"

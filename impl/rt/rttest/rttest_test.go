@@ -1,0 +1,14 @@
+package rttest_test
+
+import (
+	"testing"
+
+	"github.com/insideout-go/insideout/impl/rt/rttest"
+)
+
+// Control operations from several clients against a counting runtime.
+func TestRuntimeLinearizable(t *testing.T) {
+	sc := rttest.Scenario("runtime", rttest.NewCounted)
+	sc.Rounds = 300
+	sc.Test(t)
+}

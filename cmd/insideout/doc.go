@@ -51,12 +51,12 @@
 // Each campaign runs until the end of its slot of -duration. A round is
 // not interrupted, so a campaign ends only when its round in progress
 // ends and that round's history is checked; a campaign that runs past
-// its share takes the time from the next one, and one still in a round
-// two seconds after its share ended is stopped: verify reports it, with
-// the goroutines' stacks in a file of the report directory, and runs no
-// further campaign. An interrupt (Ctrl-C) or SIGTERM stops the run early,
-// waiting for the round in progress for two seconds at most; the table
-// still shows what ran.
+// its share takes the time from the next one (which keeps a quarter of
+// its share at least), and one still in a round two seconds after its
+// share ended is stopped: verify reports it, with the goroutines' stacks
+// in a file of the report directory, and runs no further campaign. An
+// interrupt (Ctrl-C) or SIGTERM stops the run early, waiting for the round
+// in progress for two seconds at most; the table still shows what ran.
 //
 // Exit status: 0 if every selected campaign ran its full share and
 // passed; 1 if one failed; 2 for a usage error (an unknown subcommand or

@@ -211,7 +211,7 @@ const (
 	endedShare       ending = iota // its share ran out
 	endedItself                    // it returned before its share ran out
 	endedInterrupted               // the run was interrupted
-	endedStopped                   // verify stopped waiting for it
+	endedStopped                   // still in a round overrunGrace after its share ran out
 )
 
 // A result is what one campaign did.
@@ -221,7 +221,10 @@ type result struct {
 	err   error  // the campaign's failure, if any
 	heap  uint64 // the live heap after a collection, at the campaign's end
 	ended ending
-	dump  string // for a stopped campaign: the file of the goroutines' stacks, or why there is none
+	// abandoned: verify stopped waiting for the campaign's round, which
+	// may be running still; sum is then what its progress last reported.
+	abandoned bool
+	dump      string // for an abandoned campaign: the file of the goroutines' stacks, or why there is none
 }
 
 // failed reports whether the campaign failed.
@@ -277,18 +280,31 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, campai
 
 	// Campaign i ends by the end of its slot of the duration, so that one
 	// that runs past its share (a round is not interrupted) takes the
-	// time from the next, and the whole run keeps to -duration.
+	// time from the next, and the whole run keeps to -duration; but each
+	// has a quarter of its share at least. The collections that measure
+	// the live heap between campaigns are the command's time: they move
+	// the slots on.
 	start := time.Now()
+	slots := start
 	var results []result
 	for i, cp := range selected {
 		if ctx.Err() != nil {
 			break
 		}
-		deadline := time.Now().Add(share)
-		if end := start.Add(time.Duration(i+1) * share); end.Before(deadline) {
-			deadline = end
+		now := time.Now()
+		deadline := slots.Add(time.Duration(i+1) * share)
+		if least := now.Add(share / 4); deadline.Before(least) {
+			deadline = least
+		}
+		if full := now.Add(share); full.Before(deadline) {
+			deadline = full
 		}
 		r := runCampaign(ctx, cp, opts, deadline, stderr, start)
+		if !r.abandoned {
+			measured := time.Now()
+			r.heap = liveHeapAfterGC()
+			slots = slots.Add(time.Since(measured))
+		}
 		results = append(results, r)
 		if r.err == nil && r.sum.Failures() > 0 {
 			r.err = fmt.Errorf("%s: %d failed round(s), but the campaign reported no failure", cp.Name, r.sum.Failures())
@@ -300,7 +316,9 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, campai
 		}
 		if r.ended == endedStopped {
 			reportStopped(stderr, r, share, c)
-			break
+		}
+		if r.abandoned {
+			break // it runs on: running another beside it would skew both
 		}
 	}
 
@@ -324,12 +342,14 @@ func verdict(results []result, selected []campaign.Campaign) (string, int) {
 		switch {
 		case r.failed():
 			return fmt.Sprintf("FAIL: %s: %s; %s", r.name, what(r), tally), exitFail
+		case r.ended == endedInterrupted && r.abandoned:
+			problems = append(problems, fmt.Sprintf("interrupted during %s, campaign %d of %d, its round left unfinished", r.name, i+1, len(selected)))
 		case r.ended == endedInterrupted:
 			problems = append(problems, fmt.Sprintf("interrupted during %s, campaign %d of %d", r.name, i+1, len(selected)))
 		case r.ended == endedStopped:
 			problems = append(problems, fmt.Sprintf("%s was stopped, still in a round %v after its share ended", r.name, roundDuration(overrunGrace)))
 		}
-		if r.sum.Rounds == 0 && r.ended != endedStopped {
+		if r.sum.Rounds == 0 && !r.abandoned {
 			problems = append(problems, r.name+" ran no round")
 		}
 	}
@@ -429,9 +449,11 @@ func selectCampaigns(campaigns []campaign.Campaign, only string) ([]campaign.Cam
 
 // runCampaign runs cp until deadline, or until ctx is done, reporting its
 // progress on stderr at most once per progressInterval, and returns what
-// it did. A campaign still running overrunGrace after its deadline (or
-// after ctx is done) is left running and reported as stopped, with what
-// its progress last reported and the goroutines' stacks in a file.
+// it did; the caller measures the live heap of a campaign that ended. A
+// campaign still running overrunGrace after its deadline (or after ctx is
+// done) is left running and reported as abandoned, with what its progress
+// last reported, the live heap as last measured, and the goroutines'
+// stacks in a file.
 func runCampaign(ctx context.Context, cp campaign.Campaign, opts campaign.Options, deadline time.Time, stderr io.Writer, start time.Time) result {
 	cctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -454,7 +476,10 @@ func runCampaign(ctx context.Context, cp campaign.Campaign, opts campaign.Option
 		select {
 		case o = <-done:
 		case <-grace.C:
-			r := result{name: cp.Name, sum: p.stop(), ended: endedStopped}
+			r := result{name: cp.Name, sum: p.stop(), ended: endedStopped, abandoned: true}
+			if !errors.Is(cctx.Err(), context.DeadlineExceeded) {
+				r.ended = endedInterrupted
+			}
 			r.dump = dumpGoroutines(opts.ReportDir, cp.Name, opts.Seed)
 			// No collection: the round still running holds what it
 			// holds, and collecting a large heap would only delay the
@@ -463,7 +488,7 @@ func runCampaign(ctx context.Context, cp campaign.Campaign, opts campaign.Option
 			return r
 		}
 	}
-	r := result{name: cp.Name, sum: o.sum, err: o.err, heap: liveHeapAfterGC(), ended: endedItself}
+	r := result{name: cp.Name, sum: o.sum, err: o.err, ended: endedItself}
 	switch err := cctx.Err(); {
 	case errors.Is(err, context.DeadlineExceeded):
 		r.ended = endedShare

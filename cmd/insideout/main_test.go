@@ -469,19 +469,48 @@ func TestVerifyHeaderRoundsShare(t *testing.T) {
 }
 
 // A campaign whose round runs past its share takes the time from the
-// next one, so that the run keeps to -duration. The bug this catches:
-// every campaign got its full share whatever the ones before it took, and
-// a 3 s run took 10.8 s.
+// next one, so that the run keeps to -duration, but leaves it a quarter
+// of its share at least. The bugs this catches: every campaign got its full
+// share whatever the ones before it took, and a 3 s run took 10.8 s; and,
+// the other way, one slow round (a collection, a loaded machine) leaving
+// the next campaign no time for a round, a short run INCOMPLETE for it.
 func TestVerifyOverrunShortensNext(t *testing.T) {
-	slow := &fake{name: "slow"}
-	slow.before = func() { time.Sleep(slow.deadline + 300*time.Millisecond) }
-	next := &fake{name: "next"}
-	code, _, _ := invoke(t, t.Context(), []campaign.Campaign{slow.campaign(), next.campaign()}, "verify", "-duration", "2s")
-	if code != exitPass {
-		t.Fatalf("exit %d, want %d", code, exitPass)
+	for _, tc := range []struct {
+		over     time.Duration // how long the first campaign runs past its 1s share
+		min, max time.Duration // the second's share
+	}{
+		{300 * time.Millisecond, 0, 800 * time.Millisecond},
+		{1200 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond},
+	} {
+		slow := &fake{name: "slow"}
+		slow.before = func() { time.Sleep(slow.deadline + tc.over) }
+		next := &fake{name: "next"}
+		code, _, _ := invoke(t, t.Context(), []campaign.Campaign{slow.campaign(), next.campaign()}, "verify", "-duration", "2s")
+		if code != exitPass {
+			t.Fatalf("exit %d, want %d", code, exitPass)
+		}
+		if next.deadline < tc.min || next.deadline > tc.max {
+			t.Errorf("the campaign after one that ran %v over got %v, want %v to %v", tc.over, next.deadline, tc.min, tc.max)
+		}
 	}
-	if next.deadline > 800*time.Millisecond {
-		t.Errorf("the campaign after one that ran 300ms over got %v, want at most its share less the 300ms", next.deadline)
+}
+
+// An interrupt before the first campaign starts is INCOMPLETE too, and
+// says how many campaigns ran. The bug this catches: an interrupt between
+// campaigns (here, before the first) exiting 0 with an empty table.
+func TestVerifyInterruptedBetween(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	a := &fake{name: "a"}
+	code, out, _ := invoke(t, ctx, []campaign.Campaign{a.campaign(), (&fake{name: "b"}).campaign()}, "verify", "-duration", "1s")
+	if code != exitIncomplete {
+		t.Errorf("exit %d, want %d", code, exitIncomplete)
+	}
+	if got, want := verdictLine(out), "verify: INCOMPLETE: interrupted after 0 of 2 campaigns"; got != want {
+		t.Errorf("verdict %q, want %q", got, want)
+	}
+	if a.ran {
+		t.Errorf("a campaign ran after the interrupt")
 	}
 }
 
@@ -558,9 +587,15 @@ func TestVerifyInterruptStopsRound(t *testing.T) {
 			return o.Seed, linearize.Summary{Rounds: 1}, nil
 		},
 	}
-	code, _, _ := invokeWithin(t, 5*time.Second, ctx, []campaign.Campaign{stuck}, "verify", "-duration", "1h", "-report-dir", t.TempDir())
+	code, out, errs := invokeWithin(t, 5*time.Second, ctx, []campaign.Campaign{stuck}, "verify", "-duration", "1h", "-report-dir", t.TempDir())
 	if code != exitIncomplete {
 		t.Errorf("exit %d, want %d", code, exitIncomplete)
+	}
+	if got, want := verdictLine(out), "verify: INCOMPLETE: interrupted during stuck, campaign 1 of 1, its round left unfinished"; got != want {
+		t.Errorf("verdict %q, want %q", got, want)
+	}
+	if strings.Contains(errs, "STOPPED") {
+		t.Errorf("stderr blames the share for what the interrupt did")
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/mailbox"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // A Spawner starts a continuation on a runtime of its own, for
@@ -37,7 +36,7 @@ type Call[T any] struct {
 // NewCall makes a call whose remote part is the continuation body makes:
 // body gets a function to record the result with, which the remote part
 // calls before it finishes. If the remote part finishes without recording
-// a result, or panics, the caller resumes with spec.ErrRemotePanicked (a
+// a result, or panics, the caller resumes with ErrRemotePanicked (a
 // panic also fails the runtime it happened on, as any step's does).
 func NewCall[T any](body func(result func(T)) *C) *Call[T] {
 	cl := &Call[T]{done: make(chan struct{})}
@@ -56,7 +55,7 @@ func NewCall[T any](body func(result func(T)) *C) *Call[T] {
 	// paired with the caller's receive.
 	signal := func() {
 		if !recorded && cl.err == nil {
-			cl.err = spec.ErrRemotePanicked
+			cl.err = ErrRemotePanicked
 		}
 		close(cl.done)
 	}
@@ -70,7 +69,7 @@ func NewCall[T any](body func(result func(T)) *C) *Call[T] {
 			finished := false
 			defer func() {
 				if !finished { // the step panicked
-					cl.err = spec.ErrRemotePanicked
+					cl.err = ErrRemotePanicked
 					signal()
 				}
 			}()
@@ -149,7 +148,7 @@ func (cl *Call[T]) ToNovel() func(context.Context, *C) error {
 	return func(ctx context.Context, child *C) error {
 		sp, _ := ctx.Value(SpawnerKey{}).(Spawner)
 		if sp == nil {
-			return spec.ErrNoRuntime
+			return ErrNoRuntime
 		}
 		join, err := sp.SpawnNovel(child)
 		if err != nil {
@@ -165,7 +164,7 @@ func (cl *Call[T]) ToNovel() func(context.Context, *C) error {
 // step's context, so that it can be halted or frozen meanwhile), and then
 // goes on with then, given remote's result: the step form of the seed's
 // comeFrom. err is a *MoveError if server could not take the remote part,
-// spec.ErrRemotePanicked if it panicked.
+// ErrRemotePanicked if it panicked.
 func ComeFrom[T any](server *Box, remote func(ctx context.Context) T, then func(v T, err error) Step) Step {
 	cl := oneStep(remote)
 	return cl.waitStep(ToBox(server), then)
@@ -176,7 +175,7 @@ func ComeFrom[T any](server *Box, remote func(ctx context.Context) T, then func(
 // caller waits where it is; once remote has finished the runtime is
 // joined, and the caller goes on with then, given remote's result and any
 // error of that runtime. Outside a runtime it goes on at once with
-// spec.ErrNoRuntime.
+// ErrNoRuntime.
 func NovelThread[T any](remote func(ctx context.Context) T, then func(v T, err error) Step) Step {
 	cl := oneStep(remote)
 	return cl.waitStep(cl.ToNovel(), then)

@@ -29,7 +29,6 @@ import (
 	"unsafe"
 
 	"github.com/insideout-go/insideout/impl/mailbox"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // A Step does one step of a continuation's work and returns the step to
@@ -78,7 +77,7 @@ func (c *C) Next() Step { return c.fn }
 // from whoever made it) and hands it on through a mailbox, whose send and
 // receipt order the two runners' accesses. Stepping c from two goroutines
 // at once is a data race, which the race detector reports; sequential
-// continuations (impl/seq) also report it as spec.ErrResumedTwice.
+// continuations (impl/seq) also report it as seq.ErrResumedTwice.
 func (c *C) Step(ctx context.Context) (done bool) {
 	fn := c.fn
 	if fn == nil {
@@ -272,7 +271,7 @@ func (c *C) Coop(next Step) Step { return next }
 
 // MoveError is the error of a Goto that could not send its continuation,
 // or of an Away whose give refused it.
-// It matches spec.ErrMove and wraps the mailbox's (or give's) error.
+// It matches ErrMove and wraps the mailbox's (or give's) error.
 type MoveError struct {
 	Err error
 }
@@ -282,8 +281,8 @@ func (e *MoveError) Error() string { return "cont: move: " + e.Err.Error() }
 // Unwrap returns the underlying error: the mailbox's, or give's.
 func (e *MoveError) Unwrap() error { return e.Err }
 
-// Is reports whether target is spec.ErrMove.
-func (e *MoveError) Is(target error) bool { return target == spec.ErrMove }
+// Is reports whether target is ErrMove.
+func (e *MoveError) Is(target error) bool { return target == ErrMove }
 
 // Run runs c's steps with ctx until it finishes or moves away, or until
 // ctx ends between two steps, and reports whether it finished or moved.

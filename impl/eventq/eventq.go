@@ -149,15 +149,26 @@ const (
 
 // The errors of the event queue (see package spec).
 var (
-	ErrClosed      = spec.ErrClosed
-	ErrBadEvents   = spec.ErrBadEvents
-	ErrUnknownID   = spec.ErrUnknownID
-	ErrNilCont     = spec.ErrNilCont
-	ErrRegistered  = spec.ErrRegistered
-	ErrBusy        = spec.ErrBusy
+	// ErrClosed: the queue is closed; nothing more can be registered or
+	// handed out.
+	ErrClosed = spec.ErrClosed
+	// ErrBadEvents: the event set breaks a rule of Events.Check.
+	ErrBadEvents = spec.ErrBadEvents
+	// ErrUnknownID: no live registration has this id.
+	ErrUnknownID = spec.ErrUnknownID
+	// ErrNilCont: a registration was given a nil continuation.
+	ErrNilCont = spec.ErrNilCont
+	// ErrRegistered: the continuation is already in a live registration.
+	ErrRegistered = spec.ErrRegistered
+	// ErrBusy: Wait was called while another Wait was in progress.
+	ErrBusy = spec.ErrBusy
+	// ErrBadDuration: Every was given a period that is not positive.
 	ErrBadDuration = spec.ErrBadDuration
-	ErrNoSignal    = spec.ErrNoSignal
-	ErrNoQueue     = spec.ErrNoQueue
+	// ErrNoSignal: Signal was given no signal, or a nil one.
+	ErrNoSignal = spec.ErrNoSignal
+	// ErrNoQueue: a step asked to wait for an event, but whoever runs it
+	// has no event queue.
+	ErrNoQueue = spec.ErrNoQueue
 )
 
 // Ready is one firing: a continuation handed out by Wait.

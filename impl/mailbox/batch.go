@@ -6,7 +6,6 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/internal/segment"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // TrySendMany sends a prefix of vs, without waiting, as one operation: the
@@ -18,10 +17,10 @@ import (
 // report instead: Nil if any item of vs is nil (then none is sent),
 // Paused, Unwritable or Full. An empty vs sends nothing, and reports
 // Delivered if an item could have been sent.
-func (m *Mailbox[T]) TrySendMany(vs []*T) (int, spec.Result) {
+func (m *Mailbox[T]) TrySendMany(vs []*T) (int, Result) {
 	for _, v := range vs {
 		if v == nil {
-			return 0, spec.Nil
+			return 0, Nil
 		}
 	}
 	for {
@@ -29,15 +28,15 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, spec.Result) {
 		s := m.snapshot()
 		switch {
 		case s.t&paused != 0:
-			return 0, spec.Paused
+			return 0, Paused
 		case s.unwritable():
-			return 0, spec.Unwritable
+			return 0, Unwritable
 		case s.full():
-			return 0, spec.Full
+			return 0, Full
 		}
 		n := min(len(vs), capOf(s.t)-s.count())
 		if n == 0 {
-			return 0, spec.Delivered
+			return 0, Delivered
 		}
 		// The sends claim slots s.t to s.t+n-1 and take effect here; the
 		// CAS fails if the tail word changed since the snapshot. The head
@@ -71,7 +70,7 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, spec.Result) {
 			}
 			m.settle(delivered)
 		}
-		return n, spec.Delivered
+		return n, Delivered
 	}
 }
 
@@ -83,21 +82,21 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, spec.Result) {
 // It returns how many it received and Received, or 0 and what TryRecv
 // would report instead: Paused, Unreadable or Empty. An empty dst receives
 // nothing, and reports Received if there was an item to receive.
-func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, spec.Result) {
+func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, Result) {
 	for {
 		seg := m.headSeg.Load() // before claiming
 		s := m.snapshot()
 		switch {
 		case s.t&paused != 0:
-			return 0, spec.Paused
+			return 0, Paused
 		case s.unreadable():
-			return 0, spec.Unreadable
+			return 0, Unreadable
 		case s.count() == 0:
-			return 0, spec.Empty
+			return 0, Empty
 		}
 		n := min(len(dst), s.count())
 		if n == 0 {
-			return 0, spec.Received
+			return 0, Received
 		}
 		// The receipts claim slots s.h to s.h+n-1 and take effect here;
 		// the CAS fails if the head word (its position, or its copy of the
@@ -119,6 +118,6 @@ func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, spec.Result) {
 			}
 			m.settle(received)
 		}
-		return n, spec.Received
+		return n, Received
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"iter"
 	"runtime"
 	"unsafe"
-
-	"github.com/insideout-go/insideout/spec"
 )
 
 // What a successful operation did, for settle.
@@ -75,7 +73,7 @@ func (m *Mailbox[T]) handOff(v *T) bool {
 	}
 	m.unlist(w)
 	m.mu.Unlock()
-	w.result, w.item = spec.Received, unsafe.Pointer(v)
+	w.result, w.item = Received, unsafe.Pointer(v)
 	w.ch <- struct{}{}
 	return true
 }
@@ -90,13 +88,13 @@ func (m *Mailbox[T]) handSend() bool {
 		return false
 	}
 	r := m.trySend((*T)(w.item), false)
-	if r == spec.Delivered || r == spec.Unwritable {
+	if r == Delivered || r == Unwritable {
 		w.result = r
 	}
 	w.counted = true
 	m.woken.Add(1)
 	w.ch <- struct{}{}
-	return r == spec.Delivered
+	return r == Delivered
 }
 
 // handRecv is handSend's twin for the longest-sleeping Recv. It reports
@@ -107,11 +105,11 @@ func (m *Mailbox[T]) handRecv() bool {
 		return false
 	}
 	v, r := m.tryRecv(false)
-	if r == spec.Received || r == spec.Unreadable {
+	if r == Received || r == Unreadable {
 		w.result, w.item = r, unsafe.Pointer(v)
 	}
 	w.ch <- struct{}{}
-	return r == spec.Received
+	return r == Received
 }
 
 // recvSpins is how many times a Recv that finds the mailbox empty yields
@@ -132,21 +130,21 @@ func (m *Mailbox[T]) SendContext(ctx context.Context, v *T) error {
 	}
 	for {
 		switch m.trySend(v, yieldOnContention) {
-		case spec.Delivered:
+		case Delivered:
 			m.settle(delivered)
 			return nil
-		case spec.Unwritable:
+		case Unwritable:
 			return ErrUnwritable
-		case spec.Nil:
+		case Nil:
 			return ErrNil
 		}
 		r, _, err := m.sleep(ctx, sendKind, snap.sendBlocked, unsafe.Pointer(v))
 		switch {
 		case err != nil:
 			return err
-		case r == spec.Delivered:
+		case r == Delivered:
 			return nil
-		case r == spec.Unwritable:
+		case r == Unwritable:
 			return ErrUnwritable
 		}
 	}
@@ -164,12 +162,12 @@ func (m *Mailbox[T]) RecvContext(ctx context.Context) (*T, error) {
 	spins := 0
 	for {
 		switch v, r := m.tryRecv(yieldOnContention); r {
-		case spec.Received:
+		case Received:
 			m.settle(received)
 			return v, nil
-		case spec.Unreadable:
+		case Unreadable:
 			return nil, ErrUnreadable
-		case spec.Empty:
+		case Empty:
 			// Spin only while no other receiver sleeps: where receivers
 			// queue up, one more spinning only takes the processor from
 			// the senders. And not while a Send that a receipt woke has
@@ -188,9 +186,9 @@ func (m *Mailbox[T]) RecvContext(ctx context.Context) (*T, error) {
 		switch {
 		case err != nil:
 			return nil, err
-		case r == spec.Received:
+		case r == Received:
 			return (*T)(got), nil
-		case r == spec.Unreadable:
+		case r == Unreadable:
 			return nil, ErrUnreadable
 		}
 	}

@@ -35,3 +35,25 @@ func ExampleMailbox() {
 	// order 3
 	// mailbox: unwritable: closed for writing or reading
 }
+
+// TrySend and TryRecv never wait: they report what happened as a
+// mailbox.Result, and Flags shows the state at one instant, all in the
+// package's own names. (Without those names, this example would need
+// package spec: it catches their removal.)
+func ExampleMailbox_TrySend() {
+	m := mailbox.New[order](1)
+	fmt.Println(m.TrySend(&order{id: 1}) == mailbox.Delivered)
+	fmt.Println(m.TrySend(&order{id: 2}) == mailbox.Full)
+	fmt.Println(m.Flags()&mailbox.FlagFull != 0)
+	m.CloseWrite()
+	o, r := m.TryRecv()
+	fmt.Println(o.id, r == mailbox.Received)
+	_, r = m.TryRecv()
+	fmt.Println(r == mailbox.Unreadable, r)
+	// Output:
+	// true
+	// true
+	// true
+	// 1 true
+	// true Unreadable
+}

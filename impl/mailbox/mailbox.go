@@ -57,14 +57,6 @@ import (
 	"github.com/insideout-go/insideout/spec"
 )
 
-// The errors of blocking calls; the same values as in package spec.
-var (
-	ErrNil         = spec.ErrNil
-	ErrUnwritable  = spec.ErrUnwritable
-	ErrUnreadable  = spec.ErrUnreadable
-	ErrInterrupted = spec.ErrInterrupted
-)
-
 // yieldOnContention makes Send and Recv (not the Try forms) yield the
 // processor when they lose a race for a word to another call on the same
 // side. With more goroutines than processors, as is common, that lets a
@@ -139,12 +131,12 @@ func fullPos(s *segment.Segment, p uint64) uint64 {
 // TrySend sends v without waiting: Delivered, or Nil, Paused, Unwritable
 // or Full (in that order of precedence) when it cannot, in which case
 // nothing was sent.
-func (m *Mailbox[T]) TrySend(v *T) spec.Result {
+func (m *Mailbox[T]) TrySend(v *T) Result {
 	if v != nil && m.wait.Load()&recvSleep != 0 && m.handOff(v) {
-		return spec.Delivered
+		return Delivered
 	}
 	r := m.trySend(v, false)
-	if r == spec.Delivered {
+	if r == Delivered {
 		m.settle(delivered)
 	}
 	return r
@@ -153,9 +145,9 @@ func (m *Mailbox[T]) TrySend(v *T) spec.Result {
 // trySend is TrySend without the wake-ups a delivery calls for. If yield
 // is set, it yields the processor after losing a race for the tail word
 // (see yieldOnContention).
-func (m *Mailbox[T]) trySend(v *T, yield bool) spec.Result {
+func (m *Mailbox[T]) trySend(v *T, yield bool) Result {
 	if v == nil {
-		return spec.Nil
+		return Nil
 	}
 	var (
 		seg *segment.Segment
@@ -187,7 +179,7 @@ func (m *Mailbox[T]) trySend(v *T, yield bool) spec.Result {
 					case d > maxDistance:
 						continue // stale
 					case h&flagMask == 0:
-						return spec.Full
+						return Full
 					}
 					goto slow
 				}
@@ -205,11 +197,11 @@ func (m *Mailbox[T]) trySend(v *T, yield bool) spec.Result {
 		s = m.snapshot()
 		switch {
 		case s.t&paused != 0:
-			return spec.Paused
+			return Paused
 		case s.unwritable():
-			return spec.Unwritable
+			return Unwritable
 		case s.full():
-			return spec.Full
+			return Full
 		}
 		// The send claims slot s.t and takes effect here. The CAS fails if
 		// the tail word changed since the snapshot: another send, or a
@@ -222,14 +214,14 @@ func (m *Mailbox[T]) trySend(v *T, yield bool) spec.Result {
 	// The store publishes v: a release that pairs with the receipt's
 	// swap of the same slot (an acquire).
 	atomic.StorePointer(slot(&m.tailSeg, seg, s.t&posMask), unsafe.Pointer(v))
-	return spec.Delivered
+	return Delivered
 }
 
 // TryRecv receives without waiting: the first item and Received, or nil
 // and Paused, Unreadable or Empty (in that order of precedence).
-func (m *Mailbox[T]) TryRecv() (*T, spec.Result) {
+func (m *Mailbox[T]) TryRecv() (*T, Result) {
 	v, r := m.tryRecv(false)
-	if r == spec.Received {
+	if r == Received {
 		m.settle(received)
 	}
 	return v, r
@@ -237,7 +229,7 @@ func (m *Mailbox[T]) TryRecv() (*T, spec.Result) {
 
 // tryRecv is TryRecv without the wake-ups a receipt calls for; yield as
 // for trySend.
-func (m *Mailbox[T]) tryRecv(yield bool) (*T, spec.Result) {
+func (m *Mailbox[T]) tryRecv(yield bool) (*T, Result) {
 	for {
 		seg := m.headSeg.Load() // before claiming
 		// The fast path, while the mailbox is neither paused nor closed for
@@ -255,16 +247,16 @@ func (m *Mailbox[T]) tryRecv(yield bool) (*T, spec.Result) {
 				t := m.tail.Load() & posMask
 				if (t-h)&posMask-1 >= maxDistance {
 					if h&writeClosed != 0 {
-						return nil, spec.Unreadable
+						return nil, Unreadable
 					}
-					return nil, spec.Empty
+					return nil, Empty
 				}
 				if t != bound { // storing the same value would still take the line
 					m.tailBound.Store(t)
 				}
 			}
 			if m.head.CompareAndSwap(h, advance(h, 1)) {
-				return m.take(slot(&m.headSeg, seg, h&posMask)), spec.Received
+				return m.take(slot(&m.headSeg, seg, h&posMask)), Received
 			}
 			if yield {
 				runtime.Gosched()
@@ -274,15 +266,15 @@ func (m *Mailbox[T]) tryRecv(yield bool) (*T, spec.Result) {
 		s := m.snapshot()
 		switch {
 		case s.t&paused != 0:
-			return nil, spec.Paused
+			return nil, Paused
 		case s.unreadable():
-			return nil, spec.Unreadable
+			return nil, Unreadable
 		case s.count() == 0:
-			return nil, spec.Empty
+			return nil, Empty
 		}
 		// The receipt claims slot s.h and takes effect here.
 		if m.head.CompareAndSwap(s.h, advance(s.h, 1)) {
-			return m.take(slot(&m.headSeg, seg, s.h&posMask)), spec.Received
+			return m.take(slot(&m.headSeg, seg, s.h&posMask)), Received
 		}
 	}
 }
@@ -434,4 +426,4 @@ func (m *Mailbox[T]) claimAll() (*segment.Segment, snap) {
 }
 
 // Flags returns the mailbox's flags at one instant.
-func (m *Mailbox[T]) Flags() spec.Flags { return m.flags() }
+func (m *Mailbox[T]) Flags() Flags { return m.flags() }

@@ -147,19 +147,19 @@ func (w *words) reconcile() {
 
 // flagsOf returns the observable flags of s; interrupt says whether an
 // interrupt is pending.
-func flagsOf(s snap, interrupt bool) spec.Flags {
-	var f spec.Flags
-	set := func(on bool, flag spec.Flags) {
+func flagsOf(s snap, interrupt bool) Flags {
+	var f Flags
+	set := func(on bool, flag Flags) {
 		if on {
 			f |= flag
 		}
 	}
-	set(interrupt, spec.FlagInterrupt)
-	set(s.t&paused != 0, spec.FlagPaused)
-	set(s.count() == 0, spec.FlagEmpty)
-	set(s.full(), spec.FlagFull)
-	set(!s.unreadable(), spec.FlagReadable)
-	set(!s.unwritable(), spec.FlagWritable)
-	set(s.t&capMask>>capShift != capAll, spec.FlagBounded)
+	set(interrupt, FlagInterrupt)
+	set(s.t&paused != 0, FlagPaused)
+	set(s.count() == 0, FlagEmpty)
+	set(s.full(), FlagFull)
+	set(!s.unreadable(), FlagReadable)
+	set(!s.unwritable(), FlagWritable)
+	set(s.t&capMask>>capShift != capAll, FlagBounded)
 	return f
 }

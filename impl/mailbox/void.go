@@ -1,7 +1,5 @@
 package mailbox
 
-import "github.com/insideout-go/insideout/spec"
-
 // Void is a mailbox that carries no items, only its state: a gate to wait
 // on. Its capacity is 0, so it is always Empty and Full; it can be paused,
 // resumed, closed and interrupted like any mailbox, and its Wait calls
@@ -61,4 +59,4 @@ func (v *Void) CloseRead() bool { return v.close(readClosed) }
 func (v *Void) Interrupt(n int) int { return v.interrupt(n) }
 
 // Flags returns the flags at one instant.
-func (v *Void) Flags() spec.Flags { return v.flags() }
+func (v *Void) Flags() Flags { return v.flags() }

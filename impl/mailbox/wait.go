@@ -7,7 +7,6 @@ import (
 	"unsafe"
 
 	"github.com/insideout-go/insideout/impl/chaos"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // A kind of sleeper, each with its own list and its own bit in the wait
@@ -51,7 +50,7 @@ type waiter struct {
 	// call that wakes it (see Mailbox.settle): item is the item to send,
 	// or the item received, and result the outcome, or 0 to try again.
 	item   unsafe.Pointer
-	result spec.Result
+	result Result
 }
 
 var waiters = sync.Pool{New: func() any { return &waiter{ch: make(chan struct{}, 1)} }}
@@ -136,7 +135,7 @@ func (c *core) clearWait(bits uint64) { c.wait.Store(c.wait.Load() &^ bits) }
 // have changed in a way that matters to it. It returns the outcome of the
 // call's operation if the waker did it for the call (see Mailbox.settle;
 // item is the item to send, and the item received comes back), 0 to have
-// the call try again, or spec.ErrInterrupted, or ctx's error (ctx may be
+// the call try again, or ErrInterrupted, or ctx's error (ctx may be
 // nil).
 //
 // blocked says whether a state still holds the call back. The sleeper sets
@@ -146,7 +145,7 @@ func (c *core) clearWait(bits uint64) { c.wait.Store(c.wait.Load() &^ bits) }
 // the check sees the change (and the call does not sleep) or the operation
 // sees the bit, and takes mu, after this call has listed itself, to wake
 // it. No wake-up is lost.
-func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool, item unsafe.Pointer) (spec.Result, unsafe.Pointer, error) {
+func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool, item unsafe.Pointer) (Result, unsafe.Pointer, error) {
 	w := c.getWaiter(k, blocked)
 	w.item = item
 	c.mu.Lock()
@@ -162,7 +161,7 @@ func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool, item 
 		c.idle(k)
 		c.mu.Unlock()
 		c.putWaiter(w)
-		return 0, nil, spec.ErrInterrupted
+		return 0, nil, ErrInterrupted
 	}
 	w.seq = c.seq
 	c.seq++
@@ -198,7 +197,7 @@ func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool, item 
 	result, got, interrupted := w.result, w.item, w.interrupted
 	c.putWaiter(w)
 	if interrupted {
-		return 0, nil, spec.ErrInterrupted
+		return 0, nil, ErrInterrupted
 	}
 	return result, got, nil
 }
@@ -307,7 +306,7 @@ func (c *core) interrupt(n int) int {
 
 // flags returns the flags at one instant: the pending interrupt is read
 // before and after the snapshot, and the snapshot retaken if it changed.
-func (c *core) flags() spec.Flags {
+func (c *core) flags() Flags {
 	for {
 		p := c.wait.Load() & pending
 		s := c.snapshot()

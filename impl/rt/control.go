@@ -6,11 +6,10 @@ import (
 	"syscall"
 
 	"github.com/insideout-go/insideout/impl/cont"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // setFlags turns on and off flags atomically.
-func (r *Runtime) setFlags(on, off spec.RuntimeFlags) {
+func (r *Runtime) setFlags(on, off Flags) {
 	for {
 		f := r.flags.Load()
 		n := f&^uint32(off) | uint32(on)
@@ -54,7 +53,7 @@ func (r *Runtime) signalWake() {
 // (it has stopped already).
 func (r *Runtime) Halt() bool {
 	ok := r.update(func(f uint32) (uint32, bool) {
-		return f | uint32(spec.RtHalted), f&uint32(spec.RtHalted|spec.RtTeardown) == 0
+		return f | uint32(FlagHalted), f&uint32(FlagHalted|FlagTeardown) == 0
 	})
 	if ok {
 		r.endStep(errHalted)
@@ -70,7 +69,7 @@ func (r *Runtime) Halt() bool {
 // the step in progress: Flags shows Running off once the runtime sleeps.
 func (r *Runtime) Freeze() bool {
 	ok := r.update(func(f uint32) (uint32, bool) {
-		return f | uint32(spec.RtFrozen), f&(uint32(spec.RtFrozen|spec.RtHalted|spec.RtTeardown)|emptied) == 0
+		return f | uint32(FlagFrozen), f&(uint32(FlagFrozen|FlagHalted|FlagTeardown)|emptied) == 0
 	})
 	if ok {
 		r.endStep(errFrozen)
@@ -81,7 +80,7 @@ func (r *Runtime) Freeze() bool {
 // Thaw undoes Freeze and reports whether the runtime was frozen.
 func (r *Runtime) Thaw() bool {
 	ok := r.update(func(f uint32) (uint32, bool) {
-		return f &^ uint32(spec.RtFrozen), f&uint32(spec.RtFrozen) != 0
+		return f &^ uint32(FlagFrozen), f&uint32(FlagFrozen) != 0
 	})
 	if ok {
 		r.signalWake()
@@ -95,17 +94,17 @@ func (r *Runtime) Thaw() bool {
 func (r *Runtime) Interrupt() { r.endStep(errInterrupted) }
 
 // Cancel halts the runtime and drops its continuation, which will never
-// run again; the runtime's error becomes spec.ErrCanceled. Go cannot stop a
+// run again; the runtime's error becomes ErrCanceled. Go cannot stop a
 // goroutine, so a step in progress that ignores its context runs to its
 // end first. It reports false, doing nothing, with DenyCancels, or once the
 // runtime has torn down or was canceled already.
 func (r *Runtime) Cancel() bool {
 	ok := r.update(func(f uint32) (uint32, bool) {
-		return f | canceled | uint32(spec.RtHalted),
-			f&uint32(spec.RtCancels) != 0 && f&(canceled|uint32(spec.RtTeardown)) == 0
+		return f | canceled | uint32(FlagHalted),
+			f&uint32(FlagCancels) != 0 && f&(canceled|uint32(FlagTeardown)) == 0
 	})
 	if ok {
-		r.endStep(spec.ErrCanceled)
+		r.endStep(ErrCanceled)
 		r.signalWake()
 	}
 	return ok
@@ -124,8 +123,8 @@ func (r *Runtime) endStep(err error) {
 // and asleep hands the continuation over at its next cooperative point
 // (the step in progress is interrupted, and returns first), turning Frozen
 // on and Running off as it does, so that Eject takes effect at one
-// instant. Eject fails with spec.ErrTornDown if the runtime is halted or
-// torn down first, and with spec.ErrNoContinuation if it has none (taken
+// instant. Eject fails with ErrTornDown if the runtime is halted or
+// torn down first, and with ErrNoContinuation if it has none (taken
 // already, or the runtime is idle: see EventQueue).
 func (r *Runtime) Eject() (*cont.C, error) {
 	r.mu.Lock()
@@ -136,7 +135,7 @@ func (r *Runtime) Eject() (*cont.C, error) {
 		switch {
 		case r.idleEject && waited:
 			r.idleEject = false
-			return nil, spec.ErrNoContinuation
+			return nil, ErrNoContinuation
 		case r.handed != nil && waited:
 			// Handed over to the Ejects waiting then, this one among
 			// them: the first to wake takes it. The Eject took effect at
@@ -144,15 +143,15 @@ func (r *Runtime) Eject() (*cont.C, error) {
 			c := r.handed
 			r.handed = nil
 			return c, nil
-		case f&uint32(spec.RtHalted|spec.RtTeardown) != 0:
-			return nil, spec.ErrTornDown
+		case f&uint32(FlagHalted|FlagTeardown) != 0:
+			return nil, ErrTornDown
 		case r.handed != nil || f&emptied != 0:
 			// Taken already, or handed over before this call to an Eject
 			// that has yet to wake.
-			return nil, spec.ErrNoContinuation
-		case f&uint32(spec.RtFrozen) != 0 && f&uint32(spec.RtRunning) == 0 && r.c == nil:
-			return nil, spec.ErrNoContinuation // idle: its continuations wait in its event queue
-		case f&uint32(spec.RtFrozen) != 0 && f&uint32(spec.RtRunning) == 0:
+			return nil, ErrNoContinuation
+		case f&uint32(FlagFrozen) != 0 && f&uint32(FlagRunning) == 0 && r.c == nil:
+			return nil, ErrNoContinuation // idle: its continuations wait in its event queue
+		case f&uint32(FlagFrozen) != 0 && f&uint32(FlagRunning) == 0:
 			// Asleep: take it now. The runtime turns Running on only by
 			// a CAS that fails once emptied is set, and this CAS fails
 			// once Running is on, so the two exclude each other: the
@@ -200,8 +199,8 @@ func (r *Runtime) Err() error {
 }
 
 // Flags returns the runtime's flags at one instant.
-func (r *Runtime) Flags() spec.RuntimeFlags {
-	return spec.RuntimeFlags(r.flags.Load() & publicFlags)
+func (r *Runtime) Flags() Flags {
+	return Flags(r.flags.Load() & publicFlags)
 }
 
 // Signal applies sig's default action: SIGTERM and SIGQUIT halt the

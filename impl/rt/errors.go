@@ -3,12 +3,10 @@ package rt
 import (
 	"errors"
 	"fmt"
-
-	"github.com/insideout-go/insideout/spec"
 )
 
 // PanicError is the error of a runtime whose step panicked: the runtime,
-// the value and the stack. It matches spec.ErrPanicked with errors.Is.
+// the value and the stack. It matches ErrPanicked with errors.Is.
 type PanicError struct {
 	Runtime string // the runtime's name (see Name), or its address
 	Value   any
@@ -20,11 +18,11 @@ func (e *PanicError) Error() string {
 	return fmt.Sprintf("runtime %s: a step panicked: %v", e.Runtime, e.Value)
 }
 
-// Is reports whether target is spec.ErrPanicked.
-func (e *PanicError) Is(target error) bool { return target == spec.ErrPanicked }
+// Is reports whether target is ErrPanicked.
+func (e *PanicError) Is(target error) bool { return target == ErrPanicked }
 
 // LinkedError is the error of a runtime halted because a linked runtime
-// failed. It matches spec.ErrLinkedFailure, and, through Unwrap, the
+// failed. It matches ErrLinkedFailure, and, through Unwrap, the
 // linked runtime's own error.
 type LinkedError struct {
 	Peer string // the failed runtime
@@ -35,13 +33,13 @@ func (e *LinkedError) Error() string {
 	return fmt.Sprintf("runtime: linked runtime %s failed: %v", e.Peer, e.Err)
 }
 
-// Is reports whether target is spec.ErrLinkedFailure.
-func (e *LinkedError) Is(target error) bool { return target == spec.ErrLinkedFailure }
+// Is reports whether target is ErrLinkedFailure.
+func (e *LinkedError) Is(target error) bool { return target == ErrLinkedFailure }
 
 // Unwrap returns the linked runtime's error.
 func (e *LinkedError) Unwrap() error { return e.Err }
 
-// The reasons a step's context ends, other than spec.ErrCanceled.
+// The reasons a step's context ends, other than ErrCanceled.
 var (
 	errHalted      = errors.New("runtime: halted")
 	errFrozen      = errors.New("runtime: frozen")

@@ -2,16 +2,14 @@ package rt
 
 import (
 	"fmt"
-
-	"github.com/insideout-go/insideout/spec"
 )
 
 // Link links r and other both ways: the teardown of either halts the
-// other. It fails with spec.ErrSelfLink for r itself, and with
-// spec.ErrTornDown if either has torn down.
+// other. It fails with ErrSelfLink for r itself, and with
+// ErrTornDown if either has torn down.
 func (r *Runtime) Link(other *Runtime) error {
 	if other == r {
-		return spec.ErrSelfLink
+		return ErrSelfLink
 	}
 	if err := r.link1(other); err != nil {
 		return err
@@ -26,14 +24,14 @@ func (r *Runtime) Link(other *Runtime) error {
 func (r *Runtime) link1(other *Runtime) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.flags.Load()&uint32(spec.RtTeardown) != 0 {
-		return fmt.Errorf("linking %s: %w", r, spec.ErrTornDown)
+	if r.flags.Load()&uint32(FlagTeardown) != 0 {
+		return fmt.Errorf("linking %s: %w", r, ErrTornDown)
 	}
 	if r.links == nil {
 		r.links = make(map[*Runtime]struct{})
 	}
 	r.links[other] = struct{}{}
-	r.setFlags(spec.RtLinked, 0)
+	r.setFlags(FlagLinked, 0)
 	return nil
 }
 
@@ -47,8 +45,8 @@ func (r *Runtime) unlink1(other *Runtime) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.links, other)
-	if len(r.links) == 0 && r.flags.Load()&uint32(spec.RtTeardown) == 0 {
-		r.setFlags(0, spec.RtLinked)
+	if len(r.links) == 0 && r.flags.Load()&uint32(FlagTeardown) == 0 {
+		r.setFlags(0, FlagLinked)
 	}
 }
 

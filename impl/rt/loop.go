@@ -6,7 +6,6 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // loop runs steps until the runtime halts or its continuation finishes,
@@ -23,14 +22,14 @@ func (r *Runtime) loop() error {
 			r.ctx.Store(ctx)
 		}
 		f := r.flags.Load()
-		if f&uint32(spec.RtHalted) != 0 {
+		if f&uint32(FlagHalted) != 0 {
 			return nil
 		}
 		if f&ejecting != 0 {
 			r.handOver()
 			continue
 		}
-		if f&uint32(spec.RtFrozen) != 0 {
+		if f&uint32(FlagFrozen) != 0 {
 			if !r.park() {
 				return nil
 			}
@@ -40,12 +39,12 @@ func (r *Runtime) loop() error {
 			return nil
 		}
 		chaos.Point() // a Freeze and an Eject may come now, before Running
-		if f&uint32(spec.RtRunning) == 0 && !r.update(func(f uint32) (uint32, bool) {
+		if f&uint32(FlagRunning) == 0 && !r.update(func(f uint32) (uint32, bool) {
 			// Running goes on only while nothing stops the runtime and an
 			// Eject has not taken the continuation: an Eject of a runtime
 			// asleep takes it by a CAS that needs Running off, so r.c
 			// stays put while Running is on.
-			return f | uint32(spec.RtRunning), f&(uint32(spec.RtFrozen|spec.RtHalted)|ejecting|emptied) == 0
+			return f | uint32(FlagRunning), f&(uint32(FlagFrozen|FlagHalted)|ejecting|emptied) == 0
 		}) {
 			continue // something to do first: look again
 		}
@@ -54,7 +53,7 @@ func (r *Runtime) loop() error {
 			next, finished, err := r.idle(ctx)
 			switch {
 			case err != nil:
-				r.setFlags(spec.RtHalted, 0)
+				r.setFlags(FlagHalted, 0)
 				return err
 			case finished:
 				return nil
@@ -68,11 +67,11 @@ func (r *Runtime) loop() error {
 			pe.Runtime = r.String()
 		}
 		if err != nil {
-			r.setFlags(spec.RtHalted, 0)
+			r.setFlags(FlagHalted, 0)
 			return err
 		}
 		if err := r.settle(c, done); err != nil {
-			r.setFlags(spec.RtHalted, 0)
+			r.setFlags(FlagHalted, 0)
 			return err
 		}
 		if r.c == nil && !r.pending() {
@@ -105,7 +104,7 @@ func (r *Runtime) handOver() {
 		return
 	}
 	if r.update(func(f uint32) (uint32, bool) {
-		return f&^(ejecting|uint32(spec.RtRunning)) | uint32(spec.RtFrozen) | emptied, f&(uint32(spec.RtHalted)|emptied) == 0
+		return f&^(ejecting|uint32(FlagRunning)) | uint32(FlagFrozen) | emptied, f&(uint32(FlagHalted)|emptied) == 0
 	}) {
 		r.handed, r.c = r.c, nil
 	} else {
@@ -125,15 +124,15 @@ func (r *Runtime) handOver() {
 // Thaw, then Eject, then Freeze, all before the thawed runtime woke.)
 func (r *Runtime) park() bool {
 	r.mu.Lock()
-	r.setFlags(0, spec.RtRunning)
+	r.setFlags(0, FlagRunning)
 	r.cond.Broadcast() // an Eject may be waiting for Running to go off
 	r.mu.Unlock()
 	for {
 		f := r.flags.Load()
-		if f&uint32(spec.RtHalted) != 0 {
+		if f&uint32(FlagHalted) != 0 {
 			return false
 		}
-		if f&uint32(spec.RtFrozen) == 0 || f&ejecting != 0 {
+		if f&uint32(FlagFrozen) == 0 || f&ejecting != 0 {
 			return true
 		}
 		if r.sigs == nil || r.parkInQueue() != nil {

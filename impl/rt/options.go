@@ -27,7 +27,7 @@ func SkipPolling() Option { return func(o *options) { o.skipPolling = true } }
 // effect on the process (SIGTERM no longer ends it); the runtime stops
 // receiving them when it tears down. A frozen runtime still receives
 // them, so that SIGCONT can thaw it. It needs Polling: Spawn fails with
-// eventq.ErrNoQueue if SkipPolling is given too.
+// ErrNoQueue if SkipPolling is given too.
 func Signals(sigs ...os.Signal) Option {
 	return func(o *options) {
 		if len(sigs) == 0 {

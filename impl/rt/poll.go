@@ -6,7 +6,6 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // EventQueue returns the runtime's local event queue, making it on first
@@ -19,7 +18,7 @@ import (
 // else to run it sleeps in its queue, using no CPU, until something is
 // ready or a control operation (Halt, Freeze, Interrupt, Cancel, Eject)
 // wakes it. It finishes once its continuation has and nothing is left in
-// its queue. It fails with eventq.ErrNoQueue without Polling (SkipPolling,
+// its queue. It fails with ErrNoQueue without Polling (SkipPolling,
 // and after teardown, which closes the queue).
 //
 // The queue is polled between steps only: a step that blocks (in a
@@ -35,8 +34,8 @@ func (r *Runtime) EventQueue() (*eventq.Queue, error) {
 		return q, nil
 	}
 	// Teardown turns Polling off under mu, before it closes the queue.
-	if r.flags.Load()&uint32(spec.RtPolling) == 0 {
-		return nil, fmt.Errorf("runtime %s does not poll: %w", r, eventq.ErrNoQueue)
+	if r.flags.Load()&uint32(FlagPolling) == 0 {
+		return nil, fmt.Errorf("runtime %s does not poll: %w", r, ErrNoQueue)
 	}
 	q, err := eventq.New()
 	if err != nil {

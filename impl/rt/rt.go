@@ -24,9 +24,9 @@
 // # Failure
 //
 // A panic in a step is caught: it becomes the runtime's error, with the
-// value and the stack (spec.ErrPanicked), the runtime halts, and its
+// value and the stack (ErrPanicked), the runtime halts, and its
 // teardown halts every runtime linked to it, each of which then reports
-// spec.ErrLinkedFailure wrapping the cause, and so on down a chain of
+// ErrLinkedFailure wrapping the cause, and so on down a chain of
 // links. The process lives on.
 //
 // # OS threads
@@ -64,7 +64,7 @@ const publicFlags = 1<<13 - 1
 
 // Runtime runs one continuation. Its methods are safe for concurrent use.
 type Runtime struct {
-	flags atomic.Uint32 // spec.RuntimeFlags, and canceled
+	flags atomic.Uint32 // Flags, and canceled
 
 	// ctx is the context of the step in progress or the next one. An ended
 	// one is replaced before the next step, before the flags are read, so
@@ -112,12 +112,12 @@ type Runtime struct {
 var _ spec.Runtime = (*Runtime)(nil)
 
 // Spawn starts a runtime running c and returns once it has booted. It
-// fails with spec.ErrNilContinuation for a nil c, with spec.ErrTornDown if
+// fails with ErrNilContinuation for a nil c, with ErrTornDown if
 // a runtime to link to has torn down, and with the system's error if an
 // OS-thread option cannot be applied.
 func Spawn(c *cont.C, opts ...Option) (*Runtime, error) {
 	if c == nil {
-		return nil, spec.ErrNilContinuation
+		return nil, ErrNilContinuation
 	}
 	r := &Runtime{wake: make(chan struct{}, 1), done: make(chan struct{}), c: c}
 	for _, o := range opts {
@@ -125,15 +125,15 @@ func Spawn(c *cont.C, opts ...Option) (*Runtime, error) {
 	}
 	r.cond.L = &r.mu
 	r.name = r.opts.name
-	f := uint32(spec.RtBoot | spec.RtPolling | spec.RtCancels)
+	f := uint32(FlagBoot | FlagPolling | FlagCancels)
 	if r.opts.skipPolling {
-		f &^= uint32(spec.RtPolling)
+		f &^= uint32(FlagPolling)
 	}
 	if r.opts.denyCancels {
-		f &^= uint32(spec.RtCancels)
+		f &^= uint32(FlagCancels)
 	}
 	if r.opts.startFrozen {
-		f |= uint32(spec.RtFrozen)
+		f |= uint32(FlagFrozen)
 	}
 	r.flags.Store(f)
 	r.ctx.Store(&stepCtx{r: r})
@@ -216,7 +216,7 @@ func (r *Runtime) run(booted chan<- error) {
 	if r.opts.osThread {
 		// Never unlocked: the thread exits with this goroutine.
 		if err := r.setupThread(); err != nil {
-			r.setFlags(spec.RtHalted|spec.RtTeardown|spec.RtDead, spec.RtBoot|spec.RtPolling|spec.RtRunning)
+			r.setFlags(FlagHalted|FlagTeardown|FlagDead, FlagBoot|FlagPolling|FlagRunning)
 			close(r.done)
 			booted <- err
 			return
@@ -224,7 +224,7 @@ func (r *Runtime) run(booted chan<- error) {
 	}
 	if len(r.opts.signals) > 0 {
 		if err := r.listen(); err != nil {
-			r.setFlags(spec.RtHalted|spec.RtTeardown|spec.RtDead, spec.RtBoot|spec.RtPolling|spec.RtRunning)
+			r.setFlags(FlagHalted|FlagTeardown|FlagDead, FlagBoot|FlagPolling|FlagRunning)
 			if q := r.evq.Load(); q != nil {
 				q.Close()
 			}
@@ -233,7 +233,7 @@ func (r *Runtime) run(booted chan<- error) {
 			return
 		}
 	}
-	r.setFlags(0, spec.RtBoot)
+	r.setFlags(0, FlagBoot)
 	booted <- nil
 	r.teardown(r.loop())
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // Leftovers returns, once the runtime is Dead, the continuations it had
@@ -35,12 +34,12 @@ func (r *Runtime) teardown(err error) {
 	var f uint32
 	r.update(func(old uint32) (uint32, bool) {
 		f = old
-		return old&^uint32(spec.RtRunning|spec.RtPolling|spec.RtBoot|spec.RtFrozen) | uint32(spec.RtTeardown), true
+		return old&^uint32(FlagRunning|FlagPolling|FlagBoot|FlagFrozen) | uint32(FlagTeardown), true
 	})
 	if f&canceled != 0 {
 		r.c = nil // a canceled continuation never runs again
 		if err == nil {
-			err = spec.ErrCanceled
+			err = ErrCanceled
 		}
 	}
 	// Nothing is lost: what the runtime had not finished stays countable.
@@ -77,7 +76,7 @@ func (r *Runtime) teardown(err error) {
 	for _, p := range peers {
 		p.haltLinked(r, failed)
 	}
-	r.setFlags(spec.RtDead, 0)
+	r.setFlags(FlagDead, 0)
 	close(r.done)
 }
 
@@ -86,7 +85,7 @@ func (r *Runtime) teardown(err error) {
 func (r *Runtime) haltLinked(peer *Runtime, failed error) {
 	if failed != nil {
 		r.mu.Lock()
-		if r.err == nil && r.flags.Load()&uint32(spec.RtTeardown) == 0 {
+		if r.err == nil && r.flags.Load()&uint32(FlagTeardown) == 0 {
 			r.err = &LinkedError{Peer: peer.String(), Err: failed}
 		}
 		r.mu.Unlock()

@@ -50,12 +50,11 @@ import (
 	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/rt"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // K is a sequential continuation's handle on itself, given to its body.
 // Its methods must be called from the body only (they report
-// spec.ErrNotRunning otherwise).
+// ErrNotRunning otherwise).
 type K struct {
 	body  func(k *K)
 	fn    cont.Step // k.step, made once
@@ -151,7 +150,7 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 	// exit (a release): two goroutines stepping one continuation at once
 	// is a programmer error, reported rather than let corrupt the body.
 	if !k.busy.CompareAndSwap(false, true) {
-		panic(spec.ErrResumedTwice)
+		panic(ErrResumedTwice)
 	}
 	defer k.busy.Store(false)
 	// A coroutine made on, or resumed from, a goroutine locked to its
@@ -286,7 +285,7 @@ func (k *K) Context() context.Context {
 // where it was and Goto returns a *cont.MoveError.
 func (k *K) Goto(box *cont.Box) error {
 	if !k.in {
-		return spec.ErrNotRunning
+		return ErrNotRunning
 	}
 	return k.suspend(request{kind: reqGoto, box: box})
 }
@@ -296,7 +295,7 @@ func (k *K) Goto(box *cont.Box) error {
 // give refused it (then it stayed where it was).
 func (k *K) Away(give func(c *cont.C) error) error {
 	if !k.in {
-		return spec.ErrNotRunning
+		return ErrNotRunning
 	}
 	return k.suspend(request{kind: reqAway, give: give})
 }
@@ -304,7 +303,7 @@ func (k *K) Away(give func(c *cont.C) error) error {
 // Sleep sleeps for d in the event queue of whoever runs the continuation
 // (eventq.FromContext: a polling runtime's, or RunReady's), which is free
 // meanwhile. It returns nil after d, or an error at once (wrapping
-// eventq.ErrNoQueue where there is no queue).
+// ErrNoQueue where there is no queue).
 func (k *K) Sleep(d time.Duration) error {
 	return k.Away(eventq.Giving(k.Context(), func(q *eventq.Queue, c *cont.C) (eventq.ID, error) { return q.After(d, c) }))
 }
@@ -323,7 +322,7 @@ func (k *K) Await(fd int, events eventq.Events) error {
 // it here before the body goes on.
 func (k *K) Coop() error {
 	if !k.in {
-		return spec.ErrNotRunning
+		return ErrNotRunning
 	}
 	return k.suspend(request{kind: reqCoop})
 }
@@ -332,7 +331,7 @@ func (k *K) Coop() error {
 // own, while k waits where it is, and returns body's result there: the
 // seed's comeFrom, an RPC whose server-side half is written inline. The
 // error is a *cont.MoveError if server cannot take it, and
-// spec.ErrRemotePanicked if body panicked (which also fails the runtime
+// ErrRemotePanicked if body panicked (which also fails the runtime
 // that ran it).
 func ComeFrom[T any](k *K, server *cont.Box, body func(k *K) T) (T, error) {
 	return call(k, body, func(cl *cont.Call[T]) func(context.Context, *cont.C) error { return cont.ToBox(server) })
@@ -341,7 +340,7 @@ func ComeFrom[T any](k *K, server *cont.Box, body func(k *K) T) (T, error) {
 // NovelThread runs body on a runtime spawned for it, of the kind of the
 // runtime running k (an OS thread if that is one), waits for it where k
 // is, joins that runtime and returns body's result and the runtime's
-// error. Outside a runtime it returns spec.ErrNoRuntime at once.
+// error. Outside a runtime it returns ErrNoRuntime at once.
 func NovelThread[T any](k *K, body func(k *K) T) (T, error) {
 	return call(k, body, (*cont.Call[T]).ToNovel)
 }
@@ -349,7 +348,7 @@ func NovelThread[T any](k *K, body func(k *K) T) (T, error) {
 func call[T any](k *K, body func(k *K) T, how func(*cont.Call[T]) func(context.Context, *cont.C) error) (T, error) {
 	var v T
 	if !k.in {
-		return v, spec.ErrNotRunning
+		return v, ErrNotRunning
 	}
 	cl := cont.NewCall(func(result func(T)) *cont.C {
 		return New(func(k *K) { result(body(k)) })

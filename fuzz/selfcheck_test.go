@@ -3,95 +3,41 @@ package fuzz
 import (
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
+	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/spec"
 )
 
 // The checks of FuzzQueue must be able to fail. Each test below hands them
-// a deliberately broken queue (made safe for concurrent use by a mutex, so
-// that only its semantics are wrong) and an input that exposes it, and
-// requires the failure.
-
-// badQueue is a mutex-guarded slice queue whose misbehaviour is chosen by
-// its fields.
-type badQueue struct {
-	mu      sync.Mutex
-	items   []*int
-	lifo    bool // pop the newest item: order is broken
-	lossy   bool // drop every second push: items are lost
-	copying bool // pop a copy of the item: identity (zero copy) is broken
-	pushes  int
-	lenSkew int // added to Len after any pop on the empty queue
-}
-
-func (q *badQueue) Push(v *int) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.pushes++
-	if q.lossy && q.pushes%2 == 0 {
-		return
-	}
-	q.items = append(q.items, v)
-}
-
-func (q *badQueue) Pop() *int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.items) == 0 {
-		if q.lenSkew > 0 {
-			q.lenSkew = 2 // the skew shows only once the queue was polled empty
-		}
-		return nil
-	}
-	var p *int
-	if q.lifo {
-		p = q.items[len(q.items)-1]
-		q.items = q.items[:len(q.items)-1]
-	} else {
-		p = q.items[0]
-		q.items = q.items[1:]
-	}
-	if q.copying {
-		c := *p
-		return &c
-	}
-	return p
-}
-
-func (q *badQueue) Len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.lenSkew == 2 {
-		return len(q.items) + 1
-	}
-	return len(q.items)
-}
+// a known-bad queue (queuetest.BadQueue: made safe for concurrent use by a
+// mutex, so that only its semantics are wrong) and an input that exposes
+// it, and requires the failure.
 
 func TestChecksCatchBrokenQueues(t *testing.T) {
 	// One client: pop on empty, push 1, push 2, pop. Warm-up 0.
 	const oneClient = "\x00\x00\x01\x00\x00\x01"
 	cases := []struct {
 		name       string
-		make       func() *badQueue
+		bug        queuetest.Bug
+		every      int
 		data       string
 		concurrent bool // the linearizability check must catch it too
 	}{
-		{"lifo", func() *badQueue { return &badQueue{lifo: true} }, oneClient, true},
-		{"lossy", func() *badQueue { return &badQueue{lossy: true} }, oneClient, true},
-		{"len-skew", func() *badQueue { return &badQueue{lenSkew: 1} }, oneClient, true},
+		{"lifo", queuetest.LIFO, 1, oneClient, true},
+		{"lossy", queuetest.Drops, 2, oneClient, true},
+		{"len-off", queuetest.LenOff, 1, oneClient, true},
 		// Copies carry the right values, so only the sequential replay,
 		// which compares pointers, can tell.
-		{"copying", func() *badQueue { return &badQueue{copying: true} }, oneClient, false},
+		{"copying", queuetest.Copies, 1, oneClient, false},
 		// With a warm-up, the warm-up itself must catch the bug.
-		{"lifo-warm", func() *badQueue { return &badQueue{lifo: true} }, "\x00\x01", false},
+		{"lifo-warm", queuetest.LIFO, 1, "\x00\x01", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			newQueue := func() spec.Queue[int] { return c.make() }
+			newQueue := func() spec.Queue[int] { return queuetest.BadQueue[int](c.bug, c.every) }
 			in := decode([]byte(c.data))
 			if err := checkSequential(newQueue, in); err == nil {
 				t.Errorf("the sequential replay passed a %s queue on input %q", c.name, c.data)

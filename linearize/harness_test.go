@@ -73,40 +73,40 @@ func illegalWithReport(t *testing.T) func(*linearize.Failure) bool {
 
 // The bug: two producers claim one slot; an item disappears.
 func TestHarnessCatchesLostItem(t *testing.T) {
-	mustCatch(t, "lossy", func() spec.Queue[int] { return new(lossyQueue) }, illegalWithReport(t))
+	mustCatch(t, "lossy", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.ClaimsTailLate, 0) }, illegalWithReport(t))
 }
 
 // The bug: items pushed under contention come out after later ones.
 func TestHarnessCatchesReordering(t *testing.T) {
-	mustCatch(t, "reorder", func() spec.Queue[int] { return new(reorderQueue) }, illegalWithReport(t))
+	mustCatch(t, "reorder", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Reorders, 0) }, illegalWithReport(t))
 }
 
 // The bug: the emptiness flag is cleared after a push has set it, so Pop
 // reports empty while an item is queued.
 func TestHarnessCatchesRacyEmptiness(t *testing.T) {
-	mustCatch(t, "racy-empty", func() spec.Queue[int] { return new(racyEmptyQueue) }, illegalWithReport(t))
+	mustCatch(t, "racy-empty", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.RacyEmpty, 0) }, illegalWithReport(t))
 }
 
 // The bug: Pop judges emptiness from a stale read of tail. Only a
 // three-way interleaving shows it, so this one takes more rounds.
 func TestHarnessCatchesStaleEmptiness(t *testing.T) {
-	mustCatch(t, "stale-tail", func() spec.Queue[int] { return new(staleTailQueue) }, illegalWithReport(t))
+	mustCatch(t, "stale-tail", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.StaleTail, 0) }, illegalWithReport(t))
 }
 
 // The bug: Pop blocks on an empty queue. The round must be reported as a
 // hang, with the goroutine dump showing where, and the blocked goroutines
 // must be released (goleak checks that none is left).
 func TestHarnessCatchesHang(t *testing.T) {
-	sc := queuetest.Scenario("stuck", func() spec.Queue[int] { return newStuckQueue() })
+	sc := queuetest.Scenario("stuck", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Hangs, 0) })
 	sc.Rounds = badRounds
 	sc.RoundTimeout = 200 * time.Millisecond
-	sc.Unblock = func(q spec.Queue[int]) { q.(*stuckQueue).release() }
+	sc.Unblock = func(q spec.Queue[int]) { queuetest.Release(q) }
 	_, err := sc.Run()
 	var f *linearize.Failure
 	if !errors.As(err, &f) || !f.Hung {
 		t.Fatalf("a Pop that never returns was not reported as a hang: %v", err)
 	}
-	if !strings.Contains(f.Dump, "stuckQueue).Pop") || !strings.Contains(f.Error(), "hang") {
+	if !strings.Contains(f.Dump, "queuetest.(*locked[...]).Pop") || !strings.Contains(f.Error(), "hang") {
 		t.Fatalf("the hang report does not show the blocked call:\n%v", f)
 	}
 }
@@ -114,8 +114,8 @@ func TestHarnessCatchesHang(t *testing.T) {
 // The bug: an operation panics. The harness reports it as a failure of
 // the round, with the seed, instead of crashing the test binary.
 func TestHarnessCatchesPanic(t *testing.T) {
-	f := mustCatch(t, "panicky", func() spec.Queue[int] { return new(panickyQueue) }, func(f *linearize.Failure) bool {
-		return strings.Contains(f.Panic, "third pop")
+	f := mustCatch(t, "panicky", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Panics, 0) }, func(f *linearize.Failure) bool {
+		return strings.Contains(f.Panic, "third Pop")
 	})
 	if !strings.Contains(f.Error(), "panicked") {
 		t.Fatalf("message does not say an operation panicked:\n%v", f)
@@ -125,7 +125,7 @@ func TestHarnessCatchesPanic(t *testing.T) {
 // The control: a correct queue passes, so the catches above are not the
 // harness failing everything.
 func TestHarnessPassesCorrectQueue(t *testing.T) {
-	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Correct, 0) })
 	sc.Rounds = 300
 	sc.Test(t)
 }
@@ -143,7 +143,7 @@ func TestHarnessUnknownIsNotAPass(t *testing.T) {
 		t.Fatalf("a 4000-operation overlapping history checked in 1ms: got %v, want Unknown", v)
 	}
 
-	sc := queuetest.Scenario("slow", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("slow", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Correct, 0) })
 	sc.Rounds = 5
 	sc.Clients, sc.OpsPerClient = 8, 40
 	sc.CheckTimeout = time.Nanosecond
@@ -249,7 +249,7 @@ func TestGenerationIsDeterministic(t *testing.T) {
 func TestRapidShrinksToMinimalScenario(t *testing.T) {
 	defer setFlag(t, "rapid.nofailfile", "true")()
 	defer setFlag(t, "rapid.checks", "200")()
-	sc := queuetest.Scenario("lifo", func() spec.Queue[int] { return new(lifoQueue) })
+	sc := queuetest.Scenario("lifo", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.LIFO, 0) })
 	sc.ReportDir = t.TempDir()
 	// A failure rapid finds may still not fail again on replay, when
 	// rapid reports it unshrunk: the check gets a few attempts, and one of
@@ -333,7 +333,7 @@ func (r *recordingTB) Failed() bool              { return r.failed }
 // The summary's Elapsed is the run's wall time; a report of 0 would hide
 // how long campaigns take.
 func TestSummaryElapsed(t *testing.T) {
-	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Correct, 0) })
 	sc.Rounds = 3
 	sc.Finally = func(q spec.Queue[int], c linearize.Caller[model.QueueInput, model.QueueOutput]) {
 		time.Sleep(2 * time.Millisecond)
@@ -349,7 +349,7 @@ func TestSummaryElapsed(t *testing.T) {
 // run: a value that is not a number must be an error, never silently a
 // random run.
 func TestBadReplayEnvironment(t *testing.T) {
-	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Correct, 0) })
 	sc.Rounds = 1
 	for _, env := range [][2]string{{"INSIDEOUT_SEED", "0xzz"}, {"INSIDEOUT_SEED", "0"}, {"INSIDEOUT_ROUND", "-3"}, {"INSIDEOUT_ROUND", "x"}} {
 		t.Run(env[0]+"="+env[1], func(t *testing.T) {
@@ -372,7 +372,7 @@ func TestBadReplayEnvironment(t *testing.T) {
 // round with a message that says what is wrong; the methods that have no
 // error to return panic with it.
 func TestMalformedScenario(t *testing.T) {
-	sc := queuetest.Scenario("q", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("q", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Correct, 0) })
 	sc.Roles = [][]int{{1}}
 	sum, err := sc.Run()
 	if err == nil || !strings.Contains(err.Error(), "Roles[0]") || sum.Rounds != 0 {

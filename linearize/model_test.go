@@ -139,7 +139,7 @@ func TestDescribeThatPanicsKeepsTheReport(t *testing.T) {
 		_ = out.(model.QueueOutput) // panics for a program's nil output
 		return describe(in, out)
 	}
-	sc := queuetest.Scenario("lifo", func() spec.Queue[int] { return new(lifoQueue) })
+	sc := queuetest.Scenario("lifo", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.LIFO, 0) })
 	sc.Model = linearize.Porcupine[model.QueueInput, model.QueueOutput](m)
 	sc.Seed, sc.ReportDir = 0x2a, t.TempDir()
 	_, err := sc.Run()
@@ -154,7 +154,7 @@ func TestDescribeThatPanicsKeepsTheReport(t *testing.T) {
 // asked, or of 80ms where 3 rounds were), or an environment that did not
 // reach the scenario.
 func TestRunBudget(t *testing.T) {
-	sc := queuetest.Scenario("q", func() spec.Queue[int] { return new(fifoQueue) })
+	sc := queuetest.Scenario("q", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Correct, 0) })
 	sc.Finally = func(spec.Queue[int], linearize.Caller[model.QueueInput, model.QueueOutput]) {
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -187,7 +187,7 @@ func TestTestLogsTheSeedFirst(t *testing.T) {
 		if logsBefore == 0 {
 			logsBefore = len(fake.logs)
 		}
-		return new(lifoQueue)
+		return queuetest.BadQueue[int](queuetest.LIFO, 0)
 	})
 	sc.Seed, sc.ReportDir = 0x2a, t.TempDir()
 	func() {

@@ -12,82 +12,28 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/spec"
 )
 
 // The conservation and storm checks must be able to fail. These tests run
-// them, small, on deliberately broken queues (mutex-guarded, so that only
-// their semantics are wrong and the race detector stays quiet) and require
-// each break to be reported as what it is.
+// them, small, on known-bad queues (queuetest.BadQueue: mutex-guarded, so
+// that only their semantics are wrong and the race detector stays quiet)
+// and require each break to be reported as what it is.
 
-// brokenQueue is a mutex-guarded slice queue whose misbehaviour is chosen
-// by its fields; every is how often the bug strikes (every n-th call).
-type brokenQueue struct {
-	mu     sync.Mutex
-	items  []*item
-	pushes int
-	pops   int
-	every  int
-	lose   bool // drop a push
-	double bool // queue a push twice
-	lifo   bool // pop the newest item
-	copy   bool // pop a copy of the item
-	lenOff bool // Len one too many
-}
-
-func (q *brokenQueue) Push(v *item) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.pushes++
-	strike := q.pushes%q.every == 0
-	if q.lose && strike {
-		return
-	}
-	q.items = append(q.items, v)
-	if q.double && strike {
-		q.items = append(q.items, v)
-	}
-}
-
-func (q *brokenQueue) Pop() *item {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.items) == 0 {
-		return nil
-	}
-	q.pops++
-	var x *item
-	if q.lifo {
-		x, q.items = q.items[len(q.items)-1], q.items[:len(q.items)-1]
-	} else {
-		x, q.items = q.items[0], q.items[1:]
-	}
-	if q.copy && q.pops%q.every == 0 {
-		c := *x
-		return &c
-	}
-	return x
-}
-
-func (q *brokenQueue) Len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.lenOff {
-		return len(q.items) + 1
-	}
-	return len(q.items)
-}
-
+// brokenQueues are the known-bad queues of queuetest that the
+// conservation and storm checks must catch, each with a phrase the
+// problems must contain.
 var brokenQueues = []struct {
 	name string
-	make func() *brokenQueue
-	want string // a phrase the problems must contain
+	make func() spec.Queue[item]
+	want string
 }{
-	{"lose", func() *brokenQueue { return &brokenQueue{every: 997, lose: true} }, "missing"},
-	{"double", func() *brokenQueue { return &brokenQueue{every: 997, double: true} }, "more than once"},
-	{"lifo", func() *brokenQueue { return &brokenQueue{every: 1, lifo: true} }, "per-producer FIFO order broken"},
-	{"copy", func() *brokenQueue { return &brokenQueue{every: 997, copy: true} }, "not an item that was pushed"},
-	{"len", func() *brokenQueue { return &brokenQueue{every: 1, lenOff: true} }, "Len = 1"},
+	{"lose", func() spec.Queue[item] { return queuetest.BadQueue[item](queuetest.Drops, 997) }, "missing"},
+	{"double", func() spec.Queue[item] { return queuetest.BadQueue[item](queuetest.Doubles, 997) }, "more than once"},
+	{"lifo", func() spec.Queue[item] { return queuetest.BadQueue[item](queuetest.LIFO, 1) }, "per-producer FIFO order broken"},
+	{"copy", func() spec.Queue[item] { return queuetest.BadQueue[item](queuetest.Copies, 997) }, "not an item that was pushed"},
+	{"len", func() spec.Queue[item] { return queuetest.BadQueue[item](queuetest.LenOff, 1) }, "Len = 1"},
 }
 
 func requireCaught(t *testing.T, res result, want string) {

@@ -68,7 +68,6 @@ func TestClose(t *testing.T) {
 		"After":    second(q.After(time.Second, c)),
 		"Every":    second(q.Every(time.Second, c)),
 		"Signal":   second(q.Signal(c, syscall.SIGUSR1)),
-		"Sleep":    q.Sleep(time.Second, c),
 		"Wait":     second(q.Wait(nil, -1)),
 		"Poll":     second(q.Poll(nil)),
 		"Rearm":    q.Rearm(idLent),

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/internal/evqkey"
 )
 
 // holds reports whether c is in a live registration.
@@ -15,14 +16,13 @@ func (q *Queue) holds(c *cont.C) bool {
 	return ok
 }
 
-// ContextKey is the key under which a step's context holds the event
-// queue of whoever runs the step: the *Queue itself (RunReady's steps), or
-// a Source that makes it on first use (a polling runtime's).
-type ContextKey struct{}
+// A step's context holds the event queue of whoever runs the step under
+// evqkey.Key: the *Queue itself (RunReady's steps, NewContext), or a
+// source that makes it on first use (a polling runtime, impl/rt).
 
-// A Source gives the event queue of whoever runs a step, making it on
+// A source gives the event queue of whoever runs a step, making it on
 // first use.
-type Source interface {
+type source interface {
 	EventQueue() (*Queue, error)
 }
 
@@ -30,7 +30,7 @@ type Source interface {
 // continuations by hand (those RunReady returns in rest, say): their
 // Await, Sleep and Watch then wait in q.
 func NewContext(ctx context.Context, q *Queue) context.Context {
-	return context.WithValue(ctx, ContextKey{}, q)
+	return context.WithValue(ctx, evqkey.Key{}, q)
 }
 
 // FromContext returns the event queue of whoever runs the step whose
@@ -39,10 +39,10 @@ func FromContext(ctx context.Context) (*Queue, error) {
 	if ctx == nil {
 		return nil, ErrNoQueue
 	}
-	switch v := ctx.Value(ContextKey{}).(type) {
+	switch v := ctx.Value(evqkey.Key{}).(type) {
 	case *Queue:
 		return v, nil
-	case Source:
+	case source:
 		return v.EventQueue()
 	}
 	return nil, ErrNoQueue
@@ -94,7 +94,7 @@ type readyKey struct{}
 
 func (s *stepCtx) Value(key any) any {
 	switch key.(type) {
-	case ContextKey:
+	case evqkey.Key:
 		return s.q
 	case readyKey:
 		return s.rd

@@ -61,9 +61,10 @@
 //
 // # Timers and signals
 //
-// Timers (After, Every, Sleep) have no fd each. A queue keeps its armed
-// timers in a min-heap ordered by deadline (time.Now's monotonic reading,
-// which is CLOCK_MONOTONIC; ties in registration order), and one timerfd
+// Timers (After, Every, and the step Sleep, which uses After) have no fd
+// each. A queue keeps its armed timers in a min-heap ordered by deadline
+// (time.Now's monotonic reading, which is CLOCK_MONOTONIC; ties in
+// registration order), and one timerfd
 // (CLOCK_MONOTONIC, TFD_CLOEXEC, TFD_NONBLOCK) in epoll, made at the first
 // timer and closed at Close, set to expire at the earliest deadline. It is
 // set (timerfd_settime, relative) only when the earliest deadline becomes
@@ -93,8 +94,8 @@
 //
 // # Concurrency
 //
-// Register, After, Every, Sleep, Signal, Cancel, Rearm, Wake, Len and
-// Close may be called from any goroutine at any time. One goroutine at a
+// Register, After, Every, Signal, Cancel, Rearm, Wake, Len and Close
+// may be called from any goroutine at any time. One goroutine at a
 // time may Wait (or Poll, or RunReady); another gets ErrBusy. A mutex
 // guards the registration table, the timer heap and the setting of the
 // timerfd; it is never held across epoll_wait, so a blocked Wait delays

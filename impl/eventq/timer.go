@@ -34,14 +34,6 @@ func (q *Queue) Every(d time.Duration, c *cont.C) (ID, error) {
 	return q.timer(c, d, d)
 }
 
-// Sleep registers c to be resumed once, d from now: After without the id,
-// the Nim original's Sleep. A step that sleeps registers its own
-// continuation and lets go of it; whoever waits on q resumes it.
-func (q *Queue) Sleep(d time.Duration, c *cont.C) error {
-	_, err := q.After(d, c)
-	return err
-}
-
 // epoch is the origin of the timers' clock: a deadline is nanoseconds of
 // time.Now's monotonic reading (CLOCK_MONOTONIC on Linux) since epoch.
 var epoch = time.Now()

@@ -95,16 +95,6 @@ func TestTimers(t *testing.T) {
 		}
 		none(t, q, 40*time.Millisecond, "a cancelled timer fired")
 	})
-	t.Run("Sleep", func(t *testing.T) {
-		q := newQueue(t)
-		c := idle()
-		if err := q.Sleep(time.Millisecond, c); err != nil {
-			t.Fatal(err)
-		}
-		if got := waitN(t, q, 1); got[0].C != c || !got[0].Ended {
-			t.Fatalf("got %+v", got)
-		}
-	})
 }
 
 // Catches: a Wake that does not break a blocked Wait (or is lost when no

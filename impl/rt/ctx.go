@@ -2,11 +2,11 @@ package rt
 
 import (
 	"sync"
-
-	"github.com/insideout-go/insideout/impl/cont"
-	"github.com/insideout-go/insideout/impl/eventq"
 	"sync/atomic"
 	"time"
+
+	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/internal/evqkey"
 )
 
 // stepCtx is the context.Context a runtime gives a step. It costs nothing
@@ -27,11 +27,11 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 func (s *stepCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 // Value answers cont.SpawnerKey with the runtime, for cont.NovelThread,
-// and eventq.ContextKey with it too, as the eventq.Source of its local
-// event queue.
+// and evqkey.Key with it too, for eventq.FromContext, which calls its
+// EventQueue method to get (and on first use make) its local event queue.
 func (s *stepCtx) Value(key any) any {
 	switch key.(type) {
-	case cont.SpawnerKey, eventq.ContextKey:
+	case cont.SpawnerKey, evqkey.Key:
 		if s.r != nil {
 			return s.r
 		}

@@ -45,7 +45,9 @@ func (r *Runtime) EventQueue() (*eventq.Queue, error) {
 	return q, nil
 }
 
-var _ eventq.Source = (*Runtime)(nil)
+// A runtime is the source of its event queue that eventq.FromContext
+// finds in its steps' contexts (see stepCtx.Value).
+var _ interface{ EventQueue() (*eventq.Queue, error) } = (*Runtime)(nil)
 
 // pending reports whether the runtime's event queue holds or handed out
 // anything it has yet to run.

@@ -267,7 +267,7 @@ func newEventqWaiter(b *testing.B, back chan<- struct{}) pipeWaiter {
 		back <- struct{}{}
 		return c.Next()
 	})
-	if _, err := q.Register(c, rfd, eventq.Read|eventq.Edge); err != nil {
+	if _, err := q.Register(rfd, eventq.Read|eventq.Edge, c); err != nil {
 		b.Fatal(err)
 	}
 	exited := make(chan struct{})

@@ -366,7 +366,7 @@ func (r *eqReplay) register(what string, c *cont.C, g eqFuzzReg, modelFD int, al
 func (r *eqReplay) registerFD(what string, c *cont.C, end int, fd int, events spec.Events) error {
 	g := eqFuzzReg{end: end, events: events}
 	modelFD := fd
-	return r.register(what, c, g, modelFD, nil, func() (spec.EventID, error) { return r.q.Register(c, fd, events) })
+	return r.register(what, c, g, modelFD, nil, func() (spec.EventID, error) { return r.q.Register(fd, events, c) })
 }
 
 // pick resolves a cancel's or rearm's parameter to an id: 7 one never
@@ -411,7 +411,7 @@ func (r *eqReplay) step(s eqStep) error {
 		}
 		c := eqIdle()
 		events := spec.EvRead | spec.EvWrite
-		return r.register(what, c, eqFuzzReg{end: -1, events: events}, -1, nil, func() (spec.EventID, error) { return r.q.Register(c, fd, events) })
+		return r.register(what, c, eqFuzzReg{end: -1, events: events}, -1, nil, func() (spec.EventID, error) { return r.q.Register(fd, events, c) })
 	case op == eqOpRegisterAgain, op == eqOpRegisterNil:
 		t := eventqtest.Targets[p]
 		if r.fds[t.End] < 0 {
@@ -845,10 +845,10 @@ func newBrokenEq(bug string) func() eqQueue {
 	}
 }
 
-func (q *brokenEq) Register(c *cont.C, fd int, events spec.Events) (spec.EventID, error) {
+func (q *brokenEq) Register(fd int, events spec.Events, c *cont.C) (spec.EventID, error) {
 	switch {
 	case q.bug == "one-shot-twice" && events.Check() == nil && events&spec.EvOneShot != 0:
-		id, err := q.Queue.Register(c, fd, events&^spec.EvOneShot) // EPOLLONESHOT forgotten
+		id, err := q.Queue.Register(fd, events&^spec.EvOneShot, c) // EPOLLONESHOT forgotten
 		if err == nil {
 			q.oneShots[id] = true
 		}
@@ -858,7 +858,7 @@ func (q *brokenEq) Register(c *cont.C, fd int, events spec.Events) (spec.EventID
 	case q.bug == "leak":
 		unix.Dup(fd) // never closed
 	}
-	return q.Queue.Register(c, fd, events)
+	return q.Queue.Register(fd, events, c)
 }
 
 func (q *brokenEq) Wait(dst []eventq.Ready, timeout time.Duration) ([]eventq.Ready, error) {

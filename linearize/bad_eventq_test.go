@@ -83,13 +83,13 @@ func newTwiceQueue() eventqtest.Queue {
 	return &twiceQueue{Queue: newRealQueue(), oneShots: map[spec.EventID]bool{}}
 }
 
-func (q *twiceQueue) Register(c *cont.C, fd int, events spec.Events) (spec.EventID, error) {
+func (q *twiceQueue) Register(fd int, events spec.Events, c *cont.C) (spec.EventID, error) {
 	if events.Check() != nil || events&spec.EvOneShot == 0 {
-		return q.Queue.Register(c, fd, events)
+		return q.Queue.Register(fd, events, c)
 	}
 	q.mu.Lock() // so that no firing comes before the id is known
 	defer q.mu.Unlock()
-	id, err := q.Queue.Register(c, fd, events&^spec.EvOneShot)
+	id, err := q.Queue.Register(fd, events&^spec.EvOneShot, c)
 	if err == nil {
 		q.oneShots[id] = true
 	}

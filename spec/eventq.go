@@ -137,7 +137,7 @@ func (e Events) Check() error {
 // The state is a set of registrations, each with an id, what it waits
 // for, whether it is one-shot, and a state: armed, lent or ended.
 //
-//   - Register(c, fd, events) checks events (ErrBadEvents), c (ErrNilCont,
+//   - Register(fd, events, c) checks events (ErrBadEvents), c (ErrNilCont,
 //     and ErrRegistered if c is in a live registration already) and fd
 //     (the kernel's error, such as EBADF), then adds an armed
 //     registration with a fresh id. A failed Register adds nothing.
@@ -182,7 +182,7 @@ func (e Events) Check() error {
 // Signals come through os/signal rather than signalfd (see the Go
 // adaptation notes: Go owns the signal handlers).
 type EventQueue[C any] interface {
-	Register(c *C, fd int, events Events) (EventID, error)
+	Register(fd int, events Events, c *C) (EventID, error)
 	Cancel(id EventID) bool
 	Rearm(id EventID) error
 	Wake() error

@@ -96,13 +96,13 @@ var eqLeaked struct {
 	fds []int
 }
 
-func (q eqLeak) Register(c *cont.C, fd int, events spec.Events) (spec.EventID, error) {
+func (q eqLeak) Register(fd int, events spec.Events, c *cont.C) (spec.EventID, error) {
 	if d, err := unix.Dup(fd); err == nil { // not closed by the queue
 		eqLeaked.Lock()
 		eqLeaked.fds = append(eqLeaked.fds, d)
 		eqLeaked.Unlock()
 	}
-	return q.Queue.Register(c, fd, events)
+	return q.Queue.Register(fd, events, c)
 }
 
 // closeLeaked closes what eqLeak leaked.

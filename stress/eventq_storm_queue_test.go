@@ -115,7 +115,7 @@ func (s *eqStormQueue) register(rng *rand.Rand) {
 	case k < 7:
 		tg := eqStormTargets[rng.IntN(len(eqStormTargets))]
 		r.oneShot, r.what = tg.Events&spec.EvOneShot != 0, tg.String()
-		call = func() (spec.EventID, error) { return s.q.Register(c, s.fds[tg.End], tg.Events) }
+		call = func() (spec.EventID, error) { return s.q.Register(s.fds[tg.End], tg.Events, c) }
 	case k < 9:
 		d := time.Duration(rng.IntN(500)) * time.Microsecond
 		r.oneShot, r.what = true, fmt.Sprintf("after %v", d)

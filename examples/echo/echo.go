@@ -275,7 +275,7 @@ func (l *loop) acceptor() *cont.C {
 				return nil
 			}
 			cc := l.conn(fd)
-			if _, err := q.Register(cc, fd, eventq.Read|eventq.Write|eventq.NoPeer|eventq.Edge); err != nil {
+			if _, err := q.Register(fd, eventq.Read|eventq.Write|eventq.NoPeer|eventq.Edge, cc); err != nil {
 				unix.Close(fd)
 				continue
 			}

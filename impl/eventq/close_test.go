@@ -24,7 +24,7 @@ func TestClose(t *testing.T) {
 	}
 	r, w := pipe(t)
 	cRead, cTimer, cSig, cLent := idle(), idle(), idle(), idle()
-	if _, err := q.Register(cRead, r.fd, eventq.Read); err != nil {
+	if _, err := q.Register(r.fd, eventq.Read, cRead); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := q.After(time.Hour, cTimer); err != nil {
@@ -33,7 +33,7 @@ func TestClose(t *testing.T) {
 	if _, err := q.Signal(cSig, syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	idLent, err := q.Register(cLent, w.fd, eventq.Write)
+	idLent, err := q.Register(w.fd, eventq.Write, cLent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestClose(t *testing.T) {
 	}
 	c := idle()
 	for name, err := range map[string]error{
-		"Register": second(q.Register(c, r.fd, eventq.Read)),
+		"Register": second(q.Register(r.fd, eventq.Read, c)),
 		"After":    second(q.After(time.Second, c)),
 		"Every":    second(q.Every(time.Second, c)),
 		"Signal":   second(q.Signal(c, syscall.SIGUSR1)),
@@ -118,9 +118,9 @@ func TestFDCount(t *testing.T) {
 		var err error
 		switch i % 5 {
 		case 0:
-			id, err = q.Register(c, p[0], eventq.Read)
+			id, err = q.Register(p[0], eventq.Read, c)
 		case 1:
-			id, err = q.Register(c, p[1], eventq.Write|eventq.Edge)
+			id, err = q.Register(p[1], eventq.Write|eventq.Edge, c)
 		case 2:
 			id, err = q.After(time.Hour, c)
 		case 3:
@@ -134,11 +134,11 @@ func TestFDCount(t *testing.T) {
 		if !q.Cancel(id) {
 			t.Fatal("Cancel reported false")
 		}
-		q.Register(c, -1, eventq.Read) // fails
+		q.Register(-1, eventq.Read, c) // fails
 	}
 	// One-shots that fire.
 	c := idle()
-	if _, err := q.Register(c, p[1], eventq.Write|eventq.OneShot); err != nil {
+	if _, err := q.Register(p[1], eventq.Write|eventq.OneShot, c); err != nil {
 		t.Fatal(err)
 	}
 	waitN(t, q, 1)
@@ -151,8 +151,8 @@ func TestFDCount(t *testing.T) {
 			base, got, base+1)
 	}
 	// And ones left for Close.
-	q.Register(idle(), p[0], eventq.Read)
-	q.Register(idle(), p[0], eventq.Read)
+	q.Register(p[0], eventq.Read, idle())
+	q.Register(p[0], eventq.Read, idle())
 	q.Every(time.Hour, idle())
 	q.Signal(idle(), syscall.SIGUSR1)
 	if held, err := q.Close(); err != nil || len(held) != 4 {

@@ -52,11 +52,11 @@ func TestConcurrentUse(t *testing.T) {
 				c := idle()
 				switch (g + i) % 4 {
 				case 0:
-					id, err = q.Register(c, p[0], eventq.Read)
+					id, err = q.Register(p[0], eventq.Read, c)
 				case 1:
-					id, err = q.Register(c, p[1], eventq.Write|eventq.OneShot)
+					id, err = q.Register(p[1], eventq.Write|eventq.OneShot, c)
 				case 2:
-					id, err = q.Register(c, p[0], eventq.Read|eventq.Edge)
+					id, err = q.Register(p[0], eventq.Read|eventq.Edge, c)
 				case 3:
 					id, err = q.After(0, c)
 				}

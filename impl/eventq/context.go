@@ -56,7 +56,7 @@ func FromContext(ctx context.Context) (*Queue, error) {
 // or event set), c stays and next runs at once, with the error in
 // cont.MoveErr of its context.
 func Await(ctx context.Context, c *cont.C, fd int, events Events, next cont.Step) cont.Step {
-	return c.Away(Giving(ctx, func(q *Queue, c *cont.C) (ID, error) { return q.Register(c, fd, events|OneShot) }), next)
+	return c.Away(Giving(ctx, func(q *Queue, c *cont.C) (ID, error) { return q.Register(fd, events|OneShot, c) }), next)
 }
 
 // Sleep returns the step that ends a step sleeping for d: a step ends with

@@ -5,7 +5,7 @@
 // spec.EventQueue's; this comment says how they are kept on Linux.
 //
 //	q, err := eventq.New()
-//	id, err := q.Register(c, fd, eventq.Read|eventq.OneShot)
+//	id, err := q.Register(fd, eventq.Read|eventq.OneShot, c)
 //	ready, err := q.Wait(nil, time.Second) // the continuations now ready
 //	rest, err := q.RunReady(ctx, -1)      // or: wait, and step each
 //	left, err := q.Close()                // the continuations still registered
@@ -364,7 +364,7 @@ func userEvents(k uint32) Events {
 // ErrNilCont, ErrRegistered, ErrClosed, or the kernel's error wrapped (an
 // invalid or closed fd: EBADF; an fd epoll cannot watch, such as a regular
 // file: EPERM), and then has registered nothing and opened nothing.
-func (q *Queue) Register(c *cont.C, fd int, events Events) (ID, error) {
+func (q *Queue) Register(fd int, events Events, c *cont.C) (ID, error) {
 	if err := events.Check(); err != nil {
 		return 0, fmt.Errorf("eventq: register %v: %w", events, err)
 	}

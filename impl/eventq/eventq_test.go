@@ -154,7 +154,7 @@ func TestReadReadiness(t *testing.T) {
 	q := newQueue(t)
 	r, w := pipe(t)
 	c := idle()
-	id, err := q.Register(c, r.fd, eventq.Read|eventq.OneShot)
+	id, err := q.Register(r.fd, eventq.Read|eventq.OneShot, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,11 +173,11 @@ func TestWriteReadiness(t *testing.T) {
 	_, w := pipe(t)
 	a, _ := socketpair(t)
 	cw, ca := idle(), idle()
-	idw, err := q.Register(cw, w.fd, eventq.Write|eventq.OneShot)
+	idw, err := q.Register(w.fd, eventq.Write|eventq.OneShot, cw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ida, err := q.Register(ca, a.fd, eventq.Write|eventq.OneShot)
+	ida, err := q.Register(a.fd, eventq.Write|eventq.OneShot, ca)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestHangUpPipe(t *testing.T) {
 	q := newQueue(t)
 	r, w := pipe(t)
 	c := idle()
-	id, err := q.Register(c, r.fd, eventq.Read)
+	id, err := q.Register(r.fd, eventq.Read, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestNoPeerSocket(t *testing.T) {
 	q := newQueue(t)
 	a, b := socketpair(t)
 	c := idle()
-	id, err := q.Register(c, a.fd, eventq.NoPeer|eventq.OneShot)
+	id, err := q.Register(a.fd, eventq.NoPeer|eventq.OneShot, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestOneShotFiresOnce(t *testing.T) {
 	q := newQueue(t)
 	r, w := pipe(t)
 	c := idle()
-	id, err := q.Register(c, r.fd, eventq.Read|eventq.OneShot|eventq.Level)
+	id, err := q.Register(r.fd, eventq.Read|eventq.OneShot|eventq.Level, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestOneShotFiresOnce(t *testing.T) {
 		t.Fatalf("Len = %d after the one-shot fired", q.Len())
 	}
 	// It has ended, so its continuation may register again.
-	if _, err := q.Register(c, r.fd, eventq.Read|eventq.OneShot); err != nil {
+	if _, err := q.Register(r.fd, eventq.Read|eventq.OneShot, c); err != nil {
 		t.Fatalf("re-registering the fired continuation: %v", err)
 	}
 }
@@ -263,7 +263,7 @@ func TestLevelFiresWhileDataRemains(t *testing.T) {
 			q := newQueue(t)
 			r, w := pipe(t)
 			c := idle()
-			id, err := q.Register(c, r.fd, ev)
+			id, err := q.Register(r.fd, ev, c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -304,7 +304,7 @@ func TestEdgeFiresOncePerArrival(t *testing.T) {
 	q := newQueue(t)
 	r, w := pipe(t)
 	c := idle()
-	id, err := q.Register(c, r.fd, eventq.Read|eventq.Edge)
+	id, err := q.Register(r.fd, eventq.Read|eventq.Edge, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,11 +341,11 @@ func TestTwoRegistrationsOneFD(t *testing.T) {
 			q := newQueue(t)
 			r, w := pipe(t)
 			c1, c2 := idle(), idle()
-			id1, err := q.Register(c1, r.fd, ev)
+			id1, err := q.Register(r.fd, ev, c1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			id2, err := q.Register(c2, r.fd, ev)
+			id2, err := q.Register(r.fd, ev, c2)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -388,7 +388,7 @@ func TestBadInput(t *testing.T) {
 	c := idle()
 	for _, ev := range []eventq.Events{0, eventq.Edge | eventq.Level | eventq.Read, eventq.OneShot,
 		eventq.Exclusive | eventq.OneShot | eventq.Read, eventq.Exclusive | eventq.NoPeer, 1 << 14} {
-		if _, err := q.Register(c, r.fd, ev); !errors.Is(err, eventq.ErrBadEvents) {
+		if _, err := q.Register(r.fd, ev, c); !errors.Is(err, eventq.ErrBadEvents) {
 			t.Errorf("Register(%v): %v, want ErrBadEvents", ev, err)
 		}
 	}
@@ -397,12 +397,12 @@ func TestBadInput(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"nil continuation", second(q.Register(nil, r.fd, eventq.Read)), eventq.ErrNilCont},
+		{"nil continuation", second(q.Register(r.fd, eventq.Read, nil)), eventq.ErrNilCont},
 		{"nil continuation, After", second(q.After(time.Second, nil)), eventq.ErrNilCont},
 		{"nil continuation, Signal", second(q.Signal(nil, syscall.SIGUSR1)), eventq.ErrNilCont},
-		{"closed fd", second(q.Register(c, closed.fd, eventq.Read)), unix.EBADF},
-		{"negative fd", second(q.Register(c, -1, eventq.Read)), unix.EBADF},
-		{"regular file", second(q.Register(c, int(file.Fd()), eventq.Read)), unix.EPERM},
+		{"closed fd", second(q.Register(closed.fd, eventq.Read, c)), unix.EBADF},
+		{"negative fd", second(q.Register(-1, eventq.Read, c)), unix.EBADF},
+		{"regular file", second(q.Register(int(file.Fd()), eventq.Read, c)), unix.EPERM},
 		{"zero period", second(q.Every(0, c)), eventq.ErrBadDuration},
 		{"no signal", second(q.Signal(c)), eventq.ErrNoSignal},
 		{"nil signal", second(q.Signal(c, nil)), eventq.ErrNoSignal},
@@ -419,12 +419,12 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("failed registrations left %d behind", q.Len())
 	}
 	// One continuation, one live registration.
-	id, err := q.Register(c, r.fd, eventq.Read)
+	id, err := q.Register(r.fd, eventq.Read, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, err := range map[string]error{
-		"Register": second(q.Register(c, r.fd, eventq.Write)),
+		"Register": second(q.Register(r.fd, eventq.Write, c)),
 		"After":    second(q.After(time.Second, c)),
 		"Signal":   second(q.Signal(c, syscall.SIGUSR1)),
 	} {

@@ -35,7 +35,7 @@ func Example() {
 		fmt.Printf("%v: %q\n", fired.Events, buf[:n])
 		return nil // finished
 	})
-	if _, err := q.Register(reader, p[0], eventq.Read|eventq.OneShot); err != nil {
+	if _, err := q.Register(p[0], eventq.Read|eventq.OneShot, reader); err != nil {
 		panic(err)
 	}
 	unix.Write(p[1], []byte("hello"))

@@ -19,9 +19,9 @@ func TestLentLevelDisarmedInKernel(t *testing.T) {
 		name     string
 		register func(q *Queue, c *cont.C, fd int) (ID, error)
 	}{
-		{"Read", func(q *Queue, c *cont.C, fd int) (ID, error) { return q.Register(c, fd, Read) }},
-		{"Read|Level", func(q *Queue, c *cont.C, fd int) (ID, error) { return q.Register(c, fd, Read|Level) }},
-		{"Read|Exclusive", func(q *Queue, c *cont.C, fd int) (ID, error) { return q.Register(c, fd, Read|Exclusive) }},
+		{"Read", func(q *Queue, c *cont.C, fd int) (ID, error) { return q.Register(fd, Read, c) }},
+		{"Read|Level", func(q *Queue, c *cont.C, fd int) (ID, error) { return q.Register(fd, Read|Level, c) }},
+		{"Read|Exclusive", func(q *Queue, c *cont.C, fd int) (ID, error) { return q.Register(fd, Read|Exclusive, c) }},
 		{"Every", func(q *Queue, c *cont.C, _ int) (ID, error) { return q.Every(time.Microsecond, c) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

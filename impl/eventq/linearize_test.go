@@ -75,7 +75,7 @@ func TestLinearizable(t *testing.T) {
 						tg := targets[rng.IntN(len(targets))]
 						in := model.EventQInput{Op: model.EqRegister, FD: tg.fd, Events: tg.ev}
 						call := now()
-						id, err := q.Register(idle(), tg.fd, tg.ev)
+						id, err := q.Register(tg.fd, tg.ev, idle())
 						record(client, in, model.EventQOutput{ID: id, Err: err}, call)
 						if err == nil {
 							mu.Lock()

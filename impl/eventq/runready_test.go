@@ -30,7 +30,7 @@ func TestRunReady(t *testing.T) {
 		reads = append(reads, readAll(t, r))
 		return c.Next()
 	})
-	id, err := q.Register(reader, r.fd, eventq.Read)
+	id, err := q.Register(r.fd, eventq.Read, reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestRunReady(t *testing.T) {
 		t.Fatal("the reader's registration ended")
 	}
 	finishing := cont.New(func(ctx context.Context, c *cont.C) cont.Step { return nil })
-	id, err = q.Register(finishing, w.fd, eventq.Write)
+	id, err = q.Register(w.fd, eventq.Write, finishing)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,9 @@ import (
 // them all out, in order, in Ready.Signals (up to a burst of 16 waiting
 // for the watcher, as os/signal drops what a full channel cannot take).
 // It fails with ErrNoSignal (no signal, or a nil one), ErrNilCont,
-// ErrRegistered, ErrClosed, or the kernel's error.
+// ErrRegistered, ErrClosed, or the kernel's error. Unlike Register, After
+// and Every, it takes the continuation first, as signal.Notify takes its
+// channel: the signals are variadic, so they come last.
 func (q *Queue) Signal(c *cont.C, sigs ...os.Signal) (ID, error) {
 	if len(sigs) == 0 {
 		return 0, ErrNoSignal

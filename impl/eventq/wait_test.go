@@ -18,7 +18,7 @@ func TestCancel(t *testing.T) {
 	q := newQueue(t)
 	r, w := pipe(t)
 	c := idle()
-	id, err := q.Register(c, r.fd, eventq.Read)
+	id, err := q.Register(r.fd, eventq.Read, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestTimers(t *testing.T) {
 func TestWake(t *testing.T) {
 	q := newQueue(t)
 	r, _ := pipe(t)
-	if _, err := q.Register(idle(), r.fd, eventq.Read); err != nil {
+	if _, err := q.Register(r.fd, eventq.Read, idle()); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan []eventq.Ready)

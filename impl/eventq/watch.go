@@ -23,6 +23,6 @@ func Watch(ctx context.Context, c *cont.C, fd int, events Events, next cont.Step
 		if events&OneShot != 0 {
 			return 0, ErrBadEvents
 		}
-		return q.Register(c, fd, events)
+		return q.Register(fd, events, c)
 	}), next)
 }

@@ -215,7 +215,7 @@ func TestRepeatingRegistrationOnARuntime(t *testing.T) {
 	start := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
 		q, err := eventq.FromContext(ctx)
 		if err == nil {
-			_, err = q.Register(one, r, eventq.Read|eventq.Level)
+			_, err = q.Register(r, eventq.Read|eventq.Level, one)
 		}
 		if err != nil {
 			t.Error(err)

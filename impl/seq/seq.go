@@ -314,7 +314,7 @@ func (k *K) Sleep(d time.Duration) error {
 // event set).
 func (k *K) Await(fd int, events eventq.Events) error {
 	return k.Away(eventq.Giving(k.Context(), func(q *eventq.Queue, c *cont.C) (eventq.ID, error) {
-		return q.Register(c, fd, events|eventq.OneShot)
+		return q.Register(fd, events|eventq.OneShot, c)
 	}))
 }
 

@@ -181,7 +181,7 @@ func TestEventQueueExclusiveRegistrationsEachFire(t *testing.T) {
 			defer unix.Close(s[1])
 			want := map[spec.EventID]bool{}
 			for range 2 {
-				id, err := q.Register(idle(), s[0], ev)
+				id, err := q.Register(s[0], ev, idle())
 				if err != nil {
 					t.Fatal(err)
 				}

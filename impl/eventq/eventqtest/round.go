@@ -44,7 +44,7 @@ import (
 // Queue is the system under test of the event-queue campaign: the
 // calls of *eventq.Queue the campaign makes.
 type Queue interface {
-	Register(c *cont.C, fd int, events spec.Events) (spec.EventID, error)
+	Register(fd int, events spec.Events, c *cont.C) (spec.EventID, error)
 	After(d time.Duration, c *cont.C) (spec.EventID, error)
 	Every(d time.Duration, c *cont.C) (spec.EventID, error)
 	Cancel(id spec.EventID) bool
@@ -171,7 +171,7 @@ var (
 type Kind uint8
 
 const (
-	RegisterStep Kind = iota // Register(c, fd, events) of Targets[Arg]
+	RegisterStep Kind = iota // Register(fd, events, c) of Targets[Arg]
 	AfterStep                // After(AfterDelays[Arg], c)
 	EveryStep                // Every(EveryPeriod, c)
 	CancelStep               // Cancel(an id chosen by Arg: see below)

@@ -197,7 +197,7 @@ func (run *eqRun) step(cl int, s Step, buf *[]eventq.Ready) {
 		t := Targets[s.Arg%len(Targets)]
 		g := eqReg{c: idleCont(), step: s, end: t.End, events: t.Events}
 		fd := run.fds[t.End]
-		register(g, fd, func() (spec.EventID, error) { return run.q.Register(g.c, fd, t.Events) })
+		register(g, fd, func() (spec.EventID, error) { return run.q.Register(fd, t.Events, g.c) })
 	case AfterStep:
 		d := AfterDelays[s.Arg%len(AfterDelays)]
 		g := eqReg{c: idleCont(), step: s, timer: true, events: spec.EvRead | spec.EvOneShot, after: d}

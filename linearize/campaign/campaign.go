@@ -18,6 +18,7 @@ import (
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/impl/rt/rttest"
 	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -44,18 +45,30 @@ type Campaign struct {
 	Run func(ctx context.Context, o Options, progress func(linearize.Summary)) (seed uint64, sum linearize.Summary, err error)
 }
 
+// FromScenario makes a campaign of a scenario of your own, to run beside
+// insideout's with package linearize/verify: each run of the campaign
+// builds a fresh scenario with newScenario, applies the Options to it (the
+// seed, the clients and operations per client when set, the checker's
+// time-out, the report directory) and runs rounds until its context ends.
+func FromScenario[S, In, Out any](name, doc string, newScenario func() linearize.Scenario[S, In, Out]) Campaign {
+	return Campaign{Name: name, Doc: doc,
+		Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+			sc := newScenario()
+			if sc.Name == "" {
+				sc.Name = name
+			}
+			return run(ctx, &sc, o, progress)
+		}}
+}
+
 // All returns every registered campaign, in the order the primitives build
 // on each other.
 func All() []Campaign {
 	return []Campaign{
-		{
-			Name: "queue",
-			Doc:  "impl/queue: concurrent push and pop, then a quiescent len and drain",
-			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				sc := queuetest.Scenario("queue", queuetest.NewQueue)
-				return run(ctx, &sc, o, progress)
-			},
-		},
+		FromScenario("queue", "impl/queue: concurrent push and pop, then a quiescent len and drain",
+			func() linearize.Scenario[spec.Queue[int], model.QueueInput, model.QueueOutput] {
+				return queuetest.Scenario("queue", queuetest.NewQueue)
+			}),
 		{
 			Name: "mailbox",
 			Doc:  "impl/mailbox: every operation at once, capacities 0, 1, 2 and unbounded, and the void mailbox; then release, liveness check and drain",
@@ -74,14 +87,10 @@ func All() []Campaign {
 				return turns(ctx, o, progress, parts)
 			},
 		},
-		{
-			Name: "runtime",
-			Doc:  "impl/rt: halt, freeze, thaw, interrupt, cancel, eject, flags and join at once against a runtime counting its steps; a frozen runtime runs no step",
-			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				sc := rttest.Scenario("runtime", rttest.NewCounted)
-				return run(ctx, &sc, o, progress)
-			},
-		},
+		FromScenario("runtime", "impl/rt: halt, freeze, thaw, interrupt, cancel, eject, flags and join at once against a runtime counting its steps; a frozen runtime runs no step",
+			func() linearize.Scenario[rttest.Counted, model.RuntimeInput, model.RuntimeOutput] {
+				return rttest.Scenario("runtime", rttest.NewCounted)
+			}),
 		{
 			Name: "pool",
 			Doc:  "impl/pool: jobs sent to pools of waiters and of runners while workers are added, drained, frozen, thawed, canceled, ejected and halted; then an audit of every job",

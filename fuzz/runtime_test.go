@@ -565,80 +565,27 @@ func FuzzRuntime(f *testing.F) {
 	})
 }
 
-// The checks of FuzzRuntime must be able to fail. brokenRt wraps a real
-// runtime and breaks one promise of spec.Runtime; the wrapper keeps its own
-// state in atomics, so that only the semantics are wrong.
-type brokenRt struct {
-	*rtCounted
-	bug   string
-	reads atomic.Int64
-	canc  atomic.Bool
-}
-
-func (b *brokenRt) Freeze() bool {
-	if b.bug == "freeze-lies" {
-		// Accepts, and freezes nothing.
-		return b.rtCounted.Flags()&(spec.RtFrozen|spec.RtHalted|spec.RtTeardown) == 0
-	}
-	return b.rtCounted.Freeze()
-}
-
-func (b *brokenRt) Steps() int64 {
-	n := b.rtCounted.Steps()
-	if b.bug == "steps-while-frozen" {
-		// The counter moves on every read, frozen or not.
-		n += b.reads.Add(1)
-	}
-	return n
-}
-
-func (b *brokenRt) Interrupt() {
-	b.rtCounted.Interrupt()
-	if b.bug == "interrupt-runs-a-step" && b.rtCounted.Flags()&(spec.RtFrozen|spec.RtRunning|spec.RtHalted) == spec.RtFrozen {
-		// An Interrupt that wakes a frozen runtime to run a step before
-		// it goes back to sleep.
-		before := b.rtCounted.Steps()
-		if b.rtCounted.Thaw() {
-			poll(rtSettleLimit, func() bool { return b.rtCounted.Steps() > before })
-			b.rtCounted.Freeze()
-			poll(rtSettleLimit, func() bool { return b.rtCounted.Flags()&spec.RtRunning == 0 })
-		}
-	}
-}
-
-func (b *brokenRt) Cancel() bool {
-	ok := b.rtCounted.Cancel()
-	if ok {
-		b.canc.Store(true)
-	}
-	return ok
-}
-
-func (b *brokenRt) Join() error {
-	err := b.rtCounted.Join()
-	if b.bug == "cancel-no-error" && b.canc.Load() {
-		return nil // the cancel's error forgotten
-	}
-	return err
-}
-
+// The checks of FuzzRuntime must be able to fail: on each known-bad
+// runtime of rttest that wraps impl/rt and breaks one promise of
+// spec.Runtime, the sequential replay must fail, and where the history can
+// show the bug, the concurrent check too.
 func TestRuntimeChecksCatchBrokenRuntimes(t *testing.T) {
 	cases := []struct {
-		bug        string
+		bug        rttest.Bug
 		data       []byte
 		concurrent bool // the linearizability check must catch it too
 	}{
-		{"freeze-lies", rtBytes(1, rtRun(0, rtFreeze), rtOn(0, rtFlags), rtOn(0, rtThaw)), true},
-		{"steps-while-frozen", rtBytes(1, rtOn(0, rtFreeze), rtOn(0, rtFlags), rtOn(0, rtSteps), rtOn(0, rtSteps)), true},
+		{rttest.FreezeLies, rtBytes(1, rtRun(0, rtFreeze), rtOn(0, rtFlags), rtOn(0, rtThaw)), true},
+		{rttest.StepsWhileFrozen, rtBytes(1, rtOn(0, rtFreeze), rtOn(0, rtFlags), rtOn(0, rtSteps), rtOn(0, rtSteps)), true},
 		// The history cannot show it: the model allows the step in
 		// progress, but the sequential replay sees the counter move
 		// across an Interrupt of a runtime asleep.
-		{"interrupt-runs-a-step", rtBytes(1, rtRun(0, rtFreeze), rtOn(0, rtInterrupt), rtOn(0, rtThaw)), false},
-		{"cancel-no-error", rtBytes(1, rtRun(0, rtCancel), rtOn(0, rtJoin)), true},
+		{rttest.InterruptRunsAStep, rtBytes(1, rtRun(0, rtFreeze), rtOn(0, rtInterrupt), rtOn(0, rtThaw)), false},
+		{rttest.CancelForgotten, rtBytes(1, rtRun(0, rtCancel), rtOn(0, rtJoin)), true},
 	}
 	for _, c := range cases {
-		t.Run(c.bug, func(t *testing.T) {
-			mk := func() *brokenRt { return &brokenRt{rtCounted: newRtCounted(), bug: c.bug} }
+		t.Run(c.bug.String(), func(t *testing.T) {
+			mk := func() rttest.Bad { return rttest.BadRuntime(c.bug) }
 			in := decodeRuntime(c.data)
 			// A short limit: a runtime that never settles is reported
 			// sooner.

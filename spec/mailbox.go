@@ -162,7 +162,8 @@ func (f Flags) String() string {
 // its Try form would have succeeded (or reported Unwritable / Unreadable,
 // which it returns as an error). While it cannot proceed it sleeps and
 // costs no CPU. The context forms return the context's error instead if
-// the context ends while they sleep.
+// the context ends while they sleep. A nil context is not a context: it
+// is a programmer error, which an implementation reports by panicking.
 //
 // WaitPushable reports true at an instant when TrySend would not report
 // Full or Paused (it may then report Delivered, or Nil for nil), and false

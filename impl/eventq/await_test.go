@@ -3,6 +3,7 @@ package eventq_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,4 +134,16 @@ func TestAwaitWithoutQueue(t *testing.T) {
 	if _, err := eventq.FromContext(context.Background()); !errors.Is(err, eventq.ErrNoQueue) {
 		t.Fatalf("FromContext of a bare context: %v, want ErrNoQueue", err)
 	}
+}
+
+// A nil context is not a context: FromContext panics with a message
+// naming the problem, where it used to report ErrNoQueue, as if nil were
+// the context of a step that no queue runs.
+func TestFromNilContextPanics(t *testing.T) {
+	defer func() {
+		if s, _ := recover().(string); !strings.Contains(s, "FromContext") || !strings.Contains(s, "nil context") {
+			t.Errorf("FromContext(nil): panic %q, want one naming the call and the nil context", s)
+		}
+	}()
+	eventq.FromContext(nil)
 }

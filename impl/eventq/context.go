@@ -28,16 +28,19 @@ type source interface {
 
 // NewContext returns a context that holds q, for a runner that steps
 // continuations by hand (those RunReady returns in rest, say): their
-// Await, Sleep and Watch then wait in q.
+// Await, Sleep and Watch then wait in q. ctx must not be nil: NewContext
+// panics if it is, as context.WithValue does.
 func NewContext(ctx context.Context, q *Queue) context.Context {
 	return context.WithValue(ctx, evqkey.Key{}, q)
 }
 
 // FromContext returns the event queue of whoever runs the step whose
-// context ctx is, or ErrNoQueue if there is none.
+// context ctx is, or ErrNoQueue if there is none. ctx must not be nil:
+// FromContext panics if it is, as context.WithValue does with a nil
+// parent.
 func FromContext(ctx context.Context) (*Queue, error) {
 	if ctx == nil {
-		return nil, ErrNoQueue
+		panic("eventq: FromContext with a nil context.Context: pass the step's context")
 	}
 	switch v := ctx.Value(evqkey.Key{}).(type) {
 	case *Queue:

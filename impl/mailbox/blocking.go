@@ -120,11 +120,20 @@ const recvSpins = 4
 // Send sends v, sleeping while the mailbox is full or paused. It returns
 // nil once v is delivered, ErrUnwritable if the mailbox is (or becomes)
 // closed, ErrNil for nil, or ErrInterrupted if Interrupt woke it.
-func (m *Mailbox[T]) Send(v *T) error { return m.SendContext(nil, v) }
+func (m *Mailbox[T]) Send(v *T) error { return m.send(context.Background(), v) }
 
 // SendContext is Send, returning ctx's error if ctx ends while it sleeps.
-// A nil ctx never ends.
+// ctx must not be nil (use context.Background(), or Send): SendContext
+// panics if it is, as context.WithCancel does with a nil parent.
 func (m *Mailbox[T]) SendContext(ctx context.Context, v *T) error {
+	if ctx == nil {
+		panic("mailbox: SendContext with a nil context.Context: use context.Background(), or Send")
+	}
+	return m.send(ctx, v)
+}
+
+// send is Send with ctx, which is not nil.
+func (m *Mailbox[T]) send(ctx context.Context, v *T) error {
 	if v != nil && m.wait.Load()&recvSleep != 0 && m.handOff(v) {
 		return nil
 	}
@@ -154,11 +163,20 @@ func (m *Mailbox[T]) SendContext(ctx context.Context, v *T) error {
 // paused. It returns ErrUnreadable once nothing more can come (closed for
 // reading, or closed for writing and drained), or ErrInterrupted if
 // Interrupt woke it.
-func (m *Mailbox[T]) Recv() (*T, error) { return m.RecvContext(nil) }
+func (m *Mailbox[T]) Recv() (*T, error) { return m.recv(context.Background()) }
 
 // RecvContext is Recv, returning ctx's error if ctx ends while it sleeps.
-// A nil ctx never ends.
+// ctx must not be nil (use context.Background(), or Recv): RecvContext
+// panics if it is, as context.WithCancel does with a nil parent.
 func (m *Mailbox[T]) RecvContext(ctx context.Context) (*T, error) {
+	if ctx == nil {
+		panic("mailbox: RecvContext with a nil context.Context: use context.Background(), or Recv")
+	}
+	return m.recv(ctx)
+}
+
+// recv is Recv with ctx, which is not nil.
+func (m *Mailbox[T]) recv(ctx context.Context) (*T, error) {
 	spins := 0
 	for {
 		switch v, r := m.tryRecv(yieldOnContention); r {

@@ -516,3 +516,52 @@ func TestBlockedCallsCostNoCPU(t *testing.T) {
 		t.Fatalf("blocked calls used %v of CPU in one second; a parked call uses none", used)
 	}
 }
+
+// A nil context is not a context: SendContext and RecvContext panic with a
+// message naming the fix, where they used to take nil for a context that
+// never ends and so hid the mistake until a cancellation did not come.
+// Send and Recv, which have no context, still work.
+func TestNilContextPanics(t *testing.T) {
+	m := mailbox.New[int](1)
+	for name, f := range map[string]func(){
+		"SendContext": func() { m.SendContext(nil, new(int)) },
+		"RecvContext": func() { m.RecvContext(nil) },
+	} {
+		func() {
+			defer func() {
+				if s, _ := recover().(string); !strings.Contains(s, "nil context") || !strings.Contains(s, "context.Background()") {
+					t.Errorf("%s(nil): panic %q, want one naming the problem and the fix", name, s)
+				}
+			}()
+			f()
+		}()
+	}
+	if m.Len() != 0 {
+		t.Fatalf("Len %d after SendContext(nil): it sent before it panicked", m.Len())
+	}
+	v := 7
+	if err := m.Send(&v); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Recv(); err != nil || got != &v {
+		t.Fatalf("Recv = %v, %v, want the item sent", got, err)
+	}
+}
+
+// Send and Recv that need not wait allocate nothing: catches an allocation
+// added to the path that does not wait, such as a context made per call
+// for Send's and Recv's lack of one.
+func TestSendRecvAllocateNothing(t *testing.T) {
+	m := mailbox.New[int](mailbox.Unbounded)
+	v := 1
+	if n := testing.AllocsPerRun(1000, func() {
+		if err := m.Send(&v); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Send and Recv allocate %v times per pair, want 0", n)
+	}
+}

@@ -135,8 +135,8 @@ func (c *core) clearWait(bits uint64) { c.wait.Store(c.wait.Load() &^ bits) }
 // have changed in a way that matters to it. It returns the outcome of the
 // call's operation if the waker did it for the call (see Mailbox.settle;
 // item is the item to send, and the item received comes back), 0 to have
-// the call try again, or ErrInterrupted, or ctx's error (ctx may be
-// nil).
+// the call try again, or ErrInterrupted, or ctx's error (ctx is not nil:
+// context.Background() for a call without one, whose Done is nil).
 //
 // blocked says whether a state still holds the call back. The sleeper sets
 // its kind's bit in the wait word and only then takes a snapshot to check
@@ -169,11 +169,7 @@ func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool, item 
 	c.mu.Unlock()
 	chaos.Point()
 
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
-	}
-	if done == nil {
+	if done := ctx.Done(); done == nil {
 		<-w.ch // no context to watch: a plain receive parks more cheaply than a select
 	} else {
 		select {
@@ -383,7 +379,7 @@ func (c *core) waitFor(blocked func(snap) bool) (s snap, interrupted bool) {
 		if !blocked(s) {
 			return s, false
 		}
-		if _, _, err := c.sleep(nil, watchKind, blocked, nil); err != nil {
+		if _, _, err := c.sleep(context.Background(), watchKind, blocked, nil); err != nil {
 			return s, true
 		}
 	}

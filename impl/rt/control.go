@@ -178,8 +178,13 @@ func (r *Runtime) Join() error {
 	return r.Err()
 }
 
-// JoinContext is Join, returning ctx's error if ctx ends first.
+// JoinContext is Join, returning ctx's error if ctx ends first. ctx must
+// not be nil (use context.Background(), or Join): JoinContext panics if it
+// is, as context.WithCancel does with a nil parent.
 func (r *Runtime) JoinContext(ctx context.Context) error {
+	if ctx == nil {
+		panic("rt: JoinContext with a nil context.Context: use context.Background(), or Join")
+	}
 	select {
 	case <-r.done:
 		return r.Err()

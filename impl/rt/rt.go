@@ -155,10 +155,12 @@ func Spawn(c *cont.C, opts ...Option) (*Runtime, error) {
 
 // FromContext returns the runtime running the step whose context ctx is
 // (directly, or through a pool's dispatcher), or nil: how a continuation
-// that moves between pools finds out where it is.
+// that moves between pools finds out where it is. ctx must not be nil:
+// FromContext panics if it is, as context.WithValue does with a nil
+// parent.
 func FromContext(ctx context.Context) *Runtime {
 	if ctx == nil {
-		return nil
+		panic("rt: FromContext with a nil context.Context: pass the step's context")
 	}
 	r, _ := ctx.Value(cont.SpawnerKey{}).(*Runtime)
 	return r

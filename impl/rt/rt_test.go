@@ -560,3 +560,29 @@ func TestIdleRuntimesUseNoCPU(t *testing.T) {
 		t.Fatalf("idle runtimes used %v of CPU in a second", used)
 	}
 }
+
+// A nil context is not a context: JoinContext and FromContext panic with a
+// message naming the problem, where FromContext used to answer nil (as if
+// no runtime ran the step) and JoinContext died of a nil dereference.
+func TestNilContextPanics(t *testing.T) {
+	r, err := rt.Spawn(cont.New(func(ctx context.Context, c *cont.C) cont.Step { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]func(){
+		"JoinContext": func() { r.JoinContext(nil) },
+		"FromContext": func() { rt.FromContext(nil) },
+	} {
+		func() {
+			defer func() {
+				if s, _ := recover().(string); !strings.Contains(s, name) || !strings.Contains(s, "nil context") {
+					t.Errorf("%s(nil): panic %q, want one naming the call and the nil context", name, s)
+				}
+			}()
+			f()
+		}()
+	}
+	if err := r.Join(); err != nil {
+		t.Fatal(err)
+	}
+}

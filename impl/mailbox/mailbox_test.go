@@ -565,3 +565,17 @@ func TestSendRecvAllocateNothing(t *testing.T) {
 		t.Errorf("Send and Recv allocate %v times per pair, want 0", n)
 	}
 }
+
+// MaxCapacity's doc comment states its value, for go doc, which showed
+// only "capAll - 1": catches a change of the constant that leaves the doc
+// stating the old number, and a MaxCapacity that is not a bounded
+// capacity (the largest one the capacity field holds).
+func TestMaxCapacityIsDocumented(t *testing.T) {
+	if mailbox.MaxCapacity != 134_217_726 {
+		t.Errorf("MaxCapacity = %d, and its doc comment says 134,217,726", mailbox.MaxCapacity)
+	}
+	m := mailbox.New[int](mailbox.MaxCapacity)
+	if m.Cap() != mailbox.MaxCapacity || m.Flags()&mailbox.FlagBounded == 0 {
+		t.Errorf("New(MaxCapacity): Cap %d flags %v, want a bounded mailbox of capacity MaxCapacity", m.Cap(), m.Flags())
+	}
+}

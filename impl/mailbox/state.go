@@ -55,9 +55,18 @@ const (
 	closed      = readClosed | writeClosed
 )
 
-// MaxCapacity is the largest capacity a bounded mailbox can have. New and
-// SetCap treat anything larger as Unbounded.
-const MaxCapacity = capAll - 1
+// MaxCapacity is the largest capacity a bounded mailbox can have:
+// 134,217,726 (2^27 - 2). New and SetCap treat anything larger as
+// Unbounded.
+const MaxCapacity = 1<<27 - 2
+
+// MaxCapacity is written out for its documentation; it is the largest
+// value of the capacity field short of capAll, which means unbounded.
+// These fail to compile if the two ever disagree.
+var (
+	_ [MaxCapacity - (capAll - 1)]struct{}
+	_ [(capAll - 1) - MaxCapacity]struct{}
+)
 
 // MaxLen is the most items a mailbox can hold, bounded or not: an
 // unbounded mailbox holding MaxLen items reports Full rather than lose

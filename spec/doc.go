@@ -10,6 +10,6 @@
 // independently of impl/, and the harness in linearize/ checks recorded
 // histories against them.
 //
-// Where a rule differs from the seed (insideout for Nim), the doc comment
-// says so and why.
+// Where a rule differs from the Nim original (insideout for Nim, which
+// this project ports), the doc comment says so and why.
 package spec

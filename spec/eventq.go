@@ -58,8 +58,9 @@ type EventID uint64
 //   - EvNoPeer (EPOLLRDHUP): the peer of a stream socket closed its end or
 //     shut down writing.
 //   - EvPriority (EPOLLPRI): an exceptional condition (out-of-band data).
-//   - EvMessage (EPOLLMSG): kept from the seed; Linux accepts it and never
-//     reports it, so a registration waiting for it alone never fires.
+//   - EvMessage (EPOLLMSG): kept from the Nim original; Linux accepts it
+//     and never reports it, so a registration waiting for it alone never
+//     fires.
 //
 // Modes, how a registration fires:
 //
@@ -176,7 +177,7 @@ func (e Events) Check() error {
 // registration that fires again and again does not hand its continuation
 // out again until it is handed back, so two runners never step it at once.
 //
-// Where this differs from the seed: the seed resumes a repeating
+// Where this differs from the Nim original: it resumes a repeating
 // registration's continuation each time it fires; here it is lent, and
 // fires again once handed back (RunReady does that after each step).
 // Signals come through os/signal rather than signalfd (see the Go

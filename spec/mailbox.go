@@ -147,7 +147,7 @@ func (f Flags) String() string {
 // promise: never none where one item would move, never more than fits or
 // than there is, and never a batch in two pieces.
 //
-// Where this differs from the seed: the seed lets TrySend fill a mailbox
+// Where this differs from the Nim original: it lets TrySend fill a mailbox
 // closed for reading up to its capacity, after which it reports
 // Unwritable. For an unbounded mailbox that means sends succeed forever
 // into a mailbox nobody may read. Here closing for reading makes the
@@ -185,7 +185,7 @@ func (f Flags) String() string {
 // neither report nor clear it. The pending interrupt closes the race in
 // which a goroutine is interrupted just before it goes to sleep.
 //
-// Where this differs from the seed: the seed sets an Interrupt flag and
+// Where this differs from the Nim original: it sets an Interrupt flag and
 // wakes waiters that then simply retry, so an interrupted Send or Recv never
 // learns it was interrupted. Here the woken call returns, so that a worker
 // kicked out of a wait can notice why.

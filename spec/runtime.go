@@ -6,7 +6,7 @@ import (
 )
 
 // RuntimeFlags is the observable state of a runtime, as reported by its
-// Flags method. The names and meanings follow the seed.
+// Flags method. The names and meanings follow the Nim original.
 type RuntimeFlags uint16
 
 const (
@@ -148,10 +148,10 @@ var (
 //     halt, SIGCONT thaws, SIGINT and others are ignored.
 //
 // With the Signals option, a runtime receives its default signals in its
-// local event queue, as the seed's does, and applies each one's default
-// action with Signal between two steps; a frozen runtime sleeps in its
-// queue rather than beside it, so that SIGCONT thaws it, and applies its
-// signals there without running a step. The signal registration is the
+// local event queue, as the Nim original's does, and applies each one's
+// default action with Signal between two steps; a frozen runtime sleeps in
+// its queue rather than beside it, so that SIGCONT thaws it, and applies
+// its signals there without running a step. The signal registration is the
 // runtime's own: it does not keep the runtime alive, and it is not among
 // its leftovers. rt.RouteSignals does the same for runtimes without an
 // event queue, through a goroutine that os/signal feeds.
@@ -168,11 +168,11 @@ var (
 // still have theirs unlinks first); only a failure gives them an error.
 // A panic never reaches the process.
 //
-// Where this differs from the seed: the seed's teardown halts linked
+// Where this differs from the Nim original: its teardown halts linked
 // runtimes and nothing more; here a linked runtime halted by a failure
 // reports it, so that the cause of a cascade through many links is known
-// at every link. The seed's Cancel kills the thread (pthread_cancel); Go
-// cannot, hence the cooperative meaning above.
+// at every link. The Nim original's Cancel kills the thread
+// (pthread_cancel); Go cannot, hence the cooperative meaning above.
 type Runtime interface {
 	Halt() bool
 	Freeze() bool

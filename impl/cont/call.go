@@ -162,9 +162,9 @@ func (cl *Call[T]) ToNovel() func(context.Context, *C) error {
 // ComeFrom returns a step that runs remote on server's pool, as a
 // continuation of its own, while the caller waits where it is (with its
 // step's context, so that it can be halted or frozen meanwhile), and then
-// goes on with then, given remote's result: the step form of the seed's
-// comeFrom. err is a *MoveError if server could not take the remote part,
-// ErrRemotePanicked if it panicked.
+// goes on with then, given remote's result: the step form of the Nim
+// original's comeFrom. err is a *MoveError if server could not take the
+// remote part, ErrRemotePanicked if it panicked.
 func ComeFrom[T any](server *Box, remote func(ctx context.Context) T, then func(v T, err error) Step) Step {
 	cl := oneStep(remote)
 	return cl.waitStep(ToBox(server), then)

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The seed's scenarios, written as step continuations.
+// The Nim original's scenarios, written as step continuations.
 
 // Visit: home -> away -> home. It would catch a Goto that ran the next
 // step where the continuation was, or that lost it.
@@ -47,9 +47,9 @@ func TestVisit(t *testing.T) {
 	}
 }
 
-// ComeFrom, the seed's test in step form: ten asks, each doubling the
-// server's counter and adding it to the query; the caller stays home and
-// gets 1025 from the last.
+// ComeFrom, the Nim original's test in step form: ten asks, each doubling
+// the server's counter and adding it to the query; the caller stays home
+// and gets 1025 from the last.
 func TestComeFrom1025(t *testing.T) {
 	home, homeBox := testpool.New(t, 1)
 	server, serverBox := testpool.New(t, 1)

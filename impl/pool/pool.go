@@ -10,11 +10,12 @@
 // continuation: Waiter runs continuation after continuation until the
 // mailbox can never yield again; Runner runs exactly one, then ends.
 // Halting or freezing a worker takes effect between two steps of the work,
-// as in the seed: a dispatcher returns to its runtime after every step of
-// a continuation that is not finished, and after every continuation once
-// its runtime wants the step back (every control operation ends the step's
-// context); continuations that finish in one step it runs back to back, up
-// to 64 per step of its own, which spares the runtime's turn per task.
+// as in the Nim original: a dispatcher returns to its runtime after every
+// step of a continuation that is not finished, and after every continuation
+// once its runtime wants the step back (every control operation ends the
+// step's context); continuations that finish in one step it runs back to
+// back, up to 64 per step of its own, which spares the runtime's turn per
+// task.
 //
 // Nothing sent to a pool is lost: each continuation runs to completion, or
 // is still in the mailbox (Drain it), or was in the middle of running when

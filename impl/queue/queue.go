@@ -12,15 +12,15 @@
 // The queue is a fetch-and-add array queue over linked segments, the family
 // of designs introduced by Morrison and Afek (LCRQ, PPoPP 2013), in the
 // unbounded segment-list form of Yang and Mellor-Crummey ("A wait-free
-// queue as fast as fetch-and-add", PPoPP 2016) that the seed's queue also
-// follows (Giersch and Nolte, "Fast and Portable Concurrent FIFO Queues
-// With Deterministic Memory Reclamation", IEEE TPDS 2022). Two monotonic
-// 64-bit counters, tail and head, hand out slot indices: a producer claims
-// index i with one atomic add on tail and writes its pointer into slot i; a
-// consumer claims index i with one atomic add on head and takes whatever
-// slot i holds. Slots live in segments of segmentSlots slots, linked in
-// index order and created on demand by whichever side first needs one
-// (package impl/internal/segment).
+// queue as fast as fetch-and-add", PPoPP 2016) that the Nim original's
+// queue also follows (Giersch and Nolte, "Fast and Portable Concurrent FIFO
+// Queues With Deterministic Memory Reclamation", IEEE TPDS 2022). Two
+// monotonic 64-bit counters, tail and head, hand out slot indices: a
+// producer claims index i with one atomic add on tail and writes its
+// pointer into slot i; a consumer claims index i with one atomic add on
+// head and takes whatever slot i holds. Slots live in segments of
+// segmentSlots slots, linked in index order and created on demand by
+// whichever side first needs one (package impl/internal/segment).
 //
 // A slot moves through these states, each change an atomic operation on
 // the slot:

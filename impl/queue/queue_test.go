@@ -177,9 +177,11 @@ func TestHeapReturnsAfterTenMillion(t *testing.T) {
 	}
 }
 
-// Overhead per queued item: at most 9 bytes (the seed claims 10). The
-// benchmark BenchmarkQueueBytesPerItem in bench/ reports the same figure at
-// ten million items; a million is enough to see the per-segment overhead.
+// Overhead per queued item: the memory a queue holds per item, segments
+// included, stays within the bound below, which this port sets below the
+// Nim original's stated overhead. BenchmarkQueueBytesPerItem in bench/
+// measures the same at a larger scale; a million items are enough to see
+// the per-segment overhead.
 func TestBytesPerQueuedItem(t *testing.T) {
 	const n = 1_000_000
 	item := new(int)

@@ -328,8 +328,8 @@ func (k *K) Coop() error {
 }
 
 // ComeFrom runs body on server's pool, as a sequential continuation of its
-// own, while k waits where it is, and returns body's result there: the
-// seed's comeFrom, an RPC whose server-side half is written inline. The
+// own, while k waits where it is, and returns body's result there: the Nim
+// original's comeFrom, an RPC whose server-side half is written inline. The
 // error is a *cont.MoveError if server cannot take it, and
 // ErrRemotePanicked if body panicked (which also fails the runtime
 // that ran it).

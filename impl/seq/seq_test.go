@@ -53,11 +53,11 @@ func TestVisit(t *testing.T) {
 	}
 }
 
-// ComeFrom, the seed's test: ten asks to a server pool, each doubling a
-// server-side counter and adding it to the query; the caller stays on its
-// home runtime throughout and gets 1025 from the last. It would catch a
-// body run on the caller's side (the counter is touched by the server
-// only), a lost result, or a caller resumed elsewhere.
+// ComeFrom, the Nim original's test: ten asks to a server pool, each
+// doubling a server-side counter and adding it to the query; the caller
+// stays on its home runtime throughout and gets 1025 from the last. It
+// would catch a body run on the caller's side (the counter is touched by
+// the server only), a lost result, or a caller resumed elsewhere.
 func TestComeFrom1025(t *testing.T) {
 	home, homeBox := testpool.New(t, 1)
 	server, serverBox := testpool.New(t, 1)

@@ -827,102 +827,31 @@ func FuzzEventQueue(f *testing.F) {
 	})
 }
 
-// The checks of FuzzEventQueue must be able to fail. Each broken queue
-// below wraps a real one and gets one rule wrong; the self-check requires
-// each to be caught on the seeds.
+// The checks of FuzzEventQueue must be able to fail. Each known-bad queue
+// of eventqtest below wraps a real one and gets one rule wrong; the
+// self-check requires each to be caught on the seeds.
 
-// brokenEq is a real queue with one rule broken, chosen by bug.
-type brokenEq struct {
-	*eventq.Queue
-	bug      string
-	oneShots map[spec.EventID]bool
-	lent     map[spec.EventID]bool
-}
-
-func newBrokenEq(bug string) func() eqQueue {
-	return func() eqQueue {
-		return &brokenEq{Queue: newEqQueue().(*eventq.Queue), bug: bug, oneShots: map[spec.EventID]bool{}, lent: map[spec.EventID]bool{}}
-	}
-}
-
-func (q *brokenEq) Register(fd int, events spec.Events, c *cont.C) (spec.EventID, error) {
-	switch {
-	case q.bug == "one-shot-twice" && events.Check() == nil && events&spec.EvOneShot != 0:
-		id, err := q.Queue.Register(fd, events&^spec.EvOneShot, c) // EPOLLONESHOT forgotten
-		if err == nil {
-			q.oneShots[id] = true
-		}
-		return id, err
-	case q.bug == "wrong-error" && events.Check() != nil:
-		return 0, errors.New("eventq: no") // not ErrBadEvents
-	case q.bug == "leak":
-		unix.Dup(fd) // never closed
-	}
-	return q.Queue.Register(fd, events, c)
-}
-
-func (q *brokenEq) Wait(dst []eventq.Ready, timeout time.Duration) ([]eventq.Ready, error) {
-	n0 := len(dst)
-	dst, err := q.Queue.Wait(dst, timeout)
-	for i := range dst[n0:] {
-		rd := &dst[n0+i]
-		switch {
-		case q.oneShots[rd.ID]:
-			rd.Ended = true
-			q.Queue.Rearm(rd.ID)
-		case q.bug == "wrong-events" && rd.Count == 0:
-			rd.Events |= spec.EvPriority
-		case !rd.Ended:
-			q.lent[rd.ID] = true
-		}
-	}
-	return dst, err
-}
-
-func (q *brokenEq) Cancel(id spec.EventID) bool {
-	ok := q.Queue.Cancel(id)
-	return ok || q.bug == "cancel-true" && id != 0 && id < eqNeverID
-}
-
-func (q *brokenEq) Rearm(id spec.EventID) error {
-	if q.bug == "deaf-rearm" && q.lent[id] {
-		delete(q.lent, id)
-		return nil // nothing handed back
-	}
-	delete(q.lent, id)
-	return q.Queue.Rearm(id)
-}
-
-func (q *brokenEq) Wake() error {
-	if q.bug == "lost-wake" {
-		return nil
-	}
-	return q.Queue.Wake()
-}
-
-func (q *brokenEq) Close() ([]*cont.C, error) {
-	held, err := q.Queue.Close()
-	if q.bug == "close-loses" && len(held) > 0 {
-		held = held[:len(held)-1]
-	}
-	return held, err
+// newBrokenEq makes eventqtest's known-bad queues with bug.
+func newBrokenEq(bug eventqtest.Bug) func() eqQueue {
+	return func() eqQueue { return eventqtest.BadQueue(bug).(eqQueue) }
 }
 
 func TestEventQueueChecksCatchBrokenQueues(t *testing.T) {
 	for _, c := range []struct {
-		bug  string
+		bug  eventqtest.Bug
 		want string // in the failure
 	}{
-		{"one-shot-twice", "cannot fire now"}, // the reference's Fire
-		{"cancel-true", "Cancel("},            // Cancel's result
-		{"close-loses", "Close handed back"},  // Close's hand-back
-		{"deaf-rearm", "yet not handed out"},  // a level registration's liveness
-		{"wrong-events", "events"},            // a firing's conditions
-		{"wrong-error", "want one of"},        // the documented errors
-		{"leak", "an fd leaked"},              // the fd count
-		{"lost-wake", "the wake-up was lost"}, // Wake
+		{eventqtest.OneShotTwice, "cannot fire now"},  // the reference's Fire
+		{eventqtest.CancelTrue, "Cancel("},            // Cancel's result
+		{eventqtest.CloseLoses, "Close handed back"},  // Close's hand-back
+		{eventqtest.DeafRearm, "yet not handed out"},  // a level registration's liveness
+		{eventqtest.WrongEvents, "events"},            // a firing's conditions
+		{eventqtest.WrongError, "want one of"},        // the documented errors
+		{eventqtest.LeaksFd, "an fd leaked"},          // the fd count
+		{eventqtest.LostWake, "the wake-up was lost"}, // Wake
 	} {
-		t.Run(c.bug, func(t *testing.T) {
+		t.Run(c.bug.String(), func(t *testing.T) {
+			t.Cleanup(eventqtest.CloseLeaked)
 			for name, in := range eqSeeds {
 				err := checkEventQSequential(newBrokenEq(c.bug), decodeEventQ(in))
 				if err != nil && strings.Contains(err.Error(), c.want) {

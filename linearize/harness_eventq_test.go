@@ -12,13 +12,20 @@ import (
 	"github.com/insideout-go/insideout/spec"
 )
 
-// mustCatchEventQueue runs the event-queue campaign on the queues newQueue
-// makes, for up to badRounds rounds, and requires a failure that want
-// accepts. With noAudit, only the history is checked (linearizability
-// against model.EventQ, and the ids' order): the concurrent history alone
-// must betray the bug.
-func mustCatchEventQueue(t *testing.T, name string, newQueue func() eventqtest.Queue, noAudit bool, want func(*linearize.Failure) bool) {
+// The event-queue campaign on the known-bad event queues of eventqtest:
+// each wraps a real impl/eventq queue and breaks one rule of
+// spec.EventQueue the way a plausible implementation would, and the
+// campaign must catch every one.
+
+// mustCatchEventQueue runs the event-queue campaign on eventqtest's
+// known-bad queues with bug, for up to badRounds rounds, and requires a
+// failure that want accepts. With noAudit, only the history is checked
+// (linearizability against model.EventQ, and the ids' order): the
+// concurrent history alone must betray the bug.
+func mustCatchEventQueue(t *testing.T, bug eventqtest.Bug, noAudit bool, want func(*linearize.Failure) bool) {
 	t.Helper()
+	name := bug.String()
+	newQueue := func() eventqtest.Queue { return eventqtest.BadQueue(bug) }
 	c := eventqtest.Check{Name: name, New: newQueue, Rounds: badRounds, NoAudit: noAudit, ReportDir: t.TempDir()}
 	_, sum, err := c.Run(context.Background(), nil)
 	var f *linearize.Failure
@@ -73,7 +80,7 @@ func auditFinds(wants ...string) func(*linearize.Failure) bool {
 // The control: the real queue passes the same campaign, audit and all, so
 // the catches below are not the harness failing everything.
 func TestHarnessPassesEventQueue(t *testing.T) {
-	eventqtest.Check{Rounds: 300, New: func() eventqtest.Queue { return newRealQueue() }}.Test(t)
+	eventqtest.Check{Rounds: 300, New: func() eventqtest.Queue { return eventqtest.BadQueue(eventqtest.Correct) }}.Test(t)
 }
 
 // The bug: a cancel that races with a firing. Cancel reports true while
@@ -81,27 +88,27 @@ func TestHarnessPassesEventQueue(t *testing.T) {
 // after a successful Cancel. The history alone shows it (a one-shot both
 // fired and cancelled, or fired after its Cancel), and the audit too.
 func TestHarnessCatchesEventQueueCancelRacingFiring(t *testing.T) {
-	mustCatchEventQueue(t, "cancel-race", newCancelRaceQueue, true, illegalHistory(t))
-	mustCatchEventQueue(t, "cancel-race", newCancelRaceQueue, false, wrongRound)
+	mustCatchEventQueue(t, eventqtest.CancelRace, true, illegalHistory(t))
+	mustCatchEventQueue(t, eventqtest.CancelRace, false, wrongRound)
 }
 
 // The bug: a one-shot that can fire twice (EPOLLONESHOT forgotten, the
 // registration left armed). The history alone shows it.
 func TestHarnessCatchesEventQueueOneShotTwice(t *testing.T) {
-	mustCatchEventQueue(t, "one-shot-twice", newTwiceQueue, true, illegalHistory(t))
-	mustCatchEventQueue(t, "one-shot-twice", newTwiceQueue, false, wrongRound)
+	mustCatchEventQueue(t, eventqtest.OneShotTwice, true, illegalHistory(t))
+	mustCatchEventQueue(t, eventqtest.OneShotTwice, false, wrongRound)
 }
 
 // The bug: a lent continuation handed out again before it was handed
 // back: two runners could step it at once. The history alone shows it.
 func TestHarnessCatchesEventQueueLentHandedOutTwice(t *testing.T) {
-	mustCatchEventQueue(t, "lent-twice", newAgainQueue, true, illegalHistory(t))
+	mustCatchEventQueue(t, eventqtest.LentTwice, true, illegalHistory(t))
 }
 
 // The bug: Close loses an armed continuation. Close is outside the
 // model, so the history cannot show it; the audit must.
 func TestHarnessCatchesEventQueueCloseThatLoses(t *testing.T) {
-	mustCatchEventQueue(t, "close-loses", newCloseLosesQueue, false, auditFinds("handed back by Close 0"))
+	mustCatchEventQueue(t, eventqtest.CloseLoses, false, auditFinds("handed back by Close 0"))
 }
 
 // The bug: a Rearm that reports success and hands nothing back. The
@@ -109,7 +116,7 @@ func TestHarnessCatchesEventQueueCloseThatLoses(t *testing.T) {
 // audit sees an armed registration that Close does not hand back, or an
 // armed one, ready, that never fired.
 func TestHarnessCatchesEventQueueDeafRearm(t *testing.T) {
-	mustCatchEventQueue(t, "deaf-rearm", newDeafRearmQueue, false, func(f *linearize.Failure) bool {
+	mustCatchEventQueue(t, eventqtest.DeafRearm, false, func(f *linearize.Failure) bool {
 		return auditFinds("armed true at Close")(f) || auditFinds("lost firing")(f)
 	})
 }

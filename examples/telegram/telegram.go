@@ -12,7 +12,6 @@ import (
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/rt"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // port is a connection between two stages: a bounded mailbox of
@@ -117,8 +116,8 @@ func newPipeline(r io.Reader, w io.Writer, width, capacity int) pipeline {
 // start spawns a runtime for each stage, named telegram-<stage>, linked
 // to the runtime of the stage before it, so that the runtimes form a
 // chain. When a step panics, its runtime halts with the panic as its
-// error (spec.ErrPanicked), and its teardown halts the runtimes linked to
-// it, each of which reports spec.ErrLinkedFailure and halts the next in
+// error (rt.ErrPanicked), and its teardown halts the runtimes linked to
+// it, each of which reports rt.ErrLinkedFailure and halts the next in
 // turn: one failure stops the whole pipeline, in both directions, and no
 // stage is left waiting for a neighbour that will never send or receive
 // again.
@@ -157,7 +156,7 @@ func (p pipeline) start() error {
 // pipeline's errors, joined in pipeline order: each stage's own error (a
 // read error, a write error), and the failure of a stage whose step
 // panicked, under its runtime's name. The stages that a failure halted
-// through the links report spec.ErrLinkedFailure wrapping it; wait leaves
+// through the links report rt.ErrLinkedFailure wrapping it; wait leaves
 // those out, since the stage that failed reports the cause itself.
 func (p pipeline) wait() error {
 	var errs []error
@@ -165,9 +164,9 @@ func (p pipeline) wait() error {
 		failure := s.r.Join()
 		errs = append(errs, s.err)
 		switch {
-		case errors.Is(failure, spec.ErrLinkedFailure):
+		case errors.Is(failure, rt.ErrLinkedFailure):
 			// Halted by another stage's failure, which that stage reports.
-		case errors.Is(failure, spec.ErrPanicked):
+		case errors.Is(failure, rt.ErrPanicked):
 			errs = append(errs, failure) // it names the runtime
 		case failure != nil:
 			errs = append(errs, fmt.Errorf("%v: %w", s.r, failure))

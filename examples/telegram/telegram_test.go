@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
-	"github.com/insideout-go/insideout/spec"
+	"github.com/insideout-go/insideout/impl/rt"
 	"go.uber.org/goleak"
 	"pgregory.net/rapid"
 )
@@ -467,8 +467,8 @@ var errInjected = errors.New("injected failure (simulated)")
 
 // A panic in a step of a middle stage halts the whole pipeline through the
 // links, in both directions: every runtime ends Dead, the stage that failed
-// with spec.ErrPanicked, the others, which were all still at work, with
-// spec.ErrLinkedFailure wrapping it; wait reports the panic under the
+// with rt.ErrPanicked, the others, which were all still at work, with
+// rt.ErrLinkedFailure wrapping it; wait reports the panic under the
 // failed runtime's name; what was written is a prefix of the output; and
 // nothing hangs or is left behind.
 func TestStageFailureHaltsPipeline(t *testing.T) {
@@ -496,21 +496,21 @@ func TestStageFailureHaltsPipeline(t *testing.T) {
 				err := startWithin(t, p)
 
 				what := fmt.Sprintf("the %s failing after %d steps, capacity %d", s.name, after, capacity)
-				if !errors.Is(err, spec.ErrPanicked) || !strings.Contains(err.Error(), "telegram-"+s.name+": ") ||
+				if !errors.Is(err, rt.ErrPanicked) || !strings.Contains(err.Error(), "telegram-"+s.name+": ") ||
 					!strings.Contains(err.Error(), errInjected.Error()) {
 					t.Fatalf("%s: wait returned %v, want the panic of telegram-%s", what, err, s.name)
 				}
 				for i, s := range p {
-					if f := s.r.Flags(); f&spec.RtDead == 0 || f&spec.RtHalted == 0 {
+					if f := s.r.Flags(); f&rt.FlagDead == 0 || f&rt.FlagHalted == 0 {
 						t.Errorf("%s: the %s's runtime is %v, want it Halted and Dead", what, s.name, f)
 					}
 					switch err := s.r.Err(); {
 					case s.finished:
 						t.Errorf("%s: the %s finished, want it halted", what, s.name)
-					case i == failing && !errors.Is(err, spec.ErrPanicked):
-						t.Errorf("%s: the %s's error is %v, want spec.ErrPanicked", what, s.name, err)
-					case i != failing && (!errors.Is(err, spec.ErrLinkedFailure) || !errors.Is(err, spec.ErrPanicked)):
-						t.Errorf("%s: the %s's error is %v, want spec.ErrLinkedFailure wrapping the panic", what, s.name, err)
+					case i == failing && !errors.Is(err, rt.ErrPanicked):
+						t.Errorf("%s: the %s's error is %v, want rt.ErrPanicked", what, s.name, err)
+					case i != failing && (!errors.Is(err, rt.ErrLinkedFailure) || !errors.Is(err, rt.ErrPanicked)):
+						t.Errorf("%s: the %s's error is %v, want rt.ErrLinkedFailure wrapping the panic", what, s.name, err)
 					}
 				}
 				if !strings.HasPrefix(want, out.String()) {
@@ -567,7 +567,7 @@ func TestStagesYieldToTheirRuntimes(t *testing.T) {
 				t.Errorf("capacity %d, width %d: with %d interrupts and %d freezes, the output differs from the reference", capacity, width, interrupts, freezes)
 			}
 			for _, s := range p {
-				if !s.finished || s.r.Flags()&spec.RtDead == 0 {
+				if !s.finished || s.r.Flags()&rt.FlagDead == 0 {
 					t.Errorf("capacity %d, width %d: the %s did not finish (%v)", capacity, width, s.name, s.r.Flags())
 				}
 			}
@@ -594,7 +594,7 @@ func TestHaltStopsPipeline(t *testing.T) {
 		if !strings.Contains(fmt.Sprint(err), "telegram-"+s.name+": halted before it finished") {
 			t.Errorf("wait returned %v, want it to report telegram-%s halted", err, s.name)
 		}
-		if f := s.r.Flags(); f&spec.RtDead == 0 || f&spec.RtHalted == 0 {
+		if f := s.r.Flags(); f&rt.FlagDead == 0 || f&rt.FlagHalted == 0 {
 			t.Errorf("the %s's runtime is %v, want it Halted and Dead", s.name, f)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
@@ -831,61 +830,14 @@ func FuzzMailbox(f *testing.F) {
 	})
 }
 
-// The batch checks must be able to fail too. badBatchMailbox wraps the
-// real mailbox and breaks one rule of TrySendMany or TryRecvMany, chosen
-// by bug (fuzz/selfcheck_test.go does the same for the other operations).
-type badBatchMailbox struct {
-	*mailbox.Mailbox[int]
-	bug string
-}
-
-func (m *badBatchMailbox) TrySendMany(vs []*int) (int, spec.Result) {
-	switch m.bug {
-	case "nil-prefix":
-		// Sends item by item and stops at the nil: the items before it go
-		// through, though Nil means nothing was sent.
-		for i, v := range vs {
-			if v == nil {
-				return 0, spec.Nil
-			}
-			m.Mailbox.TrySend(vs[i])
-		}
-		return m.Mailbox.TrySendMany(nil)
-	case "all-or-nothing":
-		// Refuses a batch that does not fit whole, though its prefix does.
-		if room := m.Cap() - m.Len(); room > 0 && room < len(vs) && !slices.Contains(vs, nil) {
-			return 0, spec.Full
-		}
-	}
-	return m.Mailbox.TrySendMany(vs)
-}
-
-func (m *badBatchMailbox) TryRecvMany(dst []*int) (int, spec.Result) {
-	switch m.bug {
-	case "recv-reversed":
-		n, r := m.Mailbox.TryRecvMany(dst)
-		slices.Reverse(dst[:n])
-		return n, r
-	case "recv-one":
-		// Takes one item however many dst has room for and are there.
-		return m.Mailbox.TryRecvMany(dst[:min(1, len(dst))])
-	case "recv-copy":
-		// Hands back copies: the right values, the wrong pointers.
-		n, r := m.Mailbox.TryRecvMany(dst)
-		for i, p := range dst[:n] {
-			c := *p
-			dst[i] = &c
-		}
-		return n, r
-	}
-	return m.Mailbox.TryRecvMany(dst)
-}
-
 // mbBatchSelfChecks are inputs of one client (so that the concurrent run
-// is as deterministic as the sequential replay), each exposing one bug of
-// badBatchMailbox.
+// is as deterministic as the sequential replay), each exposing one batch
+// bug of mailboxtest.Broken (the real mailbox wrapped so that it breaks
+// one rule of TrySendMany or TryRecvMany; fuzz/selfcheck_test.go does the
+// same for the other operations).
 func mbBatchSelfChecks() []struct {
-	bug        string
+	name       string
+	bug        mailboxtest.Bug
 	data       []byte
 	concurrent bool // the linearizability check must catch it too
 } {
@@ -900,21 +852,22 @@ func mbBatchSelfChecks() []struct {
 		length      = at(mbEntry{kind: mbLen})
 	)
 	return []struct {
-		bug        string
+		name       string
+		bug        mailboxtest.Bug
 		data       []byte
 		concurrent bool
 	}{
-		{"nil-prefix", mbBytes(4, 1, sendNilMany, length), true},
-		{"all-or-nothing", mbBytes(3, 1, trySend, sendMany3), true},
-		{"recv-reversed", mbBytes(4, 1, sendMany3, recvMany3), true},
+		{"nil-prefix", mailboxtest.BatchNilPrefix, mbBytes(4, 1, sendNilMany, length), true},
+		{"all-or-nothing", mailboxtest.BatchAllOrNothing, mbBytes(3, 1, trySend, sendMany3), true},
+		{"recv-reversed", mailboxtest.BatchReverses, mbBytes(4, 1, sendMany3, recvMany3), true},
 		// Under concurrency a batch may move fewer items than it could
 		// (spec.Mailbox), so the model accepts a short batch, and only the
 		// sequential replay, where a batch alone must move all it may, can
 		// tell.
-		{"recv-one", mbBytes(4, 1, sendMany3, recvMany2), false},
+		{"recv-one", mailboxtest.BatchRecvOne, mbBytes(4, 1, sendMany3, recvMany2), false},
 		// A copy carries the right value, so only the sequential replay,
 		// which compares pointers, can tell.
-		{"recv-copy", mbBytes(4, 1, sendMany2, recvMany2), false},
+		{"recv-copy", mailboxtest.BatchCopies, mbBytes(4, 1, sendMany2, recvMany2), false},
 	}
 }
 
@@ -925,10 +878,8 @@ func mbBatchSelfChecks() []struct {
 // linearizability check.
 func TestChecksCatchBrokenBatches(t *testing.T) {
 	for _, c := range mbBatchSelfChecks() {
-		t.Run(c.bug, func(t *testing.T) {
-			mustCatchMailbox(t, c.bug, c.data, c.concurrent, func(capacity int) spec.Mailbox[int] {
-				return &badBatchMailbox{Mailbox: mailbox.New[int](capacity), bug: c.bug}
-			})
+		t.Run(c.name, func(t *testing.T) {
+			mustCatchMailbox(t, c.name, c.data, c.concurrent, brokenMailboxes(c.bug))
 		})
 	}
 }
@@ -938,7 +889,7 @@ func TestChecksCatchBrokenBatches(t *testing.T) {
 func TestChecksPassRealBatches(t *testing.T) {
 	for _, c := range mbBatchSelfChecks() {
 		if err := checkMailbox(mailboxtest.NewMailbox, c.data); err != nil {
-			t.Errorf("%s input %q: %v", c.bug, c.data, err)
+			t.Errorf("%s input %q: %v", c.name, c.data, err)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package fuzz
 
 import (
-	"slices"
 	"strings"
 	"testing"
 
@@ -102,75 +101,10 @@ func TestDecode(t *testing.T) {
 	}
 }
 
-// The checks of FuzzMailbox must be able to fail too. badMailbox wraps the
-// real mailbox of impl/mailbox and breaks one rule, chosen by bug; each
-// case below hands it to the checks with an input that exposes the break
-// and requires the failure.
-type badMailbox struct {
-	*mailbox.Mailbox[int]
-	bug string
-}
-
-func (m *badMailbox) TrySend(v *int) spec.Result {
-	r := m.Mailbox.TrySend(v)
-	// Rule order broken: a paused mailbox that is also full says Full,
-	// though Paused comes first.
-	if m.bug == "paused-full" && r == spec.Paused && m.Len() >= m.Cap() {
-		return spec.Full
-	}
-	return r
-}
-
-func (m *badMailbox) TryRecv() (*int, spec.Result) {
-	switch m.bug {
-	case "copy":
-		// Hands back a copy of the item: the right value, the wrong
-		// pointer.
-		p, r := m.Mailbox.TryRecv()
-		if p != nil {
-			c := *p
-			p = &c
-		}
-		return p, r
-	case "lifo":
-		// Takes the newest item: every item out, the last one kept, the
-		// rest sent back in order (enough for an unpaused, open mailbox).
-		items := m.Mailbox.Drain()
-		if len(items) == 0 {
-			return m.Mailbox.TryRecv()
-		}
-		for _, p := range items[:len(items)-1] {
-			m.Mailbox.TrySend(p)
-		}
-		return items[len(items)-1], spec.Received
-	}
-	return m.Mailbox.TryRecv()
-}
-
-func (m *badMailbox) Drain() []*int {
-	items := m.Mailbox.Drain()
-	if m.bug == "drain-reversed" {
-		slices.Reverse(items)
-	}
-	return items
-}
-
-func (m *badMailbox) CloseWrite() bool {
-	closed := m.Mailbox.CloseWrite()
-	if m.bug == "close-twice" {
-		return true // claims to have closed a mailbox that was closed already
-	}
-	return closed
-}
-
-func (m *badMailbox) Flags() spec.Flags {
-	f := m.Mailbox.Flags()
-	if m.bug == "hide-interrupt" {
-		f &^= spec.FlagInterrupt // a pending interrupt that Flags does not show
-	}
-	return f
-}
-
+// The checks of FuzzMailbox must be able to fail too. Each case below
+// hands them a known-bad mailbox of mailboxtest.Broken (the real mailbox of
+// impl/mailbox, wrapped so that it breaks one rule every time) with an
+// input that exposes the break, and requires the failure.
 func TestChecksCatchBrokenMailboxes(t *testing.T) {
 	at := func(e mbEntry) [2]int { return [2]int{0, mbAt(e)} }
 	var (
@@ -185,25 +119,32 @@ func TestChecksCatchBrokenMailboxes(t *testing.T) {
 	// All inputs have one client, so that the concurrent run is as
 	// deterministic as the sequential replay.
 	cases := []struct {
-		bug        string
+		name       string
+		bug        mailboxtest.Bug
 		data       []byte
 		concurrent bool // the linearizability check must catch it too
 	}{
-		{"paused-full", mbBytes(1, 1, trySend, pause, trySend), true},
-		{"lifo", mbBytes(4, 1, trySend, trySend, tryRecv), true},
-		{"drain-reversed", mbBytes(4, 1, trySend, trySend, drain), true},
-		{"close-twice", mbBytes(2, 1, closeW, closeW), true},
-		{"hide-interrupt", mbBytes(2, 1, intr, flags), true},
+		{"paused-full", mailboxtest.PausedFull, mbBytes(1, 1, trySend, pause, trySend), true},
+		{"lifo", mailboxtest.LIFO, mbBytes(4, 1, trySend, trySend, tryRecv), true},
+		{"drain-reversed", mailboxtest.DrainReverses, mbBytes(4, 1, trySend, trySend, drain), true},
+		{"close-twice", mailboxtest.ClosesTwice, mbBytes(2, 1, closeW, closeW), true},
+		{"hide-interrupt", mailboxtest.HidesInterrupt, mbBytes(2, 1, intr, flags), true},
 		// A copy carries the right value, so only the sequential replay,
 		// which compares pointers, can tell.
-		{"copy", mbBytes(2, 1, trySend, tryRecv), false},
+		{"copy", mailboxtest.Copies, mbBytes(2, 1, trySend, tryRecv), false},
 	}
 	for _, c := range cases {
-		t.Run(c.bug, func(t *testing.T) {
-			mustCatchMailbox(t, c.bug, c.data, c.concurrent, func(capacity int) spec.Mailbox[int] {
-				return &badMailbox{Mailbox: mailbox.New[int](capacity), bug: c.bug}
-			})
+		t.Run(c.name, func(t *testing.T) {
+			mustCatchMailbox(t, c.name, c.data, c.concurrent, brokenMailboxes(c.bug))
 		})
+	}
+}
+
+// brokenMailboxes returns the constructor of the real mailboxes of
+// impl/mailbox broken by bug every time (mailboxtest.Broken).
+func brokenMailboxes(bug mailboxtest.Bug) func(capacity int) spec.Mailbox[int] {
+	return func(capacity int) spec.Mailbox[int] {
+		return mailboxtest.Broken(mailbox.New[int](capacity), bug, 1, nil)
 	}
 }
 

@@ -386,11 +386,11 @@ func TestMalformedScenario(t *testing.T) {
 	sc.Generate(linearize.NewGen(1, 1))
 }
 
-// mustCatchMailbox runs the mailbox scenario on a locked mailbox with the
-// given bugs and requires a failure that want accepts.
-func mustCatchMailbox(t *testing.T, name string, bugs mailboxBugs, want func(*linearize.Failure) bool) {
+// mustCatchMailbox runs the mailbox scenario on a locked mailbox with bug
+// (mailboxtest.Locked) and requires a failure that want accepts.
+func mustCatchMailbox(t *testing.T, name string, bug mailboxtest.Bug, want func(*linearize.Failure) bool) {
 	t.Helper()
-	mustFail(t, mailboxtest.Scenario(name, 2, func(c int) mailboxtest.Mailbox { return newLockedMailbox(c, bugs) }), want)
+	mustFail(t, mailboxtest.Scenario(name, 2, func(c int) mailboxtest.Mailbox { return mailboxtest.Locked(c, bug) }), want)
 }
 
 // mustFail runs sc, a scenario over a known-bad implementation, for up to
@@ -414,7 +414,7 @@ func mustFail[S, In, Out any](t *testing.T, sc linearize.Scenario[S, In, Out], w
 // The control: the locked mailbox without bugs passes, at every capacity.
 func TestHarnessPassesLockedMailbox(t *testing.T) {
 	for _, c := range []int{0, 1, 3, spec.Unbounded} {
-		sc := mailboxtest.Scenario("locked", c, func(c int) mailboxtest.Mailbox { return newLockedMailbox(c, mailboxBugs{}) })
+		sc := mailboxtest.Scenario("locked", c, func(c int) mailboxtest.Mailbox { return mailboxtest.Locked(c) })
 		sc.Rounds = 300
 		sc.Test(t)
 	}
@@ -423,7 +423,7 @@ func TestHarnessPassesLockedMailbox(t *testing.T) {
 // The bug: a lost wake-up. A Recv sleeps beside an item; the harness must
 // report the sleeper as stuck, with the goroutines' stacks.
 func TestHarnessCatchesLostWakeup(t *testing.T) {
-	mustCatchMailbox(t, "lost-wakeup", mailboxBugs{lostWakeup: true}, func(f *linearize.Failure) bool {
+	mustCatchMailbox(t, "lost-wakeup", mailboxtest.LostWakeup, func(f *linearize.Failure) bool {
 		return strings.Contains(f.Stuck, "recv()") && strings.Contains(f.Error(), "lost wake-up") && f.Dump != ""
 	})
 }
@@ -431,7 +431,7 @@ func TestHarnessCatchesLostWakeup(t *testing.T) {
 // The bug: a capacity check that races with another send. The mailbox
 // holds more than its capacity, which the model refuses.
 func TestHarnessCatchesRacyCapacity(t *testing.T) {
-	mustCatchMailbox(t, "racy-cap", mailboxBugs{racyCap: true}, func(f *linearize.Failure) bool {
+	mustCatchMailbox(t, "racy-cap", mailboxtest.RacyCap, func(f *linearize.Failure) bool {
 		return f.Verdict == spec.Illegal && f.Report != ""
 	})
 }
@@ -439,7 +439,7 @@ func TestHarnessCatchesRacyCapacity(t *testing.T) {
 // The bug: a batch send that is not one operation. Another send comes
 // between two of its items, which a receipt then sees.
 func TestHarnessCatchesSplitBatch(t *testing.T) {
-	mustCatchMailbox(t, "split-batch", mailboxBugs{splitBatch: true}, func(f *linearize.Failure) bool {
+	mustCatchMailbox(t, "split-batch", mailboxtest.SplitBatch, func(f *linearize.Failure) bool {
 		return f.Verdict == spec.Illegal
 	})
 }
@@ -447,7 +447,7 @@ func TestHarnessCatchesSplitBatch(t *testing.T) {
 // The bug: Interrupt claims to have woken more calls than it did. The
 // model requires every woken call to return interrupted right after.
 func TestHarnessCatchesInterruptOvercount(t *testing.T) {
-	mustCatchMailbox(t, "interrupt-overcount", mailboxBugs{interruptOvercount: true}, func(f *linearize.Failure) bool {
+	mustCatchMailbox(t, "interrupt-overcount", mailboxtest.InterruptOvercount, func(f *linearize.Failure) bool {
 		return f.Verdict == spec.Illegal
 	})
 }

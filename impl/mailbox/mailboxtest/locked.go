@@ -1,9 +1,7 @@
-package linearize_test
+package mailboxtest
 
-// A mailbox built the obvious way, a mutex around the reference model,
-// with switches for known bugs. Without bugs it is the control: it must
-// pass, which also shows the model and the harness accept a second,
-// independent implementation. Each bug must be caught.
+// Locked: a mailbox built the obvious way, a mutex around the reference
+// model, with switches for known bugs.
 
 import (
 	"context"
@@ -15,37 +13,39 @@ import (
 	"github.com/insideout-go/insideout/spec"
 )
 
-type mailboxBugs struct {
-	// lostWakeup: a Recv that finds nothing drops the lock, then takes it
-	// again and goes to sleep without looking again; a send in between
-	// wakes nobody, and the Recv sleeps beside the item.
-	lostWakeup bool
-	// racyCap: TrySend checks for room, drops the lock, then appends, so
-	// two senders can both fill the last place.
-	racyCap bool
-	// interruptOvercount: Interrupt reports having woken n calls, however
-	// many it really woke.
-	interruptOvercount bool
-	// splitBatch: TrySendMany sends its items one at a time, dropping the
-	// lock between two, so that another send can come between them.
-	splitBatch bool
+// Locked returns an empty mailbox of capacity capacity built the obvious
+// way, a mutex around the reference model (model.MailboxRef), with the
+// given bugs: any of LostWakeup, RacyCap, SplitBatch and
+// InterruptOvercount, or none. Without bugs it is the control: it must
+// pass the scenario, which also shows that the model and the harness
+// accept a second, independent implementation. With a bug, the scenario
+// must catch it, as the bug's doc comment says. Locked panics if handed a
+// bug of another constructor.
+func Locked(capacity int, bugs ...Bug) Mailbox {
+	m := &locked{ref: model.NewMailboxRef(capacity)}
+	for _, b := range bugs {
+		b.mustBe("Locked", firstLocked, firstBroken)
+		m.bugs |= 1 << b
+	}
+	return m
 }
 
-type lockedMailbox struct {
+// locked is the mailbox Locked returns.
+type locked struct {
 	mu       sync.Mutex
 	ref      *model.MailboxRef
-	sleepers []*lockedSleeper
-	bugs     mailboxBugs
+	sleepers []*sleeper
+	bugs     uint64 // bit b set: the mailbox has Bug b
 }
 
-type lockedSleeper struct {
+func (m *locked) has(b Bug) bool { return m.bugs&(1<<b) != 0 }
+
+// sleeper is a call of a locked mailbox asleep until a change wakes it.
+type sleeper struct {
 	ch chan bool // receives true if interrupted
 }
 
-func newLockedMailbox(capacity int, bugs mailboxBugs) *lockedMailbox {
-	return &lockedMailbox{ref: model.NewMailboxRef(capacity), bugs: bugs}
-}
-
+// val is the model's value of an item: nil is 0.
 func val(p *int) int {
 	if p == nil {
 		return 0
@@ -54,7 +54,7 @@ func val(p *int) int {
 }
 
 // wakeAll wakes every sleeper to look again; m.mu must be held.
-func (m *lockedMailbox) wakeAll() {
+func (m *locked) wakeAll() {
 	for _, s := range m.sleepers {
 		s.ch <- false
 	}
@@ -64,19 +64,15 @@ func (m *lockedMailbox) wakeAll() {
 // sleep registers a sleeper and waits; m.mu must be held, and is held
 // again on return. It reports whether the call was interrupted, or the
 // context's error.
-func (m *lockedMailbox) sleep(ctx context.Context) (interrupted bool, err error) {
-	s := &lockedSleeper{ch: make(chan bool, 1)}
+func (m *locked) sleep(ctx context.Context) (interrupted bool, err error) {
+	s := &sleeper{ch: make(chan bool, 1)}
 	m.sleepers = append(m.sleepers, s)
 	m.mu.Unlock()
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
-	}
 	select {
 	case interrupted = <-s.ch:
 		m.mu.Lock()
 		return interrupted, nil
-	case <-done:
+	case <-ctx.Done():
 		m.mu.Lock()
 		if i := slices.Index(m.sleepers, s); i >= 0 {
 			m.sleepers = slices.Delete(m.sleepers, i, i+1)
@@ -88,7 +84,7 @@ func (m *lockedMailbox) sleep(ctx context.Context) (interrupted bool, err error)
 
 // block waits while blocked holds; it returns false (after clearing the
 // pending interrupt) or the sleep's verdict. m.mu must be held.
-func (m *lockedMailbox) block(ctx context.Context, blocked func() bool) (interrupted bool, err error) {
+func (m *locked) block(ctx context.Context, blocked func() bool) (interrupted bool, err error) {
 	for blocked() {
 		if m.ref.Interrupted() {
 			return true, nil
@@ -100,10 +96,10 @@ func (m *lockedMailbox) block(ctx context.Context, blocked func() bool) (interru
 	return false, nil
 }
 
-func (m *lockedMailbox) TrySend(v *int) spec.Result {
+func (m *locked) TrySend(v *int) spec.Result {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.bugs.racyCap && v != nil && !m.ref.Paused && !m.ref.WriteClosed && !m.ref.ReadClosed && len(m.ref.Items) < m.ref.Capacity {
+	if m.has(RacyCap) && v != nil && !m.ref.Paused && !m.ref.WriteClosed && !m.ref.ReadClosed && len(m.ref.Items) < m.ref.Capacity {
 		m.mu.Unlock()
 		runtime.Gosched() // BUG: the room checked above may be gone
 		m.mu.Lock()
@@ -118,9 +114,9 @@ func (m *lockedMailbox) TrySend(v *int) spec.Result {
 	return r
 }
 
-func (m *lockedMailbox) Send(v *int) error { return m.SendContext(nil, v) }
+func (m *locked) Send(v *int) error { return m.SendContext(context.Background(), v) }
 
-func (m *lockedMailbox) SendContext(ctx context.Context, v *int) error {
+func (m *locked) SendContext(ctx context.Context, v *int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if v != nil {
@@ -140,7 +136,7 @@ func (m *lockedMailbox) SendContext(ctx context.Context, v *int) error {
 	return nil
 }
 
-func (m *lockedMailbox) TryRecv() (*int, spec.Result) {
+func (m *locked) TryRecv() (*int, spec.Result) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	v, r := m.ref.TryRecv()
@@ -151,12 +147,12 @@ func (m *lockedMailbox) TryRecv() (*int, spec.Result) {
 	return &v, r
 }
 
-func (m *lockedMailbox) Recv() (*int, error) { return m.RecvContext(nil) }
+func (m *locked) Recv() (*int, error) { return m.RecvContext(context.Background()) }
 
-func (m *lockedMailbox) RecvContext(ctx context.Context) (*int, error) {
+func (m *locked) RecvContext(ctx context.Context) (*int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.bugs.lostWakeup && m.ref.RecvBlocked() && !m.ref.Up {
+	if m.has(LostWakeup) && m.ref.RecvBlocked() && !m.ref.Up {
 		m.mu.Unlock()
 		runtime.Gosched() // BUG: a send here wakes nobody...
 		m.mu.Lock()
@@ -179,7 +175,7 @@ func (m *lockedMailbox) RecvContext(ctx context.Context) (*int, error) {
 	return &v, nil
 }
 
-func (m *lockedMailbox) control(f func() bool) bool {
+func (m *locked) control(f func() bool) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	changed := f()
@@ -187,12 +183,12 @@ func (m *lockedMailbox) control(f func() bool) bool {
 	return changed
 }
 
-func (m *lockedMailbox) Pause() bool      { return m.control(m.ref.Pause) }
-func (m *lockedMailbox) Resume() bool     { return m.control(m.ref.Resume) }
-func (m *lockedMailbox) CloseWrite() bool { return m.control(m.ref.CloseWrite) }
-func (m *lockedMailbox) CloseRead() bool  { return m.control(m.ref.CloseRead) }
+func (m *locked) Pause() bool      { return m.control(m.ref.Pause) }
+func (m *locked) Resume() bool     { return m.control(m.ref.Resume) }
+func (m *locked) CloseWrite() bool { return m.control(m.ref.CloseWrite) }
+func (m *locked) CloseRead() bool  { return m.control(m.ref.CloseRead) }
 
-func (m *lockedMailbox) Interrupt(n int) int {
+func (m *locked) Interrupt(n int) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	woken := 0
@@ -204,49 +200,49 @@ func (m *lockedMailbox) Interrupt(n int) int {
 	if woken < n {
 		m.ref.Up = true
 	}
-	if m.bugs.interruptOvercount && n > 0 {
+	if m.has(InterruptOvercount) && n > 0 {
 		return n // BUG: claims to have woken n
 	}
 	return woken
 }
 
-func (m *lockedMailbox) wait(blocked func() bool, answer func() bool) bool {
+func (m *locked) wait(blocked func() bool, answer func() bool) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if interrupted, _ := m.block(nil, blocked); interrupted {
+	if interrupted, _ := m.block(context.Background(), blocked); interrupted {
 		return true
 	}
 	return answer()
 }
 
-func (m *lockedMailbox) WaitPushable() bool { return m.wait(m.ref.SendBlocked, m.ref.Pushable) }
-func (m *lockedMailbox) WaitPoppable() bool { return m.wait(m.ref.RecvBlocked, m.ref.Poppable) }
-func (m *lockedMailbox) WaitEmpty()         { m.wait(m.ref.EmptyBlocked, func() bool { return true }) }
-func (m *lockedMailbox) WaitFull()          { m.wait(m.ref.FullBlocked, func() bool { return true }) }
+func (m *locked) WaitPushable() bool { return m.wait(m.ref.SendBlocked, m.ref.Pushable) }
+func (m *locked) WaitPoppable() bool { return m.wait(m.ref.RecvBlocked, m.ref.Poppable) }
+func (m *locked) WaitEmpty()         { m.wait(m.ref.EmptyBlocked, func() bool { return true }) }
+func (m *locked) WaitFull()          { m.wait(m.ref.FullBlocked, func() bool { return true }) }
 
-func (m *lockedMailbox) Len() int {
+func (m *locked) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.ref.Len()
 }
 
-func (m *lockedMailbox) Cap() int {
+func (m *locked) Cap() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.ref.Cap()
 }
 
-func (m *lockedMailbox) SetCap(n int) {
+func (m *locked) SetCap(n int) {
 	m.control(func() bool { m.ref.SetCap(n); return true })
 }
 
-func (m *lockedMailbox) Clear() int {
+func (m *locked) Clear() int {
 	n := 0
 	m.control(func() bool { n = m.ref.Clear(); return true })
 	return n
 }
 
-func (m *lockedMailbox) Drain() []*int {
+func (m *locked) Drain() []*int {
 	var vs []int
 	m.control(func() bool { vs = m.ref.Drain(); return true })
 	var ps []*int
@@ -256,14 +252,14 @@ func (m *lockedMailbox) Drain() []*int {
 	return ps
 }
 
-func (m *lockedMailbox) Flags() spec.Flags {
+func (m *locked) Flags() spec.Flags {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.ref.Flags()
 }
 
-func (m *lockedMailbox) TrySendMany(vs []*int) (int, spec.Result) {
-	if m.bugs.splitBatch && len(vs) > 1 && !slices.Contains(vs, nil) {
+func (m *locked) TrySendMany(vs []*int) (int, spec.Result) {
+	if m.has(SplitBatch) && len(vs) > 1 && !slices.Contains(vs, nil) {
 		n, r := 0, spec.Delivered
 		for _, v := range vs {
 			if r = m.TrySend(v); r != spec.Delivered { // BUG: not one operation
@@ -290,7 +286,7 @@ func (m *lockedMailbox) TrySendMany(vs []*int) (int, spec.Result) {
 	return n, r
 }
 
-func (m *lockedMailbox) TryRecvMany(dst []*int) (int, spec.Result) {
+func (m *locked) TryRecvMany(dst []*int) (int, spec.Result) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	vs, r := m.ref.TryRecvMany(len(dst))
@@ -303,4 +299,4 @@ func (m *lockedMailbox) TryRecvMany(dst []*int) (int, spec.Result) {
 	return len(vs), r
 }
 
-var _ spec.Mailbox[int] = (*lockedMailbox)(nil)
+var _ Mailbox = (*locked)(nil)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/insideout-go/insideout/impl/rt/rttest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // mustCatchRuntime runs the runtime scenario on rttest's known-bad
@@ -25,7 +24,7 @@ func mustCatchRuntime(t *testing.T, bug rttest.Bug, want func(*linearize.Failure
 	mustFail(t, sc, want)
 }
 
-func illegal(f *linearize.Failure) bool { return f.Verdict == spec.Illegal && !f.Hung }
+func illegal(f *linearize.Failure) bool { return f.Verdict == linearize.Illegal && !f.Hung }
 
 // The control: the locked runtime without bugs passes.
 func TestHarnessPassesLockedRuntime(t *testing.T) {
@@ -58,6 +57,6 @@ func TestHarnessCatchesHaltThatDoesNotWake(t *testing.T) {
 // runtime thawed, on its way to tear down.
 func TestHarnessCatchesFreezeAfterEject(t *testing.T) {
 	mustCatchRuntime(t, rttest.FreezesAfterEject, func(f *linearize.Failure) bool {
-		return f.Verdict == spec.Illegal || f.Hung
+		return f.Verdict == linearize.Illegal || f.Hung
 	})
 }

@@ -7,13 +7,12 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // A Checked is the verdict on one history, with what is needed to explain
 // an Illegal one.
 type Checked struct {
-	Verdict spec.Verdict
+	Verdict Verdict
 	Ops     int // operations in the history
 	// Err is a mistake of the model met while checking (a function of it
 	// that panicked, an output of the wrong type): the verdict is then
@@ -38,23 +37,23 @@ func check[In, Out any](sp Spec[In, Out], history []porcupine.Operation, timeout
 	g := new(guard)
 	model, err := sp.model(g)
 	if err != nil {
-		return Checked{Verdict: spec.Unknown, Ops: len(history), Err: err}
+		return Checked{Verdict: Unknown, Ops: len(history), Err: err}
 	}
 	c := Checked{Ops: len(history), model: model}
 	switch porcupine.CheckOperationsTimeout(model, history, timeout) {
 	case porcupine.Ok:
-		c.Verdict = spec.Ok
+		c.Verdict = Ok
 	case porcupine.Unknown:
-		c.Verdict = spec.Unknown
+		c.Verdict = Unknown
 	default:
 		// Check again, keeping the partial linearizations that the report
 		// draws. The search is deterministic, so it reaches the same
 		// verdict; allow it the same time again.
 		_, info := porcupine.CheckOperationsVerbose(model, history, timeout)
-		c.Verdict, c.info = spec.Illegal, info
+		c.Verdict, c.info = Illegal, info
 	}
 	if err := g.Err(); err != nil {
-		return Checked{Verdict: spec.Unknown, Ops: len(history), Err: err}
+		return Checked{Verdict: Unknown, Ops: len(history), Err: err}
 	}
 	return c
 }
@@ -64,7 +63,7 @@ func check[In, Out any](sp Spec[In, Out], history []porcupine.Operation, timeout
 // time line and the longest prefixes that the model accepts, so the reader
 // sees where no legal order could go on.
 func (c Checked) WriteReport(path string) error {
-	if c.Verdict != spec.Illegal {
+	if c.Verdict != Illegal {
 		return fmt.Errorf("linearize: no report for a %v verdict", c.Verdict)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

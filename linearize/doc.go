@@ -33,7 +33,7 @@
 //     while they record, so recording adds no lock and no shared cache line
 //     to the operations it observes.
 //   - [Check] runs porcupine over a history with a time limit and returns
-//     a [Checked] with a verdict: Ok, Illegal or Unknown. Unknown (out of
+//     a [Checked] with a [Verdict]: Ok, Illegal or Unknown. Unknown (out of
 //     time) is never a pass. For an Illegal history,
 //     [Checked.WriteReport] writes porcupine's HTML visualization.
 //   - A [Gen] makes every random choice of a program: seeded ([NewGen]),

@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"strings"
 	"time"
-
-	"github.com/insideout-go/insideout/spec"
 )
 
 // Summary counts what a run did.
@@ -31,11 +29,11 @@ type Failure struct {
 	Scenario string
 	Seed     uint64 // 0 for a program that rapid drew
 	Round    int
-	Verdict  spec.Verdict // of the history, if it was checked
-	Hung     bool         // the round did not finish within RoundTimeout
-	Stuck    string       // a call slept though it could proceed: what Stuck said
-	Panic    string       // an operation panicked: the value and stack
-	Model    error        // the model failed: a mistake in the test (see Checked.Err)
+	Verdict  Verdict // of the history, if it was checked
+	Hung     bool    // the round did not finish within RoundTimeout
+	Stuck    string  // a call slept though it could proceed: what Stuck said
+	Panic    string  // an operation panicked: the value and stack
+	Model    error   // the model failed: a mistake in the test (see Checked.Err)
 	// Problems are what a round's own checks found beside the history's
 	// verdict (an engine's audit of every item, every program's trace),
 	// one line each.
@@ -60,9 +58,9 @@ func (f *Failure) cause() string {
 		return "did not finish in time: a call never returned (hang)"
 	case f.Panic != "":
 		return "an operation panicked"
-	case f.Verdict == spec.Illegal:
+	case f.Verdict == Illegal:
 		return "history is not linearizable (Illegal)"
-	case f.Verdict == spec.Unknown:
+	case f.Verdict == Unknown:
 		return "checker timed out (Unknown, which is not a pass): fewer clients or operations per client, or a longer CheckTimeout"
 	case len(f.Problems) > 0:
 		return fmt.Sprintf("the round's checks found %d problem(s)", len(f.Problems))

@@ -9,7 +9,6 @@ import (
 
 	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // The event-queue campaign on the known-bad event queues of eventqtest:
@@ -42,7 +41,7 @@ func mustCatchEventQueue(t *testing.T, bug eventqtest.Bug, noAudit bool, want fu
 // linearizable, with the visualization written and named.
 func illegalHistory(t *testing.T) func(*linearize.Failure) bool {
 	return func(f *linearize.Failure) bool {
-		if f.Verdict != spec.Illegal || f.Hung || f.Panic != "" || f.Report == "" {
+		if f.Verdict != linearize.Illegal || f.Hung || f.Panic != "" || f.Report == "" {
 			return false
 		}
 		html, err := os.ReadFile(f.Report)
@@ -57,7 +56,7 @@ func illegalHistory(t *testing.T) func(*linearize.Failure) bool {
 // wrongRound accepts a failure whose history was Illegal or whose audit
 // found a problem: either says the round went wrong.
 func wrongRound(f *linearize.Failure) bool {
-	return f.Verdict == spec.Illegal || len(f.Problems) > 0
+	return f.Verdict == linearize.Illegal || len(f.Problems) > 0
 }
 
 // auditFinds accepts a failure whose audit found a problem containing

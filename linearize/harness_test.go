@@ -53,7 +53,7 @@ func mustCatch(t *testing.T, name string, newQueue func() spec.Queue[int], want 
 
 func illegalWithReport(t *testing.T) func(*linearize.Failure) bool {
 	return func(f *linearize.Failure) bool {
-		if f.Verdict != spec.Illegal || f.Hung || f.Panic != "" {
+		if f.Verdict != linearize.Illegal || f.Hung || f.Panic != "" {
 			return false
 		}
 		html, err := os.ReadFile(f.Report)
@@ -139,7 +139,7 @@ func TestHarnessUnknownIsNotAPass(t *testing.T) {
 			porcupine.Operation{ClientId: i, Input: model.QueueInput{Op: model.QueuePush, Value: i}, Output: model.QueueOutput{}, Call: 0, Return: 100},
 			porcupine.Operation{ClientId: i, Input: model.QueueInput{Op: model.QueuePop}, Output: model.QueueOutput{Value: 1999 - i, Ok: true}, Call: 0, Return: 100})
 	}
-	if v := linearize.Check(model.Queue(), h, time.Millisecond).Verdict; v != spec.Unknown {
+	if v := linearize.Check(model.Queue(), h, time.Millisecond).Verdict; v != linearize.Unknown {
 		t.Fatalf("a 4000-operation overlapping history checked in 1ms: got %v, want Unknown", v)
 	}
 
@@ -149,7 +149,7 @@ func TestHarnessUnknownIsNotAPass(t *testing.T) {
 	sc.CheckTimeout = time.Nanosecond
 	sum, err := sc.Run()
 	var f *linearize.Failure
-	if !errors.As(err, &f) || f.Verdict != spec.Unknown || sum.Unknown != 1 {
+	if !errors.As(err, &f) || f.Verdict != linearize.Unknown || sum.Unknown != 1 {
 		t.Fatalf("a timed-out check was not a failure: summary %+v, err %v", sum, err)
 	}
 	if !strings.Contains(f.Error(), "not a pass") {
@@ -167,20 +167,20 @@ func TestCheckVerdicts(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		h    []porcupine.Operation
-		want spec.Verdict
+		want linearize.Verdict
 	}{
-		{"fifo", []porcupine.Operation{push(0, 1, 0, 1), push(0, 2, 2, 3), pop(1, 1, true, 4, 5), pop(1, 2, true, 6, 7)}, spec.Ok},
-		{"lifo", []porcupine.Operation{push(0, 1, 0, 1), push(0, 2, 2, 3), pop(1, 2, true, 4, 5)}, spec.Illegal},
-		{"overlapping pushes may go either way", []porcupine.Operation{push(0, 1, 0, 10), push(1, 2, 0, 10), pop(2, 2, true, 11, 12)}, spec.Ok},
-		{"empty while an item is queued", []porcupine.Operation{push(0, 1, 0, 1), pop(1, 0, false, 2, 3)}, spec.Illegal},
-		{"empty before a push completes", []porcupine.Operation{push(0, 1, 0, 10), pop(1, 0, false, 2, 3)}, spec.Ok},
-		{"a value never pushed", []porcupine.Operation{pop(1, 7, true, 2, 3)}, spec.Illegal},
+		{"fifo", []porcupine.Operation{push(0, 1, 0, 1), push(0, 2, 2, 3), pop(1, 1, true, 4, 5), pop(1, 2, true, 6, 7)}, linearize.Ok},
+		{"lifo", []porcupine.Operation{push(0, 1, 0, 1), push(0, 2, 2, 3), pop(1, 2, true, 4, 5)}, linearize.Illegal},
+		{"overlapping pushes may go either way", []porcupine.Operation{push(0, 1, 0, 10), push(1, 2, 0, 10), pop(2, 2, true, 11, 12)}, linearize.Ok},
+		{"empty while an item is queued", []porcupine.Operation{push(0, 1, 0, 1), pop(1, 0, false, 2, 3)}, linearize.Illegal},
+		{"empty before a push completes", []porcupine.Operation{push(0, 1, 0, 10), pop(1, 0, false, 2, 3)}, linearize.Ok},
+		{"a value never pushed", []porcupine.Operation{pop(1, 7, true, 2, 3)}, linearize.Illegal},
 	} {
 		c := linearize.Check(model.Queue(), tc.h, time.Second)
 		if c.Verdict != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, c.Verdict, tc.want)
 		}
-		if c.Verdict == spec.Illegal {
+		if c.Verdict == linearize.Illegal {
 			path := filepath.Join(t.TempDir(), "r.html")
 			if err := c.WriteReport(path); err != nil {
 				t.Errorf("%s: WriteReport: %v", tc.name, err)
@@ -432,7 +432,7 @@ func TestHarnessCatchesLostWakeup(t *testing.T) {
 // holds more than its capacity, which the model refuses.
 func TestHarnessCatchesRacyCapacity(t *testing.T) {
 	mustCatchMailbox(t, "racy-cap", mailboxtest.RacyCap, func(f *linearize.Failure) bool {
-		return f.Verdict == spec.Illegal && f.Report != ""
+		return f.Verdict == linearize.Illegal && f.Report != ""
 	})
 }
 
@@ -440,7 +440,7 @@ func TestHarnessCatchesRacyCapacity(t *testing.T) {
 // between two of its items, which a receipt then sees.
 func TestHarnessCatchesSplitBatch(t *testing.T) {
 	mustCatchMailbox(t, "split-batch", mailboxtest.SplitBatch, func(f *linearize.Failure) bool {
-		return f.Verdict == spec.Illegal
+		return f.Verdict == linearize.Illegal
 	})
 }
 
@@ -448,6 +448,6 @@ func TestHarnessCatchesSplitBatch(t *testing.T) {
 // model requires every woken call to return interrupted right after.
 func TestHarnessCatchesInterruptOvercount(t *testing.T) {
 	mustCatchMailbox(t, "interrupt-overcount", mailboxtest.InterruptOvercount, func(f *linearize.Failure) bool {
-		return f.Verdict == spec.Illegal
+		return f.Verdict == linearize.Illegal
 	})
 }

@@ -144,7 +144,7 @@ func TestDescribeThatPanicsKeepsTheReport(t *testing.T) {
 	sc.Seed, sc.ReportDir = 0x2a, t.TempDir()
 	_, err := sc.Run()
 	var f *linearize.Failure
-	if !errors.As(err, &f) || f.Verdict != spec.Illegal || !strings.Contains(f.Program, "push(") || f.Report == "" {
+	if !errors.As(err, &f) || f.Verdict != linearize.Illegal || !strings.Contains(f.Program, "push(") || f.Report == "" {
 		t.Fatalf("a LIFO queue with a describe that panics: want an Illegal report with the program, got %v", err)
 	}
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/insideout-go/insideout/impl/chaos"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // A RoundResult is what one run of a program produced.
@@ -28,7 +27,7 @@ type RoundResult struct {
 // Failed reports whether the round failed: a hang, a stuck call, a panic,
 // a mistake of the model, or any verdict but Ok.
 func (r RoundResult) Failed() bool {
-	return r.Hung || r.Stuck != "" || r.Panic != "" || r.Err != nil || r.Verdict != spec.Ok
+	return r.Hung || r.Stuck != "" || r.Panic != "" || r.Err != nil || r.Verdict != Ok
 }
 
 // Failure describes a failed run of program p (a result of RunProgram
@@ -43,7 +42,7 @@ func (sc *Scenario[S, In, Out]) Failure(p Program, res RoundResult, seed uint64,
 		Verdict: res.Verdict, Hung: res.Hung, Stuck: res.Stuck, Panic: res.Panic, Model: res.Err,
 		Dump: res.Dump, Program: c.Format(p),
 	}
-	if res.Verdict == spec.Illegal && !res.Hung && res.Stuck == "" && res.Panic == "" && res.Err == nil {
+	if res.Verdict == Illegal && !res.Hung && res.Stuck == "" && res.Panic == "" && res.Err == nil {
 		name := fmt.Sprintf("%s-seed-%#x-round-%d.html", sanitize(c.Name), seed, round)
 		if seed == 0 {
 			name = fmt.Sprintf("%s-rapid-%d.html", sanitize(c.Name), time.Now().UnixNano())
@@ -63,7 +62,7 @@ func (sc *Scenario[S, In, Out]) RunProgram(p Program, chaosSeed uint64) RoundRes
 	c := sc.mustDefaults()
 	inputs, err := c.inputs(p)
 	if err != nil {
-		return RoundResult{Checked: Checked{Verdict: spec.Unknown, Err: err}}
+		return RoundResult{Checked: Checked{Verdict: Unknown, Err: err}}
 	}
 	chaos.SetSeed(chaosSeed)
 	s := c.New()

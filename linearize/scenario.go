@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/insideout-go/insideout/spec"
 )
 
 // An Op is one kind of operation that clients of a [Scenario] call on the
@@ -142,9 +140,9 @@ func (sc *Scenario[S, In, Out]) RunContext(ctx context.Context, progress func(Su
 		res := c.RunProgram(p, ChaosSeed(seed, round))
 		out := RoundOutcome{Ops: res.Ops, Hung: res.Hung || res.Stuck != "", Panicked: res.Panic != "" || res.Err != nil}
 		switch res.Verdict {
-		case spec.Illegal:
+		case Illegal:
 			out.Illegal = 1
-		case spec.Unknown:
+		case Unknown:
 			out.Unknown = 1
 		}
 		if res.Failed() {

@@ -9,7 +9,6 @@ import (
 	"github.com/insideout-go/insideout/impl/rt/rttest"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // The runtime suites' sizes at INSIDEOUT_SOAK=1, chosen with the others so
@@ -98,7 +97,7 @@ func rtHistories(t *testing.T, clients, ops, rounds int) {
 		checkMax = max(checkMax, d)
 		// The bug (in the checker): porcupine's search is deterministic,
 		// so a second check of the same history must agree.
-		if again.Verdict != spec.Ok {
+		if again.Verdict != linearize.Ok {
 			t.Fatalf("%s: round %d of seed %#x: the history passed, and a second check says %v", name, round, seed, again.Verdict)
 		}
 	}

@@ -229,7 +229,7 @@ func TestVerifyUnknownFails(t *testing.T) {
 	unknown := &fake{
 		name: "undecided",
 		sum:  linearize.Summary{Rounds: 1, Histories: 1, Unknown: 1},
-		err:  &linearize.Failure{Scenario: "undecided", Seed: 0x2a, Verdict: spec.Unknown},
+		err:  &linearize.Failure{Scenario: "undecided", Seed: 0x2a, Verdict: linearize.Unknown},
 	}
 	code, _, errs := invoke(t, t.Context(), []campaign.Campaign{unknown.campaign()}, "verify", "-duration", "1s")
 	if code != exitFail {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // reportStopped explains on stderr why the campaign of r was stopped and
@@ -42,7 +41,7 @@ func reportFailure(stderr io.Writer, name string, seed uint64, err error, c *ver
 	if f.Report != "" {
 		fmt.Fprintf(stderr, "violation: report at %s\n", f.Report)
 	}
-	if f.Verdict == spec.Unknown && !f.Hung && f.Panic == "" {
+	if f.Verdict == linearize.Unknown && !f.Hung && f.Panic == "" {
 		fmt.Fprintf(stderr, "verify: Unknown means the checker gave up on the history after -check-timeout %v; it found no fault. Make histories smaller with -clients or -ops (now %s and %s), or raise -check-timeout\n",
 			c.checkTimeout, sizeFlag(c.clients), sizeFlag(c.ops))
 	}

@@ -223,7 +223,7 @@ func TestVerifyFailureMessage(t *testing.T) {
 	undecided := &fake{
 		name: "undecided",
 		sum:  linearize.Summary{Rounds: 3, Histories: 3, Unknown: 1},
-		err:  &linearize.Failure{Scenario: "undecided", Seed: 0x2a, Round: 2, Verdict: spec.Unknown, Program: prog.String()},
+		err:  &linearize.Failure{Scenario: "undecided", Seed: 0x2a, Round: 2, Verdict: linearize.Unknown, Program: prog.String()},
 	}
 	code, _, errs := invoke(t, t.Context(), []campaign.Campaign{undecided.campaign()},
 		"verify", "-duration", "1s", "-seed", "0x2a", "-clients", "100", "-ops", "100", "-check-timeout", "3s", "-report-dir", dir)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/linearize"
-	"github.com/insideout-go/insideout/spec"
 )
 
 // Check is the event-queue campaign's configuration: rounds of
@@ -49,16 +48,16 @@ func (c Check) Run(ctx context.Context, progress func(linearize.Summary)) (uint6
 			ChaosSeed: mix, KernelSeed: mix ^ 0x5bd1e995})
 		out := linearize.RoundOutcome{Ops: res.Ops, Hung: res.Hung, Panicked: res.Panic != ""}
 		switch {
-		case res.Verdict == spec.Illegal, res.Verdict == spec.Ok && len(res.Problems) > 0:
+		case res.Verdict == linearize.Illegal, res.Verdict == linearize.Ok && len(res.Problems) > 0:
 			out.Illegal = 1
-		case res.Verdict == spec.Unknown:
+		case res.Verdict == linearize.Unknown:
 			out.Unknown = 1
 		}
 		if res.Failed() {
 			out.Fail = func() error {
 				f := &linearize.Failure{Scenario: name, Seed: seed, Round: round, Verdict: res.Verdict,
 					Hung: res.Hung, Panic: res.Panic, Problems: res.Problems, Dump: res.Dump, Program: er.String()}
-				if res.Verdict == spec.Illegal && !res.Hung && res.Panic == "" {
+				if res.Verdict == linearize.Illegal && !res.Hung && res.Panic == "" {
 					f.Report = filepath.Join(dir, fmt.Sprintf("%s-seed-%#x-round-%d.html", name, seed, round))
 					if err := res.Checked.WriteReport(f.Report); err != nil {
 						f.Report = "(could not write the visualization: " + err.Error() + ")"

@@ -77,7 +77,7 @@ type Result struct {
 
 // Failed reports whether the round failed.
 func (r Result) Failed() bool {
-	return r.Hung || r.Panic != "" || len(r.Problems) > 0 || r.Verdict != spec.Ok
+	return r.Hung || r.Panic != "" || len(r.Problems) > 0 || r.Verdict != linearize.Ok
 }
 
 // eqKernelRearms caps how many lent continuations the kernel client hands

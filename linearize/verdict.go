@@ -1,4 +1,4 @@
-package spec
+package linearize
 
 // Verdict is the outcome of checking one recorded history against a model.
 type Verdict uint8

@@ -31,7 +31,7 @@ type Options struct {
 	// CheckTimeout is the checker's limit per history: a history it has
 	// not decided by then is Unknown, a failure. 0: each scenario's
 	// default (10s). The continuation campaign checks no history with
-	// porcupine, and the eventq campaign keeps its own limit.
+	// porcupine.
 	CheckTimeout time.Duration
 }
 
@@ -120,7 +120,7 @@ func All() []Campaign {
 			Name: "eventq",
 			Doc:  "impl/eventq: register (one-shot, level, edge, exclusive, timers), cancel, rearm, poll and wake on real pipes and a socketpair while a waiter hands firings out; then settle, Close, and an audit of every registration and fd",
 			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				return eventqtest.Check{Clients: o.Clients, Ops: o.OpsPerClient, Seed: o.Seed, Rounds: -1, ReportDir: o.ReportDir}.Run(ctx, progress)
+				return eventqtest.Check{Clients: o.Clients, Ops: o.OpsPerClient, Seed: o.Seed, Rounds: -1, ReportDir: o.ReportDir, CheckTimeout: o.CheckTimeout}.Run(ctx, progress)
 			},
 		},
 	}

@@ -27,7 +27,6 @@
 //	-ops n            operations per client per round (0: each campaign's default)
 //	-check-timeout d  the checker's limit per history (default 10s); a
 //	                  history not decided in time is Unknown, a failure
-//	                  (the eventq campaign keeps its own 10s)
 //	-report-dir p     where the HTML visualizations of violations, and the
 //	                  programs too long to print, go (default
 //	                  $INSIDEOUT_REPORT_DIR, else insideout-reports in the

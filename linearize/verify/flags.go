@@ -37,7 +37,7 @@ func verifyFlags() (*flag.FlagSet, *verifyConfig) {
 	fs.StringVar(&c.only, "only", "", "run only these campaigns (comma-separated `names`; see insideout list)")
 	fs.IntVar(&c.clients, "clients", 0, "concurrent clients per round (0: each campaign's default)")
 	fs.IntVar(&c.ops, "ops", 0, "operations per client per round (0: each campaign's default)")
-	fs.Var(durationValue{&c.checkTimeout}, "check-timeout", "the checker's limit per history, a Go `duration`: a history not decided in time is Unknown, a failure (the eventq campaign keeps its own 10s)")
+	fs.Var(durationValue{&c.checkTimeout}, "check-timeout", "the checker's limit per history, a Go `duration`: a history not decided in time is Unknown, a failure")
 	fs.StringVar(&c.reportDir, "report-dir", linearize.DefaultReportDir(), "`directory` for the HTML visualizations of violations and the programs too long to print")
 	return fs, c
 }

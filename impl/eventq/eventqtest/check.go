@@ -23,6 +23,8 @@ type Check struct {
 	NoFDCheck bool          // see Options
 	ReportDir string        // default linearize.DefaultReportDir()
 	Deadline  time.Duration // see Options
+	// CheckTimeout is porcupine's limit per history (see Options).
+	CheckTimeout time.Duration
 }
 
 // Run runs the rounds until they are done, ctx ends or one fails; it
@@ -44,7 +46,7 @@ func (c Check) Run(ctx context.Context, progress func(linearize.Summary)) (uint6
 	return linearize.RunRounds(ctx, c.Seed, c.Rounds, 0, progress, func(seed uint64, round int) linearize.RoundOutcome {
 		er := GenRound(linearize.NewGen(seed, uint64(round)).Intn, clients, ops)
 		mix := linearize.ChaosSeed(seed, round)
-		res := RunRound(er, Options{New: c.New, NoAudit: c.NoAudit, NoFDCheck: c.NoFDCheck, Deadline: c.Deadline,
+		res := RunRound(er, Options{New: c.New, NoAudit: c.NoAudit, NoFDCheck: c.NoFDCheck, Deadline: c.Deadline, CheckTimeout: c.CheckTimeout,
 			ChaosSeed: mix, KernelSeed: mix ^ 0x5bd1e995})
 		out := linearize.RoundOutcome{Ops: res.Ops, Hung: res.Hung, Panicked: res.Panic != ""}
 		switch {

@@ -220,3 +220,16 @@ func TestEventQueueExclusiveRegistrationsEachFire(t *testing.T) {
 func idle() *cont.C {
 	return cont.New(func(ctx context.Context, c *cont.C) cont.Step { return c.Next() })
 }
+
+// The checker's time limit reaches the check of every round: with a
+// nanosecond, a long history cannot be decided, and the round is Unknown,
+// a failure. The bug this catches: an eventq campaign that ignored
+// insideout verify's -check-timeout and kept its own ten seconds.
+func TestCheckTimeoutReachesTheChecker(t *testing.T) {
+	_, sum, err := eventqtest.Check{Clients: 6, Ops: 30, Rounds: 20, Seed: 0x2a, CheckTimeout: time.Nanosecond,
+		ReportDir: t.TempDir()}.Run(context.Background(), nil)
+	var f *linearize.Failure
+	if !errors.As(err, &f) || f.Verdict != linearize.Unknown || sum.Unknown == 0 {
+		t.Fatalf("a 1ns check timeout: %+v, %v; want a round that is Unknown", sum, err)
+	}
+}

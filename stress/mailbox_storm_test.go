@@ -301,22 +301,7 @@ func (run *mbRun) drainer() {
 func (run *mbRun) startWatchdog() {
 	m := run.m
 	run.watchdog.Go(func() {
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		seen, since := run.progress.Load(), time.Now()
-		for {
-			select {
-			case <-run.watchdogDone:
-				return
-			case <-tick.C:
-			}
-			if n := run.progress.Load(); n != seen {
-				seen, since = n, time.Now()
-				continue
-			}
-			if time.Since(since) < run.cfg.stall {
-				continue
-			}
+		watchStall(run.watchdogDone, &run.progress, run.cfg.stall, func() {
 			run.stalled.Store(true)
 			run.stop.Store(true)
 			run.closing.Store(true)
@@ -324,7 +309,7 @@ func (run *mbRun) startWatchdog() {
 			m.CloseWrite()
 			m.CloseRead()
 			m.Interrupt(1 << 10)
-		}
+		})
 	})
 }
 

@@ -213,25 +213,12 @@ func (run *poolRun) startStorm() {
 // reports instead of hanging.
 func (run *poolRun) startWatchdog() {
 	run.watchdog.Go(func() {
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		seen, since := run.progress.Load(), time.Now()
-		for {
-			select {
-			case <-run.watchdogDone:
-				return
-			case <-tick.C:
-			}
-			if n := run.progress.Load(); n != seen {
-				seen, since = n, time.Now()
-				continue
-			}
-			if time.Since(since) >= run.cfg.stall && !run.stalled.Load() {
-				run.stalled.Store(true)
+		watchStall(run.watchdogDone, &run.progress, run.cfg.stall, func() {
+			if !run.stalled.Swap(true) {
 				run.stop.Store(true)
 				run.box.CloseWrite()
 			}
-		}
+		})
 	})
 }
 

@@ -266,6 +266,12 @@ func TestRapidShrinksToMinimalScenario(t *testing.T) {
 			t.Fatal("rapid found no failure in a stack posing as a queue")
 		}
 		report := fake.fatal + strings.Join(fake.logs, "\n")
+		if strings.Contains(report, "flaky test") {
+			// The concurrent failure rapid found did not come back when
+			// rapid replayed it: this attempt says nothing of shrinking.
+			t.Logf("attempt %d: rapid could not replay its failure:\n%s", attempt+1, report)
+			continue
+		}
 		if strings.Contains(report, "INSIDEOUT_SEED=0x0") || !strings.Contains(report, "-rapid.seed") || !strings.Contains(report, "program:") {
 			t.Fatalf("the report lacks the program or rapid's replay line:\n%s", report)
 		}

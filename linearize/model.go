@@ -71,13 +71,13 @@ func (m Model[St, In, Out]) model(g *guard) (porcupine.Model, error) {
 			if !good {
 				return false, state
 			}
-			next = state
-			g.protect("Model.Step", func() { ok, next = m.Step(state.(St), in, out) })
-			return ok, next
+			next = state // what a Step that panics leaves
+			defer g.catch("Model.Step")
+			return m.Step(state.(St), in, out)
 		},
 		Equal: func(a, b any) (same bool) {
-			g.protect("Model.Equal", func() { same = equal(a.(St), b.(St)) })
-			return same
+			defer g.catch("Model.Equal")
+			return equal(a.(St), b.(St))
 		},
 	}
 	if m.DescribeOperation != nil {
@@ -133,9 +133,9 @@ func (p porcupineSpec[In, Out]) model(g *guard) (porcupine.Model, error) {
 			if _, _, good := typed[In, Out](g, input, output); !good {
 				return false, state
 			}
-			next = state
-			g.protect("Model.Step", func() { ok, next = m.Step(state, input, output) })
-			return ok, next
+			next = state // what a Step that panics leaves
+			defer g.catch("Model.Step")
+			return m.Step(state, input, output)
 		}
 	}
 	equal := m.Equal
@@ -143,8 +143,8 @@ func (p porcupineSpec[In, Out]) model(g *guard) (porcupine.Model, error) {
 		equal = func(a, b any) bool { return a == b }
 	}
 	pm.Equal = func(a, b any) (same bool) {
-		g.protect("Model.Equal (a porcupine.Model without Equal compares states with ==)", func() { same = equal(a, b) })
-		return same
+		defer g.catch("Model.Equal (a porcupine.Model without Equal compares states with ==)")
+		return equal(a, b)
 	}
 	if m.DescribeOperation != nil {
 		pm.DescribeOperation = func(input, output any) string {
@@ -197,12 +197,18 @@ func (g *guard) fail(err error) { g.err.CompareAndSwap(nil, &err) }
 
 // protect runs f, recording a panic in it as what's mistake.
 func (g *guard) protect(what string, f func()) {
-	defer func() {
-		if v := recover(); v != nil {
-			g.fail(fmt.Errorf("%s panicked: %v", what, v))
-		}
-	}()
+	defer g.catch(what)
 	f()
+}
+
+// catch, deferred, records a panic of the function that deferred it as
+// what's mistake; the function returns its named results as they stood.
+// The Step and Equal that the checker calls at every move defer it
+// directly, with no closure to run.
+func (g *guard) catch(what string) {
+	if v := recover(); v != nil {
+		g.fail(fmt.Errorf("%s panicked: %v", what, v))
+	}
 }
 
 // Err returns the first mistake recorded, or nil.

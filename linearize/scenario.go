@@ -159,16 +159,28 @@ func (sc *Scenario[S, In, Out]) RunContext(ctx context.Context, progress func(Su
 // round fails.
 func (sc *Scenario[S, In, Out]) Test(t TB) {
 	t.Helper()
-	seed, err := ResolveSeed(sc.Seed)
+	RunTest(t, sc.name(), sc.Seed, func(seed uint64) (Summary, error) {
+		c := *sc
+		c.Seed = seed
+		return c.Run()
+	})
+}
+
+// RunTest runs rounds as part of a test, for Scenario.Test and for the
+// engines that run rounds of their own: it resolves seed (ResolveSeed),
+// logs it before the first round with how to replay it, calls run with
+// it, logs the summary, and fails t with the failure's message, whose
+// replay line then names the test.
+func RunTest(t TB, name string, seed uint64, run func(seed uint64) (Summary, error)) {
+	t.Helper()
+	seed, err := ResolveSeed(seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := *sc
-	c.Seed = seed
-	t.Logf("%s: seed %#x (replay: INSIDEOUT_SEED=%#x go test -run '^%s$')", c.name(), seed, seed, t.Name())
-	sum, err := c.Run()
+	t.Logf("%s: seed %#x (replay: INSIDEOUT_SEED=%#x go test -run '^%s$')", name, seed, seed, t.Name())
+	sum, err := run(seed)
 	t.Logf("%s: %d rounds, %d ops, %d histories checked in %v",
-		c.name(), sum.Rounds, sum.Ops, sum.Histories, sum.Elapsed.Round(time.Millisecond))
+		name, sum.Rounds, sum.Ops, sum.Histories, sum.Elapsed.Round(time.Millisecond))
 	if f := (*Failure)(nil); errors.As(err, &f) && f.Replay == "" {
 		f.Replay = fmt.Sprintf("INSIDEOUT_SEED=%#x INSIDEOUT_ROUND=%d go test -run '^%s$'", f.Seed, f.Round, t.Name())
 	}

@@ -68,15 +68,9 @@ func (c Check) Run(ctx context.Context, progress func(linearize.Summary)) (uint6
 // failure's message.
 func (c Check) Test(t linearize.TB) {
 	t.Helper()
-	seed, err := linearize.ResolveSeed(c.Seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Seed = seed
-	t.Logf("continuation: seed %#x (replay: INSIDEOUT_SEED=%#x go test -run '^%s$')", seed, seed, t.Name())
-	_, sum, err := c.Run(context.Background(), nil)
-	t.Logf("continuation: %d rounds, %d ops in %v", sum.Rounds, sum.Ops, sum.Elapsed.Round(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	linearize.RunTest(t, "continuation", c.Seed, func(seed uint64) (linearize.Summary, error) {
+		c.Seed = seed
+		_, sum, err := c.Run(context.Background(), nil)
+		return sum, err
+	})
 }

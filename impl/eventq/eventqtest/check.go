@@ -77,17 +77,11 @@ func (c Check) Run(ctx context.Context, progress func(linearize.Summary)) (uint6
 // failure's message.
 func (c Check) Test(t linearize.TB) {
 	t.Helper()
-	seed, err := linearize.ResolveSeed(c.Seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Seed = seed
-	t.Logf("%s: seed %#x (replay: INSIDEOUT_SEED=%#x go test -run '^%s$')", c.name(), seed, seed, t.Name())
-	_, sum, err := c.Run(context.Background(), nil)
-	t.Logf("%s: %d rounds, %d ops, %d histories checked in %v", c.name(), sum.Rounds, sum.Ops, sum.Histories, sum.Elapsed.Round(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	linearize.RunTest(t, c.name(), c.Seed, func(seed uint64) (linearize.Summary, error) {
+		c.Seed = seed
+		_, sum, err := c.Run(context.Background(), nil)
+		return sum, err
+	})
 }
 
 // name returns the campaign's name, Name or its default.

@@ -1,0 +1,123 @@
+//go:build !sched
+
+package seam
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/insideout-go/insideout/impl/chaos"
+)
+
+// Enabled reports whether this build was made with -tags sched, in which
+// every call of this package is a switch point of the controlled
+// scheduler (see Run).
+const Enabled = false
+
+// step marks a switch point. In an ordinary build it is empty, and every
+// call of it is inlined away.
+func step(op) {}
+
+// Mutex is a mutual exclusion lock, like sync.Mutex. Its zero value is an
+// unlocked mutex.
+type Mutex struct{ mu sync.Mutex }
+
+// Lock locks m, waiting until it is free.
+func (m *Mutex) Lock() { m.mu.Lock() }
+
+// Unlock unlocks m. It is a run-time error if m is not locked.
+func (m *Mutex) Unlock() { m.mu.Unlock() }
+
+// TryLock tries to lock m and reports whether it succeeded.
+func (m *Mutex) TryLock() bool { return m.mu.TryLock() }
+
+// Cond is a condition variable on a Mutex, like sync.Cond. Call Init
+// before its first use.
+type Cond struct{ c sync.Cond }
+
+// Init makes l the Mutex of c, which Wait unlocks while it waits.
+func (c *Cond) Init(l *Mutex) { c.c.L = &l.mu }
+
+// Wait unlocks c's Mutex, waits for a Signal or Broadcast, and locks it
+// again before it returns.
+func (c *Cond) Wait() { c.c.Wait() }
+
+// Signal wakes one goroutine waiting on c, if there is any.
+func (c *Cond) Signal() { c.c.Signal() }
+
+// Broadcast wakes every goroutine waiting on c.
+func (c *Cond) Broadcast() { c.c.Broadcast() }
+
+// Parker lets one goroutine sleep until another wakes it. It holds at
+// most one permit: Unpark leaves one if nobody is parked (a second Unpark
+// before the Park adds nothing), and Park takes it, or waits for it. Make
+// one with MakeParker; its zero value is not usable.
+type Parker struct{ ch chan struct{} }
+
+// MakeParker returns a Parker with no permit.
+func MakeParker() Parker { return Parker{ch: make(chan struct{}, 1)} }
+
+// Park waits until p has a permit and takes it.
+func (p *Parker) Park() { <-p.ch }
+
+// ParkOr waits until p has a permit, and takes it and returns true, or
+// until done is closed, and returns false. A nil done never closes.
+func (p *Parker) ParkOr(done <-chan struct{}) bool {
+	select {
+	case <-p.ch:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+// Unpark leaves a permit in p, waking its parked goroutine if there is
+// one. It never blocks.
+func (p *Parker) Unpark() {
+	select {
+	case p.ch <- struct{}{}:
+	default:
+	}
+}
+
+// Await waits until done is closed.
+func Await(done <-chan struct{}) { <-done }
+
+// Await2 waits until a or b is closed, and returns 0 for a and 1 for b.
+// If both are, it may return either.
+func Await2(a, b <-chan struct{}) int {
+	select {
+	case <-a:
+		return 0
+	case <-b:
+		return 1
+	}
+}
+
+// Close closes done, a channel that Await and Await2 watch.
+func Close(done chan struct{}) { close(done) }
+
+// Go runs f in a new goroutine. Under the controlled scheduler the
+// goroutine takes part in the run; a goroutine started with a plain go
+// statement does not.
+func Go(f func()) { go f() }
+
+// Yield gives the processor to another goroutine, like runtime.Gosched.
+// A loop that waits for another goroutine to move must call it (or pass
+// another switch point) on every turn.
+func Yield() { runtime.Gosched() }
+
+// Point marks a place where another goroutine's step matters, with no
+// memory access of its own. Without tags it does nothing; with -tags
+// chaos it is impl/chaos's perturbation point; with -tags sched it is a
+// switch point.
+func Point() { chaos.Point() }
+
+// Run runs main under the controlled scheduler. Without -tags sched there
+// is none: it returns ErrDisabled and does not call main.
+func Run(c Chooser, main func(), o Options) (Result, error) { return Result{}, ErrDisabled }
+
+// AwaitIdle, in a goroutine of a controlled run, waits until every other
+// goroutine of the run is blocked or has exited. Outside a run, and
+// without -tags sched, it returns at once.
+func AwaitIdle() {}

@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // setFlags turns on and off flags atomically.
@@ -34,12 +35,9 @@ func (r *Runtime) update(f func(uint32) (uint32, bool)) bool {
 	}
 }
 
-// signalWake leaves a token for a runtime asleep while frozen.
+// signalWake leaves a permit for a runtime asleep while frozen.
 func (r *Runtime) signalWake() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
+	r.wake.Unpark()
 	if r.sigs != nil { // asleep frozen in its queue: see parkInQueue
 		if q := r.evq.Load(); q != nil {
 			q.Wake()
@@ -174,7 +172,7 @@ func (r *Runtime) Eject() (*cont.C, error) {
 
 // Join waits until the runtime is Dead and returns its error.
 func (r *Runtime) Join() error {
-	<-r.done
+	seam.Await(r.done)
 	return r.Err()
 }
 
@@ -185,12 +183,10 @@ func (r *Runtime) JoinContext(ctx context.Context) error {
 	if ctx == nil {
 		panic("rt: JoinContext with a nil context.Context: use context.Background(), or Join")
 	}
-	select {
-	case <-r.done:
+	if seam.Await2(r.done, ctx.Done()) == 0 {
 		return r.Err()
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	return ctx.Err()
 }
 
 // Done returns a channel closed once the runtime is Dead.

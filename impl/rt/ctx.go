@@ -1,12 +1,11 @@
 package rt
 
 import (
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/internal/evqkey"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // stepCtx is the context.Context a runtime gives a step. It costs nothing
@@ -14,15 +13,15 @@ import (
 // new context is made only after one has ended. It never has a deadline or
 // values.
 type stepCtx struct {
-	r    *Runtime              // the runtime, the step's cont.Spawner
-	err  atomic.Pointer[error] // set once, when the context ends
-	mu   sync.Mutex
-	done chan struct{}
+	r    *Runtime            // the runtime, the step's cont.Spawner
+	err  seam.Pointer[error] // set once, when the context ends
+	mu   seam.Mutex
+	done chan struct{} // closed by seam.Close, once
 }
 
 // closedChan is the Done channel of a context that ended before anyone
 // asked for it.
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+var closedChan = func() chan struct{} { c := make(chan struct{}); seam.Close(c); return c }()
 
 func (s *stepCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
 
@@ -70,7 +69,7 @@ func (s *stepCtx) end(err error) {
 	}
 	s.mu.Lock()
 	if s.done != nil {
-		close(s.done)
+		seam.Close(s.done)
 	}
 	s.mu.Unlock()
 }

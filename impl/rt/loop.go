@@ -4,8 +4,8 @@ import (
 	"runtime/debug"
 	"slices"
 
-	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // loop runs steps until the runtime halts or its continuation finishes,
@@ -38,7 +38,7 @@ func (r *Runtime) loop() error {
 		if f&emptied != 0 { // ejected, then thawed: nothing left to run
 			return nil
 		}
-		chaos.Point() // a Freeze and an Eject may come now, before Running
+		seam.Point() // a Freeze and an Eject may come now, before Running
 		if f&uint32(FlagRunning) == 0 && !r.update(func(f uint32) (uint32, bool) {
 			// Running goes on only while nothing stops the runtime and an
 			// Eject has not taken the continuation: an Eject of a runtime
@@ -136,7 +136,7 @@ func (r *Runtime) park() bool {
 			return true
 		}
 		if r.sigs == nil || r.parkInQueue() != nil {
-			<-r.wake
+			r.wake.Park()
 		}
 	}
 }
@@ -147,6 +147,7 @@ func (r *Runtime) park() bool {
 // for the thaw. Thaw and Halt wake the queue (signalWake).
 func (r *Runtime) parkInQueue() error {
 	q := r.evq.Load()
+	// outside the seam: the event queue sleeps in epoll_wait, a system call (impl/eventq's to route)
 	if err := r.take(q.Wait(r.ready[:0], -1)); err != nil {
 		return err
 	}

@@ -41,11 +41,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
 )
@@ -64,21 +63,21 @@ const publicFlags = 1<<13 - 1
 
 // Runtime runs one continuation. Its methods are safe for concurrent use.
 type Runtime struct {
-	flags atomic.Uint32 // Flags, and canceled
+	flags seam.Uint32 // Flags, and canceled
 
 	// ctx is the context of the step in progress or the next one. An ended
 	// one is replaced before the next step, before the flags are read, so
 	// that a control operation that sets a flag and then ends the context
 	// is never missed.
-	ctx atomic.Pointer[stepCtx]
+	ctx seam.Pointer[stepCtx]
 
-	// wake carries a token to a runtime asleep while frozen.
-	wake chan struct{}
-	// done is closed once the runtime is Dead.
+	// wake holds a permit for a runtime asleep while frozen.
+	wake seam.Parker
+	// done is closed (seam.Close) once the runtime is Dead.
 	done chan struct{}
 
-	mu     sync.Mutex
-	cond   sync.Cond // on mu: Running went off, a hand-over, or teardown
+	mu     seam.Mutex
+	cond   seam.Cond // on mu: Running went off, a hand-over, or teardown
 	c      *cont.C   // touched by the loop while Running; by Eject, under mu, while not; nil while idle
 	handed *cont.C   // the continuation handed over to an Eject, under mu
 	err    error
@@ -93,7 +92,7 @@ type Runtime struct {
 	// out of a repeating registration, ready is Wait's buffer: all three
 	// the loop's alone. left is what the runtime had not finished when it
 	// tore down, set under mu (see Leftovers).
-	evq atomic.Pointer[eventq.Queue]
+	evq seam.Pointer[eventq.Queue]
 	// sigs is the continuation of the runtime's own signal registration
 	// (Signals), which the queue does not count as work; signals holds
 	// what its last firing brought. Both the loop's alone.
@@ -119,11 +118,11 @@ func Spawn(c *cont.C, opts ...Option) (*Runtime, error) {
 	if c == nil {
 		return nil, ErrNilContinuation
 	}
-	r := &Runtime{wake: make(chan struct{}, 1), done: make(chan struct{}), c: c}
+	r := &Runtime{wake: seam.MakeParker(), done: make(chan struct{}), c: c}
 	for _, o := range opts {
 		o(&r.opts)
 	}
-	r.cond.L = &r.mu
+	r.cond.Init(&r.mu)
 	r.name = r.opts.name
 	f := uint32(FlagBoot | FlagPolling | FlagCancels)
 	if r.opts.skipPolling {
@@ -143,14 +142,28 @@ func Spawn(c *cont.C, opts ...Option) (*Runtime, error) {
 			return nil, err
 		}
 	}
-	booted := make(chan error, 1)
-	go r.main(booted)
-	if err := <-booted; err != nil {
+	b := &boot{done: make(chan struct{})}
+	seam.Go(func() { r.main(b) })
+	seam.Await(b.done)
+	if err := b.err; err != nil {
 		r.unlinkAll()
-		<-r.done
+		seam.Await(r.done)
 		return nil, err
 	}
 	return r, nil
+}
+
+// boot is how a runtime's goroutine tells Spawn that it has booted: err,
+// written before done is closed and read after it.
+type boot struct {
+	done chan struct{}
+	err  error
+}
+
+// booted reports that the runtime booted, or failed to with err.
+func (b *boot) booted(err error) {
+	b.err = err
+	seam.Close(b.done)
 }
 
 // FromContext returns the runtime running the step whose context ctx is
@@ -195,32 +208,32 @@ func (r *Runtime) SpawnLink(c *cont.C, opts ...Option) (*Runtime, error) {
 }
 
 // main is the runtime's goroutine: boot, loop, teardown.
-func (r *Runtime) main(booted chan<- error) {
+func (r *Runtime) main(b *boot) {
 	if r.opts.osThread && !lockOffMainThread() {
 		// The main thread: hold it locked while another goroutine, which
 		// therefore lands on another thread, takes over.
 		moved := make(chan struct{})
-		go func() {
-			runtime.LockOSThread()
-			close(moved)
-			r.run(booted)
-		}()
-		<-moved
-		runtime.UnlockOSThread()
+		seam.Go(func() {
+			runtime.LockOSThread() // outside the seam: a lock to an OS thread, no shared memory; the controlled scheduler does not see threads
+			seam.Close(moved)
+			r.run(b)
+		})
+		seam.Await(moved)
+		runtime.UnlockOSThread() // outside the seam: as LockOSThread
 		return
 	}
-	r.run(booted)
+	r.run(b)
 }
 
 // run boots the runtime on the calling goroutine, locked to its own thread
 // for OSThread, runs its loop and tears it down.
-func (r *Runtime) run(booted chan<- error) {
+func (r *Runtime) run(b *boot) {
 	if r.opts.osThread {
 		// Never unlocked: the thread exits with this goroutine.
 		if err := r.setupThread(); err != nil {
 			r.setFlags(FlagHalted|FlagTeardown|FlagDead, FlagBoot|FlagPolling|FlagRunning)
-			close(r.done)
-			booted <- err
+			seam.Close(r.done)
+			b.booted(err)
 			return
 		}
 	}
@@ -230,13 +243,13 @@ func (r *Runtime) run(booted chan<- error) {
 			if q := r.evq.Load(); q != nil {
 				q.Close()
 			}
-			close(r.done)
-			booted <- err
+			seam.Close(r.done)
+			b.booted(err)
 			return
 		}
 	}
 	r.setFlags(0, FlagBoot)
-	booted <- nil
+	b.booted(nil)
 	r.teardown(r.loop())
 }
 
@@ -245,7 +258,7 @@ func (r *Runtime) run(booted chan<- error) {
 // main thread, so a locked goroutine that exits there wedges it for good,
 // and the runtime's thread would outlive it.
 func lockOffMainThread() bool {
-	runtime.LockOSThread()
+	runtime.LockOSThread() // outside the seam: a lock to an OS thread, no shared memory; the controlled scheduler does not see threads
 	return unix.Gettid() != unix.Getpid()
 }
 

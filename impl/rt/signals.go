@@ -23,13 +23,14 @@ func RouteSignals(sigs []os.Signal, rs ...*Runtime) (stop func()) {
 	if len(sigs) == 0 {
 		sigs = DefaultSignals
 	}
+	// outside the seam: process signals arrive on os/signal's channel, sent on by the Go runtime; the goroutine, its quit channel, WaitGroup and Once are the router's, not a runtime's
 	ch := make(chan os.Signal, 16)
 	signal.Notify(ch, sigs...)
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
-			select {
+			select { // outside the seam: see above
 			case sig := <-ch:
 				for _, r := range rs {
 					r.Signal(sig)

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // Leftovers returns, once the runtime is Dead, the continuations it had
@@ -14,9 +14,7 @@ import (
 // registered there (its Close hands them back). Before Dead it returns
 // nil.
 func (r *Runtime) Leftovers() []*cont.C {
-	select {
-	case <-r.done:
-	default:
+	if r.flags.Load()&uint32(FlagDead) == 0 { // Dead is set just before done is closed
 		return nil
 	}
 	r.mu.Lock()
@@ -26,7 +24,7 @@ func (r *Runtime) Leftovers() []*cont.C {
 
 // teardown ends the runtime: final error, flags, linked runtimes, Dead.
 func (r *Runtime) teardown(err error) {
-	chaos.Point() // a Cancel may come now
+	seam.Point() // a Cancel may come now
 	r.mu.Lock()
 	// Teardown goes on by the CAS that reads whether Cancel came first:
 	// Cancel's own CAS fails once Teardown is on, so a Cancel that
@@ -77,7 +75,7 @@ func (r *Runtime) teardown(err error) {
 		p.haltLinked(r, failed)
 	}
 	r.setFlags(FlagDead, 0)
-	close(r.done)
+	seam.Close(r.done)
 }
 
 // haltLinked halts r because linked runtime peer tore down; if peer

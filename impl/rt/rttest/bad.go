@@ -2,10 +2,9 @@ package rttest
 
 import (
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -108,22 +107,22 @@ func Unblock(r Counted) {
 // locked is the runtime built the obvious way. A step counts at its end,
 // and Running stays on from its start to its end.
 type locked struct {
-	mu   sync.Mutex
-	cond sync.Cond
+	mu   seam.Mutex
+	cond seam.Cond
 	bug  Bug
 
 	frozen, halted, canceled, ejected, torn bool
 	running                                 bool // a step is in progress
 	ejects                                  int  // Ejects waiting for a hand-over
 	handed                                  int  // hand-overs not yet taken
-	steps                                   atomic.Int64
-	done                                    chan struct{}
+	steps                                   seam.Int64
+	done                                    chan struct{} // closed by seam.Close
 }
 
 func newLocked(bug Bug) *locked {
 	r := &locked{bug: bug, done: make(chan struct{})}
-	r.cond.L = &r.mu
-	go r.loop()
+	r.cond.Init(&r.mu)
+	seam.Go(r.loop)
 	return r
 }
 
@@ -157,7 +156,7 @@ func (r *locked) loop() {
 	r.torn, r.frozen, r.running = true, false, false
 	r.cond.Broadcast()
 	r.mu.Unlock()
-	close(r.done)
+	seam.Close(r.done)
 }
 
 func (r *locked) Halt() bool {
@@ -257,7 +256,7 @@ func (r *locked) Flags() spec.RuntimeFlags {
 }
 
 func (r *locked) Join() error {
-	<-r.done
+	seam.Await(r.done)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.canceled {
@@ -275,8 +274,8 @@ func (r *locked) Done() <-chan struct{} { return r.done }
 type wrapped struct {
 	countedRuntime
 	bug   Bug
-	reads atomic.Int64
-	canc  atomic.Bool
+	reads seam.Int64
+	canc  seam.Bool
 }
 
 func (b *wrapped) Freeze() bool {

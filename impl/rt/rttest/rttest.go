@@ -8,11 +8,11 @@ package rttest
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
@@ -36,7 +36,7 @@ type Counted interface {
 // countedRuntime is Counted over impl/rt.
 type countedRuntime struct {
 	*rt.Runtime
-	steps *atomic.Int64
+	steps *seam.Int64
 }
 
 func (c countedRuntime) Eject() error {
@@ -46,10 +46,17 @@ func (c countedRuntime) Eject() error {
 
 func (c countedRuntime) Steps() int64 { return c.steps.Load() }
 
+// A Counter is the step counter of Counting: a *seam.Int64, which the
+// controlled scheduler (impl/seam) sees, or sync/atomic's Int64, which it
+// does not (package fuzz's replay passes one).
+type Counter interface {
+	Add(delta int64) int64
+}
+
 // Counting returns a continuation that adds one to n at every step and
 // never finishes; each step pauses a few microseconds, so that control
 // operations land between steps and inside them.
-func Counting(n *atomic.Int64) *cont.C {
+func Counting(n Counter) *cont.C {
 	return cont.New(func(ctx context.Context, c *cont.C) cont.Step {
 		n.Add(1)
 		time.Sleep(time.Microsecond)
@@ -59,7 +66,7 @@ func Counting(n *atomic.Int64) *cont.C {
 
 // NewCounted spawns an impl/rt runtime running Counting.
 func NewCounted() Counted {
-	var n atomic.Int64
+	var n seam.Int64
 	r, err := rt.Spawn(Counting(&n))
 	if err != nil {
 		panic(fmt.Sprintf("rttest: spawning a runtime: %v", err))

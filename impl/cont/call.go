@@ -6,6 +6,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // A Spawner starts a continuation on a runtime of its own, for
@@ -26,7 +27,7 @@ type SpawnerKey struct{}
 // starts one must wait for it with Wait before reading its result.
 type Call[T any] struct {
 	child *C
-	done  chan struct{}
+	done  chan struct{} // closed by seam.Close once the child has finished
 	v     T
 	err   error
 	sent  bool
@@ -52,12 +53,12 @@ func NewCall[T any](body func(result func(T)) *C) *Call[T] {
 	// Goto has its move rewrapped (wrapMove), so that the signal follows
 	// the child wherever it goes. The close of done is the last thing the
 	// child does with cl, and the caller reads cl only after it: a release
-	// paired with the caller's receive.
+	// paired with the caller's seam.Await2.
 	signal := func() {
 		if !recorded && cl.err == nil {
 			cl.err = ErrRemotePanicked
 		}
-		close(cl.done)
+		seam.Close(cl.done)
 	}
 	var wrap func(s Step) Step
 	wrap = func(s Step) Step {
@@ -112,9 +113,7 @@ func (cl *Call[T]) Wait(ctx context.Context, send func(ctx context.Context, chil
 			cl.child = nil
 		}
 	}
-	select {
-	case <-cl.done:
-	case <-ctx.Done():
+	if seam.Await2(cl.done, ctx.Done()) == 1 {
 		return v, nil, false
 	}
 	err = cl.err

@@ -29,11 +29,11 @@ import (
 	"iter"
 	"os"
 	"slices"
-	"sync"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // Box is the mailbox a pool takes continuations from.
@@ -158,7 +158,7 @@ type Pool struct {
 	d    Dispatcher
 	opts []rt.Option
 
-	mu      sync.Mutex
+	mu      seam.Mutex
 	workers []worker // in the pool now
 	gone    []worker // removed by Drain or Clear, for Leftovers
 }
@@ -322,9 +322,7 @@ func (p *Pool) Leftovers() []*cont.C {
 	defer p.mu.Unlock()
 	var left []*cont.C
 	for _, w := range append(slices.Clone(p.workers), p.gone...) {
-		select {
-		case <-w.r.Done():
-		default:
+		if w.r.Flags()&rt.FlagDead == 0 { // Dead is set just before Done is closed
 			panic("pool: Leftovers called while a worker is still running")
 		}
 		for _, c := range w.inFlight() {

@@ -1,11 +1,10 @@
 package mailbox
 
 import (
-	"sync/atomic"
 	"unsafe"
 
-	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/internal/segment"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // TrySendMany sends a prefix of vs, without waiting, as one operation: the
@@ -50,7 +49,7 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, Result) {
 		if !m.tail.CompareAndSwap(s.t, advance(s.t, uint64(n))) {
 			continue
 		}
-		chaos.Point()
+		seam.Point()
 		p := fullPos(seg, s.t&posMask)
 		for i, v := range vs[:n] {
 			// Each store publishes its item, as in trySend. Consecutive
@@ -58,7 +57,7 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, Result) {
 			// from the segment of the one before.
 			var sl *unsafe.Pointer
 			seg, sl = segment.Locate(&m.tailSeg, seg, p+uint64(i))
-			atomic.StorePointer(sl, unsafe.Pointer(v))
+			seam.StorePointer(sl, unsafe.Pointer(v))
 		}
 		// The first settle does every wake-up the batch calls for but one
 		// per sleeping receiver, each of which one item frees: the rest

@@ -3,8 +3,9 @@ package mailbox
 import (
 	"context"
 	"iter"
-	"runtime"
 	"unsafe"
+
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // What a successful operation did, for settle.
@@ -74,7 +75,7 @@ func (m *Mailbox[T]) handOff(v *T) bool {
 	m.unlist(w)
 	m.mu.Unlock()
 	w.result, w.item = Received, unsafe.Pointer(v)
-	w.ch <- struct{}{}
+	w.p.Unpark()
 	return true
 }
 
@@ -93,7 +94,7 @@ func (m *Mailbox[T]) handSend() bool {
 	}
 	w.counted = true
 	m.woken.Add(1)
-	w.ch <- struct{}{}
+	w.p.Unpark()
 	return r == Delivered
 }
 
@@ -108,7 +109,7 @@ func (m *Mailbox[T]) handRecv() bool {
 	if r == Received || r == Unreadable {
 		w.result, w.item = r, unsafe.Pointer(v)
 	}
-	w.ch <- struct{}{}
+	w.p.Unpark()
 	return r == Received
 }
 
@@ -196,7 +197,7 @@ func (m *Mailbox[T]) recv(ctx context.Context) (*T, error) {
 			// switches of goroutine than one per item).
 			if spins < recvSpins && m.wait.Load()&recvSleep == 0 && m.woken.Load() == 0 {
 				spins++
-				runtime.Gosched()
+				seam.Yield()
 				continue
 			}
 		}

@@ -30,12 +30,13 @@
 // the two words (three loads), one CAS, one slot access, and one load of
 // the wait word to learn whether anyone sleeps. Only a call that must
 // sleep takes the mutex that guards the lists of sleepers, parks on a
-// channel of its own, and costs no CPU while it sleeps; and only a call
-// that finds a sleeper bit set in the wait word wakes anyone. Wake-ups are
-// targeted: a receipt wakes one sleeping sender, a delivery one sleeping
-// receiver; Interrupt(n) wakes at most n. A send that finds a receiver
-// asleep in an open, empty mailbox hands it the item directly, as a
-// channel does, without touching a slot.
+// parker of its own (impl/seam's; a buffered channel in an ordinary
+// build), and costs no CPU while it sleeps; and only a call that finds a
+// sleeper bit set in the wait word wakes anyone. Wake-ups are targeted:
+// a receipt wakes one sleeping sender, a delivery one sleeping receiver;
+// Interrupt(n) wakes at most n. A send that finds a receiver asleep in an
+// open, empty mailbox hands it the item directly, as a channel does,
+// without touching a slot.
 //
 // # Items in flight
 //
@@ -48,12 +49,10 @@ package mailbox
 
 import (
 	"fmt"
-	"runtime"
-	"sync/atomic"
 	"unsafe"
 
-	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/internal/segment"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -77,16 +76,16 @@ type Mailbox[T any] struct {
 	core
 	// Segment hints, each loaded before the CAS that claims a position;
 	// see package impl/internal/segment.
-	tailSeg atomic.Pointer[segment.Segment]
-	headSeg atomic.Pointer[segment.Segment]
+	tailSeg seam.Pointer[segment.Segment]
+	headSeg seam.Pointer[segment.Segment]
 	// headBound is a head position read earlier: never ahead of the head,
 	// which only moves forward. Senders keep it, on a line of its own, so
 	// that they need not read the head word on every send; tailBound is the
 	// receivers' twin.
 	_         [128]byte
-	headBound atomic.Uint64
+	headBound seam.Uint64
 	_         [128]byte
-	tailBound atomic.Uint64
+	tailBound seam.Uint64
 	_         [128]byte
 }
 
@@ -115,7 +114,7 @@ func New[T any](capacity int) *Mailbox[T] {
 
 // slot returns the slot of position p (modulo 2^34), starting from s, the
 // hint loaded before p was claimed.
-func slot(hint *atomic.Pointer[segment.Segment], s *segment.Segment, p uint64) *unsafe.Pointer {
+func slot(hint *seam.Pointer[segment.Segment], s *segment.Segment, p uint64) *unsafe.Pointer {
 	_, slot := segment.Locate(hint, s, fullPos(s, p))
 	return slot
 }
@@ -169,7 +168,7 @@ func (m *Mailbox[T]) trySend(v *T, yield bool) Result {
 		if t := m.tail.Load(); t&flagMask == 0 {
 			c := uint64(capOf(t))
 			if bound := m.headBound.Load(); (t-bound)&posMask >= c {
-				chaos.Point() // receipts may pass t now
+				seam.Point() // receipts may pass t now
 				h := m.head.Load()
 				if hp := h & posMask; hp != bound { // storing the same value would still take the line
 					m.headBound.Store(hp)
@@ -189,7 +188,7 @@ func (m *Mailbox[T]) trySend(v *T, yield bool) Result {
 				break
 			}
 			if yield {
-				runtime.Gosched()
+				seam.Yield()
 			}
 			continue
 		}
@@ -210,10 +209,10 @@ func (m *Mailbox[T]) trySend(v *T, yield bool) Result {
 			break
 		}
 	}
-	chaos.Point() // taken effect, not yet written: its receipt may wait
+	seam.Point() // taken effect, not yet written: its receipt may wait
 	// The store publishes v: a release that pairs with the receipt's
 	// swap of the same slot (an acquire).
-	atomic.StorePointer(slot(&m.tailSeg, seg, s.t&posMask), unsafe.Pointer(v))
+	seam.StorePointer(slot(&m.tailSeg, seg, s.t&posMask), unsafe.Pointer(v))
 	return Delivered
 }
 
@@ -259,7 +258,7 @@ func (m *Mailbox[T]) tryRecv(yield bool) (*T, Result) {
 				return m.take(slot(&m.headSeg, seg, h&posMask)), Received
 			}
 			if yield {
-				runtime.Gosched()
+				seam.Yield()
 			}
 			continue
 		}
@@ -284,15 +283,15 @@ func (m *Mailbox[T]) tryRecv(yield bool) (*T, Result) {
 // on its way; the swap takes it and leaves nil, so that the slot does not
 // keep it alive.
 func (m *Mailbox[T]) take(p *unsafe.Pointer) *T {
-	if v := atomic.SwapPointer(p, nil); v != nil {
+	if v := seam.SwapPointer(p, nil); v != nil {
 		return (*T)(v) // the usual case: the item is there
 	}
 	for {
 		// Wait for the sender to write: re-read (loads, which do not take
 		// the line from the sender that must write it) a bounded while...
 		for range lagSpins {
-			if atomic.LoadPointer(p) != nil {
-				return (*T)(atomic.SwapPointer(p, nil))
+			if seam.LoadPointer(p) != nil {
+				return (*T)(seam.SwapPointer(p, nil))
 			}
 		}
 		// ...then sleep until it has: set the lag bit, then look again (the
@@ -303,19 +302,19 @@ func (m *Mailbox[T]) take(p *unsafe.Pointer) *T {
 		m.setWait(lagSleep)
 		m.lists[lagKind].push(w)
 		m.mu.Unlock()
-		if v := atomic.SwapPointer(p, nil); v != nil {
+		if v := seam.SwapPointer(p, nil); v != nil {
 			m.mu.Lock()
 			if w.listed {
 				m.unlist(w)
 				m.mu.Unlock()
 			} else {
 				m.mu.Unlock()
-				<-w.ch
+				w.p.Park()
 			}
 			m.putWaiter(w)
 			return (*T)(v)
 		}
-		<-w.ch
+		w.p.Park()
 		m.putWaiter(w)
 	}
 }

@@ -1,8 +1,7 @@
 package mailbox
 
 import (
-	"sync/atomic"
-
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -114,9 +113,9 @@ func (s snap) recvBlocked() bool { return s.t&paused != 0 || !s.unreadable() && 
 // words holds the two words, on cache lines of their own.
 type words struct {
 	_    [128]byte
-	tail atomic.Uint64
+	tail seam.Uint64
 	_    [128]byte
-	head atomic.Uint64
+	head seam.Uint64
 	_    [128]byte
 }
 

@@ -3,10 +3,9 @@ package mailbox
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
-	"github.com/insideout-go/insideout/impl/chaos"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // A kind of sleeper, each with its own list and its own bit in the wait
@@ -34,11 +33,17 @@ const (
 
 var kindBits = [kinds]uint64{sendSleep, recvSleep, watchSleep, lagSleep}
 
-// A waiter is one sleeping call. It parks on its own channel (buffered, so
-// that signalling never blocks the waker), which is signalled at most once
-// per sleep, by whoever takes it off its list under core.mu.
+// A waiter is one sleeping call. It parks on a parker of its own (one
+// permit; unparking never blocks the waker), which is unparked at most
+// once per sleep, by whoever takes it off its list under core.mu: a
+// waiter is listed once per sleep, and every Unpark follows its removal
+// from the list. So the protocol never unparks a parker that holds a
+// permit (the parker would merge the two, where the buffered channel of
+// capacity 1 it replaces would have blocked the waker), and the permit
+// of a sleep is always taken before the waiter goes back (putWaiter), so
+// that every sleep starts with none.
 type waiter struct {
-	ch          chan struct{}
+	p           seam.Parker
 	blocked     func(snap) bool // the condition that holds the call back
 	kind        kind
 	listed      bool
@@ -53,7 +58,9 @@ type waiter struct {
 	result Result
 }
 
-var waiters = sync.Pool{New: func() any { return &waiter{ch: make(chan struct{}, 1)} }}
+// waiters is outside the seam on purpose: it recycles waiters between
+// calls and holds no state the protocol depends on.
+var waiters = sync.Pool{New: func() any { return &waiter{p: seam.MakeParker()} }}
 
 func (c *core) getWaiter(k kind, blocked func(snap) bool) *waiter {
 	w := c.spare.Swap(nil)
@@ -64,8 +71,8 @@ func (c *core) getWaiter(k kind, blocked func(snap) bool) *waiter {
 	return w
 }
 
-// putWaiter recycles w, as its call returns; its channel must be empty
-// and w off every list.
+// putWaiter recycles w, as its call returns; its parker must hold no
+// permit and w be off every list.
 func (c *core) putWaiter(w *waiter) {
 	if w.counted { // its call runs again
 		c.woken.Add(-1)
@@ -114,17 +121,17 @@ func (l *list) remove(w *waiter) {
 // someone to wake.
 type core struct {
 	words
-	wait  atomic.Uint64
-	mu    sync.Mutex
+	wait  seam.Uint64
+	mu    seam.Mutex
 	lists [kinds]list
 	seq   uint64
 	// spare is a waiter kept for the next call that sleeps: a mailbox's
 	// sleepers often come and go one at a time, and a swap costs less
 	// than a trip through the sync.Pool.
-	spare atomic.Pointer[waiter]
+	spare seam.Pointer[waiter]
 	// woken counts the Send calls that a receipt has woken (handSend) and
 	// that have not run since: see Mailbox.RecvContext's spin.
-	woken atomic.Int32
+	woken seam.Int32
 }
 
 // setWait and clearWait change the wait word; c.mu must be held.
@@ -167,27 +174,23 @@ func (c *core) sleep(ctx context.Context, k kind, blocked func(snap) bool, item 
 	c.seq++
 	c.lists[k].push(w)
 	c.mu.Unlock()
-	chaos.Point()
+	seam.Point()
 
 	if done := ctx.Done(); done == nil {
-		<-w.ch // no context to watch: a plain receive parks more cheaply than a select
-	} else {
-		select {
-		case <-w.ch:
-		case <-done:
-			c.mu.Lock()
-			if w.listed {
-				c.unlist(w)
-				c.mu.Unlock()
-				c.putWaiter(w)
-				return 0, nil, ctx.Err()
-			}
+		w.p.Park() // no context to watch: a plain park costs less than ParkOr's select
+	} else if !w.p.ParkOr(done) {
+		c.mu.Lock()
+		if w.listed {
+			c.unlist(w)
 			c.mu.Unlock()
-			<-w.ch // a waker took it off its list first: take what it meant
-			if w.result == 0 && !w.interrupted {
-				c.putWaiter(w)
-				return 0, nil, ctx.Err()
-			}
+			c.putWaiter(w)
+			return 0, nil, ctx.Err()
+		}
+		c.mu.Unlock()
+		w.p.Park() // a waker took it off its list first: take what it meant
+		if w.result == 0 && !w.interrupted {
+			c.putWaiter(w)
+			return 0, nil, ctx.Err()
 		}
 	}
 	result, got, interrupted := w.result, w.item, w.interrupted
@@ -216,7 +219,7 @@ func (c *core) unlist(w *waiter) {
 func (c *core) signal(w *waiter, interrupted bool) {
 	c.unlist(w)
 	w.interrupted = interrupted
-	w.ch <- struct{}{}
+	w.p.Unpark()
 }
 
 // takeOne takes the longest sleeper of kind k off its list, to hand it
@@ -295,7 +298,7 @@ func (c *core) interrupt(n int) int {
 	}
 	for _, w := range woken {
 		w.interrupted = true
-		w.ch <- struct{}{}
+		w.p.Unpark()
 	}
 	return len(woken)
 }

@@ -78,11 +78,10 @@
 package queue
 
 import (
-	"sync/atomic"
 	"unsafe"
 
-	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/internal/segment"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // spinLoads bounds how many times a consumer re-reads a slot whose producer
@@ -108,7 +107,7 @@ type Queue[T any] struct {
 	_ pad
 	// tail is the next index a producer will claim; only producers write
 	// it, once per push, so it has a cache line of its own.
-	tail atomic.Uint64
+	tail seam.Uint64
 	_    pad
 	// tailSeg is a segment at or before the one holding tail. It changes
 	// once per segment, so it sits on a line of its own that producers can
@@ -117,12 +116,12 @@ type Queue[T any] struct {
 	// moves to the segment of an index already claimed, so the index the
 	// producer then claims is never behind the segment it loaded, and it
 	// only walks forward.
-	tailSeg atomic.Pointer[segment.Segment]
+	tailSeg seam.Pointer[segment.Segment]
 	_       pad
 	// head and headSeg are the consumers' twins of tail and tailSeg.
-	head    atomic.Uint64
+	head    seam.Uint64
 	_       pad
-	headSeg atomic.Pointer[segment.Segment]
+	headSeg seam.Pointer[segment.Segment]
 	_       pad
 }
 
@@ -150,17 +149,17 @@ func (q *Queue[T]) Push(v *T) {
 	for {
 		s := q.tailSeg.Load() // before claiming: see the comment on tailSeg
 		i := q.tail.Add(1) - 1
-		chaos.Point() // a consumer may now find i claimed but unwritten
+		seam.Point() // a consumer may now find i claimed but unwritten
 		_, slot := segment.Locate(&q.tailSeg, s, i)
 		// Each successful CAS publishes v: it is a release that pairs with
 		// the consumer's Swap or Load (an acquire) of this slot, so the
 		// consumer sees the object as the producer left it.
-		if atomic.CompareAndSwapPointer(slot, nil, p) {
+		if seam.CompareAndSwapPointer(slot, nil, p) {
 			return
 		}
 		// A consumer got here first. If it is waiting, hand the item over;
 		// if it has abandoned the slot (taken), claim another index.
-		if atomic.CompareAndSwapPointer(slot, waiting, p) {
+		if seam.CompareAndSwapPointer(slot, waiting, p) {
 			return
 		}
 	}
@@ -175,11 +174,11 @@ func (q *Queue[T]) Pop() *T {
 			return nil
 		}
 		i := q.head.Add(1) - 1
-		chaos.Point()
+		seam.Point()
 		_, slot := segment.Locate(&q.headSeg, s, i)
 		// The usual case: the item is there, and one swap takes it and
 		// leaves a sentinel in its place.
-		p := atomic.SwapPointer(slot, waiting)
+		p := seam.SwapPointer(slot, waiting)
 		if p != nil {
 			return (*T)(p)
 		}
@@ -191,13 +190,13 @@ func (q *Queue[T]) Pop() *T {
 		empty := q.tail.Load() <= i
 		if !empty {
 			for range spinLoads {
-				if atomic.LoadPointer(slot) != waiting {
+				if seam.LoadPointer(slot) != waiting {
 					return takeArrived[T](slot)
 				}
 			}
 		}
-		chaos.Point()
-		if !atomic.CompareAndSwapPointer(slot, waiting, taken) {
+		seam.Point()
+		if !seam.CompareAndSwapPointer(slot, waiting, taken) {
 			return takeArrived[T](slot) // it arrived after all
 		}
 		if empty {
@@ -216,7 +215,7 @@ func (q *Queue[T]) Pop() *T {
 // consumer no cache miss on the producers' counter, and an empty queue
 // polled in a loop claims no index and allocates nothing.
 func (q *Queue[T]) emptyAt(s *segment.Segment, h uint64) bool {
-	if s.ID == h/segment.Slots && atomic.LoadPointer(s.Slot(h)) != nil {
+	if s.ID == h/segment.Slots && seam.LoadPointer(s.Slot(h)) != nil {
 		return false
 	}
 	return q.tail.Load() <= h
@@ -226,7 +225,7 @@ func (q *Queue[T]) emptyAt(s *segment.Segment, h uint64) bool {
 // consumer claimed it, leaving a sentinel so that the slot does not keep the
 // item alive. Only the slot's consumer calls it, once the item is there.
 func takeArrived[T any](slot *unsafe.Pointer) *T {
-	return (*T)(atomic.SwapPointer(slot, taken))
+	return (*T)(seam.SwapPointer(slot, taken))
 }
 
 // Len returns the number of items in the queue. It is exact when no Push or

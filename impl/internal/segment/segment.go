@@ -27,10 +27,9 @@
 package segment
 
 import (
-	"sync/atomic"
 	"unsafe"
 
-	"github.com/insideout-go/insideout/impl/chaos"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 const (
@@ -43,9 +42,9 @@ const (
 // A Segment holds the slots of positions [ID*Slots, (ID+1)*Slots).
 type Segment struct {
 	ID    uint64
-	next  atomic.Pointer[Segment]
-	eager atomic.Bool           // make the next segment ahead: see ahead
-	slots [Slots]unsafe.Pointer // accessed only through sync/atomic
+	next  seam.Pointer[Segment] // set once, by the CAS in link; read by grow and link
+	eager seam.Bool             // make the next segment ahead: see ahead
+	slots [Slots]unsafe.Pointer // accessed only through seam's pointer functions, by the users' protocols
 }
 
 // Slot returns the slot of position i, which must belong to s.
@@ -63,7 +62,7 @@ func (s *Segment) at(k uint64) *unsafe.Pointer {
 // belongs to s, as it mostly does: a send or a receipt then costs a
 // multiplication and a comparison to find its slot. A caller walking
 // consecutive positions passes the segment it got back for the next one.
-func Locate(hint *atomic.Pointer[Segment], s *Segment, i uint64) (*Segment, *unsafe.Pointer) {
+func Locate(hint *seam.Pointer[Segment], s *Segment, i uint64) (*Segment, *unsafe.Pointer) {
 	if k := i - s.ID*Slots; k < Slots {
 		if k == ahead && s.eager.Load() {
 			if next := s.grow(); !next.eager.Load() {
@@ -79,7 +78,7 @@ func Locate(hint *atomic.Pointer[Segment], s *Segment, i uint64) (*Segment, *uns
 // Find returns the segment holding position i, starting from s, which must
 // not be past it, and creating segments that do not exist yet. It then
 // moves hint forward to that segment if hint is behind it.
-func Find(hint *atomic.Pointer[Segment], s *Segment, i uint64) *Segment {
+func Find(hint *seam.Pointer[Segment], s *Segment, i uint64) *Segment {
 	id := i / Slots
 	if s.ID == id {
 		return s
@@ -117,7 +116,7 @@ func (s *Segment) grow() *Segment {
 	if next := s.next.Load(); next != nil {
 		return next
 	}
-	chaos.Point()
+	seam.Point()
 	return s.link(&Segment{ID: s.ID + 1})
 }
 

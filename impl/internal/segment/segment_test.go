@@ -2,10 +2,10 @@ package segment
 
 import (
 	"sync"
-	"sync/atomic"
 	"testing"
 	"unsafe"
 
+	"github.com/insideout-go/insideout/impl/seam"
 	"go.uber.org/goleak"
 )
 
@@ -40,7 +40,7 @@ func TestLayout(t *testing.T) {
 // goroutines race to create it, and moves the hint forward only.
 func TestFindRaces(t *testing.T) {
 	first := new(Segment)
-	var hint atomic.Pointer[Segment]
+	var hint seam.Pointer[Segment]
 	hint.Store(first)
 	found := make([]*Segment, 8)
 	var wg sync.WaitGroup
@@ -75,7 +75,7 @@ func TestFindRaces(t *testing.T) {
 // wrong segment.
 func TestLocate(t *testing.T) {
 	first := new(Segment)
-	var hint, hint2 atomic.Pointer[Segment]
+	var hint, hint2 seam.Pointer[Segment]
 	hint.Store(first)
 	hint2.Store(first)
 	s := first
@@ -101,7 +101,7 @@ func TestLocateMakesTheNextSegmentAhead(t *testing.T) {
 	for _, eager := range []bool{false, true} {
 		first := new(Segment)
 		first.eager.Store(eager)
-		var hint atomic.Pointer[Segment]
+		var hint seam.Pointer[Segment]
 		hint.Store(first)
 		s := first
 		for i := range uint64(3 * Slots) {

@@ -2,10 +2,8 @@ package queuetest
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -15,7 +13,9 @@ import (
 // suites' conservation and storm, and the fuzz target's replay all take
 // their known-bad queues from here. Each queue uses its atomics and
 // mutexes correctly, so the race detector has nothing to say: the bugs
-// are in the logic, which is what the checks must catch.
+// are in the logic, which is what the checks must catch. Like the queues
+// they stand in for, they touch shared memory and synchronise only
+// through impl/seam, so that a controlled scheduler can interleave them.
 type Bug uint8
 
 const (
@@ -84,7 +84,8 @@ func BadQueue[T any](bug Bug, every int) spec.Queue[T] {
 		return new(racyEmpty[T])
 	case Hangs:
 		q := new(locked[T])
-		q.cond = sync.NewCond(&q.mu)
+		q.cond = new(seam.Cond)
+		q.cond.Init(&q.mu)
 		q.hang = true
 		return q
 	case Correct, Drops, Doubles, LIFO, Copies, LenOff, Panics:
@@ -107,14 +108,14 @@ func Release[T any](q spec.Queue[T]) {
 
 // locked is a slice under a mutex, with the bugs that need no window.
 type locked[T any] struct {
-	mu       sync.Mutex
+	mu       seam.Mutex
 	items    []*T
 	bug      Bug
 	every    int
 	pushes   int
 	pops     int
 	hang     bool
-	cond     *sync.Cond // Hangs: Pop waits on it
+	cond     *seam.Cond // Hangs: Pop waits on it
 	released bool
 }
 
@@ -173,9 +174,9 @@ func (q *locked[T]) Len() int {
 // slots is an array queue of fixed size: producers claim tail indices,
 // consumers head indices.
 type slots[T any] struct {
-	slots [1 << 14]atomic.Pointer[T]
-	head  atomic.Int64
-	tail  atomic.Int64
+	slots [1 << 14]seam.Pointer[T]
+	head  seam.Int64
+	tail  seam.Int64
 }
 
 func (q *slots[T]) Len() int { return int(max(q.tail.Load()-q.head.Load(), 0)) }
@@ -185,7 +186,7 @@ type lateTail[T any] struct{ slots[T] }
 
 func (q *lateTail[T]) Push(v *T) {
 	t := q.tail.Load() // the bug: not claimed atomically
-	runtime.Gosched()
+	seam.Yield()
 	q.slots.slots[t].Store(v)
 	q.tail.Store(t + 1)
 }
@@ -206,7 +207,7 @@ func (q *lateTail[T]) Pop() *T {
 // only emptiness is wrong.
 type staleTail[T any] struct {
 	slots[T]
-	mu sync.Mutex
+	mu seam.Mutex
 }
 
 func (q *staleTail[T]) Push(v *T) {
@@ -220,7 +221,7 @@ func (q *staleTail[T]) Push(v *T) {
 func (q *staleTail[T]) Pop() *T {
 	for {
 		t := q.tail.Load()
-		runtime.Gosched()
+		seam.Yield()
 		h := q.head.Load() // the bug: t may be stale by now
 		if h >= t {
 			return nil
@@ -233,9 +234,9 @@ func (q *staleTail[T]) Pop() *T {
 
 // reorder is the Reorders queue.
 type reorder[T any] struct {
-	mu     sync.Mutex
+	mu     seam.Mutex
 	main   []*T
-	sideMu sync.Mutex
+	sideMu seam.Mutex
 	side   []*T
 }
 
@@ -247,7 +248,7 @@ func (q *reorder[T]) Push(v *T) {
 		return
 	}
 	q.main = append(q.main, v)
-	runtime.Gosched() // hold the lock a while, so others find it busy
+	seam.Yield() // hold the lock a while, so others find it busy
 	q.mu.Unlock()
 }
 
@@ -279,9 +280,9 @@ func (q *reorder[T]) Len() int {
 
 // racyEmpty is the RacyEmpty queue.
 type racyEmpty[T any] struct {
-	mu       sync.Mutex
+	mu       seam.Mutex
 	items    []*T
-	nonEmpty atomic.Bool
+	nonEmpty seam.Bool
 }
 
 func (q *racyEmpty[T]) Push(v *T) {
@@ -304,7 +305,7 @@ func (q *racyEmpty[T]) Pop() *T {
 	empty := len(q.items) == 0
 	q.mu.Unlock()
 	if empty {
-		runtime.Gosched()
+		seam.Yield()
 		q.nonEmpty.Store(false) // the bug: races with Push's Store(true)
 	}
 	return v

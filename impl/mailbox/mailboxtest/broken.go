@@ -6,12 +6,10 @@ package mailboxtest
 import (
 	"context"
 	"iter"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -32,8 +30,9 @@ type BrokenMailbox[T any] interface {
 // says which sender sent an item: Reorders holds an item back until its
 // sender's next send (nil: all items are one sender's). The wrapper's own
 // state is guarded by a mutex and atomics, so that the race detector stays
-// quiet and only the semantics are wrong. Broken panics if handed a bug of
-// another constructor.
+// quiet and only the semantics are wrong; they are impl/seam's, as the
+// mailbox's own are, so that a controlled scheduler can interleave them.
+// Broken panics if handed a bug of another constructor.
 func Broken[T any](m *mailbox.Mailbox[T], bug Bug, every int, sender func(*T) int) BrokenMailbox[T] {
 	bug.mustBe("Broken", firstBroken, firstVoid)
 	b := &broken[T]{Mailbox: m, bug: bug, every: int64(max(every, 1)), sender: sender}
@@ -50,13 +49,15 @@ type broken[T any] struct {
 	every  int64
 	sender func(*T) int
 
-	n          atomic.Int64
-	mu         sync.Mutex
+	n          seam.Int64
+	mu         seam.Mutex
 	again      []*T       // Doubles: items to hand out once more
 	held       map[int]*T // Reorders: per sender, the item held back
-	stalled    atomic.Bool
-	readClosed chan struct{} // Stalls: closed by CloseRead
-	closeOnce  sync.Once
+	stalled    seam.Bool
+	readClosed chan struct{} // Stalls: closed (seam.Close) by the first CloseRead
+	// readDone, under mu, says readClosed is closed: a sync.Once would
+	// block a second CloseRead outside the seam while the first closes.
+	readDone bool
 }
 
 // strike counts a chance of the bug and reports whether this one is the
@@ -108,7 +109,7 @@ func (b *broken[T]) after(v *T) {
 	for h != nil {
 		switch b.Mailbox.TrySend(h) {
 		case spec.Full, spec.Paused:
-			runtime.Gosched()
+			seam.Yield()
 		default:
 			return
 		}
@@ -179,13 +180,18 @@ func (b *broken[T]) hang(x *T) bool {
 	if b.bug != Stalls || x == nil || !b.strike() || !b.stalled.CompareAndSwap(false, true) {
 		return false
 	}
-	<-b.readClosed
+	seam.Await(b.readClosed)
 	return true
 }
 
 func (b *broken[T]) CloseRead() bool {
 	if b.readClosed != nil {
-		b.closeOnce.Do(func() { close(b.readClosed) })
+		b.mu.Lock()
+		if !b.readDone {
+			b.readDone = true
+			seam.Close(b.readClosed)
+		}
+		b.mu.Unlock()
 	}
 	return b.Mailbox.CloseRead()
 }
@@ -346,7 +352,7 @@ type brokenVoid struct {
 	*mailbox.Void
 	bug   Bug
 	every int64
-	n     atomic.Int64
+	n     seam.Int64
 }
 
 func (v *brokenVoid) strike() bool { return v.n.Add(1)%v.every == 0 }

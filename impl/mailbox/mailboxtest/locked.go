@@ -5,10 +5,9 @@ package mailboxtest
 
 import (
 	"context"
-	"runtime"
 	"slices"
-	"sync"
 
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -32,7 +31,7 @@ func Locked(capacity int, bugs ...Bug) Mailbox {
 
 // locked is the mailbox Locked returns.
 type locked struct {
-	mu       sync.Mutex
+	mu       seam.Mutex
 	ref      *model.MailboxRef
 	sleepers []*sleeper
 	bugs     uint64 // bit b set: the mailbox has Bug b
@@ -41,8 +40,12 @@ type locked struct {
 func (m *locked) has(b Bug) bool { return m.bugs&(1<<b) != 0 }
 
 // sleeper is a call of a locked mailbox asleep until a change wakes it.
+// Whoever takes it off m.sleepers, under m.mu, unparks it, once (having
+// set interrupted, for Interrupt): its parker never gets a second permit,
+// which the buffered channel it replaces could not have held.
 type sleeper struct {
-	ch chan bool // receives true if interrupted
+	p           seam.Parker
+	interrupted bool // under m.mu: the wake-up was an interrupt
 }
 
 // val is the model's value of an item: nil is 0.
@@ -56,7 +59,7 @@ func val(p *int) int {
 // wakeAll wakes every sleeper to look again; m.mu must be held.
 func (m *locked) wakeAll() {
 	for _, s := range m.sleepers {
-		s.ch <- false
+		s.p.Unpark()
 	}
 	m.sleepers = nil
 }
@@ -65,21 +68,22 @@ func (m *locked) wakeAll() {
 // again on return. It reports whether the call was interrupted, or the
 // context's error.
 func (m *locked) sleep(ctx context.Context) (interrupted bool, err error) {
-	s := &sleeper{ch: make(chan bool, 1)}
+	s := &sleeper{p: seam.MakeParker()}
 	m.sleepers = append(m.sleepers, s)
 	m.mu.Unlock()
-	select {
-	case interrupted = <-s.ch:
+	if s.p.ParkOr(ctx.Done()) {
 		m.mu.Lock()
-		return interrupted, nil
-	case <-ctx.Done():
-		m.mu.Lock()
-		if i := slices.Index(m.sleepers, s); i >= 0 {
-			m.sleepers = slices.Delete(m.sleepers, i, i+1)
-			return false, ctx.Err()
-		}
-		return <-s.ch, nil
+		return s.interrupted, nil
 	}
+	m.mu.Lock()
+	if i := slices.Index(m.sleepers, s); i >= 0 {
+		m.sleepers = slices.Delete(m.sleepers, i, i+1)
+		return false, ctx.Err()
+	}
+	// A waker took it off the list first, and unparked it under m.mu: the
+	// permit is there, and taking it does not wait.
+	s.p.Park()
+	return s.interrupted, nil
 }
 
 // block waits while blocked holds; it returns false (after clearing the
@@ -101,7 +105,7 @@ func (m *locked) TrySend(v *int) spec.Result {
 	defer m.mu.Unlock()
 	if m.has(RacyCap) && v != nil && !m.ref.Paused && !m.ref.WriteClosed && !m.ref.ReadClosed && len(m.ref.Items) < m.ref.Capacity {
 		m.mu.Unlock()
-		runtime.Gosched() // BUG: the room checked above may be gone
+		seam.Yield() // BUG: the room checked above may be gone
 		m.mu.Lock()
 		m.ref.Items = append(m.ref.Items, *v)
 		m.wakeAll()
@@ -154,7 +158,7 @@ func (m *locked) RecvContext(ctx context.Context) (*int, error) {
 	defer m.mu.Unlock()
 	if m.has(LostWakeup) && m.ref.RecvBlocked() && !m.ref.Up {
 		m.mu.Unlock()
-		runtime.Gosched() // BUG: a send here wakes nobody...
+		seam.Yield() // BUG: a send here wakes nobody...
 		m.mu.Lock()
 		if interrupted, err := m.sleep(ctx); err != nil { // ...and this sleeps without looking
 			return nil, err
@@ -193,7 +197,8 @@ func (m *locked) Interrupt(n int) int {
 	defer m.mu.Unlock()
 	woken := 0
 	for woken < n && len(m.sleepers) > 0 {
-		m.sleepers[0].ch <- true
+		m.sleepers[0].interrupted = true
+		m.sleepers[0].p.Unpark()
 		m.sleepers = m.sleepers[1:]
 		woken++
 	}
@@ -266,7 +271,7 @@ func (m *locked) TrySendMany(vs []*int) (int, spec.Result) {
 				break
 			}
 			n++
-			runtime.Gosched()
+			seam.Yield()
 		}
 		if n > 0 {
 			r = spec.Delivered

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 	"weak"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -89,14 +89,38 @@ func BadDispatcher(bug Bug) pool.Dispatcher {
 			return w, func() []*cont.C { return nil } // the bug
 		}
 	}
-	b := &badDispatcher{bug: bug}
+	b := &badDispatcher{bug: bug, locks: map[weak.Pointer[cont.C]]*seam.Mutex{}, seen: map[any]bool{}}
 	return b.worker
 }
 
 type badDispatcher struct {
-	bug   Bug
-	locks sync.Map // weak.Pointer[cont.C] → *sync.Mutex: StepsAfterMove
-	seen  sync.Map // boxed: DropsReturning; weak.Pointer[cont.C]: StepsOnTwoWorkers
+	bug Bug
+
+	mu    seam.Mutex                           // guards locks and seen
+	locks map[weak.Pointer[cont.C]]*seam.Mutex // StepsAfterMove
+	seen  map[any]bool                         // boxed: DropsReturning; weak.Pointer[cont.C]: StepsOnTwoWorkers
+}
+
+// lock returns c's lock, made on first use.
+func (b *badDispatcher) lock(c *cont.C) *seam.Mutex {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := weak.Make(c)
+	mu := b.locks[k]
+	if mu == nil {
+		mu = new(seam.Mutex)
+		b.locks[k] = mu
+	}
+	return mu
+}
+
+// see records key as seen and reports whether it had been already.
+func (b *badDispatcher) see(key any) (again bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	again = b.seen[key]
+	b.seen[key] = true
+	return again
 }
 
 // boxed is a continuation seen at a box, weakly held, so that a dropped
@@ -134,10 +158,9 @@ func (b *badDispatcher) worker(box *pool.Box) (*cont.C, func() []*cont.C) {
 func (b *badDispatcher) received(box *pool.Box, c *cont.C) bool {
 	switch b.bug {
 	case DropsReturning:
-		_, again := b.seen.LoadOrStore(boxed{box, weak.Make(c)}, true)
-		return !again // the bug: dropped, as it came back
+		return !b.see(boxed{box, weak.Make(c)}) // the bug: dropped, as it came back
 	case StepsOnTwoWorkers:
-		if _, again := b.seen.LoadOrStore(weak.Make(c), true); !again {
+		if !b.see(weak.Make(c)) {
 			b.duplicate(box, c)
 		}
 	}
@@ -155,9 +178,9 @@ func (b *badDispatcher) step(ctx context.Context, c *cont.C) bool {
 		}
 		return done
 	case StepsAfterMove:
-		mu, _ := b.locks.LoadOrStore(weak.Make(c), new(sync.Mutex))
-		mu.(*sync.Mutex).Lock()
-		defer mu.(*sync.Mutex).Unlock()
+		mu := b.lock(c)
+		mu.Lock()
+		defer mu.Unlock()
 		done := c.Step(ctx)
 		if done && !c.Done() {
 			c.Step(ctx) // the bug: it moved, yet one more step of it, where it no longer is
@@ -176,18 +199,21 @@ func (b *badDispatcher) duplicate(box *pool.Box, c *cont.C) {
 	if s == nil {
 		return
 	}
-	started := make(chan struct{})
+	started := new(seam.Bool)
 	dup := cont.New(func(ctx context.Context, d *cont.C) cont.Step {
-		close(started)
+		started.Store(true)
 		s(ctx, cont.New(nil))
 		return nil
 	})
-	b.seen.Store(weak.Make(dup), true) // not duplicated in turn
+	b.see(weak.Make(dup)) // not duplicated in turn
 	if box.TrySend(dup) != spec.Delivered {
 		return
 	}
-	select {
-	case <-started:
-	case <-time.After(20 * time.Millisecond): // no free worker: it runs later
+	// Wait, yielding, for another worker to start it; with no free worker
+	// it runs later. (A loop with seam.Yield, not a timed channel wait,
+	// which the seam has not: under its controlled scheduler the other
+	// worker runs only at this goroutine's switch points.)
+	for deadline := time.Now().Add(20 * time.Millisecond); !started.Load() && time.Now().Before(deadline); {
+		seam.Yield()
 	}
 }

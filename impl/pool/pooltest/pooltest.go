@@ -7,14 +7,13 @@ package pooltest
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
 )
@@ -33,16 +32,16 @@ type Pooled struct {
 	Pool *pool.Pool
 	box  *pool.Box
 
-	done atomic.Int64 // completed jobs
+	done seam.Int64 // completed jobs
 
-	mu     sync.Mutex
+	mu     seam.Mutex
 	jobs   []*job
 	others []*rt.Runtime // drained workers, and runtimes running ejected dispatchers
 }
 
 // job counts the completions of one job and the steps it ran after one.
 type job struct {
-	completions, late atomic.Int32
+	completions, late seam.Int32
 }
 
 // NewPooled returns a pool of Workers workers running d.

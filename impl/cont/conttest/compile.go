@@ -6,9 +6,9 @@ import (
 	"runtime"
 	"weak"
 
-	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/impl/seq"
 	"github.com/insideout-go/insideout/model"
 )
@@ -57,8 +57,8 @@ func (run *contRun) work(p *contProg, step int, ctx context.Context) {
 	p.trace = append(p.trace, model.ContEvent{Step: step, Where: w})
 	p.mu.Unlock()
 	// Let another runner in, if one wrongly holds the continuation too.
-	runtime.Gosched()
-	chaos.Point()
+	seam.Yield()
+	seam.Point()
 	if owned && !p.owner.CompareAndSwap(token, 0) {
 		p.problem("step %d: its ownership was taken while it ran: two runners at once", step)
 	}
@@ -67,7 +67,7 @@ func (run *contRun) work(p *contProg, step int, ctx context.Context) {
 // finish is the last step of program p.
 func (run *contRun) finish(p *contProg) {
 	if p.done.Add(1) == 1 && run.left.Add(-1) == 0 {
-		close(run.allDone)
+		seam.Close(run.allDone)
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"weak"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/model"
 )
 
@@ -59,10 +58,10 @@ func whereName(w model.Where) string {
 // contProg is the record of one program while it runs.
 type contProg struct {
 	id    int
-	owner atomic.Int64 // 1 + the step running now, 0 between steps
-	done  atomic.Int32 // times the program finished
+	owner seam.Int64 // 1 + the step running now, 0 between steps
+	done  seam.Int32 // times the program finished
 
-	mu       sync.Mutex
+	mu       seam.Mutex
 	trace    []model.ContEvent
 	problems []string
 }
@@ -84,10 +83,10 @@ type contRun struct {
 	where map[weak.Pointer[rt.Runtime]]model.Where // every pool's workers; read-only once built
 	progs []*contProg
 
-	left    atomic.Int64 // programs not yet finished
-	allDone chan struct{}
+	left    seam.Int64    // programs not yet finished
+	allDone chan struct{} // closed by seam.Close once left is 0
 
-	mu     sync.Mutex
+	mu     seam.Mutex
 	novels map[weak.Pointer[rt.Runtime]]bool // runtimes seen waiting that are no pool's
 }
 
@@ -114,7 +113,7 @@ func runContRound(r Round, o Options) Result {
 	if o.Deadline <= 0 {
 		o.Deadline = 10 * time.Second
 	}
-	chaos.SetSeed(o.ChaosSeed)
+	chaos.SetSeed(o.ChaosSeed) // the harness's setting, not a step: chaos.Point itself is reached through seam.Point
 	run := &contRun{round: r, where: map[weak.Pointer[rt.Runtime]]model.Where{}, allDone: make(chan struct{}), novels: map[weak.Pointer[rt.Runtime]]bool{}}
 	var pools []*pool.Pool
 	var res Result
@@ -136,7 +135,7 @@ func runContRound(r Round, o Options) Result {
 	}
 	run.left.Store(int64(len(r.Programs)))
 	if len(r.Programs) == 0 {
-		close(run.allDone)
+		seam.Close(run.allDone)
 	}
 	conts := make([]*cont.C, len(r.Programs))
 	for i, pr := range r.Programs {
@@ -152,10 +151,7 @@ func runContRound(r Round, o Options) Result {
 		}
 	}
 	conts = nil // the runner keeps no continuation: a lost one can be collected
-	select {
-	case <-run.allDone:
-	case <-deadline.Done():
-	}
+	seam.Await2(run.allDone, deadline.Done())
 	finished := run.left.Load() <= 0
 	if !finished {
 		res.Lost = true
@@ -181,24 +177,30 @@ func (run *contRun) teardown(pools []*pool.Pool, finished bool) (errs string, pr
 	for _, b := range run.boxes {
 		b.CloseWrite()
 	}
-	joined := make(chan []error, 1)
-	go func() {
+	// The joins run on a goroutine of their own, the joiner, which hands
+	// its errors over in joinErrs, written before joined is closed.
+	var joinErrs []error
+	joined := make(chan struct{})
+	seam.Go(func() {
 		var e []error
 		for _, p := range pools {
 			e = append(e, p.Join())
 		}
-		joined <- e
-	}()
+		joinErrs = e
+		seam.Close(joined)
+	})
+	// outside the seam: the harness's watchdog waits with a timer and a
+	// ticker, which the seam has no wait for; the code under test (the
+	// joiner, the workers) goes through it.
 	const limit = 10 * time.Second
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	var joinErrs []error
 wait:
 	for {
-		select {
-		case joinErrs = <-joined:
+		select { // outside the seam: see above
+		case <-joined:
 			break wait
 		case <-tick.C:
 			if !finished {
@@ -210,7 +212,7 @@ wait:
 			// ignores its context, a dispatcher that never returns.
 			problems = append(problems, fmt.Sprintf("the pools' workers did not end within %v of the close:\n%s", limit, stacks()))
 			run.haltAll(pools)
-			joinErrs = <-joined
+			seam.Await(joined)
 			break wait
 		}
 	}
@@ -253,7 +255,7 @@ wait:
 	}
 	run.mu.Unlock()
 	for _, r := range novels {
-		select {
+		select { // outside the seam: the harness's watchdog, as above
 		case <-r.Done():
 		case <-timer.C:
 			problems = append(problems, fmt.Sprintf("a runtime spawned by NovelThread did not end within %v", limit))

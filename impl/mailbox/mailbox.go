@@ -94,6 +94,12 @@ type Mailbox[T any] struct {
 // bound and a position means the bound is behind.
 const maxDistance = MaxLen
 
+// Mailbox[int] is a spec.Mailbox[int]. The assertion also instantiates
+// Mailbox[int] here, so that compiling this package inlines every
+// impl/seam call that Mailbox's methods make, and its export data carries
+// their bodies (as impl/queue's comment on its own assertion explains):
+// a package that instantiates Mailbox without importing impl/seam can
+// then inline them too.
 var _ spec.Mailbox[int] = (*Mailbox[int])(nil)
 
 // New returns an empty mailbox that holds at most capacity items. Use

@@ -82,7 +82,20 @@ import (
 
 	"github.com/insideout-go/insideout/impl/internal/segment"
 	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/spec"
 )
+
+// Queue[int] is a spec.Queue[int]. The assertion also instantiates
+// Queue[int] here, so that compiling this package inlines every impl/seam
+// call that Queue's methods make; a package's export data carries the
+// bodies of the functions it inlines itself, besides its own, and not of
+// the rest of its dependencies (cmd/compile's noder.linker.exportBody).
+// Queue's methods are generic, compiled again by each package that
+// instantiates them: without the bodies here, one that imports this
+// package and not impl/seam (nor another package that inlines the same
+// calls) would call seam.(*Uint64).Add and the rest where a bare atomic
+// instruction is meant to be.
+var _ spec.Queue[int] = (*Queue[int])(nil)
 
 // spinLoads bounds how many times a consumer re-reads a slot whose producer
 // has claimed it but not yet written it, before abandoning the slot.

@@ -24,6 +24,7 @@ const (
 	opStart
 	opExit
 	opIdle
+	opClose
 	numOps
 )
 
@@ -32,7 +33,7 @@ var opNames = [numOps]string{
 	opOr: "or", opAnd: "and", opLock: "lock", opUnlock: "unlock", opWait: "wait",
 	opSignal: "signal", opPark: "park", opUnpark: "unpark", opAwait: "await",
 	opGo: "go", opYield: "yield", opPoint: "point", opStart: "start", opExit: "exit",
-	opIdle: "idle",
+	opIdle: "idle", opClose: "close",
 }
 
 func (o op) String() string {

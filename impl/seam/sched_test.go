@@ -1,0 +1,185 @@
+//go:build sched
+
+package seam_test
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/insideout-go/insideout/impl/seam"
+)
+
+// random picks uniformly; first never preempts.
+type random struct{ r *rand.Rand }
+
+func (c random) Choose(d *seam.Decision) int { return c.r.IntN(len(d.Runnable)) }
+
+type first struct{}
+
+func (first) Choose(*seam.Decision) int { return 0 }
+
+// replay follows a recorded list of picks.
+type replay struct {
+	picks []seam.Choice
+	i     int
+}
+
+func (c *replay) Choose(d *seam.Decision) int {
+	p := c.picks[c.i]
+	c.i++
+	return p.Picked
+}
+
+func seeded(seed uint64) random { return random{rand.New(rand.NewPCG(seed, 1))} }
+
+// lostUpdate increments a counter from two goroutines with a load and a
+// store: some interleaving loses one of the increments.
+func lostUpdate(got *int64) func() {
+	return func() {
+		var x seam.Int64
+		var done seam.Int32
+		inc := func() {
+			x.Store(x.Load() + 1)
+			done.Add(1)
+		}
+		seam.Go(inc)
+		seam.Go(inc)
+		for done.Load() != 2 {
+			seam.Yield()
+		}
+		*got = x.Load()
+	}
+}
+
+// The scheduler must find the lost update (a scheduler that ran each
+// goroutine to its end would not), and a run that never preempts must not
+// show it.
+func TestFindsLostUpdate(t *testing.T) {
+	var got int64
+	res, err := seam.Run(first{}, lostUpdate(&got), seam.Options{})
+	if err != nil || res.Outcome != seam.Finished || got != 2 {
+		t.Fatalf("no preemption: got %d, %v, %v %s", got, err, res.Outcome, res.Failure)
+	}
+	found := false
+	for seed := range uint64(200) {
+		res, err := seam.Run(seeded(seed), lostUpdate(&got), seam.Options{})
+		if err != nil || res.Outcome != seam.Finished {
+			t.Fatalf("seed %d: %v %v %s", seed, err, res.Outcome, res.Failure)
+		}
+		if got == 1 {
+			found = true
+			break
+		}
+	}
+	if !found {
+		t.Fatal("200 random schedules never lost an update")
+	}
+}
+
+// The same picks give the same steps: a run replays exactly.
+func TestReplayIsExact(t *testing.T) {
+	var a, b int64
+	for seed := range uint64(50) {
+		res, _ := seam.Run(seeded(seed), lostUpdate(&a), seam.Options{Trace: true})
+		again, _ := seam.Run(&replay{picks: res.Choices}, lostUpdate(&b), seam.Options{Trace: true})
+		if res.Hash != again.Hash || a != b || len(res.Trace) != len(again.Trace) {
+			t.Fatalf("seed %d: replay differs: hash %x vs %x, result %d vs %d", seed, res.Hash, again.Hash, a, b)
+		}
+	}
+}
+
+// Two goroutines taking two mutexes in opposite orders deadlock in some
+// schedule, and the run says so instead of hanging.
+func TestReportsDeadlock(t *testing.T) {
+	for seed := range uint64(200) {
+		res, _ := seam.Run(seeded(seed), func() {
+			var a, b seam.Mutex
+			var done seam.Int32
+			seam.Go(func() { a.Lock(); b.Lock(); b.Unlock(); a.Unlock(); done.Add(1) })
+			seam.Go(func() { b.Lock(); a.Lock(); a.Unlock(); b.Unlock(); done.Add(1) })
+			for done.Load() != 2 {
+				seam.Yield()
+			}
+		}, seam.Options{})
+		if res.Outcome == seam.Deadlock {
+			if !strings.Contains(res.Failure, "waits for a Mutex") {
+				t.Fatalf("deadlock report lacks the waits: %s", res.Failure)
+			}
+			return
+		}
+	}
+	t.Fatal("200 random schedules never deadlocked")
+}
+
+// A parked goroutine runs again only once unparked; a Cond waiter only
+// once signalled; no schedule loses either.
+func TestParkerAndCond(t *testing.T) {
+	for seed := range uint64(100) {
+		res, _ := seam.Run(seeded(seed), func() {
+			p := seam.MakeParker()
+			var ready seam.Bool
+			seam.Go(func() { ready.Store(true); p.Unpark() })
+			p.Park()
+			if !ready.Load() {
+				panic("woke before the Unpark")
+			}
+			var mu seam.Mutex
+			var c seam.Cond
+			c.Init(&mu)
+			n := 0
+			seam.Go(func() { mu.Lock(); n++; c.Signal(); mu.Unlock() })
+			mu.Lock()
+			for n == 0 {
+				c.Wait()
+			}
+			mu.Unlock()
+		}, seam.Options{})
+		if res.Outcome != seam.Finished {
+			t.Fatalf("seed %d: %v: %s", seed, res.Outcome, res.Failure)
+		}
+	}
+}
+
+// A goroutine that blocks on a raw channel is reported with its stack,
+// within the stall bound, not left to hang.
+func TestReportsUncontrolledBlocking(t *testing.T) {
+	ch := make(chan struct{})
+	res, _ := seam.Run(first{}, func() { <-ch }, seam.Options{Stall: 200 * time.Millisecond})
+	close(ch)
+	if res.Outcome != seam.Uncontrolled || !strings.Contains(res.Failure, "chan receive") {
+		t.Fatalf("got %v: %s", res.Outcome, res.Failure)
+	}
+}
+
+// A loop that waits without Yield under a scheduler that never preempts
+// ends at the step limit.
+func TestStepLimit(t *testing.T) {
+	res, _ := seam.Run(first{}, func() {
+		var flag seam.Bool
+		seam.Go(func() { flag.Store(true) })
+		for !flag.Load() {
+		}
+	}, seam.Options{MaxSteps: 1000})
+	if res.Outcome != seam.StepLimit {
+		t.Fatalf("got %v: %s", res.Outcome, res.Failure)
+	}
+}
+
+// AwaitIdle returns once every other goroutine is blocked; a goroutine
+// left parked when main returns is ended and counted.
+func TestAwaitIdleAndLeftover(t *testing.T) {
+	res, _ := seam.Run(seeded(1), func() {
+		p := seam.MakeParker()
+		var n seam.Int32
+		seam.Go(func() { n.Add(1); p.Park() })
+		seam.AwaitIdle()
+		if n.Load() != 1 {
+			panic("AwaitIdle returned before the other goroutine blocked")
+		}
+	}, seam.Options{})
+	if res.Outcome != seam.Finished || res.Leftover != 1 {
+		t.Fatalf("got %v leftover %d: %s", res.Outcome, res.Leftover, res.Failure)
+	}
+}

@@ -17,6 +17,10 @@ type Summary struct {
 	Hangs     int           // rounds that did not finish in time, or had a call stuck
 	Panics    int           // rounds in which an operation, or the model, panicked or failed
 	Elapsed   time.Duration // wall time
+	// Schedules counts the schedules run under the controlled scheduler,
+	// and Exhausted the programs whose every schedule within a DFS bound
+	// ran (see Scenario.Schedule).
+	Schedules, Exhausted int
 }
 
 // Failures returns the number of rounds that failed.
@@ -44,6 +48,11 @@ type Failure struct {
 	// Replay says how to run the round again; empty means the
 	// environment variables, in the same test.
 	Replay string
+	// Token, under the controlled scheduler, names the program and the
+	// schedule exactly (package linearize/schedule); Schedule sums the
+	// schedule up; ReplayExact says how to run that schedule again
+	// (empty: INSIDEOUT_TOKEN, in the same test).
+	Token, Schedule, ReplayExact string
 }
 
 // cause says what went wrong, in one line that names no seed, round or
@@ -88,6 +97,13 @@ func (f *Failure) Error() string {
 		fmt.Fprintf(&b, "\n  replay: %s", f.Replay)
 	case f.Seed != 0:
 		fmt.Fprintf(&b, "\n  replay: INSIDEOUT_SEED=%#x INSIDEOUT_ROUND=%d (same test)", f.Seed, f.Round)
+	}
+	if f.Token != "" {
+		exact := f.ReplayExact
+		if exact == "" {
+			exact = "INSIDEOUT_TOKEN=" + f.Token + " (same test, -tags sched)"
+		}
+		fmt.Fprintf(&b, "\n  schedule: %s\n  token: %s\n  replay exactly: %s", f.Schedule, f.Token, exact)
 	}
 	fmt.Fprintf(&b, "\n  program:\n%s", f.Program)
 	if f.Panic != "" {

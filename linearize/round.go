@@ -21,6 +21,7 @@ type RoundResult struct {
 	Stuck   string // a call slept though it could proceed (see Scenario.Stuck)
 	Panic   string // an operation panicked: the value and the stack
 	Dump    string // every goroutine's stack, taken when the round hung
+	Sched   string // under the controlled scheduler: what ended the round early
 	History []porcupine.Operation
 }
 
@@ -41,6 +42,9 @@ func (sc *Scenario[S, In, Out]) Failure(p Program, res RoundResult, seed uint64,
 		Scenario: c.Name, Seed: seed, Round: round,
 		Verdict: res.Verdict, Hung: res.Hung, Stuck: res.Stuck, Panic: res.Panic, Model: res.Err,
 		Dump: res.Dump, Program: c.Format(p),
+	}
+	if res.Sched != "" {
+		f.Problems = append(f.Problems, "controlled scheduler: "+res.Sched)
 	}
 	if res.Verdict == Illegal && !res.Hung && res.Stuck == "" && res.Panic == "" && res.Err == nil {
 		name := fmt.Sprintf("%s-seed-%#x-round-%d.html", sanitize(c.Name), seed, round)

@@ -13,6 +13,10 @@ type RoundOutcome struct {
 	Panicked bool // a call, a worker or the model failed: a panic, unless it hung
 	Illegal  int  // else it counts as a checked history, with these wrong
 	Unknown  int  // and these the checker gave up on
+	// Schedules counts the schedules the round's program ran under (the
+	// controlled scheduler's; 0 for a free round), and Exhausted is 1 if
+	// they were every schedule within a DFS bound.
+	Schedules, Exhausted int
 	// Fail is nil for a round that passed; for one that failed, it
 	// returns the failure to report.
 	Fail func() error
@@ -60,6 +64,8 @@ func RunRounds(ctx context.Context, seed uint64, rounds int, duration time.Durat
 		res := round(seed, r)
 		sum.Rounds++
 		sum.Ops += res.Ops
+		sum.Schedules += res.Schedules
+		sum.Exhausted += res.Exhausted
 		switch {
 		case res.Hung:
 			sum.Hangs++

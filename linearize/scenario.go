@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/linearize/schedule"
 )
 
 // An Op is one kind of operation that clients of a [Scenario] call on the
@@ -111,6 +114,15 @@ type Scenario[S, In, Out any] struct {
 	// still blocked so that their goroutines can exit after the report.
 	Unblock func(s S)
 
+	// Schedule, if set, runs every round under impl/seam's controlled
+	// scheduler with this strategy (package linearize/schedule), which
+	// needs a build with -tags sched: exactly one client runs between two
+	// switch points of the seam, the strategy picks who goes at each, and
+	// a failure's report carries a token that replays it exactly (see
+	// RunScheduled and Replay). The system must reach shared memory only
+	// through impl/seam. Nil runs rounds free, under Go's scheduler.
+	Schedule schedule.Strategy
+
 	Quiet         time.Duration // stillness before Release (default 1ms)
 	StuckPatience time.Duration // how long Stuck's answer must persist (default 250ms)
 	RoundTimeout  time.Duration // a round running longer is a hang (default 10s)
@@ -133,6 +145,19 @@ func (sc *Scenario[S, In, Out]) Run() (Summary, error) {
 func (sc *Scenario[S, In, Out]) RunContext(ctx context.Context, progress func(Summary)) (sum Summary, err error) {
 	c, err := sc.withDefaults()
 	if err != nil {
+		return sum, err
+	}
+	if c.Schedule != nil {
+		if !seam.Enabled {
+			return sum, seam.ErrDisabled
+		}
+		if tok, ok, err := TokenFromEnv(); err != nil || ok {
+			if err == nil {
+				err = c.Replay(tok)
+			}
+			return sum, err
+		}
+		_, sum, err = RunRounds(ctx, c.Seed, c.Rounds, c.Duration, progress, c.runScheduled)
 		return sum, err
 	}
 	_, sum, err = RunRounds(ctx, c.Seed, c.Rounds, c.Duration, progress, func(seed uint64, round int) RoundOutcome {
@@ -183,6 +208,10 @@ func RunTest(t TB, name string, seed uint64, run func(seed uint64) (Summary, err
 		name, sum.Rounds, sum.Ops, sum.Histories, sum.Elapsed.Round(time.Millisecond))
 	if f := (*Failure)(nil); errors.As(err, &f) && f.Replay == "" {
 		f.Replay = fmt.Sprintf("INSIDEOUT_SEED=%#x INSIDEOUT_ROUND=%d go test -run '^%s$'", f.Seed, f.Round, t.Name())
+		if f.Token != "" {
+			f.Replay = fmt.Sprintf("INSIDEOUT_SEED=%#x INSIDEOUT_ROUND=%d go test -tags sched -run '^%s$'", f.Seed, f.Round, t.Name())
+			f.ReplayExact = fmt.Sprintf("INSIDEOUT_TOKEN=%s go test -tags sched -run '^%s$'", f.Token, t.Name())
+		}
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,211 @@
+package linearize
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+
+	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/linearize/schedule"
+)
+
+// maxFutileReleases bounds the Releases in a row after which no call has
+// returned: the round hangs.
+const maxFutileReleases = 3
+
+// RunScheduled runs p once on a fresh system under impl/seam's controlled
+// scheduler (a build with -tags sched), with ch choosing who goes at every
+// switch point: a client per goroutine, started through seam.Go, then
+// Finally, then the check. It returns the round's result and the
+// scheduler's.
+//
+// Release and Stuck need no clock here. Whenever every client still
+// running is blocked, the round asks Stuck first: a call asleep though the
+// state would let it proceed is a lost wake-up at once, since nothing else
+// can move. Then it calls Release; three Releases in a row after which no
+// call returns make the round a hang.
+func (sc *Scenario[S, In, Out]) RunScheduled(p Program, ch seam.Chooser) (RoundResult, seam.Result) {
+	c := sc.mustDefaults()
+	inputs, err := c.inputs(p)
+	if err != nil {
+		return RoundResult{Checked: Checked{Verdict: Unknown, Err: err}}, seam.Result{}
+	}
+	most := 0
+	for _, steps := range p {
+		most = max(most, len(steps))
+	}
+	rec := NewRecorder(len(p)+2, most)
+	var (
+		panicked atomic.Pointer[string]
+		stuck    string
+		hung     string
+	)
+	catch := func(who string) {
+		if v := recover(); v != nil {
+			msg := fmt.Sprintf("%s: %v\n%s", who, v, debug.Stack())
+			panicked.CompareAndSwap(nil, &msg)
+		}
+	}
+	sr, err := seam.Run(ch, func() {
+		defer catch("the round")
+		s := c.New()
+		var ended, returned atomic.Int64 // the harness's: no switch points
+		for cl, steps := range p {
+			seam.Go(func() {
+				defer ended.Add(1)
+				defer catch(fmt.Sprintf("client %d", cl))
+				client := rec.Client(cl)
+				for i, st := range steps {
+					op, in := &c.Ops[st.Op], inputs[cl][i]
+					var current any = in
+					client.current.Store(&current)
+					call := client.Call()
+					out := op.Run(s, in)
+					client.Return(call, in, out)
+					client.current.Store(nil)
+					returned.Add(1)
+				}
+			})
+		}
+		futile, before := 0, int64(-1)
+		for {
+			seam.AwaitIdle()
+			if ended.Load() == int64(len(p)) || panicked.Load() != nil {
+				break
+			}
+			if returned.Load() == before {
+				if futile++; futile >= maxFutileReleases {
+					hung = fmt.Sprintf("every client still running is blocked, and %d Releases in a row woke none", futile)
+					return
+				}
+			} else {
+				futile = 0
+			}
+			before = returned.Load()
+			if c.Stuck != nil {
+				if what := c.Stuck(s, typedInputs[In](rec.inProgress())); what != "" {
+					stuck = what
+					return
+				}
+			}
+			if c.Release == nil {
+				hung = "every client still running is blocked, and the scenario has no Release"
+				return
+			}
+			c.Release(s, Caller[In, Out]{rec.Client(len(p))})
+		}
+		if c.Finally != nil && panicked.Load() == nil {
+			c.Finally(s, Caller[In, Out]{rec.Client(len(p) + 1)})
+		}
+	}, seam.Options{})
+	switch {
+	case err != nil:
+		return RoundResult{Checked: Checked{Verdict: Unknown, Err: err}}, sr
+	case sr.Outcome == seam.Deadlock:
+		return RoundResult{Stuck: sr.Failure}, sr
+	case sr.Outcome != seam.Finished:
+		return RoundResult{Hung: true, Sched: sr.Failure}, sr
+	case panicked.Load() != nil:
+		return RoundResult{Panic: *panicked.Load()}, sr
+	case stuck != "":
+		return RoundResult{Stuck: stuck, Sched: "every goroutine of the round was blocked"}, sr
+	case hung != "":
+		return RoundResult{Hung: true, Sched: hung}, sr
+	}
+	h := rec.History()
+	return RoundResult{Checked: check[In, Out](c.Model, h, c.CheckTimeout), History: h}, sr
+}
+
+// runScheduled is RunContext under c.Schedule: each round's program runs
+// under every schedule the strategy hands out for it, and a failure's
+// report carries the token that replays it.
+func (c *Scenario[S, In, Out]) runScheduled(seed uint64, round int) RoundOutcome {
+	p := c.Generate(NewGen(seed, uint64(round)))
+	ex := c.Schedule.Explore(seed, round)
+	var out RoundOutcome
+	var prev *seam.Result
+	for ch := ex.Next(nil); ch != nil; ch = ex.Next(prev) {
+		res, sr := c.RunScheduled(p, ch)
+		out.Ops += res.Ops
+		out.Schedules++
+		if res.Failed() {
+			out.Hung = res.Hung || res.Stuck != ""
+			out.Panicked = res.Panic != "" || res.Err != nil
+			if res.Verdict == Illegal {
+				out.Illegal = 1
+			} else if res.Verdict == Unknown {
+				out.Unknown = 1
+			}
+			tok := c.token(seed, round, sr)
+			out.Fail = func() error {
+				f := c.Failure(p, res, seed, round)
+				f.Token = tok.String()
+				f.Schedule = describe(sr)
+				return f
+			}
+			return out
+		}
+		prev = &sr
+	}
+	if schedule.Exhausted(ex) {
+		out.Exhausted = 1
+	}
+	return out
+}
+
+func (c *Scenario[S, In, Out]) token(seed uint64, round int, sr seam.Result) schedule.Token {
+	return schedule.Token{Scenario: c.name(), Seed: seed, Round: round, Clients: c.Clients, Ops: c.OpsPerClient,
+		Strategy: c.Schedule.String(), Choices: sr.Choices, Hash: sr.Hash}
+}
+
+// describe sums up a schedule in one line.
+func describe(sr seam.Result) string {
+	return fmt.Sprintf("%d goroutines, %d steps, %d decisions, %d preemptions", sr.Goroutines, sr.Steps, len(sr.Choices), sr.Preemptions)
+}
+
+// Replay runs the program and schedule of tok (a token from a failure of
+// this scenario) once more, and returns the round's failure, or nil if it
+// passed. A token that does not fit the scenario or the code is an error
+// that says why: another scenario, other program sizes, or a run that
+// leaves the token's decisions or its trace (the code changed).
+func (sc *Scenario[S, In, Out]) Replay(tok schedule.Token) error {
+	c, err := sc.withDefaults()
+	if err != nil {
+		return err
+	}
+	if tok.Scenario != c.name() {
+		return fmt.Errorf("the token is for scenario %q, not %q", tok.Scenario, c.name())
+	}
+	if !seam.Enabled {
+		return seam.ErrDisabled
+	}
+	c.Clients, c.OpsPerClient = tok.Clients, tok.Ops
+	p := c.Generate(NewGen(tok.Seed, uint64(tok.Round)))
+	res, sr := c.RunScheduled(p, &schedule.Replay{Choices: tok.Choices})
+	if err := tok.Check(sr); err != nil {
+		return err
+	}
+	if !res.Failed() {
+		return nil
+	}
+	f := c.Failure(p, res, tok.Seed, tok.Round)
+	f.Token, f.Schedule = tok.String(), describe(sr)
+	return f
+}
+
+// TokenFromEnv returns the token in INSIDEOUT_TOKEN, if set: a test that
+// finds one replays that schedule instead of exploring.
+func TokenFromEnv() (schedule.Token, bool, error) {
+	s := strings.TrimSpace(os.Getenv("INSIDEOUT_TOKEN"))
+	if s == "" {
+		return schedule.Token{}, false, nil
+	}
+	t, err := schedule.ParseToken(s)
+	if err != nil {
+		return t, false, errors.New("INSIDEOUT_TOKEN: " + err.Error())
+	}
+	return t, true, nil
+}

@@ -7,6 +7,7 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/impl/rt/rttest"
 	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/linearize/schedule"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -33,6 +35,11 @@ type Options struct {
 	// default (10s). The continuation campaign checks no history with
 	// porcupine.
 	CheckTimeout time.Duration
+	// Schedule, if set, runs the rounds of every campaign built on a
+	// linearize.Scenario under impl/seam's controlled scheduler with this
+	// strategy (a build with -tags sched); campaigns whose Controlled is
+	// false run free and say so.
+	Schedule schedule.Strategy
 }
 
 // A Campaign checks one primitive until its context is done.
@@ -43,6 +50,57 @@ type Campaign struct {
 	// after every round; it returns the seed it used, the summary, and
 	// the *linearize.Failure of a failed round.
 	Run func(ctx context.Context, o Options, progress func(linearize.Summary)) (seed uint64, sum linearize.Summary, err error)
+	// Controlled reports whether Options.Schedule applies: the campaign's
+	// rounds run under the controlled scheduler. A campaign with its own
+	// engine (one that waits on a kernel, say) runs free.
+	Controlled bool
+	// Replay, if set, replays a token of one of the campaign's scenarios
+	// (see linearize.Scenario.Replay); it returns ErrNotMine for a token
+	// of another scenario.
+	Replay func(tok schedule.Token) error
+}
+
+// ErrNotMine is a Campaign's Replay's answer to a token of a scenario
+// that is not its own.
+var ErrNotMine = errors.New("campaign: the token is for another scenario")
+
+// Replay replays tok with the campaign of campaigns whose scenario it
+// names: the failure it reproduces, nil if the schedule now passes, or an
+// error that says why the token does not fit.
+func Replay(campaigns []Campaign, tok schedule.Token) error {
+	for _, c := range campaigns {
+		if c.Replay == nil {
+			continue
+		}
+		if err := c.Replay(tok); !errors.Is(err, ErrNotMine) {
+			return err
+		}
+	}
+	return fmt.Errorf("no campaign has a scenario named %q", tok.Scenario)
+}
+
+// replayer returns a Replay that knows the scenarios that the functions
+// of scenarios build, by name.
+func replayer(scenarios ...func(tok schedule.Token) (bool, error)) func(schedule.Token) error {
+	return func(tok schedule.Token) error {
+		for _, s := range scenarios {
+			if mine, err := s(tok); mine {
+				return err
+			}
+		}
+		return ErrNotMine
+	}
+}
+
+// replayOf returns the replay of the scenario newScenario makes.
+func replayOf[S, In, Out any](newScenario func() linearize.Scenario[S, In, Out]) func(tok schedule.Token) (bool, error) {
+	return func(tok schedule.Token) (bool, error) {
+		sc := newScenario()
+		if sc.Name != tok.Scenario {
+			return false, nil
+		}
+		return true, sc.Replay(tok)
+	}
 }
 
 // FromScenario makes a campaign of a scenario of your own, to run beside
@@ -51,12 +109,16 @@ type Campaign struct {
 // seed, the clients and operations per client when set, the checker's
 // time-out, the report directory) and runs rounds until its context ends.
 func FromScenario[S, In, Out any](name, doc string, newScenario func() linearize.Scenario[S, In, Out]) Campaign {
-	return Campaign{Name: name, Doc: doc,
+	named := func() linearize.Scenario[S, In, Out] {
+		sc := newScenario()
+		if sc.Name == "" {
+			sc.Name = name
+		}
+		return sc
+	}
+	return Campaign{Name: name, Doc: doc, Controlled: true, Replay: replayer(replayOf(named)),
 		Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-			sc := newScenario()
-			if sc.Name == "" {
-				sc.Name = name
-			}
+			sc := named()
 			return run(ctx, &sc, o, progress)
 		}}
 }
@@ -70,18 +132,22 @@ func All() []Campaign {
 				return queuetest.Scenario("queue", queuetest.NewQueue)
 			}),
 		{
-			Name: "mailbox",
-			Doc:  "impl/mailbox: every operation at once, capacities 0, 1, 2 and unbounded, and the void mailbox; then release, liveness check and drain",
+			Name:       "mailbox",
+			Doc:        "impl/mailbox: every operation at once, capacities 0, 1, 2 and unbounded, and the void mailbox; then release, liveness check and drain",
+			Controlled: true,
+			Replay: replayer(
+				replayOf(mailboxScenario(1)), replayOf(mailboxScenario(2)), replayOf(mailboxScenario(0)),
+				replayOf(mailboxScenario(spec.Unbounded)), replayOf(voidScenario)),
 			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
 				var parts []part
 				for _, c := range []int{1, 2, 0, spec.Unbounded} {
 					parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-						sc := mailboxtest.Scenario("mailbox-cap"+capName(c), c, mailboxtest.NewMailbox)
+						sc := mailboxScenario(c)()
 						return run(ctx, &sc, o, progress)
 					})
 				}
 				parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-					sc := mailboxtest.VoidScenario("mailbox-void", mailboxtest.NewVoid)
+					sc := voidScenario()
 					return run(ctx, &sc, o, progress)
 				})
 				return turns(ctx, o, progress, parts)
@@ -92,8 +158,10 @@ func All() []Campaign {
 				return rttest.Scenario("runtime", rttest.NewCounted)
 			}),
 		{
-			Name: "pool",
-			Doc:  "impl/pool: jobs sent to pools of waiters and of runners while workers are added, drained, frozen, thawed, canceled, ejected and halted; then an audit of every job",
+			Name:       "pool",
+			Doc:        "impl/pool: jobs sent to pools of waiters and of runners while workers are added, drained, frozen, thawed, canceled, ejected and halted; then an audit of every job",
+			Controlled: true,
+			Replay:     replayer(replayOf(poolScenario("waiter", pool.Waiter)), replayOf(poolScenario("runner", pool.Runner))),
 			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
 				var parts []part
 				for _, d := range []struct {
@@ -101,7 +169,7 @@ func All() []Campaign {
 					d    pool.Dispatcher
 				}{{"waiter", pool.Waiter}, {"runner", pool.Runner}} {
 					parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-						sc := pooltest.Scenario("pool-"+d.name, d.d)
+						sc := poolScenario(d.name, d.d)()
 						return run(ctx, &sc, o, progress)
 					})
 				}
@@ -123,6 +191,24 @@ func All() []Campaign {
 				return eventqtest.Check{Clients: o.Clients, Ops: o.OpsPerClient, Seed: o.Seed, Rounds: -1, ReportDir: o.ReportDir, CheckTimeout: o.CheckTimeout}.Run(ctx, progress)
 			},
 		},
+	}
+}
+
+// mailboxScenario makes the mailbox campaign's scenario of capacity c.
+func mailboxScenario(c int) func() linearize.Scenario[mailboxtest.Mailbox, model.MailboxInput, model.MailboxOutput] {
+	return func() linearize.Scenario[mailboxtest.Mailbox, model.MailboxInput, model.MailboxOutput] {
+		return mailboxtest.Scenario("mailbox-cap"+capName(c), c, mailboxtest.NewMailbox)
+	}
+}
+
+func voidScenario() linearize.Scenario[mailboxtest.Void, model.MailboxInput, model.MailboxOutput] {
+	return mailboxtest.VoidScenario("mailbox-void", mailboxtest.NewVoid)
+}
+
+// poolScenario makes the pool campaign's scenario of dispatcher d.
+func poolScenario(name string, d pool.Dispatcher) func() linearize.Scenario[*pooltest.Pooled, model.PoolInput, model.PoolOutput] {
+	return func() linearize.Scenario[*pooltest.Pooled, model.PoolInput, model.PoolOutput] {
+		return pooltest.Scenario("pool-"+name, d)
 	}
 }
 
@@ -170,6 +256,7 @@ func run[S, In, Out any](ctx context.Context, sc *linearize.Scenario[S, In, Out]
 		sc.CheckTimeout = o.CheckTimeout
 	}
 	sc.ReportDir = o.ReportDir
+	sc.Schedule = o.Schedule
 	seed, err := linearize.ResolveSeed(o.Seed)
 	if err != nil {
 		return 0, linearize.Summary{}, err
@@ -186,6 +273,7 @@ func add(a, b linearize.Summary) linearize.Summary {
 		Rounds: a.Rounds + b.Rounds, Ops: a.Ops + b.Ops, Histories: a.Histories + b.Histories,
 		Illegal: a.Illegal + b.Illegal, Unknown: a.Unknown + b.Unknown, Hangs: a.Hangs + b.Hangs,
 		Panics: a.Panics + b.Panics, Elapsed: a.Elapsed + b.Elapsed,
+		Schedules: a.Schedules + b.Schedules, Exhausted: a.Exhausted + b.Exhausted,
 	}
 }
 

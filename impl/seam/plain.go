@@ -3,8 +3,10 @@
 package seam
 
 import (
+	"context"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/insideout-go/insideout/impl/chaos"
 )
@@ -121,3 +123,38 @@ func Run(c Chooser, main func(), o Options) (Result, error) { return Result{}, E
 // goroutine of the run is blocked or has exited. Outside a run, and
 // without -tags sched, it returns at once.
 func AwaitIdle() {}
+
+// Sleep pauses the calling goroutine for at least d, like time.Sleep.
+// Under the controlled scheduler time is virtual: the sleeper wakes once
+// every other goroutine of the run is blocked, as if the clock jumped.
+func Sleep(d time.Duration) { time.Sleep(d) }
+
+// WithTimeout is context.WithTimeout. Under the controlled scheduler the
+// deadline is virtual: the context is cancelled at a switch point once
+// every goroutine of the run is blocked (unless cancel came first), so
+// that when it fires is the scheduler's choice, and a replay repeats it.
+func WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, d)
+}
+
+// Until waits until cond reports true, and then returns true, or until
+// limit has passed, and then returns false. It polls: use it where the
+// code under test gives no wake-up to wait for (a known-bad variant's
+// settling, say). Under the controlled scheduler limit is virtual: it
+// passes once every other goroutine of the run is blocked.
+func Until(cond func() bool, limit time.Duration) bool {
+	for deadline := time.Now().Add(limit); !cond(); {
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Microsecond)
+	}
+	return true
+}
+
+// AwaitIdleFor, in a goroutine of a controlled run, waits until every
+// other goroutine of the run is blocked or has exited, and then returns
+// true, or until the run has passed steps more switch points, and then
+// returns false. Outside a run, and without -tags sched, it returns true
+// at once.
+func AwaitIdleFor(steps int) bool { return true }

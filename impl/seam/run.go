@@ -47,6 +47,11 @@ type Options struct {
 	// reaching a switch point before the run is declared blocked outside
 	// the seam (default 2s).
 	Stall time.Duration
+	// Fair makes a goroutine that has been kept running over others at
+	// this many decisions in a row give way at its next, as if it yielded
+	// (default 1000): a strategy that never preempts, or a PCT priority,
+	// cannot starve the rest behind a goroutine that runs for ever.
+	Fair int
 	// Trace keeps every step in Result.Trace (the hash is kept always).
 	Trace bool
 }

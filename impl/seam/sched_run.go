@@ -64,6 +64,7 @@ type gor struct {
 	mutex    *Mutex
 	signaled bool // a Cond waiter that Signal or Broadcast picked
 	chans    [2]<-chan struct{}
+	until    int // an idle wait ends at this step count too, if not 0
 	result   int
 }
 
@@ -80,6 +81,7 @@ type run struct {
 	done    chan struct{} // closed when the run has ended
 	dec     Decision
 	lone    int // consecutive Yields by a goroutine that alone could run
+	streak  int // consecutive decisions that kept the same goroutine running
 }
 
 // maxLoneYields bounds a wait loop that nobody can end: past it, the run
@@ -122,6 +124,9 @@ func Run(c Chooser, main func(), o Options) (Result, error) {
 	}
 	if o.Stall <= 0 {
 		o.Stall = 2 * time.Second
+	}
+	if o.Fair <= 0 {
+		o.Fair = 1000
 	}
 	runMu.Lock()
 	defer runMu.Unlock()
@@ -255,6 +260,9 @@ func (r *run) schedule(g *gor) {
 		r.abortSelf(g)
 		return
 	}
+	if r.streak >= r.opts.Fair && g.state == runnable {
+		g.yielded = true // fairness: a goroutine that would run for ever gives way
+	}
 	d := &r.dec
 	d.Step, d.Choice, d.Current, d.Yielded = r.res.Steps, len(r.res.Choices), -1, false
 	d.Runnable = d.Runnable[:0]
@@ -307,6 +315,11 @@ func (r *run) schedule(g *gor) {
 		}
 	}
 	next := r.gs[d.Runnable[i]]
+	if next == g && len(d.Runnable) > 1 {
+		r.streak++
+	} else if len(d.Runnable) > 1 || next != g {
+		r.streak = 0
+	}
 	r.wake(next)
 	if next == g {
 		return
@@ -339,14 +352,27 @@ func (r *run) ready(g *gor) bool {
 	case waitAwait:
 		return closed(g.chans[0]) || closed(g.chans[1])
 	case waitIdle:
-		for _, o := range r.gs {
-			if o != g && o.state != exited && o.wait != waitIdle && r.ready(o) {
-				return false
-			}
-		}
-		return true
+		return closed(g.chans[0]) || r.othersBlocked(g) || g.until > 0 && r.res.Steps >= g.until
 	}
 	return false
+}
+
+// othersBlocked reports whether every goroutine of the run but g, and but
+// those that wait for the run to be idle, is blocked or has exited. r.mu
+// is held.
+func (r *run) othersBlocked(g *gor) bool {
+	for _, o := range r.gs {
+		if o != g && o.state != exited && (o.state == runnable || o.wait != waitIdle && r.ready(o)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *run) isEnded() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ended
 }
 
 // wake makes the wait of g, which was picked, come true. r.mu is held.
@@ -369,6 +395,16 @@ func (r *run) wake(g *gor) {
 		if closed(g.chans[0]) {
 			g.result = 0
 		}
+	case waitIdle:
+		switch {
+		case closed(g.chans[0]):
+			g.result = 1
+		case r.othersBlocked(g):
+			g.result = 0
+		default:
+			g.result = 2
+		}
+		g.until = 0
 	}
 	g.state, g.wait, g.parker, g.mutex, g.chans = runnable, waitNone, nil, nil, [2]<-chan struct{}{}
 }

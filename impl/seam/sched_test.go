@@ -3,6 +3,8 @@
 package seam_test
 
 import (
+	"context"
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -181,5 +183,36 @@ func TestAwaitIdleAndLeftover(t *testing.T) {
 	}, seam.Options{})
 	if res.Outcome != seam.Finished || res.Leftover != 1 {
 		t.Fatalf("got %v leftover %d: %s", res.Outcome, res.Leftover, res.Failure)
+	}
+}
+
+// A virtual deadline fires once nothing else can move: a wait on it ends
+// with context.DeadlineExceeded instead of a deadlock, and the same picks
+// repeat the same steps.
+func TestVirtualDeadline(t *testing.T) {
+	body := func(err *error) func() {
+		return func() {
+			ctx, cancel := seam.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
+			p := seam.MakeParker()
+			var n seam.Int32
+			seam.Go(func() { n.Add(1) })
+			if p.ParkOr(ctx.Done()) {
+				panic("unparked by nobody")
+			}
+			*err = ctx.Err()
+			seam.Sleep(time.Hour) // wakes at once: nothing else can move
+		}
+	}
+	for seed := range uint64(30) {
+		var err, again error
+		res, _ := seam.Run(seeded(seed), body(&err), seam.Options{})
+		if res.Outcome != seam.Finished || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("seed %d: %v %s, err %v", seed, res.Outcome, res.Failure, err)
+		}
+		rep, _ := seam.Run(&replay{picks: res.Choices}, body(&again), seam.Options{})
+		if rep.Hash != res.Hash {
+			t.Fatalf("seed %d: the replay's steps differ", seed)
+		}
 	}
 }

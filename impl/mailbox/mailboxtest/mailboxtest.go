@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
@@ -91,7 +92,7 @@ func Ops() []linearize.Op[Mailbox, model.MailboxInput, model.MailboxOutput] {
 			}},
 		{Name: "sendContext", Weight: 2, Input: sendIn(model.MbSend),
 			Run: func(m Mailbox, in model.MailboxInput) model.MailboxOutput {
-				ctx, cancel := context.WithTimeout(context.Background(), ctxTimeout)
+				ctx, cancel := seam.WithTimeout(context.Background(), ctxTimeout)
 				defer cancel()
 				return mbSendOutput(m.SendContext(ctx, item(in.Value)))
 			}},
@@ -108,7 +109,7 @@ func Ops() []linearize.Op[Mailbox, model.MailboxInput, model.MailboxOutput] {
 			Run: func(m Mailbox, _ model.MailboxInput) model.MailboxOutput { return mbRecvOutput(m.Recv()) }},
 		{Name: "recvContext", Weight: 2, Input: mbIn(model.MbRecv),
 			Run: func(m Mailbox, _ model.MailboxInput) model.MailboxOutput {
-				ctx, cancel := context.WithTimeout(context.Background(), ctxTimeout)
+				ctx, cancel := seam.WithTimeout(context.Background(), ctxTimeout)
 				defer cancel()
 				return mbRecvOutput(m.RecvContext(ctx))
 			}},

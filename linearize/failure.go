@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // Summary counts what a run did.
@@ -53,7 +55,14 @@ type Failure struct {
 	// schedule up; ReplayExact says how to run that schedule again
 	// (empty: INSIDEOUT_TOKEN, in the same test).
 	Token, Schedule, ReplayExact string
+	// Trace is the schedule's every step, oldest first; the message shows
+	// the last traceTail of them.
+	Trace []seam.Event
 }
+
+// traceTail is how many of a schedule's last steps a Failure's message
+// shows.
+const traceTail = 40
 
 // cause says what went wrong, in one line that names no seed, round or
 // program.
@@ -104,6 +113,12 @@ func (f *Failure) Error() string {
 			exact = "INSIDEOUT_TOKEN=" + f.Token + " (same test, -tags sched)"
 		}
 		fmt.Fprintf(&b, "\n  schedule: %s\n  token: %s\n  replay exactly: %s", f.Schedule, f.Token, exact)
+	}
+	if n := len(f.Trace); n > 0 {
+		fmt.Fprintf(&b, "\n  last %d of %d steps (goroutine 0 is the round's driver, 1 to n its clients):", min(n, traceTail), n)
+		for i, e := range f.Trace[max(0, n-traceTail):] {
+			fmt.Fprintf(&b, "\n    %5d  g%-2d %-7s %s", max(0, n-traceTail)+i+1, e.G, e.Op, e.At)
+		}
 	}
 	fmt.Fprintf(&b, "\n  program:\n%s", f.Program)
 	if f.Panic != "" {

@@ -128,6 +128,8 @@ type Scenario[S, In, Out any] struct {
 	RoundTimeout  time.Duration // a round running longer is a hang (default 10s)
 	CheckTimeout  time.Duration // porcupine's limit per history (default 10s)
 	ReportDir     string        // where visualizations go (default DefaultReportDir())
+
+	ctx context.Context // of the run in progress, for runScheduled
 }
 
 // Run runs the scenario's rounds and returns what it did, and a *Failure
@@ -157,6 +159,7 @@ func (sc *Scenario[S, In, Out]) RunContext(ctx context.Context, progress func(Su
 			}
 			return sum, err
 		}
+		c.ctx = ctx
 		_, sum, err = RunRounds(ctx, c.Seed, c.Rounds, c.Duration, progress, c.runScheduled)
 		return sum, err
 	}

@@ -16,6 +16,11 @@ import (
 // returned: the round hangs.
 const maxFutileReleases = 3
 
+// quietSteps is a controlled round's Quiet: when goroutines that never
+// block (a runtime stepping for ever) keep the round from going idle, this
+// many switch points with no call returning stand for stillness.
+const quietSteps = 5000
+
 // RunScheduled runs p once on a fresh system under impl/seam's controlled
 // scheduler (a build with -tags sched), with ch choosing who goes at every
 // switch point: a client per goroutine, started through seam.Go, then
@@ -72,20 +77,26 @@ func (sc *Scenario[S, In, Out]) RunScheduled(p Program, ch seam.Chooser) (RoundR
 		}
 		futile, before := 0, int64(-1)
 		for {
-			seam.AwaitIdle()
+			idle := seam.AwaitIdleFor(quietSteps)
 			if ended.Load() == int64(len(p)) || panicked.Load() != nil {
 				break
 			}
+			// As in a free round: Release only once every client still
+			// running is inside a call and none returned for a while.
+			if !idle && (returned.Load() != before || int64(len(rec.inProgress())) < int64(len(p))-ended.Load()) {
+				before, futile = returned.Load(), 0
+				continue
+			}
 			if returned.Load() == before {
 				if futile++; futile >= maxFutileReleases {
-					hung = fmt.Sprintf("every client still running is blocked, and %d Releases in a row woke none", futile)
+					hung = fmt.Sprintf("every client still running is inside a call, and %d Releases in a row ended none", futile)
 					return
 				}
 			} else {
 				futile = 0
 			}
 			before = returned.Load()
-			if c.Stuck != nil {
+			if idle && c.Stuck != nil {
 				if what := c.Stuck(s, typedInputs[In](rec.inProgress())); what != "" {
 					stuck = what
 					return
@@ -100,7 +111,7 @@ func (sc *Scenario[S, In, Out]) RunScheduled(p Program, ch seam.Chooser) (RoundR
 		if c.Finally != nil && panicked.Load() == nil {
 			c.Finally(s, Caller[In, Out]{rec.Client(len(p) + 1)})
 		}
-	}, seam.Options{})
+	}, seam.Options{Trace: true})
 	switch {
 	case err != nil:
 		return RoundResult{Checked: Checked{Verdict: Unknown, Err: err}}, sr
@@ -128,6 +139,9 @@ func (c *Scenario[S, In, Out]) runScheduled(seed uint64, round int) RoundOutcome
 	var out RoundOutcome
 	var prev *seam.Result
 	for ch := ex.Next(nil); ch != nil; ch = ex.Next(prev) {
+		if c.ctx != nil && c.ctx.Err() != nil && out.Schedules > 0 {
+			return out // a DFS cut short: its schedules so far count
+		}
 		res, sr := c.RunScheduled(p, ch)
 		out.Ops += res.Ops
 		out.Schedules++
@@ -142,8 +156,7 @@ func (c *Scenario[S, In, Out]) runScheduled(seed uint64, round int) RoundOutcome
 			tok := c.token(seed, round, sr)
 			out.Fail = func() error {
 				f := c.Failure(p, res, seed, round)
-				f.Token = tok.String()
-				f.Schedule = describe(sr)
+				f.Token, f.Schedule, f.Trace = tok.String(), describe(sr), sr.Trace
 				return f
 			}
 			return out
@@ -192,7 +205,7 @@ func (sc *Scenario[S, In, Out]) Replay(tok schedule.Token) error {
 		return nil
 	}
 	f := c.Failure(p, res, tok.Seed, tok.Round)
-	f.Token, f.Schedule = tok.String(), describe(sr)
+	f.Token, f.Schedule, f.Trace = tok.String(), describe(sr), sr.Trace
 	return f
 }
 

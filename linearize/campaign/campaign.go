@@ -246,6 +246,11 @@ func turns(ctx context.Context, o Options, progress func(linearize.Summary), par
 
 // run applies o to sc and runs it until ctx is done.
 func run[S, In, Out any](ctx context.Context, sc *linearize.Scenario[S, In, Out], o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+	if _, ok := o.Schedule.(schedule.DFS); ok {
+		// Every schedule within the bound is many for a big program: DFS
+		// explores small ones unless told otherwise.
+		sc.Clients, sc.OpsPerClient = 2, 3
+	}
 	if o.Clients > 0 {
 		sc.Clients = o.Clients
 	}

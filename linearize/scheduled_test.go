@@ -11,6 +11,7 @@ import (
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/schedule"
+	"pgregory.net/rapid"
 )
 
 // A Treiber stack whose top goes through the seam, so that the controlled
@@ -122,4 +123,36 @@ func TestStaleTokenSaysWhere(t *testing.T) {
 	if _, err := schedule.ParseToken(f.Token[:len(f.Token)-3]); err == nil {
 		t.Fatal("a truncated token parsed")
 	}
+}
+
+// Under the scheduler rapid shrinks program and schedule together, and
+// never calls the failure flaky: the README's recipe on the racy stack
+// must shrink to at most 4 operations (push ‖ push, then the drain's
+// pops), with a token in the report.
+func TestRapidShrinksProgramAndSchedule(t *testing.T) {
+	defer setFlag(t, "rapid.nofailfile", "true")()
+	defer setFlag(t, "rapid.checks", "300")()
+	st, _ := schedule.Parse("random")
+	sc := stackScenario("racy-stack", func() Stack { return &racySeamStack{} })
+	sc.Schedule, sc.ReportDir = st, t.TempDir()
+	fake := &recordingTB{name: t.Name()}
+	rapid.Check(fake, func(rt *rapid.T) {
+		s := sc
+		s.Clients = rapid.IntRange(1, 3).Draw(rt, "clients")
+		s.OpsPerClient = rapid.IntRange(1, 6).Draw(rt, "ops")
+		s.Rapid(rt)
+	})
+	report := fake.fatal + strings.Join(fake.logs, "\n")
+	switch {
+	case !fake.failed:
+		t.Fatal("rapid found no failure in the racy stack")
+	case strings.Contains(report, "flaky"):
+		t.Fatalf("rapid could not replay its failure:\n%s", report)
+	case !strings.Contains(report, "token: io1."):
+		t.Fatalf("the report has no token:\n%s", report)
+	}
+	if ops := programOps(report); ops > 4 {
+		t.Fatalf("shrank to %d operations only:\n%s", ops, report)
+	}
+	t.Logf("shrunk to:\n%s", report)
 }

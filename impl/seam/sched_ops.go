@@ -20,7 +20,7 @@ const Enabled = true
 
 // step marks a switch point of kind o, called by a seam function called
 // by the code whose place is recorded.
-func step(o op) { stepAt(o, 3) }
+func step(o op) { stepAt(o, 2) }
 
 // stepAt passes a switch point for the calling goroutine if it belongs to
 // a run in progress; skip counts the frames above the code to name.

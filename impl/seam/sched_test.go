@@ -216,3 +216,15 @@ func TestVirtualDeadline(t *testing.T) {
 		}
 	}
 }
+
+// Each step names the code that called the seam, not the seam itself nor
+// the caller's caller: a report that pointed elsewhere would mislead.
+func TestTraceNamesTheCaller(t *testing.T) {
+	var got int64
+	res, _ := seam.Run(first{}, lostUpdate(&got), seam.Options{Trace: true})
+	for _, e := range res.Trace {
+		if e.Op == "load" && !strings.HasPrefix(e.At, "seam/sched_test.go:") {
+			t.Fatalf("a load is placed at %s", e.At)
+		}
+	}
+}

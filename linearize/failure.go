@@ -107,12 +107,15 @@ func (f *Failure) Error() string {
 	case f.Seed != 0:
 		fmt.Fprintf(&b, "\n  replay: INSIDEOUT_SEED=%#x INSIDEOUT_ROUND=%d (same test)", f.Seed, f.Round)
 	}
+	if f.Schedule != "" {
+		fmt.Fprintf(&b, "\n  schedule: %s", f.Schedule)
+	}
 	if f.Token != "" {
 		exact := f.ReplayExact
 		if exact == "" {
 			exact = "INSIDEOUT_TOKEN=" + f.Token + " (same test, -tags sched)"
 		}
-		fmt.Fprintf(&b, "\n  schedule: %s\n  token: %s\n  replay exactly: %s", f.Schedule, f.Token, exact)
+		fmt.Fprintf(&b, "\n  token: %s\n  replay exactly: %s", f.Token, exact)
 	}
 	if n := len(f.Trace); n > 0 {
 		fmt.Fprintf(&b, "\n  last %d of %d steps (goroutine 0 is the round's driver, 1 to n its clients):", min(n, traceTail), n)

@@ -26,7 +26,7 @@ const RapidTries = 8
 // go at the i-th decision (0 keeps the running one, past the list's end
 // every pick is 0). Each program then runs once, exactly as drawn, and
 // rapid shrinks program and schedule together, toward fewer operations
-// and fewer preemptions; the report carries the schedule's token.
+// and fewer preemptions; the report shows the schedule's steps.
 func (sc *Scenario[S, In, Out]) Rapid(t *rapid.T) {
 	c := sc.mustDefaults()
 	p := c.Generate(RapidGen(t))
@@ -35,7 +35,10 @@ func (sc *Scenario[S, In, Out]) Rapid(t *rapid.T) {
 		res, sr := c.RunScheduled(p, &drawn{picks: picks})
 		if res.Failed() {
 			f := c.Failure(p, res, 0, 0)
-			f.Token, f.Schedule, f.Trace = c.token(0, 0, sr).String(), describe(sr), sr.Trace
+			// No token: it names a generated program, and rapid drew this
+			// one; rapid's seed replays both.
+			f.Schedule, f.Trace = describe(sr), sr.Trace
+			writeScheduleReport(c.ReportDir, f)
 			f.Replay = "rapid's own lines (its -rapid.seed, or -rapid.failfile) replay this program and schedule"
 			t.Log(f)
 			t.Fatalf("linearize: %s: %s (the report is in the log)", c.Name, f.cause())

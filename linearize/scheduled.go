@@ -157,6 +157,7 @@ func (c *Scenario[S, In, Out]) runScheduled(seed uint64, round int) RoundOutcome
 			out.Fail = func() error {
 				f := c.Failure(p, res, seed, round)
 				f.Token, f.Schedule, f.Trace = tok.String(), describe(sr), sr.Trace
+				writeScheduleReport(c.ReportDir, f)
 				return f
 			}
 			return out
@@ -206,6 +207,7 @@ func (sc *Scenario[S, In, Out]) Replay(tok schedule.Token) error {
 	}
 	f := c.Failure(p, res, tok.Seed, tok.Round)
 	f.Token, f.Schedule, f.Trace = tok.String(), describe(sr), sr.Trace
+	writeScheduleReport(c.ReportDir, f)
 	return f
 }
 

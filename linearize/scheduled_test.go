@@ -4,6 +4,7 @@ package linearize_test
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -128,7 +129,7 @@ func TestStaleTokenSaysWhere(t *testing.T) {
 // Under the scheduler rapid shrinks program and schedule together, and
 // never calls the failure flaky: the README's recipe on the racy stack
 // must shrink to at most 4 operations (push ‖ push, then the drain's
-// pops), with a token in the report.
+// pops), and the report show the schedule.
 func TestRapidShrinksProgramAndSchedule(t *testing.T) {
 	defer setFlag(t, "rapid.nofailfile", "true")()
 	defer setFlag(t, "rapid.checks", "300")()
@@ -148,11 +149,37 @@ func TestRapidShrinksProgramAndSchedule(t *testing.T) {
 		t.Fatal("rapid found no failure in the racy stack")
 	case strings.Contains(report, "flaky"):
 		t.Fatalf("rapid could not replay its failure:\n%s", report)
-	case !strings.Contains(report, "token: io1."):
-		t.Fatalf("the report has no token:\n%s", report)
+	case !strings.Contains(report, "schedule: ") || !strings.Contains(report, "-rapid.seed"):
+		t.Fatalf("the report lacks the schedule or rapid's replay line:\n%s", report)
 	}
 	if ops := programOps(report); ops > 4 {
 		t.Fatalf("shrank to %d operations only:\n%s", ops, report)
 	}
 	t.Logf("shrunk to:\n%s", report)
+}
+
+// A failure under the scheduler writes one HTML page with the program,
+// the interleaving and porcupine's view, loading nothing from the network.
+func TestScheduleReport(t *testing.T) {
+	st, _ := schedule.Parse("pct:2")
+	sc := stackScenario("racy-stack", func() Stack { return &racySeamStack{} })
+	sc.Schedule, sc.Seed, sc.Rounds, sc.Duration, sc.Clients, sc.OpsPerClient = st, 1, 200, 0, 2, 3
+	sc.ReportDir = t.TempDir()
+	_, err := sc.Run()
+	var f *linearize.Failure
+	if !errors.As(err, &f) {
+		t.Fatalf("no failure: %v", err)
+	}
+	page, rerr := os.ReadFile(f.Report)
+	if rerr != nil {
+		t.Fatalf("no report at %q: %v", f.Report, rerr)
+	}
+	for _, want := range []string{"<h2>Program</h2>", "g1 (client 0)", "scheduled_test.go:", "<iframe srcdoc=", f.Token} {
+		if !strings.Contains(string(page), want) {
+			t.Fatalf("the report lacks %q", want)
+		}
+	}
+	if strings.Contains(string(page), "src=\"http") || strings.Contains(string(page), "href=\"http") {
+		t.Fatal("the report loads something from the network")
+	}
 }

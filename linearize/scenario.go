@@ -25,6 +25,10 @@ type Op[S, In, Out any] struct {
 	Input func(g *Gen) In
 	// Run performs one call on s and returns what the model must accept.
 	Run func(s S, in In) Out
+	// LockFree claims that a call finishes in a bounded number of its own
+	// steps however the other goroutines are stopped: it never waits for
+	// them (obstruction freedom). Scenario.CheckProgress holds it to that.
+	LockFree bool
 }
 
 // A Step is one call in a client's program: an index into Scenario.Ops

@@ -33,6 +33,12 @@ const quietSteps = 5000
 // can move. Then it calls Release; three Releases in a row after which no
 // call returns make the round a hang.
 func (sc *Scenario[S, In, Out]) RunScheduled(p Program, ch seam.Chooser) (RoundResult, seam.Result) {
+	return sc.runScheduledWith(p, ch, nil)
+}
+
+// runScheduledWith is RunScheduled; if lockFree is not nil, lockFree[c]
+// is true while client c is inside a call of a LockFree op.
+func (sc *Scenario[S, In, Out]) runScheduledWith(p Program, ch seam.Chooser, lockFree []atomic.Bool) (RoundResult, seam.Result) {
 	c := sc.mustDefaults()
 	inputs, err := c.inputs(p)
 	if err != nil {
@@ -68,7 +74,13 @@ func (sc *Scenario[S, In, Out]) RunScheduled(p Program, ch seam.Chooser) (RoundR
 					var current any = in
 					client.current.Store(&current)
 					call := client.Call()
+					if lockFree != nil && op.LockFree {
+						lockFree[cl].Store(true)
+					}
 					out := op.Run(s, in)
+					if lockFree != nil {
+						lockFree[cl].Store(false)
+					}
 					client.Return(call, in, out)
 					client.current.Store(nil)
 					returned.Add(1)

@@ -183,3 +183,56 @@ func TestScheduleReport(t *testing.T) {
 		t.Fatal("the report loads something from the network")
 	}
 }
+
+// seamLockedStack is a stack under a seam.Mutex: correct, but a push or pop
+// waits for whoever holds the lock, so it is not obstruction-free.
+type seamLockedStack struct {
+	mu seam.Mutex
+	vs []int
+}
+
+func (s *seamLockedStack) Push(v int) {
+	s.mu.Lock()
+	s.vs = append(s.vs, v)
+	s.mu.Unlock()
+}
+
+func (s *seamLockedStack) Pop() (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.vs) == 0 {
+		return 0, false
+	}
+	v := s.vs[len(s.vs)-1]
+	s.vs = s.vs[:len(s.vs)-1]
+	return v, true
+}
+
+// CheckProgress passes the Treiber stack's push and pop, which claim to be
+// lock-free, and fails the locked stack's, which block behind a stopped
+// lock holder.
+func TestCheckProgress(t *testing.T) {
+	check := func(newStack func() Stack) string {
+		sc := stackScenario("stack", newStack)
+		for i := range sc.Ops {
+			sc.Ops[i].LockFree = true
+		}
+		sc.Clients, sc.OpsPerClient = 3, 4
+		for seed := range uint64(300) {
+			p := sc.Generate(linearize.NewGen(seed, 0))
+			ch := schedule.Random{}.Explore(seed, 0).Next(nil)
+			if why, _ := sc.CheckProgress(p, ch, int(seed%20), 200); why != "" {
+				return why
+			}
+		}
+		return ""
+	}
+	if why := check(func() Stack { return &seamStack{} }); why != "" {
+		t.Fatalf("the lock-free stack failed: %s", why)
+	}
+	why := check(func() Stack { return &seamLockedStack{} })
+	if !strings.Contains(why, "not obstruction-free") {
+		t.Fatalf("the locked stack passed: %q", why)
+	}
+	t.Log(why)
+}

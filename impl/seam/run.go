@@ -19,15 +19,25 @@ type Decision struct {
 	Current int
 	// Runnable holds the ids of the goroutines that can go next. When
 	// Current can go on and did not yield, it is Runnable[0], so that
-	// choosing 0 never preempts; the rest are in the order of their ids.
+	// choosing 0 never preempts; when it yielded, it is last, so that a
+	// strategy can honour the yield by choosing among the others; the
+	// rest are in the order of their ids.
 	Runnable []int
-	Yielded  bool // Current called Yield: it is not among Runnable unless alone
+	Yielded  bool // Current called Yield (or was made to give way: Options.Fair)
 }
 
 // Preempts reports whether choosing Runnable[i] takes the processor from a
-// goroutine that could have gone on.
+// goroutine that could have gone on, or, after a Yield, keeps it running
+// against its own request: both count against a preemption bound, which
+// keeps a bounded search from following a spinning goroutine for ever.
 func (d *Decision) Preempts(i int) bool {
-	return i != 0 && d.Current >= 0 && !d.Yielded && len(d.Runnable) > 0 && d.Runnable[0] == d.Current
+	if i == 0 || d.Current < 0 || len(d.Runnable) < 2 {
+		return false
+	}
+	if d.Yielded {
+		return i == len(d.Runnable)-1
+	}
+	return d.Runnable[0] == d.Current
 }
 
 // A Chooser picks who runs next: Choose returns an index into

@@ -278,8 +278,8 @@ func (r *run) schedule(g *gor) {
 			d.Runnable = append(d.Runnable, o.id)
 		}
 	}
-	if d.Yielded && len(d.Runnable) == 0 {
-		d.Runnable = append(d.Runnable, g.id)
+	if d.Yielded {
+		d.Runnable = append(d.Runnable, g.id) // last: it gives way
 	}
 	g.yielded = false
 	switch {

@@ -168,9 +168,16 @@ func (c *pctChooser) Choose(d *seam.Decision) int {
 	return best
 }
 
+// highest returns the runnable goroutine of highest priority, passing
+// over one that yielded while others can go: priorities would otherwise
+// keep a spinning goroutine running for ever.
 func (c *pctChooser) highest(d *seam.Decision) int {
+	options := d.Runnable
+	if d.Yielded && len(options) > 1 {
+		options = options[:len(options)-1]
+	}
 	best := 0
-	for i, id := range d.Runnable {
+	for i, id := range options {
 		if c.prio[id] > c.prio[d.Runnable[best]] {
 			best = i
 		}
@@ -198,10 +205,20 @@ func (s DFS) Explore(uint64, int) Exploration {
 
 // A dfs node is one decision of the schedule being run.
 type dfsNode struct {
-	n          int  // options
-	picked     int  // the option taken
-	preemptive bool // whether options other than 0 preempt
-	before     int  // preemptions taken before this decision
+	n      int // options
+	picked int // the option taken
+	// preempts[j] says whether option j preempts (seam.Decision.Preempts),
+	// for j < len(preempts); none beyond.
+	preempts []bool
+	before   int // preemptions taken before this decision
+}
+
+// cost returns the preemptions taken up to and including option j.
+func (nd *dfsNode) cost(j int) int {
+	if j < len(nd.preempts) && nd.preempts[j] {
+		return nd.before + 1
+	}
+	return nd.before
 }
 
 type dfs struct {
@@ -248,11 +265,7 @@ func (s *dfs) advance() bool {
 	for i := len(s.path) - 1; i >= 0; i-- {
 		nd := &s.path[i]
 		for j := nd.picked + 1; j < nd.n; j++ {
-			cost := nd.before
-			if nd.preemptive {
-				cost++
-			}
-			if cost <= s.bound {
+			if nd.cost(j) <= s.bound {
 				nd.picked = j
 				s.path = s.path[:i+1]
 				return true
@@ -276,13 +289,19 @@ func (c *dfsChooser) Choose(d *seam.Decision) int {
 	}
 	before := 0
 	if k := len(s.path); k > 0 {
-		last := s.path[k-1]
-		before = last.before
-		if last.preemptive && last.picked != 0 {
-			before++
+		before = s.path[k-1].cost(s.path[k-1].picked)
+	}
+	nd := dfsNode{n: len(d.Runnable), before: before}
+	for j := range d.Runnable {
+		if d.Preempts(j) {
+			nd.preempts = make([]bool, len(d.Runnable))
+			for k := range d.Runnable {
+				nd.preempts[k] = d.Preempts(k)
+			}
+			break
 		}
 	}
-	s.path = append(s.path, dfsNode{n: len(d.Runnable), preemptive: d.Preempts(1), before: before})
+	s.path = append(s.path, nd)
 	return 0
 }
 

@@ -98,19 +98,30 @@ func (r *run) pollOutside(try func() bool) {
 	}
 }
 
-// where names the code skip frames up, as dir/file.go:line.
+// where names the code skip frames up, as dir/file.go:line. The names
+// are cached by program counter: resolving one costs more than the rest
+// of a switch point.
 func where(skip int) string {
-	_, file, line, ok := runtime.Caller(skip + 1)
-	if !ok {
+	var pc [1]uintptr
+	if runtime.Callers(skip+2, pc[:]) == 0 {
 		return "?"
 	}
+	if at, ok := places.Load(pc[0]); ok {
+		return at.(string)
+	}
+	f, _ := runtime.CallersFrames(pc[:]).Next()
+	file := f.File
 	if i := strings.LastIndexByte(file, '/'); i > 0 {
 		if j := strings.LastIndexByte(file[:i], '/'); j >= 0 {
 			file = file[j+1:]
 		}
 	}
-	return file + ":" + strconv.Itoa(line)
+	at := file + ":" + strconv.Itoa(f.Line)
+	places.Store(pc[0], at)
+	return at
 }
+
+var places sync.Map // program counter -> "dir/file.go:line"
 
 // exitAborted ends a goroutine of an ended run at a wait it cannot
 // finish: nobody will run the code that would end it.

@@ -51,7 +51,8 @@ var waitNames = [...]string{"nothing", "a Parker", "a Mutex", "a Cond", "a chann
 // gor is a goroutine of a run.
 type gor struct {
 	id      int
-	goid    uint64
+	goid    uint64  // for finding its stack in a dump
+	key     uintptr // self(): its key in the registry
 	run     *run
 	turn    chan struct{} // one token: the goroutine's turn to run
 	state   gstate
@@ -90,7 +91,7 @@ const maxLoneYields = 2000
 
 var (
 	runMu    sync.Mutex // one controlled run at a time
-	registry sync.Map   // goid -> *gor, for every goroutine of a run, live or aborted
+	registry sync.Map   // self() -> *gor, for every goroutine of a run, live or aborted
 	active   atomic.Pointer[run]
 	live     atomic.Int64 // goroutines in registry
 )
@@ -103,7 +104,7 @@ func current() (*run, *gor) {
 	if r == nil && live.Load() == 0 {
 		return nil, nil
 	}
-	if v, ok := registry.Load(goid()); ok {
+	if v, ok := registry.Load(self()); ok {
 		g := v.(*gor)
 		return g.run, g
 	}
@@ -188,12 +189,12 @@ func (r *run) spawn(f func()) *gor {
 	r.gs = append(r.gs, g)
 	registered := make(chan struct{})
 	go func() {
-		g.goid = goid()
-		registry.Store(g.goid, g)
+		g.goid, g.key = goid(), self()
+		registry.Store(g.key, g)
 		live.Add(1)
 		close(registered)
 		defer func() {
-			registry.Delete(g.goid)
+			registry.Delete(g.key)
 			live.Add(-1)
 		}()
 		<-g.turn

@@ -16,29 +16,15 @@ import (
 // scheduler (see Run).
 const Enabled = false
 
-// step marks a switch point. In an ordinary build it is empty, and every
-// call of it is inlined away.
-func step(op) {}
-
-// Mutex is a mutual exclusion lock, like sync.Mutex. Its zero value is an
-// unlocked mutex.
-type Mutex struct{ mu sync.Mutex }
-
-// Lock locks m, waiting until it is free.
-func (m *Mutex) Lock() { m.mu.Lock() }
-
-// Unlock unlocks m. It is a run-time error if m is not locked.
-func (m *Mutex) Unlock() { m.mu.Unlock() }
-
-// TryLock tries to lock m and reports whether it succeeded.
-func (m *Mutex) TryLock() bool { return m.mu.TryLock() }
+// Mutex is a mutual exclusion lock: sync.Mutex.
+type Mutex = sync.Mutex
 
 // Cond is a condition variable on a Mutex, like sync.Cond. Call Init
 // before its first use.
 type Cond struct{ c sync.Cond }
 
 // Init makes l the Mutex of c, which Wait unlocks while it waits.
-func (c *Cond) Init(l *Mutex) { c.c.L = &l.mu }
+func (c *Cond) Init(l *Mutex) { c.c.L = l }
 
 // Wait unlocks c's Mutex, waits for a Signal or Broadcast, and locks it
 // again before it returns.

@@ -1,3 +1,5 @@
+//go:build sched
+
 package seam
 
 import (
@@ -6,9 +8,9 @@ import (
 )
 
 // The atomic types below are sync/atomic's, one for one. Every method
-// passes a switch point (step) first and then does the atomic operation;
-// in an ordinary build step is empty and inlined away, so each method
-// compiles to the bare atomic instruction.
+// passes a switch point (step) first and then does the atomic operation.
+// In an ordinary build they are sync/atomic's own types (atomic_plain.go),
+// so that code using them costs the inliner no more than sync/atomic.
 
 // Int32 is an atomic int32, like atomic.Int32.
 type Int32 struct{ v atomic.Int32 }

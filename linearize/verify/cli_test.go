@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/linearize/schedule"
 	"github.com/insideout-go/insideout/spec"
 	"go.uber.org/goleak"
 )
@@ -57,11 +60,22 @@ func invokeWithin(t *testing.T, limit time.Duration, ctx context.Context, campai
 	}
 }
 
-// row returns the fields of the table row for primitive in out, or nil.
-func row(out, primitive string) []string {
+// row returns the cells of the table row for primitive in out, by the
+// names of their columns in the table's header, or nil. Every row must
+// have a cell under every column.
+func row(out, primitive string) map[string]string {
+	var header []string
 	for line := range strings.Lines(out) {
-		if f := strings.Fields(line); len(f) == 10 && f[0] == primitive {
-			return f
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 0 && f[0] == "primitive":
+			header = f
+		case header != nil && len(f) == len(header) && f[0] == primitive:
+			r := make(map[string]string)
+			for i, h := range header {
+				r[h] = f[i]
+			}
+			return r
 		}
 	}
 	return nil
@@ -80,10 +94,10 @@ func TestVerifyQueue(t *testing.T) {
 	if r == nil {
 		t.Fatalf("no queue row in output")
 	}
-	if n, err := strconv.Atoi(r[1]); err != nil || n == 0 {
-		t.Errorf("queue rounds = %q, want a nonzero count", r[1])
+	if n, err := strconv.Atoi(r["rounds"]); err != nil || n == 0 {
+		t.Errorf("queue rounds = %q, want a nonzero count", r["rounds"])
 	}
-	if r[4] != "0" || r[5] != "0" || r[6] != "0" || r[7] != "0" {
+	if r["illegal"] != "0" || r["unknown"] != "0" || r["hangs"] != "0" || r["panics"] != "0" {
 		t.Errorf("queue row reports failures: %v", r)
 	}
 }
@@ -97,8 +111,18 @@ func TestVerifySeed(t *testing.T) {
 	if !strings.Contains(out, "seed 0x2a") {
 		t.Errorf("output does not give seed 0x2a")
 	}
-	if !strings.Contains(out, "go run ./cmd/insideout verify -seed 0x2a") {
-		t.Errorf("output does not say how to replay seed 0x2a")
+	// The default -sched is free in an ordinary build, pct:3 in one with
+	// -tags sched, chaos in one with -tags chaos, whose replay needs the
+	// tag and the strategy.
+	replay := "go run ./cmd/insideout verify -seed 0x2a"
+	switch {
+	case seam.Enabled:
+		replay = "go run -tags sched ./cmd/insideout verify -seed 0x2a -sched pct:3"
+	case chaos.Enabled:
+		replay = "go run -tags chaos ./cmd/insideout verify -seed 0x2a -sched chaos"
+	}
+	if !strings.Contains(out, replay) {
+		t.Errorf("output does not say how to replay seed 0x2a: %s", replay)
 	}
 }
 
@@ -217,8 +241,8 @@ func TestVerifyFailure(t *testing.T) {
 	if r == nil {
 		t.Fatalf("no stack row in the table")
 	}
-	if r[4] != "1" {
-		t.Errorf("stack row: illegal = %s, want 1", r[4])
+	if r["illegal"] != "1" {
+		t.Errorf("stack row: illegal = %s, want 1", r["illegal"])
 	}
 	if after.ran || row(out, "after") != nil {
 		t.Errorf("a campaign ran after the failed one")
@@ -258,6 +282,9 @@ func TestVerifyOptions(t *testing.T) {
 		t.Fatalf("exit %d, want %d", code, exitPass)
 	}
 	want := campaign.Options{Seed: 42, Clients: 5, OpsPerClient: 7, ReportDir: dir, CheckTimeout: 3 * time.Second}
+	if seam.Enabled {
+		want.Schedule = schedule.PCT{Depth: 3} // the default -sched of a build with -tags sched
+	}
 	for _, f := range []*fake{a, b} {
 		if f.opts != want {
 			t.Errorf("%s got options %+v, want %+v", f.name, f.opts, want)
@@ -317,7 +344,7 @@ func TestVerifyInterrupted(t *testing.T) {
 	if got, want := verdictLine(out), "verify: INCOMPLETE: interrupted during first, campaign 1 of 2"; got != want {
 		t.Errorf("verdict %q, want %q", got, want)
 	}
-	if r := row(out, "first"); r == nil || r[1] != "3" {
+	if r := row(out, "first"); r == nil || r["rounds"] != "3" {
 		t.Errorf("table lacks the interrupted campaign's row: %v", r)
 	}
 	if second.ran || row(out, "second") != nil {

@@ -13,7 +13,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/insideout-go/insideout/impl/chaos"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/linearize/schedule"
 )
 
 // reportStopped explains on stderr why the campaign of r was stopped and
@@ -24,14 +28,23 @@ func reportStopped(stderr io.Writer, r result, share time.Duration, c *verifyCon
 	fmt.Fprintf(stderr, "verify: make rounds smaller with -clients or -ops, lower -check-timeout, or raise -duration; a round that never ends is a hang: the goroutines' stacks are in %s\n", r.dump)
 }
 
-// reportFailure writes the failure err of the campaign name to stderr:
-// its message (without the replay line meant for a test, and with a long
-// program cut short, the full one going to a file), the report's path,
-// what to change for an Unknown, and how to replay the round.
-func reportFailure(stderr io.Writer, name string, seed uint64, err error, c *verifyConfig) {
-	msg := err.Error()
+// reportFailure writes the failure err of the campaign name, run under
+// s, to stderr: its message (without the replay line meant for a test,
+// and with a long program cut short, the full one going to a file), the
+// report's path, what to change for an Unknown, and how to replay the
+// round. A failure under the controlled scheduler carries a token: its
+// exact replay is insideout replay, and before it is printed verify
+// replays it once with campaigns (replayCheck) and says whether it
+// replays exactly.
+func reportFailure(stderr io.Writer, name string, seed uint64, err error, c *verifyConfig, s sched, campaigns []campaign.Campaign) {
 	var f *linearize.Failure
-	if errors.As(err, &f) && f.Program != "" {
+	var replays string
+	if errors.As(err, &f) && f.Token != "" {
+		f.ReplayExact = goRun("sched", []string{"replay", f.Token})
+		replays = replayCheck(f, campaigns)
+	}
+	msg := err.Error()
+	if f != nil && f.Program != "" {
 		msg = strings.Replace(msg, f.Program, shortProgram(f, c.reportDir), 1)
 	}
 	fmt.Fprintf(stderr, "verify: %s FAILED\n%s\n", name, dropTestReplay(msg))
@@ -41,13 +54,68 @@ func reportFailure(stderr io.Writer, name string, seed uint64, err error, c *ver
 	if f.Report != "" {
 		fmt.Fprintf(stderr, "violation: report at %s\n", f.Report)
 	}
+	if replays != "" {
+		fmt.Fprintln(stderr, replays)
+	}
 	if f.Verdict == linearize.Unknown && !f.Hung && f.Panic == "" {
 		fmt.Fprintf(stderr, "verify: Unknown means the checker gave up on the history after -check-timeout %v; it found no fault. Make histories smaller with -clients or -ops (now %s and %s), or raise -check-timeout\n",
 			c.checkTimeout, sizeFlag(c.clients), sizeFlag(c.ops))
 	}
 	rc := *c
 	rc.only = name
-	fmt.Fprintf(stderr, "replay this round: INSIDEOUT_ROUND=%d %s\n", f.Round, replayCommand(f.Seed, &rc))
+	fmt.Fprintf(stderr, "replay this round: INSIDEOUT_ROUND=%d %s\n", f.Round, replayCommand(f.Seed, &rc, s))
+}
+
+// nondeterminism explains a failure whose token does not replay.
+const nondeterminism = "; the same schedule ran differently twice in one build: uncontrolled nondeterminism, a bug in the harness or in the code's seam coverage (shared memory or a wait outside impl/seam)"
+
+// replayCheck replays the token of f once with the campaign of campaigns
+// that owns its scenario, as shuttle checks its schedules, and returns the
+// line that says whether it replays exactly: the same failure by the same
+// steps, or, if not, why.
+func replayCheck(f *linearize.Failure, campaigns []campaign.Campaign) string {
+	tok, err := schedule.ParseToken(f.Token)
+	if err != nil {
+		return "DOES NOT REPLAY: the failure's own token does not parse: " + err.Error() + "; a bug in the harness"
+	}
+	err = campaign.Replay(campaigns, tok)
+	var again *linearize.Failure
+	switch {
+	case errors.As(err, &again):
+		if diff := failureDiff(f, again); diff != "" {
+			return fmt.Sprintf("DOES NOT REPLAY: the same steps (trace hash %#x) ended differently: %s%s", tok.Hash, diff, nondeterminism)
+		}
+		return fmt.Sprintf("replays exactly: same steps (trace hash %#x)", tok.Hash)
+	case err == nil:
+		return "DOES NOT REPLAY: the schedule passed when replayed" + nondeterminism
+	case errors.Is(err, seam.ErrDisabled):
+		return "replay not checked: " + err.Error()
+	case strings.HasPrefix(err.Error(), "no campaign has a scenario named"):
+		return "replay not checked: " + err.Error() + " (its campaign has no Replay)"
+	}
+	return "DOES NOT REPLAY: " + err.Error() + nondeterminism
+}
+
+// failureDiff says how the failure b of a replay differs in kind from a,
+// or returns "".
+func failureDiff(a, b *linearize.Failure) string {
+	kind := func(f *linearize.Failure) string {
+		switch {
+		case f.Model != nil:
+			return "the model failed"
+		case f.Stuck != "":
+			return "a lost wake-up"
+		case f.Hung:
+			return "a hang"
+		case f.Panic != "":
+			return "a panic"
+		}
+		return f.Verdict.String()
+	}
+	if ka, kb := kind(a), kind(b); ka != kb {
+		return fmt.Sprintf("%s, then %s", ka, kb)
+	}
+	return ""
 }
 
 // sizeFlag renders the value of -clients or -ops.
@@ -90,33 +158,54 @@ func shortProgram(f *linearize.Failure, dir string) string {
 }
 
 // replayCommand returns the command line that replays a run of verify
-// with seed and the flags of c that shape the programs and their checks.
-func replayCommand(seed uint64, c *verifyConfig) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "go run ./cmd/insideout verify -seed %#x", seed)
+// with seed under s and the flags of c that shape the programs and their
+// checks; a -sched that needs a build tag is named with it.
+func replayCommand(seed uint64, c *verifyConfig, s sched) string {
+	args := []string{"verify", "-seed", fmt.Sprintf("%#x", seed)}
+	if s.tag() != "" {
+		args = append(args, "-sched", s.name)
+	}
 	if c.only != "" {
-		fmt.Fprintf(&b, " -only %s", c.only)
+		args = append(args, "-only", c.only)
 	}
 	if c.clients > 0 {
-		fmt.Fprintf(&b, " -clients %d", c.clients)
+		args = append(args, "-clients", strconv.Itoa(c.clients))
 	}
 	if c.ops > 0 {
-		fmt.Fprintf(&b, " -ops %d", c.ops)
+		args = append(args, "-ops", strconv.Itoa(c.ops))
 	}
 	if c.checkTimeout != defaultCheckTimeout {
-		fmt.Fprintf(&b, " -check-timeout %v", c.checkTimeout)
+		args = append(args, "-check-timeout", c.checkTimeout.String())
 	}
-	return b.String()
+	return goRun(s.tag(), args)
 }
 
-// printTable writes one row per campaign result to w, aligned.
-func printTable(w io.Writer, results []result) {
+// printTable writes one row per campaign result to w, aligned. The
+// schedules column counts the schedules a campaign ran under the
+// controlled scheduler, or says it ran free (chaos in a build with -tags
+// chaos); with exhausted (under DFS) a column beside it counts the
+// programs whose every schedule within the bound ran.
+func printTable(w io.Writer, results []result, exhausted bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "primitive\trounds\toperations\thistories\tillegal\tunknown\thangs\tpanics\ttime\tlive-heap")
+	ex := func(s string) string {
+		if exhausted {
+			return s
+		}
+		return ""
+	}
+	fmt.Fprintf(tw, "primitive\trounds\tschedules\t%soperations\thistories\tillegal\tunknown\thangs\tpanics\ttime\tlive-heap\n", ex("exhausted\t"))
+	free := "free"
+	if chaos.Enabled {
+		free = "chaos"
+	}
 	for _, r := range results {
 		s := r.sum
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%v\t%s\n",
-			r.name, s.Rounds, s.Ops, s.Histories, s.Illegal, s.Unknown, s.Hangs, s.Panics,
+		schedules, exhaust := free, "-"
+		if r.controlled {
+			schedules, exhaust = strconv.Itoa(s.Schedules), strconv.Itoa(s.Exhausted)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s%d\t%d\t%d\t%d\t%d\t%d\t%v\t%s\n",
+			r.name, s.Rounds, schedules, ex(exhaust+"\t"), s.Ops, s.Histories, s.Illegal, s.Unknown, s.Hangs, s.Panics,
 			s.Elapsed.Round(time.Millisecond), megabytes(r.heap))
 	}
 	tw.Flush()
@@ -182,8 +271,12 @@ func (p *progress) report(s linearize.Summary) {
 		return
 	}
 	p.last = now
-	fmt.Fprintf(p.w, "[%3ds] %s: %d rounds, %d ops, %d illegal, %d unknown, live heap %s\n",
-		int(now.Sub(p.start).Seconds()), p.name, s.Rounds, s.Ops, s.Illegal, s.Unknown, megabytes(liveHeap()))
+	schedules := ""
+	if s.Schedules > 0 {
+		schedules = fmt.Sprintf(" %d schedules,", s.Schedules)
+	}
+	fmt.Fprintf(p.w, "[%3ds] %s: %d rounds,%s %d ops, %d illegal, %d unknown, live heap %s\n",
+		int(now.Sub(p.start).Seconds()), p.name, s.Rounds, schedules, s.Ops, s.Illegal, s.Unknown, megabytes(liveHeap()))
 }
 
 // A syncWriter serializes writes to w, so that progress reports from a

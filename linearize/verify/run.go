@@ -15,6 +15,7 @@ import (
 
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/campaign"
+	"github.com/insideout-go/insideout/linearize/schedule"
 )
 
 // An ending is how a campaign's run ended.
@@ -38,6 +39,9 @@ type result struct {
 	// may be running still; sum is then what its progress last reported.
 	abandoned bool
 	dump      string // for an abandoned campaign: the file of the goroutines' stacks, or why there is none
+	// controlled: the campaign ran under the controlled scheduler (a
+	// controlled -sched, and the campaign's Controlled).
+	controlled bool
 }
 
 // failed reports whether the campaign failed.
@@ -69,6 +73,21 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, cam
 	case c.ops < 0:
 		return usageError(stderr, cmd, fmt.Sprintf("-ops must not be negative, not %d", c.ops))
 	}
+	s, err := parseSched(c.sched)
+	if err != nil {
+		return usageError(stderr, cmd, err.Error())
+	}
+	if msg := missingTag(s, c.sched, args); msg != "" {
+		fmt.Fprintf(stderr, "%s: %s\n", cmd, msg)
+		return exitUsage
+	}
+	if s.controlled() && strings.TrimSpace(os.Getenv("INSIDEOUT_TOKEN")) != "" {
+		// linearize.Scenario.RunContext would replay the token in every
+		// controlled campaign, instead of exploring.
+		fmt.Fprintf(stderr, "%s: INSIDEOUT_TOKEN is set, which makes every controlled campaign replay it instead of exploring: unset it, or replay the token with %s\n",
+			cmd, goRun("sched", []string{"replay"})+` "$INSIDEOUT_TOKEN"`)
+		return exitUsage
+	}
 	selected, err := selectCampaigns(campaigns, c.only)
 	if err != nil {
 		return usageError(stderr, cmd, err.Error())
@@ -87,9 +106,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, cam
 		OpsPerClient: c.ops,
 		ReportDir:    c.reportDir,
 		CheckTimeout: c.checkTimeout,
+		Schedule:     s.strategy,
 	}
 	share := c.duration / time.Duration(len(selected))
-	fmt.Fprintf(stderr, "verify: seed %#x, %d campaign(s), %v each\n", seed, len(selected), roundDuration(share))
+	fmt.Fprintf(stderr, "verify: seed %#x, %d campaign(s), %v each, schedule %s\n", seed, len(selected), roundDuration(share), s.label())
 
 	// Campaign i ends by the end of its slot of the duration, so that one
 	// that runs past its share (a round is not interrupted) takes the
@@ -113,6 +133,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, cam
 			deadline = full
 		}
 		r := runCampaign(ctx, cp, opts, deadline, stderr, start)
+		r.controlled = s.controlled() && cp.Controlled
 		if !r.abandoned {
 			measured := time.Now()
 			r.heap = liveHeapAfterGC()
@@ -124,7 +145,11 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, cam
 			results[len(results)-1] = r
 		}
 		if r.failed() {
-			reportFailure(stderr, cp.Name, seed, r.err, c)
+			ran := s // how this campaign ran, for its replay line
+			if !r.controlled && s.controlled() {
+				ran = sched{name: "free"}
+			}
+			reportFailure(stderr, cp.Name, seed, r.err, c, ran, campaigns)
 			break
 		}
 		if r.ended == endedStopped {
@@ -135,21 +160,31 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, cam
 		}
 	}
 
-	fmt.Fprintf(stdout, "seed %#x (replay: %s)\n\n", seed, replayCommand(seed, c))
-	printTable(stdout, results)
-	v, code := verdict(results, selected)
+	fmt.Fprintf(stdout, "seed %#x, schedule %s (replay: %s)\n", seed, s.label(), replayCommand(seed, c, s))
+	if free := freeRunning(s, selected); len(free) > 0 {
+		fmt.Fprintf(stdout, "%s: not under the controlled scheduler (their engines wait outside impl/seam, so %s cannot drive them); they ran free\n",
+			strings.Join(free, ", "), s.name)
+	}
+	fmt.Fprintln(stdout)
+	_, dfs := s.strategy.(schedule.DFS)
+	printTable(stdout, results, dfs)
+	v, code := verdict(results, selected, s)
 	fmt.Fprintf(stdout, "\nverify: %s\n", v)
 	return code
 }
 
 // verdict returns the verdict line on results, the campaigns that ran of
-// selected, and the exit status.
-func verdict(results []result, selected []campaign.Campaign) (string, int) {
+// selected under s, and the exit status.
+func verdict(results []result, selected []campaign.Campaign, s sched) (string, int) {
 	var total linearize.Summary
 	for _, r := range results {
 		total = addSummaries(total, r.sum)
 	}
 	tally := fmt.Sprintf("%s, %s, %s", plural(len(results), "campaign"), plural(total.Rounds, "round"), plural(total.Failures(), "failure"))
+	if slices.ContainsFunc(results, func(r result) bool { return r.controlled }) {
+		tally = fmt.Sprintf("%s, %s, %s of %s, %s", plural(len(results), "campaign"), plural(total.Rounds, "round"),
+			plural(total.Schedules, "schedule"), s.name, plural(total.Failures(), "failure"))
+	}
 	var problems []string
 	for i, r := range results {
 		switch {
@@ -207,6 +242,7 @@ func addSummaries(a, b linearize.Summary) linearize.Summary {
 		Rounds: a.Rounds + b.Rounds, Ops: a.Ops + b.Ops, Histories: a.Histories + b.Histories,
 		Illegal: a.Illegal + b.Illegal, Unknown: a.Unknown + b.Unknown, Hangs: a.Hangs + b.Hangs,
 		Panics: a.Panics + b.Panics, Elapsed: a.Elapsed + b.Elapsed,
+		Schedules: a.Schedules + b.Schedules, Exhausted: a.Exhausted + b.Exhausted,
 	}
 }
 

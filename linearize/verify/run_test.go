@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
@@ -71,7 +73,7 @@ func TestVerifyVerdict(t *testing.T) {
 func TestVerifyHeaderRoundsShare(t *testing.T) {
 	fakes := []campaign.Campaign{(&fake{name: "a"}).campaign(), (&fake{name: "b"}).campaign(), (&fake{name: "c"}).campaign()}
 	_, _, errs := invoke(t, t.Context(), fakes, "verify", "-duration", "5s")
-	if !strings.Contains(errs, "3 campaign(s), 1.667s each\n") {
+	if !strings.Contains(errs, "3 campaign(s), 1.667s each, schedule ") {
 		t.Errorf("header does not give the share as 1.667s")
 	}
 }
@@ -162,7 +164,7 @@ func TestVerifyStopsOverrun(t *testing.T) {
 	if after.ran || row(out, "after") != nil {
 		t.Errorf("a campaign ran while a stopped one was still running")
 	}
-	if r := row(out, "stuck"); r == nil || r[1] != "7" {
+	if r := row(out, "stuck"); r == nil || r["rounds"] != "7" {
 		t.Errorf("stuck's row %v, want the 7 rounds its progress reported", r)
 	}
 	if got, want := verdictLine(out), "verify: INCOMPLETE: stuck was stopped, still in a round 100ms after its share ended"; got != want {
@@ -236,7 +238,11 @@ func TestVerifyFailureMessage(t *testing.T) {
 	if n := strings.Count(errs, "replay"); n != 1 {
 		t.Errorf("%d replay lines, want 1", n)
 	}
-	if want := "replay this round: INSIDEOUT_ROUND=2 go run ./cmd/insideout verify -seed 0x2a -only undecided -clients 100 -ops 100 -check-timeout 3s\n"; !strings.Contains(errs, want) {
+	run := "go run ./cmd/insideout verify -seed 0x2a" // a campaign not controlled ran free
+	if chaos.Enabled && !seam.Enabled {
+		run = "go run -tags chaos ./cmd/insideout verify -seed 0x2a -sched chaos"
+	}
+	if want := "replay this round: INSIDEOUT_ROUND=2 " + run + " -only undecided -clients 100 -ops 100 -check-timeout 3s\n"; !strings.Contains(errs, want) {
 		t.Errorf("stderr lacks %q", want)
 	}
 	if n := strings.Count(errs, "    client "); n != maxProgramLines {
@@ -268,18 +274,18 @@ func TestVerifyCheckTimeoutReachesChecker(t *testing.T) {
 	if code != exitFail {
 		t.Fatalf("exit %d, want %d", code, exitFail)
 	}
-	if r := row(out, "queue"); r == nil || r[5] != "1" {
+	if r := row(out, "queue"); r == nil || r["unknown"] != "1" {
 		t.Errorf("queue row %v, want one Unknown", r)
 	}
 }
 
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"verify", "-h"}} {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"verify", "-h"}, {"replay", "-h"}} {
 		code, out, _ := invoke(t, t.Context(), campaign.All(), args...)
 		if code != exitPass {
 			t.Errorf("%q: exit %d, want %d", args, code, exitPass)
 		}
-		for _, want := range []string{"usage: insideout", "verify", "-duration", "-seed", "-only", "-report-dir"} {
+		for _, want := range []string{"usage: insideout", "verify", "-duration", "-seed", "-only", "-report-dir", "-sched", "replay TOKEN", "Exit status of replay"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%q: usage lacks %q", args, want)
 			}
@@ -330,9 +336,9 @@ func TestLiveHeapColumn(t *testing.T) {
 		if r == nil {
 			t.Fatalf("no %s row", name)
 		}
-		v, err := strconv.ParseFloat(strings.TrimSuffix(r[9], "MB"), 64)
-		if err != nil || !strings.HasSuffix(r[9], "MB") {
-			t.Fatalf("%s's live heap %q: not a number of MB", name, r[9])
+		v, err := strconv.ParseFloat(strings.TrimSuffix(r["live-heap"], "MB"), 64)
+		if err != nil || !strings.HasSuffix(r["live-heap"], "MB") {
+			t.Fatalf("%s's live heap %q: not a number of MB", name, r["live-heap"])
 		}
 		return v
 	}
@@ -369,10 +375,10 @@ func TestOwnCampaignBesideInsideouts(t *testing.T) {
 	if r == nil || row(out, "queue") == nil {
 		t.Fatalf("the table lacks a row for queue or mine:\n%s", out)
 	}
-	rounds, _ := strconv.Atoi(r[1])
-	ops, _ := strconv.Atoi(r[2])
+	rounds, _ := strconv.Atoi(r["rounds"])
+	ops, _ := strconv.Atoi(r["operations"])
 	if rounds == 0 || len(seen) != rounds {
-		t.Fatalf("mine ran %s rounds, its Finally %d times", r[1], len(seen))
+		t.Fatalf("mine ran %s rounds, its Finally %d times", r["rounds"], len(seen))
 	}
 	// 2 clients x 3 ops, then the drain's Len and at least one pop.
 	if per := ops / rounds; per < 8 || per > 8+6 {

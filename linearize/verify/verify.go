@@ -74,13 +74,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, campaigns
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr, campaigns)
+	case "replay":
+		return runReplay(rest, stdout, stderr, campaigns)
 	case "list":
 		return list(rest, stdout, stderr, campaigns)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitPass
 	default:
-		return usageError(stderr, "insideout", fmt.Sprintf("unknown command %q (commands: verify, list, help)", cmd))
+		return usageError(stderr, "insideout", fmt.Sprintf("unknown command %q (commands: verify, replay, list, help)", cmd))
 	}
 }
 
@@ -89,9 +91,11 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: insideout <command> [flags]
 
 Commands:
-  verify   run the verification campaigns (the project's main job)
-  list     list the campaigns and what each exercises
-  help     show this help
+  verify         run the verification campaigns (the project's main job)
+  replay TOKEN   replay exactly the schedule of a failure under -sched
+                 (a build with -tags sched), by the token it printed
+  list           list the campaigns and what each exercises
+  help           show this help
 
 Flags of verify:
 `)
@@ -101,12 +105,40 @@ Flags of verify:
 	fmt.Fprint(w, `
 verify ends with a verdict line: PASS, FAIL or INCOMPLETE.
 
-Exit status:
+-sched: free and chaos leave the interleavings to Go's scheduler (chaos
+perturbs them, in a build with -tags chaos, where it is the default).
+random, pct and dfs run the campaigns built on scenarios (queue, mailbox,
+runtime, pool) under impl/seam's controlled scheduler, in a build with
+-tags sched, where pct:3 is the default:
+
+  go run -tags sched ./cmd/insideout verify -sched pct
+
+random draws one schedule per program, pct one PCT schedule, which
+shows a bug of that depth with a probability bounded below, dfs every
+schedule with
+at most that many preemptions (on programs of 2 clients of 3 operations
+unless -clients and -ops say otherwise). The other campaigns run free
+beside them, and verify says which. A failure under the controlled
+scheduler prints a token that names its program and schedule exactly;
+verify replays it once to check that it replays, and
+
+  go run -tags sched ./cmd/insideout replay TOKEN
+
+replays it again.
+
+Exit status of verify:
   0  PASS: every selected campaign ran its full share and passed
   1  FAIL: a campaign failed (Illegal, Unknown, hang or panic)
   2  a usage error
   3  INCOMPLETE: interrupted before every selected campaign had its full
      share, a campaign ran no round (its share was too short for one),
      or a campaign was stopped for running past its share
+
+Exit status of replay:
+  0  PASS: the schedule no longer fails
+  1  REPRODUCED: the token's failure, by the same steps
+  2  a usage error, a malformed or stale token (the code changed since
+     it was made), a token of no campaign's scenario, or a build
+     without -tags sched
 `)
 }

@@ -126,6 +126,12 @@ type Scenario[S, In, Out any] struct {
 	// RunScheduled and Replay). The system must reach shared memory only
 	// through impl/seam. Nil runs rounds free, under Go's scheduler.
 	Schedule schedule.Strategy
+	// Recheck, under a Schedule, runs every schedule a second time with
+	// the first run's choices and fails the round if its steps differ:
+	// nondeterminism the seam does not control (map order, a real-time
+	// timer, a goroutine started outside it), which would keep a failure
+	// from replaying. It doubles the cost of a round.
+	Recheck bool
 
 	Quiet         time.Duration // stillness before Release (default 1ms)
 	StuckPatience time.Duration // how long Stuck's answer must persist (default 250ms)

@@ -155,6 +155,11 @@ func (c *Scenario[S, In, Out]) runScheduled(seed uint64, round int) RoundOutcome
 			return out // a DFS cut short: its schedules so far count
 		}
 		res, sr := c.RunScheduled(p, ch)
+		if c.Recheck && !res.Failed() {
+			if _, again := c.RunScheduled(p, &schedule.Replay{Choices: sr.Choices}); again.Hash != sr.Hash {
+				res = RoundResult{Hung: true, Sched: fmt.Sprintf("the schedule did not repeat: run again with the same %d choices, its steps hash to %#x, not %#x (nondeterminism outside the seam)", len(sr.Choices), again.Hash, sr.Hash)}
+			}
+		}
 		out.Ops += res.Ops
 		out.Schedules++
 		if res.Failed() {

@@ -4,6 +4,7 @@ package linearize_test
 
 import (
 	"errors"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -235,4 +236,33 @@ func TestCheckProgress(t *testing.T) {
 		t.Fatalf("the locked stack passed: %q", why)
 	}
 	t.Log(why)
+}
+
+// coinStack takes an extra step on a coin flip the seam does not see: a
+// schedule of it cannot repeat, and Recheck must say so.
+type coinStack struct {
+	seamStack
+	coin seam.Int32
+}
+
+func (s *coinStack) Push(v int) {
+	if rand.IntN(2) == 0 {
+		s.coin.Load()
+	}
+	s.seamStack.Push(v)
+}
+
+func TestRecheckCatchesNondeterminism(t *testing.T) {
+	st, _ := schedule.Parse("random")
+	sc := stackScenario("coin-stack", func() Stack { return &coinStack{} })
+	sc.Schedule, sc.Recheck, sc.Seed, sc.Rounds, sc.Duration = st, true, 1, 50, 0
+	_, err := sc.Run()
+	if err == nil || !strings.Contains(err.Error(), "did not repeat") {
+		t.Fatalf("a coin flip outside the seam went unnoticed: %v", err)
+	}
+	sc = stackScenario("stack", func() Stack { return &seamStack{} })
+	sc.Schedule, sc.Recheck, sc.Seed, sc.Rounds, sc.Duration = st, true, 1, 50, 0
+	if _, err := sc.Run(); err != nil {
+		t.Fatalf("the deterministic stack: %v", err)
+	}
 }

@@ -40,6 +40,9 @@ type Options struct {
 	// strategy (a build with -tags sched); campaigns whose Controlled is
 	// false run free and say so.
 	Schedule schedule.Strategy
+	// Recheck runs every controlled schedule twice and fails a round whose
+	// steps differ (see linearize.Scenario.Recheck).
+	Recheck bool
 }
 
 // A Campaign checks one primitive until its context is done.
@@ -261,7 +264,7 @@ func run[S, In, Out any](ctx context.Context, sc *linearize.Scenario[S, In, Out]
 		sc.CheckTimeout = o.CheckTimeout
 	}
 	sc.ReportDir = o.ReportDir
-	sc.Schedule = o.Schedule
+	sc.Schedule, sc.Recheck = o.Schedule, o.Recheck
 	seed, err := linearize.ResolveSeed(o.Seed)
 	if err != nil {
 		return 0, linearize.Summary{}, err

@@ -24,6 +24,7 @@ type verifyConfig struct {
 	checkTimeout time.Duration
 	reportDir    string
 	sched        string // as -sched gives it; see parseSched
+	recheck      bool
 }
 
 // verifyFlags returns the flag set of verify, which parses into the
@@ -40,6 +41,7 @@ func verifyFlags() (*flag.FlagSet, *verifyConfig) {
 	fs.IntVar(&c.ops, "ops", 0, "operations per client per round (0: each campaign's default)")
 	fs.Var(durationValue{&c.checkTimeout}, "check-timeout", "the checker's limit per history, a Go `duration`: a history not decided in time is Unknown, a failure")
 	fs.StringVar(&c.reportDir, "report-dir", linearize.DefaultReportDir(), "`directory` for the HTML visualizations of violations and the programs too long to print")
+	fs.BoolVar(&c.recheck, "recheck", false, "under a controlled -sched, run every schedule twice and fail a round whose steps differ: nondeterminism outside impl/seam, which would keep a failure from replaying (doubles the cost)")
 	fs.StringVar(&c.sched, "sched", defaultSched(), "how rounds are scheduled, a `strategy`: free; chaos (a build with -tags chaos); or, under the controlled scheduler (a build with -tags sched), random, pct[:depth] (1 to 10; pct is pct:3) or dfs[:preemptions] (0 to 10; dfs is dfs:2). See below")
 	return fs, c
 }

@@ -107,6 +107,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, cam
 		ReportDir:    c.reportDir,
 		CheckTimeout: c.checkTimeout,
 		Schedule:     s.strategy,
+		Recheck:      c.recheck && s.strategy != nil,
 	}
 	share := c.duration / time.Duration(len(selected))
 	fmt.Fprintf(stderr, "verify: seed %#x, %d campaign(s), %v each, schedule %s\n", seed, len(selected), roundDuration(share), s.label())

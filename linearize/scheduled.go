@@ -194,7 +194,11 @@ func (c *Scenario[S, In, Out]) token(seed uint64, round int, sr seam.Result) sch
 
 // describe sums up a schedule in one line.
 func describe(sr seam.Result) string {
-	return fmt.Sprintf("%d goroutines, %d steps, %d decisions, %d preemptions", sr.Goroutines, sr.Steps, len(sr.Choices), sr.Preemptions)
+	s := fmt.Sprintf("%d goroutines, %d steps, %d decisions, %d preemptions", sr.Goroutines, sr.Steps, len(sr.Choices), sr.Preemptions)
+	if sr.Outside > 0 {
+		s += fmt.Sprintf("; %d seam calls from goroutines outside the run (they may keep it from replaying)", sr.Outside)
+	}
+	return s
 }
 
 // Replay runs the program and schedule of tok (a token from a failure of

@@ -144,3 +144,21 @@ func Until(cond func() bool, limit time.Duration) bool {
 // returns false. Outside a run, and without -tags sched, it returns true
 // at once.
 func AwaitIdleFor(steps int) bool { return true }
+
+// An Owner names the goroutine on whose behalf a coroutine runs (see
+// Adopt). In an ordinary build it is empty.
+type Owner struct{}
+
+// Current returns the calling goroutine as an Owner, for a coroutine it is
+// about to resume (iter.Pull's next).
+func Current() Owner { return Owner{} }
+
+// Adopt, called by a coroutine's goroutine each time it is resumed, makes
+// its seam calls count as o's: under the controlled scheduler o is blocked
+// in the resume while the coroutine runs in its place, so the two are one
+// goroutine of the run. Drop undoes it before the coroutine yields or
+// ends. In an ordinary build both do nothing.
+func Adopt(o Owner) {}
+
+// Drop ends what Adopt began.
+func Drop() {}

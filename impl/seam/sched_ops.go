@@ -570,3 +570,33 @@ func AwaitIdleFor(steps int) bool {
 	}
 	return true
 }
+
+// An Owner names the goroutine on whose behalf a coroutine runs (see
+// Adopt).
+type Owner struct{ g *gor }
+
+// Current returns the calling goroutine as an Owner, for a coroutine it is
+// about to resume (iter.Pull's next).
+func Current() Owner {
+	_, g := current()
+	return Owner{g}
+}
+
+// Adopt, called by a coroutine's goroutine each time it is resumed, makes
+// its seam calls count as o's: under the controlled scheduler o is blocked
+// in the resume while the coroutine runs in its place, so the two are one
+// goroutine of the run. Drop undoes it before the coroutine yields or
+// ends.
+func Adopt(o Owner) {
+	if o.g != nil {
+		registry.Store(self(), o.g)
+		live.Add(1)
+	}
+}
+
+// Drop ends what Adopt began.
+func Drop() {
+	if _, ok := registry.LoadAndDelete(self()); ok {
+		live.Add(-1)
+	}
+}

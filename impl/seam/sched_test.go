@@ -4,6 +4,7 @@ package seam_test
 
 import (
 	"context"
+	"iter"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -226,5 +227,26 @@ func TestTraceNamesTheCaller(t *testing.T) {
 		if e.Op == "load" && !strings.HasPrefix(e.At, "seam/sched_test.go:") {
 			t.Fatalf("a load is placed at %s", e.At)
 		}
+	}
+}
+
+// A coroutine's seam calls count as its resumer's once it adopts it: the
+// run sees one goroutine, not a stranger.
+func TestAdoptedCoroutine(t *testing.T) {
+	res, _ := seam.Run(seeded(1), func() {
+		var x seam.Int64
+		owner := seam.Current()
+		next, stop := iter.Pull(func(yield func(int) bool) {
+			seam.Adopt(owner)
+			x.Add(1)
+			seam.Drop()
+			yield(1)
+		})
+		defer stop()
+		next()
+		x.Add(1)
+	}, seam.Options{})
+	if res.Outcome != seam.Finished || res.Outside != 0 {
+		t.Fatalf("%v, %d calls outside: %s", res.Outcome, res.Outside, res.Failure)
 	}
 }

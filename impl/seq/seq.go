@@ -43,13 +43,13 @@ import (
 	"context"
 	"iter"
 	"runtime"
-	"sync/atomic"
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // K is a sequential continuation's handle on itself, given to its body.
@@ -62,11 +62,16 @@ type K struct {
 	stop  func()
 	yield func(struct{}) bool
 	ctx   context.Context
+	// owner is the goroutine that resumes the body (seam.Current, taken
+	// before each resume), which the body's goroutine adopts while it
+	// runs: under the controlled scheduler the body's seam calls are its
+	// resumer's. Empty in an ordinary build.
+	owner seam.Owner
 	req   request
-	err   error       // the result of the operation that suspended the body
-	in    bool        // the body is running (not suspended in an operation)
-	busy  atomic.Bool // a goroutine is in step
-	moved bool        // the last operation was a Goto
+	err   error     // the result of the operation that suspended the body
+	in    bool      // the body is running (not suspended in an operation)
+	busy  seam.Bool // a goroutine is in step
+	moved bool      // the last operation was a Goto
 	// routes are the last two destinations' routes, reused by Goto.
 	routes [2]route
 	// cleanup stops the coroutine once the continuation is unreachable;
@@ -115,6 +120,7 @@ func New(body func(k *K)) *cont.C {
 	// ends (release), and only a body parked for ever relies on it.
 	k.cleanup = runtime.AddCleanup(c, func(k *K) {
 		if k.stop != nil {
+			k.owner = seam.Current() // no goroutine of a run: nothing to adopt
 			k.stop()
 		}
 	}, k)
@@ -132,8 +138,14 @@ func (k *K) release() {
 	k.routes = [2]route{}
 }
 
+// run is the coroutine: it runs the body on behalf of whoever resumed it
+// (seam.Adopt), and lets go of that (seam.Drop) before each yield
+// (suspend) and when it ends, however it ends: a return, a panic, a
+// runtime.Goexit.
 func (k *K) run(yield func(struct{}) bool) {
+	seam.Adopt(k.owner)
 	defer func() {
+		seam.Drop()
 		if v := recover(); v != nil {
 			if _, ok := v.(stopped); !ok {
 				panic(v)
@@ -183,7 +195,7 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 		if onThread {
 			more = aside(k.resume)
 		} else {
-			_, more = k.next()
+			more = k.resume()
 		}
 		k.ctx, k.in = nil, false
 		if !more {
@@ -212,37 +224,42 @@ func locked(ctx context.Context) bool {
 	return r != nil && r.OnOSThread()
 }
 
-// resume resumes the body and reports whether it has more to do.
+// resume resumes the body on behalf of the calling goroutine, which the
+// body adopts (see run), and reports whether it has more to do.
 func (k *K) resume() bool {
+	k.owner = seam.Current()
 	_, more := k.next()
 	return more
 }
 
 // aside runs f on a helper goroutine that is not locked to a thread, and
-// waits for it; a panic in f comes back to the caller.
+// waits for it; a panic in f comes back to the caller. The helper is
+// started with seam.Go and waited for with seam.Await, so that under the
+// controlled scheduler it is a goroutine of the run.
 func aside(f func() bool) bool {
-	type outcome struct {
+	var (
 		result   bool
-		panicked bool
+		panicked = true
 		v        any
-	}
-	done := make(chan outcome)
-	go func() {
-		o := outcome{panicked: true}
+	)
+	done := make(chan struct{})
+	seam.Go(func() {
+		// result, panicked and v are written before the close, and read
+		// after the Await: the close orders them.
 		defer func() {
-			if o.panicked {
-				o.v = recover()
+			if panicked {
+				v = recover()
 			}
-			done <- o
+			seam.Close(done)
 		}()
-		o.result = f()
-		o.panicked = false
-	}()
-	o := <-done
-	if o.panicked {
-		panic(o.v)
+		result = f()
+		panicked = false
+	})
+	seam.Await(done)
+	if panicked {
+		panic(v)
 	}
-	return o.result
+	return result
 }
 
 // route returns the route to box, from the two last used if it is one of
@@ -263,7 +280,10 @@ func (k *K) route(box *cont.Box) *cont.Route {
 func (k *K) suspend(r request) error {
 	k.req = r
 	k.err = nil
-	if !k.yield(struct{}{}) {
+	seam.Drop()
+	more := k.yield(struct{}{})
+	seam.Adopt(k.owner) // whoever resumed it now (nobody's, if stopped)
+	if !more {
 		panic(stopped{})
 	}
 	return k.err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -233,6 +234,20 @@ func limit(b *testing.B) time.Duration {
 	return d
 }
 
+// dfsLimit is FINDTIME_DFS_LIMIT: the schedules DFS runs of one program
+// before it moves on to the next (0: the strategy's default, 10000).
+func dfsLimit(b *testing.B) int {
+	s := os.Getenv("FINDTIME_DFS_LIMIT")
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		b.Fatalf("FINDTIME_DFS_LIMIT=%q: want a positive whole number", s)
+	}
+	return n
+}
+
 // memo keeps each run's result by benchmark and seed, so that the
 // measured run does not redo the b.N = 1 probe's run.
 var memo sync.Map // string -> result
@@ -251,6 +266,9 @@ func BenchmarkFind(b *testing.B) {
 				b.Skip("not seen by the scenario (FINDTIME_ALL=1 runs it): " + t.skip)
 			}
 			for _, s := range strategies {
+				if l := dfsLimit(b); l > 0 && strings.HasPrefix(s, "dfs:") {
+					s += fmt.Sprintf(",limit=%d", l) // another column
+				}
 				b.Run(s, func(b *testing.B) { find(b, t, s, lim) })
 			}
 		})
@@ -274,8 +292,12 @@ func find(b *testing.B, t target, s string, lim time.Duration) {
 			b.Skip("the controlled strategies run in the -tags sched build, without chaos")
 		}
 		var err error
-		if st, err = schedule.Parse(s); err != nil {
+		if st, err = schedule.Parse(strings.Split(s, ",")[0]); err != nil {
 			b.Fatal(err)
+		}
+		if d, ok := st.(schedule.DFS); ok {
+			d.Limit = dfsLimit(b)
+			st = d
 		}
 	}
 	dir := b.TempDir()

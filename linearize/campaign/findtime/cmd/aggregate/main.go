@@ -19,12 +19,14 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 )
 
-// strategies are the table's columns, in order.
+// strategies are the table's columns, in order; a strategy not among
+// them (dfs:2,limit=N, say) gets a column after them.
 var strategies = []string{"free", "chaos", "random", "pct:3", "dfs:2"}
 
 type run struct {
@@ -62,6 +64,9 @@ func main() {
 			lim, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(f[i+2], "limit="), "s"), 64)
 			if err != nil {
 				return fmt.Errorf("%q: %v", f[i+2], err)
+			}
+			if !slices.Contains(strategies, strat) {
+				strategies = append(strategies, strat) // a column of its own, after the rest
 			}
 			if cells[target] == nil {
 				cells[target] = map[string]*cell{}

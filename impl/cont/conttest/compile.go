@@ -37,7 +37,10 @@ func (run *contRun) waiting(ctx context.Context) {
 		return
 	}
 	run.mu.Lock()
-	run.novels[wr] = true
+	if !run.seen[wr] {
+		run.seen[wr] = true
+		run.novels = append(run.novels, wr)
+	}
 	run.mu.Unlock()
 }
 

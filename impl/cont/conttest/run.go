@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 	"weak"
 
@@ -28,6 +30,8 @@ type Options struct {
 	Deadline time.Duration
 	// ChaosSeed seeds impl/chaos for the round (in -tags chaos builds).
 	ChaosSeed uint64
+
+	controlled bool // the round is a controlled run's main function (RunRoundScheduled)
 }
 
 // Result is what one run of a round found.
@@ -86,8 +90,18 @@ type contRun struct {
 	left    seam.Int64    // programs not yet finished
 	allDone chan struct{} // closed by seam.Close once left is 0
 
-	mu     seam.Mutex
-	novels map[weak.Pointer[rt.Runtime]]bool // runtimes seen waiting that are no pool's
+	mu sync.Mutex // guards novels, seen: the harness's bookkeeping, no switch point
+	// novels are the runtimes seen waiting that are no pool's, in the
+	// order they were first seen (halted and waited for in that order: a
+	// map's order would differ from run to run, and so would a controlled
+	// schedule's steps).
+	novels []weak.Pointer[rt.Runtime]
+	seen   map[weak.Pointer[rt.Runtime]]bool
+	halted int // novels[:halted] were halted by haltAll
+
+	// controlled: the round runs under the controlled scheduler, where
+	// time is virtual (see teardown).
+	controlled bool
 }
 
 // RunRound runs r once on fresh pools and checks it: every program's
@@ -96,14 +110,59 @@ type contRun struct {
 func RunRound(r Round, o Options) Result {
 	res := runContRound(r, o)
 	if res.Failed() {
-		// Stop the coroutines of sequential continuations left parked
-		// (lost, or abandoned by a failed round): seq stops each once its
-		// continuation is unreachable, which it is now that the round's
-		// pools are.
-		runtime.GC()
-		runtime.GC()
+		collectParked()
 	}
 	return res
+}
+
+// collectParked stops the coroutines of sequential continuations left
+// parked (lost, or abandoned by a failed round): seq stops each once its
+// continuation is unreachable, which it is now that the round's pools
+// are.
+func collectParked() {
+	runtime.GC()
+	runtime.GC()
+}
+
+// RunRoundScheduled runs r once, as RunRound does, as the main function
+// of a run of impl/seam's controlled scheduler (a build with -tags sched)
+// with ch choosing who goes at every switch point, and returns the
+// round's result and the scheduler's. Time is virtual there: the round's
+// Deadline passes once every goroutine of the round is blocked, so a lost
+// continuation is reported as soon as nothing can move. A run that the
+// scheduler ends (a deadlock, blocking outside the seam, the step limit)
+// is a lost round whose Problems say why; one that the chooser stopped
+// (a replay that left its token) is one too, and seam.Result says so. The
+// error is seam.ErrDisabled in a build without the tag.
+func RunRoundScheduled(r Round, o Options, ch seam.Chooser) (Result, seam.Result, error) {
+	var (
+		res      Result
+		panicked string
+	)
+	sr, err := seam.Run(ch, func() {
+		defer func() {
+			if v := recover(); v != nil {
+				panicked = fmt.Sprintf("the round's driver panicked: %v\n%s", v, debug.Stack())
+			}
+		}()
+		o.controlled = true
+		res = runContRound(r, o)
+	}, seam.Options{Trace: true})
+	if err != nil {
+		return Result{}, sr, err
+	}
+	switch {
+	case sr.Outcome != seam.Finished:
+		// The round did not run to its end, so its own checks say
+		// nothing: the scheduler's verdict is the round's.
+		res = Result{Lost: true, Problems: []string{"the controlled run ended the round: " + sr.Failure}}
+	case panicked != "":
+		res.Errors += panicked
+	}
+	if res.Failed() {
+		collectParked()
+	}
+	return res, sr, nil
 }
 
 func runContRound(r Round, o Options) Result {
@@ -114,7 +173,8 @@ func runContRound(r Round, o Options) Result {
 		o.Deadline = 10 * time.Second
 	}
 	chaos.SetSeed(o.ChaosSeed) // the harness's setting, not a step: chaos.Point itself is reached through seam.Point
-	run := &contRun{round: r, where: map[weak.Pointer[rt.Runtime]]model.Where{}, allDone: make(chan struct{}), novels: map[weak.Pointer[rt.Runtime]]bool{}}
+	run := &contRun{round: r, where: map[weak.Pointer[rt.Runtime]]model.Where{}, allDone: make(chan struct{}),
+		seen: map[weak.Pointer[rt.Runtime]]bool{}, controlled: o.controlled}
 	var pools []*pool.Pool
 	var res Result
 	for i, pc := range r.Pools {
@@ -143,7 +203,9 @@ func runContRound(r Round, o Options) Result {
 		run.progs = append(run.progs, p)
 		conts[i] = run.program(p, pr)
 	}
-	deadline, cancel := context.WithTimeout(context.Background(), o.Deadline)
+	// seam.WithTimeout: a real deadline outside a controlled run, a
+	// virtual one inside (it passes once nothing else can move).
+	deadline, cancel := seam.WithTimeout(context.Background(), o.Deadline)
 	defer cancel()
 	for i, pr := range r.Programs {
 		if err := run.boxes[pr.Start].SendContext(deadline, conts[i]); err != nil {
@@ -165,6 +227,19 @@ func runContRound(r Round, o Options) Result {
 	}
 	return res
 }
+
+// teardownLimit bounds the wait for the pools' workers, and the runtimes
+// spawned by NovelThread, to end once told to; teardownTick is how often a
+// round whose programs did not all finish halts what was spawned since.
+// Outside a controlled run both are real time. Inside one time is virtual
+// (seam.WithTimeout): a tick passes once nothing else can move, and the
+// limit is the first tick at which halting has nothing new to halt (a
+// limit of its own would pass at the same moment as a tick, and which of
+// the two came first would be the scheduler's choice).
+const (
+	teardownLimit = 10 * time.Second
+	teardownTick  = 5 * time.Millisecond
+)
 
 // teardown ends every pool: gracefully if every program finished (close
 // the mailboxes, let the workers end, join them; nothing may be left in a
@@ -189,32 +264,47 @@ func (run *contRun) teardown(pools []*pool.Pool, finished bool) (errs string, pr
 		joinErrs = e
 		seam.Close(joined)
 	})
-	// outside the seam: the harness's watchdog waits with a timer and a
-	// ticker, which the seam has no wait for; the code under test (the
-	// joiner, the workers) goes through it.
-	const limit = 10 * time.Second
-	timer := time.NewTimer(limit)
-	defer timer.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-wait:
+	var limit context.Context = context.Background() // controlled: made after the joins
+	if !run.controlled {
+		var cancel context.CancelFunc
+		limit, cancel = seam.WithTimeout(context.Background(), teardownLimit)
+		defer cancel()
+	}
 	for {
-		select { // outside the seam: see above
-		case <-joined:
-			break wait
-		case <-tick.C:
-			if !finished {
-				run.haltAll(pools) // runtimes spawned since
-			}
-		case <-timer.C:
+		tick, cancelTick := seam.WithTimeout(limit, teardownTick)
+		which := seam.Await2(joined, tick.Done())
+		cancelTick()
+		if which == 0 {
+			break
+		}
+		var stuck bool
+		if run.controlled {
+			// Nothing could move: unless halting finds a runtime it has
+			// not halted yet, nothing ever will.
+			stuck = finished || !run.haltAll(pools)
+		} else if stuck = limit.Err() != nil; !stuck && !finished {
+			run.haltAll(pools) // runtimes spawned since
+		}
+		if stuck {
 			// The bug: a worker that does not end once its mailbox is
 			// closed and drained (graceful), or once halted: a step that
 			// ignores its context, a dispatcher that never returns.
-			problems = append(problems, fmt.Sprintf("the pools' workers did not end within %v of the close:\n%s", limit, stacks()))
+			within := fmt.Sprintf("within %v of the close", teardownLimit)
+			if run.controlled {
+				within = "once nothing else could move"
+			}
+			problems = append(problems, fmt.Sprintf("the pools' workers did not end %s:\n%s", within, stacks()))
 			run.haltAll(pools)
-			seam.Await(joined)
-			break wait
+			if !run.controlled {
+				seam.Await(joined)
+			} // else nothing can move: the joiner is left blocked, and ends with the run
+			break
 		}
+	}
+	if run.controlled {
+		var cancel context.CancelFunc
+		limit, cancel = seam.WithTimeout(context.Background(), teardownLimit)
+		defer cancel()
 	}
 	var b strings.Builder
 	for i, err := range joinErrs {
@@ -246,36 +336,58 @@ wait:
 	}
 	// Runtimes spawned by NovelThread end with their remote part, or once
 	// halted; wait for them too, so that none outlives the round.
-	run.mu.Lock()
-	novels := make([]*rt.Runtime, 0, len(run.novels))
-	for wr := range run.novels {
-		if r := wr.Value(); r != nil {
-			novels = append(novels, r)
-		}
-	}
-	run.mu.Unlock()
-	for _, r := range novels {
-		select { // outside the seam: the harness's watchdog, as above
-		case <-r.Done():
-		case <-timer.C:
-			problems = append(problems, fmt.Sprintf("a runtime spawned by NovelThread did not end within %v", limit))
+	for _, r := range run.liveNovels() {
+		if seam.Await2(r.Done(), limit.Done()) == 1 {
+			problems = append(problems, fmt.Sprintf("a runtime spawned by NovelThread did not end within %v", teardownLimit))
 			r.Halt()
 		}
 	}
 	return b.String(), problems
 }
 
-func (run *contRun) haltAll(pools []*pool.Pool) {
+// liveNovels returns the runtimes spawned by NovelThread that were seen
+// waiting and have not ended, in the order they were seen. One that the
+// collector took has ended (its goroutine held it until then), and one
+// that has ended is left out too, so that when the collector runs changes
+// no step of a controlled schedule.
+func (run *contRun) liveNovels() []*rt.Runtime {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	var live []*rt.Runtime
+	for _, wr := range run.novels {
+		if r := wr.Value(); r != nil && !ended(r) {
+			live = append(live, r)
+		}
+	}
+	return live
+}
+
+// ended reports whether r has ended. It only looks: a receive that cannot
+// block, no switch point.
+func ended(r *rt.Runtime) bool {
+	select { // outside the seam: never blocks
+	case <-r.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// haltAll halts every pool's workers and every runtime spawned by
+// NovelThread that was seen waiting and has not ended, and reports whether
+// one of those was seen since the last haltAll.
+func (run *contRun) haltAll(pools []*pool.Pool) (more bool) {
 	for _, p := range pools {
 		p.Halt()
 	}
-	run.mu.Lock()
-	for wr := range run.novels {
-		if r := wr.Value(); r != nil {
-			r.Halt()
-		}
+	for _, r := range run.liveNovels() {
+		r.Halt()
 	}
-	run.mu.Unlock()
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	more = len(run.novels) > run.halted
+	run.halted = len(run.novels)
+	return more
 }
 
 // check compares program p's record with the model's trace and reports

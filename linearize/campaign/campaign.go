@@ -180,12 +180,16 @@ func All() []Campaign {
 			},
 		},
 		{
-			Name: "continuation",
-			Doc:  "impl/cont, impl/seq: random programs of goto, comefrom, novel thread and coop, step and sequential, over 2 to 4 pools; every step once, in order, on its pool",
-			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				c := conttest.Check{Programs: o.Clients, Instrs: o.OpsPerClient, Seed: o.Seed, Rounds: -1}
-				return c.Run(ctx, progress)
+			Name:       "continuation",
+			Doc:        "impl/cont, impl/seq: random programs of goto, comefrom, novel thread and coop, step and sequential, over 2 to 4 pools; every step once, in order, on its pool",
+			Controlled: true,
+			Replay: func(tok schedule.Token) error {
+				if tok.Scenario != conttest.Scenario {
+					return ErrNotMine
+				}
+				return conttest.Check{}.Replay(tok)
 			},
+			Run: runContinuation,
 		},
 		{
 			Name: "eventq",

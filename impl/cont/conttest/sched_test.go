@@ -14,6 +14,7 @@ import (
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/linearize/schedule"
 )
 
@@ -123,5 +124,42 @@ func TestKnownBadFoundAndReplayed(t *testing.T) {
 	tok.Scenario = "queue"
 	if err := c.Replay(tok); err == nil || errors.As(err, &f) {
 		t.Fatalf("another scenario's token: %v", err)
+	}
+}
+
+// The continuation campaign is controlled, and its Replay takes the
+// continuation's tokens: a schedule that passed replays to a pass, the
+// same decisions with another hash are a stale token, and a token of
+// another scenario is not its own.
+func TestCampaignReplays(t *testing.T) {
+	var cp campaign.Campaign
+	for _, c := range campaign.All() {
+		if c.Name == "continuation" {
+			cp = c
+		}
+	}
+	if !cp.Controlled || cp.Replay == nil {
+		t.Fatalf("the continuation campaign: Controlled %v, Replay %v", cp.Controlled, cp.Replay != nil)
+	}
+	st, _ := schedule.Parse("pct:3")
+	r := conttest.GenRound(linearize.NewGen(0x5eed, 3).Intn, 3, 4)
+	res, sr, err := conttest.RunRoundScheduled(r, conttest.Options{}, st.Explore(0x5eed, 3).Next(nil))
+	if err != nil || res.Failed() || sr.Outcome != seam.Finished {
+		t.Fatalf("%v %v %v", err, res.Problems, sr.Failure)
+	}
+	tok := schedule.Token{Scenario: conttest.Scenario, Seed: 0x5eed, Round: 3, Clients: 3, Ops: 4, Strategy: "pct:3", Choices: sr.Choices, Hash: sr.Hash}
+	if err := cp.Replay(tok); err != nil {
+		t.Fatalf("a schedule that passed: %v", err)
+	}
+	if err := campaign.Replay(campaign.All(), tok); err != nil {
+		t.Fatalf("campaign.Replay of a schedule that passed: %v", err)
+	}
+	tok.Hash++
+	if err := cp.Replay(tok); err == nil || !strings.Contains(err.Error(), "stale token") {
+		t.Fatalf("another hash: %v", err)
+	}
+	tok.Scenario = "queue"
+	if err := cp.Replay(tok); !errors.Is(err, campaign.ErrNotMine) {
+		t.Fatalf("a queue token: %v", err)
 	}
 }

@@ -209,9 +209,12 @@ func (r *Runtime) SpawnLink(c *cont.C, opts ...Option) (*Runtime, error) {
 
 // main is the runtime's goroutine: boot, loop, teardown.
 func (r *Runtime) main(b *boot) {
-	if r.opts.osThread && !lockOffMainThread() {
+	if r.opts.osThread && (seam.Enabled || !lockOffMainThread()) {
 		// The main thread: hold it locked while another goroutine, which
-		// therefore lands on another thread, takes over.
+		// therefore lands on another thread, takes over. Under the
+		// controlled scheduler always, so that a runtime takes the same
+		// steps whichever thread it started on (impl/seam keeps the main
+		// thread to the main goroutine in that build).
 		moved := make(chan struct{})
 		seam.Go(func() {
 			runtime.LockOSThread() // outside the seam: a lock to an OS thread, no shared memory; the controlled scheduler does not see threads

@@ -600,3 +600,11 @@ func Drop() {
 		live.Add(-1)
 	}
 }
+
+// In a build for the controlled scheduler the main goroutine keeps the
+// process's main thread for good, so that no goroutine of a controlled run
+// lands on it: code that takes another path on the main thread (impl/rt's
+// OS-thread runtimes) would take steps that depend on which thread ran it,
+// and its schedules would not replay. Only this build pays for it (a
+// thread hand-off when the main goroutine blocks).
+func init() { runtime.LockOSThread() }

@@ -4,8 +4,8 @@ package seam_test
 
 import (
 	"context"
-	"iter"
 	"errors"
+	"iter"
 	"math/rand/v2"
 	"strings"
 	"testing"

@@ -209,11 +209,8 @@ func (b *badDispatcher) duplicate(box *pool.Box, c *cont.C) {
 	if box.TrySend(dup) != spec.Delivered {
 		return
 	}
-	// Wait, yielding, for another worker to start it; with no free worker
-	// it runs later. (A loop with seam.Yield, not a timed channel wait,
-	// which the seam has not: under its controlled scheduler the other
-	// worker runs only at this goroutine's switch points.)
-	for deadline := time.Now().Add(20 * time.Millisecond); !started.Load() && time.Now().Before(deadline); {
-		seam.Yield()
-	}
+	// Wait a while for another worker to start it; with no free worker it
+	// runs later. (seam.Until: under the controlled scheduler the wait is
+	// virtual, so that a schedule of it replays.)
+	seam.Until(started.Load, 20*time.Millisecond)
 }

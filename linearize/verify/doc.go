@@ -63,8 +63,8 @@
 //
 //	go run -tags sched ./cmd/insideout verify -sched pct
 //
-// A campaign whose Controlled is false (continuation and eventq: their
-// engines wait outside impl/seam) runs free beside the others, and verify
+// A campaign whose Controlled is false (eventq: its engine waits in the
+// kernel, outside impl/seam) runs free beside the others, and verify
 // says so in a line before the table. A controlled strategy in a build
 // without -tags sched, or chaos without -tags chaos, is a usage error
 // that gives the command line to run instead; so is INSIDEOUT_TOKEN set

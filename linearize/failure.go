@@ -118,7 +118,7 @@ func (f *Failure) Error() string {
 		fmt.Fprintf(&b, "\n  token: %s\n  replay exactly: %s", f.Token, exact)
 	}
 	if n := len(f.Trace); n > 0 {
-		fmt.Fprintf(&b, "\n  last %d of %d steps (goroutine 0 is the round's driver, 1 to n its clients):", min(n, traceTail), n)
+		fmt.Fprintf(&b, "\n  last %d of %d steps (g0 runs the round, the others are numbered in the order they started: in a scenario, g1 to gn are its clients):", min(n, traceTail), n)
 		for i, e := range f.Trace[max(0, n-traceTail):] {
 			fmt.Fprintf(&b, "\n    %5d  g%-2d %-7s %s", max(0, n-traceTail)+i+1, e.G, e.Op, e.At)
 		}

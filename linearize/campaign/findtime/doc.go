@@ -45,6 +45,12 @@
 //	go test -tags sched,chaos -run '^$' -bench . -benchtime 10x -timeout 0 ./linearize/campaign/findtime > chaos.txt
 //	go run ./linearize/campaign/findtime/cmd/aggregate sched.txt chaos.txt
 //
+// The bugs are each library's own, from the first after Correct up to the
+// last named one, so that a bug added to a library is measured without a
+// change here (the mailbox's go to the constructor that takes them:
+// Locked, Broken over a real mailbox, or BrokenVoid); every mailbox has
+// capacity 2, and every bug that counts strikes every time (every = 1).
+//
 // -bench takes a pattern per level of the name: -bench 'Find/queue/' runs
 // one library, -bench 'Find/mailbox/lost-wakeup/pct:3' one cell. Bugs
 // that their library says the scenario cannot see (a copy with the right

@@ -55,11 +55,19 @@ const (
 	Hangs
 	// Panics panics at its third Pop.
 	Panics
+	// PublishesEarly is the window of publication before initialisation:
+	// a lock-free linked queue (Michael and Scott's) whose producer links
+	// its node, which makes it reachable to consumers, before it writes
+	// the item into the node. A consumer that takes the node in between
+	// reads an item not yet written, returns nil (empty) though the queue
+	// was not, and the item is lost. Nothing widens the window, which is
+	// the producer's few steps between the link and the write.
+	PublishesEarly
 	bugs
 )
 
 var bugNames = [bugs]string{"correct", "claims-tail-late", "drops", "doubles", "lifo", "copies",
-	"len-off", "reorders", "racy-empty", "stale-tail", "hangs", "panics"}
+	"len-off", "reorders", "racy-empty", "stale-tail", "hangs", "panics", "publishes-early"}
 
 func (b Bug) String() string {
 	if b < bugs {
@@ -78,6 +86,8 @@ func BadQueue[T any](bug Bug, every int) spec.Queue[T] {
 		return new(lateTail[T])
 	case StaleTail:
 		return new(staleTail[T])
+	case PublishesEarly:
+		return newEarlyPublish[T]()
 	case Reorders:
 		return new(reorder[T])
 	case RacyEmpty:
@@ -316,3 +326,64 @@ func (q *racyEmpty[T]) Len() int {
 	defer q.mu.Unlock()
 	return len(q.items)
 }
+
+// node is a node of the PublishesEarly queue's list: its item and its
+// successor, both written through the seam.
+type node[T any] struct {
+	v    seam.Pointer[T]
+	next seam.Pointer[node[T]]
+}
+
+// earlyPublish is the PublishesEarly queue: a Michael-Scott list whose
+// head is a dummy node, lock-free and correct but for the order of the
+// producer's writes: it links its node, which makes the node reachable to
+// consumers, before it writes the item into it.
+type earlyPublish[T any] struct {
+	head, tail seam.Pointer[node[T]]
+	n          seam.Int64 // pushes less pops that took an item, for Len
+}
+
+func newEarlyPublish[T any]() *earlyPublish[T] {
+	q := new(earlyPublish[T])
+	dummy := new(node[T])
+	q.head.Store(dummy)
+	q.tail.Store(dummy)
+	return q
+}
+
+func (q *earlyPublish[T]) Push(v *T) {
+	n := new(node[T]) // the item belongs in here before the link below
+	for {
+		t := q.tail.Load()
+		next := t.next.Load()
+		if next != nil {
+			q.tail.CompareAndSwap(t, next) // help a lagging tail along
+			continue
+		}
+		if t.next.CompareAndSwap(nil, n) { // the bug: published here...
+			n.v.Store(v) // ...and initialised only here
+			q.n.Add(1)
+			q.tail.CompareAndSwap(t, n)
+			return
+		}
+	}
+}
+
+func (q *earlyPublish[T]) Pop() *T {
+	for {
+		h := q.head.Load()
+		next := h.next.Load()
+		if next == nil {
+			return nil
+		}
+		if q.head.CompareAndSwap(h, next) {
+			v := next.v.Load() // nil if its producer has yet to write it
+			if v != nil {
+				q.n.Add(-1)
+			}
+			return v
+		}
+	}
+}
+
+func (q *earlyPublish[T]) Len() int { return int(max(q.n.Load(), 0)) }

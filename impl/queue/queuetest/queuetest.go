@@ -13,11 +13,15 @@ import (
 
 // Ops are the operations of a spec.Queue[int] scenario: push of a
 // distinct value, and pop. Push is Ops[0], pop is Ops[1], so Roles can
-// name them: {{1, 0}, {0, 1}} makes producers and consumers.
+// name them: {{1, 0}, {0, 1}} makes producers and consumers. Both are
+// LockFree, as impl/queue's are (its package documentation):
+// Scenario.CheckProgress holds a queue to that claim, which a queue under
+// a mutex (BadQueue's Correct) fails.
 func Ops() []linearize.Op[spec.Queue[int], model.QueueInput, model.QueueOutput] {
 	return []linearize.Op[spec.Queue[int], model.QueueInput, model.QueueOutput]{
 		{
-			Name: "push",
+			Name:     "push",
+			LockFree: true,
 			Input: func(g *linearize.Gen) model.QueueInput {
 				return model.QueueInput{Op: model.QueuePush, Value: g.Unique()}
 			},
@@ -28,9 +32,10 @@ func Ops() []linearize.Op[spec.Queue[int], model.QueueInput, model.QueueOutput] 
 			},
 		},
 		{
-			Name:  "pop",
-			Input: func(*linearize.Gen) model.QueueInput { return model.QueueInput{Op: model.QueuePop} },
-			Run:   func(q spec.Queue[int], _ model.QueueInput) model.QueueOutput { return Pop(q) },
+			Name:     "pop",
+			Input:    func(*linearize.Gen) model.QueueInput { return model.QueueInput{Op: model.QueuePop} },
+			Run:      func(q spec.Queue[int], _ model.QueueInput) model.QueueOutput { return Pop(q) },
+			LockFree: true,
 		},
 	}
 }

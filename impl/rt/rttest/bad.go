@@ -146,7 +146,7 @@ func (r *locked) loop() {
 		default:
 			r.running = true
 			r.mu.Unlock()
-			time.Sleep(20 * time.Microsecond) // the step in progress
+			stepPause() // the step in progress
 			r.mu.Lock()
 			r.steps.Add(1) // the step's effect, at its end
 			continue
@@ -157,6 +157,20 @@ func (r *locked) loop() {
 	r.cond.Broadcast()
 	r.mu.Unlock()
 	seam.Close(r.done)
+}
+
+// stepPause is the locked runtime's step in progress. A free run sleeps
+// 20µs, so that control calls land inside steps. Under the controlled
+// scheduler a real sleep would only slow the run (the sleeper keeps the
+// turn, so no call lands meanwhile) and keep a DFS stuck behind a runtime
+// that never blocks: the step yields instead, a switch point at which the
+// other goroutines go first.
+func stepPause() {
+	if seam.Current() != (seam.Owner{}) {
+		seam.Yield()
+		return
+	}
+	time.Sleep(20 * time.Microsecond)
 }
 
 func (r *locked) Halt() bool {

@@ -17,7 +17,7 @@ import (
 // race detector has nothing to say: the bugs are in the logic, which is
 // what the checks must catch.
 //
-// The bugs from Correct to FreezesAfterEject are those of a runtime built
+// The bugs from Correct to ControlsRace are those of a runtime built
 // the obvious way (a goroutine running counting steps, a mutex and a
 // condition variable around its state), which also shows that the model
 // accepts a runtime other than impl/rt; the bugs from FreezeLies on wrap
@@ -45,6 +45,18 @@ const (
 	// continuation and a Thaw let the runtime go to tear down. The
 	// scenario's history is Illegal, or the round hangs.
 	FreezesAfterEject
+	// ControlsRace is the window of two control calls racing: Halt,
+	// Freeze, Thaw and Cancel each change the runtime's control state
+	// (frozen, halted, canceled, one word) by a read-modify-write made of
+	// a load and a later store, under two holds of the lock, instead of
+	// one atomic step (impl/rt's CAS). Two of them that load the same
+	// word each store their own change over it, so the first one's effect
+	// is lost: after Freeze ‖ Halt, or Thaw ‖ Halt of a frozen runtime,
+	// the runtime is not halted though Halt reported true, and a later
+	// Halt reports true again. The scenario's history is Illegal. The
+	// window is a release and a re-acquisition of the lock, with nothing
+	// to widen it.
+	ControlsRace
 	// FreezeLies makes Freeze report true and freeze nothing. Both the
 	// sequential replay and the scenario catch it.
 	FreezeLies
@@ -63,7 +75,7 @@ const (
 )
 
 var bugNames = [bugs]string{"correct", "flags-lie", "eject-early", "halt-frozen-lost", "freeze-after-eject",
-	"freeze-lies", "steps-while-frozen", "interrupt-runs-a-step", "cancel-no-error"}
+	"controls-race", "freeze-lies", "steps-while-frozen", "interrupt-runs-a-step", "cancel-no-error"}
 
 func (b Bug) String() string {
 	if b < bugs {
@@ -84,7 +96,7 @@ type Bad interface {
 // continuation and not frozen.
 func BadRuntime(bug Bug) Bad {
 	switch bug {
-	case Correct, FlagsLie, EjectsEarly, HaltLosesFrozen, FreezesAfterEject:
+	case Correct, FlagsLie, EjectsEarly, HaltLosesFrozen, FreezesAfterEject, ControlsRace:
 		return newLocked(bug)
 	case FreezeLies, StepsWhileFrozen, InterruptRunsAStep, CancelForgotten:
 		return &wrapped{countedRuntime: NewCounted().(countedRuntime), bug: bug}
@@ -159,6 +171,53 @@ func (r *locked) loop() {
 	seam.Close(r.done)
 }
 
+// The bits of the control word of ControlsRace: the locked runtime's
+// frozen, halted and canceled.
+const (
+	ctlFrozen uint8 = 1 << iota
+	ctlHalted
+	ctlCanceled
+)
+
+// word packs frozen, halted and canceled into one word; r.mu must be held.
+func (r *locked) word() uint8 {
+	var w uint8
+	if r.frozen {
+		w |= ctlFrozen
+	}
+	if r.halted {
+		w |= ctlHalted
+	}
+	if r.canceled {
+		w |= ctlCanceled
+	}
+	return w
+}
+
+// setWord sets frozen, halted and canceled from w; r.mu must be held.
+func (r *locked) setWord(w uint8) {
+	r.frozen, r.halted, r.canceled = w&ctlFrozen != 0, w&ctlHalted != 0, w&ctlCanceled != 0
+}
+
+// racyUpdate is a control call of ControlsRace: f computes the new control
+// word from a load of the word (and may read the rest of the state), and
+// reports whether the call takes effect; if it does, a later store writes
+// f's word, whatever another call stored in between. It reports f's
+// verdict.
+func (r *locked) racyUpdate(f func(w uint8) (uint8, bool)) bool {
+	r.mu.Lock()
+	n, ok := f(r.word()) // the load...
+	r.mu.Unlock()
+	if !ok {
+		return false
+	}
+	r.mu.Lock()  // the bug: another control call may store in between
+	r.setWord(n) // ...and the store, over whatever is there now
+	r.cond.Broadcast()
+	r.mu.Unlock()
+	return true
+}
+
 // stepPause is the locked runtime's step in progress. A free run sleeps
 // 20µs, so that control calls land inside steps. Under the controlled
 // scheduler a real sleep would only slow the run (the sleeper keeps the
@@ -174,6 +233,11 @@ func stepPause() {
 }
 
 func (r *locked) Halt() bool {
+	if r.bug == ControlsRace {
+		return r.racyUpdate(func(w uint8) (uint8, bool) {
+			return w | ctlHalted, w&ctlHalted == 0 && !r.torn
+		})
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.halted || r.torn {
@@ -187,6 +251,11 @@ func (r *locked) Halt() bool {
 }
 
 func (r *locked) Freeze() bool {
+	if r.bug == ControlsRace {
+		return r.racyUpdate(func(w uint8) (uint8, bool) {
+			return w | ctlFrozen, w&(ctlFrozen|ctlHalted) == 0 && !r.torn && !r.ejected
+		})
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.frozen || r.halted || r.torn || r.ejected && r.bug != FreezesAfterEject {
@@ -197,6 +266,9 @@ func (r *locked) Freeze() bool {
 }
 
 func (r *locked) Thaw() bool {
+	if r.bug == ControlsRace {
+		return r.racyUpdate(func(w uint8) (uint8, bool) { return w &^ ctlFrozen, w&ctlFrozen != 0 })
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.frozen {
@@ -210,6 +282,11 @@ func (r *locked) Thaw() bool {
 func (r *locked) Interrupt() {}
 
 func (r *locked) Cancel() bool {
+	if r.bug == ControlsRace {
+		return r.racyUpdate(func(w uint8) (uint8, bool) {
+			return w | ctlCanceled | ctlHalted, w&ctlCanceled == 0 && !r.torn
+		})
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.canceled || r.torn {

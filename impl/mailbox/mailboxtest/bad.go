@@ -24,11 +24,12 @@ const (
 	// mailbox passed through).
 	Correct Bug = iota
 
-	// LostWakeup (Locked): a Recv that finds nothing drops the lock, then
-	// takes it again and goes to sleep without looking again; a send in
-	// between wakes nobody, and the Recv sleeps beside the item. The
-	// scenario's liveness check (Stuck) must report it as a lost wake-up,
-	// with the goroutines' stacks.
+	// LostWakeup (Locked) is the check-then-register window: a Recv that
+	// finds nothing (the check) drops the lock, then takes it again,
+	// registers as a sleeper and goes to sleep without looking again; a
+	// send in between wakes nobody, for no one is registered yet, and the
+	// Recv sleeps beside the item. The scenario's liveness check (Stuck)
+	// must report it as a lost wake-up, with the goroutines' stacks.
 	LostWakeup
 	// RacyCap (Locked): TrySend checks for room, drops the lock, then
 	// appends, so two senders can both fill the last place and the

@@ -70,7 +70,10 @@ func mbIn(op model.MailboxOp) func(*linearize.Gen) model.MailboxInput {
 // Ops are the operations of a spec.Mailbox[int] scenario: every
 // operation of the contract, the sends with distinct values (now and then
 // nil), weighted so that items flow while pauses, interrupts, capacity
-// changes and, rarely, closes race with them.
+// changes and, rarely, closes race with them. The Try forms (trySend,
+// tryRecv, trySendMany, tryRecvMany), which never wait for room, an item
+// or a resume, are LockFree: Scenario.CheckProgress holds a mailbox to
+// that claim.
 func Ops() []linearize.Op[Mailbox, model.MailboxInput, model.MailboxOutput] {
 	sendIn := func(op model.MailboxOp) func(*linearize.Gen) model.MailboxInput {
 		return func(g *linearize.Gen) model.MailboxInput {
@@ -82,7 +85,7 @@ func Ops() []linearize.Op[Mailbox, model.MailboxInput, model.MailboxOutput] {
 		}
 	}
 	ops := []linearize.Op[Mailbox, model.MailboxInput, model.MailboxOutput]{
-		{Name: "trySend", Weight: 12, Input: sendIn(model.MbTrySend),
+		{Name: "trySend", Weight: 12, LockFree: true, Input: sendIn(model.MbTrySend),
 			Run: func(m Mailbox, in model.MailboxInput) model.MailboxOutput {
 				return model.MailboxOutput{Result: m.TrySend(item(in.Value))}
 			}},
@@ -96,7 +99,7 @@ func Ops() []linearize.Op[Mailbox, model.MailboxInput, model.MailboxOutput] {
 				defer cancel()
 				return mbSendOutput(m.SendContext(ctx, item(in.Value)))
 			}},
-		{Name: "tryRecv", Weight: 12, Input: mbIn(model.MbTryRecv),
+		{Name: "tryRecv", Weight: 12, LockFree: true, Input: mbIn(model.MbTryRecv),
 			Run: func(m Mailbox, _ model.MailboxInput) model.MailboxOutput {
 				v, r := m.TryRecv()
 				out := model.MailboxOutput{Result: r}
@@ -113,7 +116,7 @@ func Ops() []linearize.Op[Mailbox, model.MailboxInput, model.MailboxOutput] {
 				defer cancel()
 				return mbRecvOutput(m.RecvContext(ctx))
 			}},
-		{Name: "trySendMany", Weight: 4,
+		{Name: "trySendMany", Weight: 4, LockFree: true,
 			Input: func(g *linearize.Gen) model.MailboxInput {
 				vs := make([]int, 1+g.Intn(3))
 				for i := range vs {
@@ -133,7 +136,7 @@ func Ops() []linearize.Op[Mailbox, model.MailboxInput, model.MailboxOutput] {
 				n, r := m.TrySendMany(ps)
 				return model.MailboxOutput{Result: r, N: n}
 			}},
-		{Name: "tryRecvMany", Weight: 4,
+		{Name: "tryRecvMany", Weight: 4, LockFree: true,
 			Input: func(g *linearize.Gen) model.MailboxInput {
 				return model.MailboxInput{Op: model.MbTryRecvMany, N: 1 + g.Intn(3)}
 			},

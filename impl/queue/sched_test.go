@@ -23,13 +23,14 @@ import (
 // under DFS of 2 preemptions on 2 clients of 3 operations; the failure
 // carries a token that replays it.
 //
-// Measured (seeds 1 to 10, this scenario): pct:3 fails in round 1 to 7,
-// a few milliseconds; dfs:2 fails in the first program, after 4 to 300
-// schedules. The free harness catches this one too, unlike a narrower
-// window: 4 clients polling a queue that is often empty take a node the
-// instant it is linked, and a free run (ordinary build, 2 cores) failed
-// within 2 to 3500 rounds, 0.4s at most, for each of seeds 1 to 5. The
-// test does not depend on that.
+// Measured (seeds 1 to 10, this scenario): pct:3 fails in round 1 to 14,
+// a few milliseconds; dfs:2 fails in the first program, after 5 to 301
+// schedules. The free harness often catches it too: 4 clients polling a
+// queue that is often empty take a node the instant it is linked. Free
+// runs (ordinary build, 2 cores, 3s per seed) failed for 4 of seeds 1 to
+// 5, within 163 to 17849 rounds (0.03 to 2.3s), and missed seed 5; on a
+// quieter machine all 5 failed within 0.4s. The test does not depend on
+// that.
 func TestScheduleCatchesPublicationBeforeInitialisation(t *testing.T) {
 	for _, c := range []struct {
 		strategy string

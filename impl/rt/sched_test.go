@@ -23,8 +23,8 @@ import (
 //
 // Measured (seeds 1 to 5): pct:3 fails in round 1 to 28; dfs:2 finds it
 // in the first program that holds two racing control calls, within 20 to
-// 535 schedules (programs without such a pair exhaust their 10000
-// schedules, about 2s each). The free harness catches it too: within 284
+// 535 schedules (a program without such a pair runs up to its 10000
+// schedules: 2s, or far longer where the runtime keeps stepping). The free harness catches it too: within 284
 // to 2586 rounds (0.2 to 1.8s) for 4 of seeds 1 to 5, not within 3s for
 // seed 3. The test does not depend on that.
 func TestScheduleCatchesControlsRacing(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/seam"
 )
 
@@ -305,9 +306,24 @@ func (c *core) interrupt(n int) int {
 
 // flags returns the flags at one instant: the pending interrupt is read
 // before and after the snapshot, and the snapshot retaken if it changed.
+//
+// With an interrupt pending, flags reads both under mu. A call that would
+// sleep takes its snapshot and the pending interrupt under mu, the two
+// decided as one step at the snapshot; a close (which takes no lock) can
+// land between them. Read without mu, the flags could then show the close
+// and the interrupt still pending, after the instant at which the call
+// took it: a history no order explains. (The controlled scheduler's PCT
+// found it: Recv interrupted, CloseWrite, Flags showing both.)
 func (c *core) flags() Flags {
 	for {
 		p := c.wait.Load() & pending
+		if p != 0 && !knownbad.MailboxFlagsWithoutLock.Load() {
+			c.mu.Lock()
+			p = c.wait.Load() & pending
+			s := c.snapshot()
+			c.mu.Unlock()
+			return flagsOf(s, p != 0)
+		}
 		s := c.snapshot()
 		if c.wait.Load()&pending == p {
 			return flagsOf(s, p != 0)

@@ -22,4 +22,10 @@ var (
 	// body, through the result function it holds, and its coroutine is
 	// never stopped.
 	CallKeepsChild atomic.Bool
+
+	// MailboxFlagsWithoutLock makes a mailbox's Flags read an interrupt
+	// pending beside the state without the lock, as it did before the
+	// controlled scheduler found the history that shows an interrupt still
+	// pending after a Recv took it.
+	MailboxFlagsWithoutLock atomic.Bool
 )

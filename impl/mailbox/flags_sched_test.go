@@ -1,0 +1,39 @@
+//go:build sched
+
+package mailbox_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/insideout-go/insideout/impl/internal/knownbad"
+	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
+	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/linearize/schedule"
+)
+
+// Flags with an interrupt pending reads it and the state under the lock.
+// Without it (knownbad.MailboxFlagsWithoutLock), PCT finds the history in
+// round 240 of this seed: a Recv takes the pending interrupt on the
+// strength of a snapshot taken before a CloseWrite, and a Flags between
+// the close and the Recv's taking of it shows both, which no order
+// explains. With the fix, the same 241 rounds pass.
+func TestFlagsSeesInterruptTakenAtomically(t *testing.T) {
+	run := func() error {
+		st, _ := schedule.Parse("pct:3")
+		sc := mailboxtest.Scenario("mailbox-cap0", 0, mailboxtest.NewMailbox)
+		sc.Schedule, sc.Seed, sc.Rounds, sc.Duration, sc.ReportDir = st, 0x23cc3af48a3c72b5, 241, 0, t.TempDir()
+		_, err := sc.Run()
+		return err
+	}
+	knownbad.MailboxFlagsWithoutLock.Store(true)
+	err := run()
+	knownbad.MailboxFlagsWithoutLock.Store(false)
+	var f *linearize.Failure
+	if !errors.As(err, &f) || f.Verdict != linearize.Illegal {
+		t.Fatalf("the lock-free Flags went uncaught: %v", err)
+	}
+	if err := run(); err != nil {
+		t.Fatalf("with the fix: %v", err)
+	}
+}

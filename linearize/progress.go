@@ -18,16 +18,28 @@ import (
 // such call came after at), and else what went wrong, with the schedule.
 func (sc *Scenario[S, In, Out]) CheckProgress(p Program, ch seam.Chooser, at, bound int) (string, seam.Result) {
 	lockFree := make([]atomic.Bool, len(p))
-	iso := &isolating{inner: ch, at: at, bound: bound, solo: -1, inCall: func(g int) bool {
-		// Clients are the run's goroutines 1 to len(p), started in order.
-		return g >= 1 && g <= len(p) && lockFree[g-1].Load()
+	ids := make([]atomic.Int64, len(p)) // each client's goroutine, once started
+	for i := range ids {
+		ids[i].Store(-1)
+	}
+	client := func(g int) int {
+		for c := range ids {
+			if ids[c].Load() == int64(g) {
+				return c
+			}
+		}
+		return -1
+	}
+	iso := &isolating{inner: ch, at: at, bound: bound, solo: -1, client: client, inCall: func(g int) bool {
+		c := client(g)
+		return c >= 0 && lockFree[c].Load()
 	}}
-	res, sr := sc.runScheduledWith(p, iso, lockFree)
+	res, sr := sc.runScheduledWith(p, iso, lockFree, ids)
 	switch {
 	case iso.fail != "":
 		return iso.fail, sr
 	case res.Failed() && iso.solo >= 0:
-		return fmt.Sprintf("client %d, alone from step %d, did not finish its lock-free call: the round failed (%s)", iso.solo-1, iso.from, sr.Failure), sr
+		return fmt.Sprintf("client %d, alone from step %d, did not finish its lock-free call: the round failed (%s)", client(iso.solo), iso.from, sr.Failure), sr
 	}
 	return "", sr
 }
@@ -39,6 +51,7 @@ type isolating struct {
 	inner     seam.Chooser
 	at, bound int
 	inCall    func(g int) bool
+	client    func(g int) int // the client that goroutine g runs
 	solo      int // the goroutine running alone, or -1
 	from      int // the step at which it began to
 	done      bool
@@ -62,7 +75,7 @@ func (s *isolating) Choose(d *seam.Decision) int {
 		return s.inner.Choose(d)
 	}
 	if d.Step-s.from > s.bound {
-		s.fail = fmt.Sprintf("not obstruction-free: client %d ran alone from step %d for %d steps inside a lock-free call without finishing it", s.solo-1, s.from, s.bound)
+		s.fail = fmt.Sprintf("not obstruction-free: client %d ran alone from step %d for %d steps inside a lock-free call without finishing it", s.client(s.solo), s.from, s.bound)
 		return -1
 	}
 	for i, g := range d.Runnable {
@@ -70,7 +83,7 @@ func (s *isolating) Choose(d *seam.Decision) int {
 			return i
 		}
 	}
-	s.fail = fmt.Sprintf("not obstruction-free: client %d blocked inside a lock-free call at step %d, with every other goroutine stopped since step %d", s.solo-1, d.Step, s.from)
+	s.fail = fmt.Sprintf("not obstruction-free: client %d blocked inside a lock-free call at step %d, with every other goroutine stopped since step %d", s.client(s.solo), d.Step, s.from)
 	return -1
 }
 

@@ -33,12 +33,13 @@ const quietSteps = 5000
 // can move. Then it calls Release; three Releases in a row after which no
 // call returns make the round a hang.
 func (sc *Scenario[S, In, Out]) RunScheduled(p Program, ch seam.Chooser) (RoundResult, seam.Result) {
-	return sc.runScheduledWith(p, ch, nil)
+	return sc.runScheduledWith(p, ch, nil, nil)
 }
 
 // runScheduledWith is RunScheduled; if lockFree is not nil, lockFree[c]
-// is true while client c is inside a call of a LockFree op.
-func (sc *Scenario[S, In, Out]) runScheduledWith(p Program, ch seam.Chooser, lockFree []atomic.Bool) (RoundResult, seam.Result) {
+// is true while client c is inside a call of a LockFree op, and ids[c] is
+// client c's goroutine id in the run once it has started.
+func (sc *Scenario[S, In, Out]) runScheduledWith(p Program, ch seam.Chooser, lockFree []atomic.Bool, ids []atomic.Int64) (RoundResult, seam.Result) {
 	c := sc.mustDefaults()
 	inputs, err := c.inputs(p)
 	if err != nil {
@@ -69,6 +70,9 @@ func (sc *Scenario[S, In, Out]) runScheduledWith(p Program, ch seam.Chooser, loc
 				defer ended.Add(1)
 				defer catch(fmt.Sprintf("client %d", cl))
 				client := rec.Client(cl)
+				if ids != nil {
+					ids[cl].Store(int64(seam.ID()))
+				}
 				for i, st := range steps {
 					op, in := &c.Ops[st.Op], inputs[cl][i]
 					var current any = in

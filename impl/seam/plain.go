@@ -162,3 +162,8 @@ func Adopt(o Owner) {}
 
 // Drop ends what Adopt began.
 func Drop() {}
+
+// ID returns the calling goroutine's id in the controlled run it belongs
+// to (the run's main function is 0, the others count up in the order they
+// started), or -1 outside a run, and always in an ordinary build.
+func ID() int { return -1 }

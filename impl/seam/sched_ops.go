@@ -608,3 +608,13 @@ func Drop() {
 // and its schedules would not replay. Only this build pays for it (a
 // thread hand-off when the main goroutine blocks).
 func init() { runtime.LockOSThread() }
+
+// ID returns the calling goroutine's id in the controlled run it belongs
+// to (the run's main function is 0, the others count up in the order they
+// started), or -1 outside a run.
+func ID() int {
+	if _, g := current(); g != nil {
+		return g.id
+	}
+	return -1
+}

@@ -37,3 +37,33 @@ func TestFlagsSeesInterruptTakenAtomically(t *testing.T) {
 		t.Fatalf("with the fix: %v", err)
 	}
 }
+
+// A control operation changes the tail word's flags and copies them to
+// the head word under the flag lock. Without it
+// (knownbad.MailboxStaleFlagCopy) PCT finds, in round 32692 of this seed,
+// a Resume whose copy lands after a Pause that had returned, clearing the
+// pause for receivers: a TryRecv then answers Empty in a paused mailbox.
+func TestFlagCopiesNeverLandStale(t *testing.T) {
+	run := func(rounds int) error {
+		st, _ := schedule.Parse("pct:3")
+		sc := mailboxtest.Scenario("mailbox-cap1", 1, mailboxtest.NewMailbox)
+		sc.Schedule, sc.Seed, sc.Rounds, sc.Duration, sc.ReportDir = st, 0xbf0dc3a30cc40aa7, rounds, 0, t.TempDir()
+		_, err := sc.Run()
+		return err
+	}
+	knownbad.MailboxStaleFlagCopy.Store(true)
+	t.Setenv("INSIDEOUT_ROUND", "32692") // that round alone: the program and its schedule
+	err := run(1)
+	knownbad.MailboxStaleFlagCopy.Store(false)
+	var f *linearize.Failure
+	if !errors.As(err, &f) || f.Verdict != linearize.Illegal {
+		t.Fatalf("the stale copy went uncaught: %v", err)
+	}
+	if err := run(1); err != nil {
+		t.Fatalf("with the fix, that round: %v", err)
+	}
+	t.Setenv("INSIDEOUT_ROUND", "")
+	if err := run(2000); err != nil {
+		t.Fatalf("with the fix: %v", err)
+	}
+}

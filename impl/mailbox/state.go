@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -117,6 +118,16 @@ type words struct {
 	_    [128]byte
 	head seam.Uint64
 	_    [128]byte
+	// flagMu serialises every change of the tail word's flags (and
+	// capacity) with the copy of the flags to the head word. Without it a
+	// copy could land stale: a Resume that read the tail word, then a
+	// Pause that changed it and found the head word already agreeing (an
+	// older Pause's copy), then the Resume's copy clearing the pause in
+	// the head word after Pause had returned, so that a receipt went
+	// ahead in a paused mailbox (found by PCT). Only control operations
+	// and a snapshot that finds the words disagreeing take it; sends and
+	// receipts never do.
+	flagMu seam.Mutex
 }
 
 // snapshot returns a consistent view: it reads head, tail and head again,
@@ -131,7 +142,13 @@ func (w *words) snapshot() snap {
 			continue
 		}
 		if h&flagMask != t&flagMask {
-			w.head.CompareAndSwap(h, h&^flagMask|t&flagMask)
+			if knownbad.MailboxStaleFlagCopy.Load() {
+				w.head.CompareAndSwap(h, h&^flagMask|t&flagMask)
+				continue
+			}
+			w.flagMu.Lock() // a control operation is between its change and its copy
+			w.reconcile()
+			w.flagMu.Unlock()
 			continue
 		}
 		return snap{t, h}
@@ -139,10 +156,10 @@ func (w *words) snapshot() snap {
 }
 
 // reconcile copies the tail word's flags to the head word, unless they
-// already agree: the second half of every control operation. A copy can be
-// stale by the time it lands (the tail word changed again); nothing is
-// decided on disagreeing words, and whoever changed the tail word copies
-// again.
+// already agree: the second half of every control operation. flagMu must
+// be held, so that the flags cannot change between the load and the copy
+// (see words.flagMu); the CAS fails only when a receipt moved the head,
+// and then the copy is made again.
 func (w *words) reconcile() {
 	for {
 		h := w.head.Load()

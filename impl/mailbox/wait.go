@@ -343,6 +343,10 @@ func (c *core) flags() Flags {
 // the same client's TryRecv then reported Empty where it had to say
 // Paused.)
 func (c *core) change(f func(t uint64) (uint64, bool)) (uint64, bool) {
+	if !knownbad.MailboxStaleFlagCopy.Load() {
+		c.flagMu.Lock()
+		defer c.flagMu.Unlock()
+	}
 	for {
 		t := c.tail.Load()
 		n, ok := f(t)

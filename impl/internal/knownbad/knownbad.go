@@ -28,4 +28,10 @@ var (
 	// controlled scheduler found the history that shows an interrupt still
 	// pending after a Recv took it.
 	MailboxFlagsWithoutLock atomic.Bool
+
+	// MailboxStaleFlagCopy lets a mailbox's control operations and
+	// snapshots copy the tail word's flags to the head word without the
+	// flag lock, as before the controlled scheduler found a Resume's stale
+	// copy undoing a Pause that had returned.
+	MailboxStaleFlagCopy atomic.Bool
 )

@@ -191,9 +191,13 @@ func funcAt(place string) string {
 //     does not wait" does not hold of a Try form that finds a sleeper
 //     bit set in the wait word: it takes a lock.
 //
+//   - any Try form whose snapshot finds the head word's copy of the flags
+//     behind the tail word waits on the flag lock for the control
+//     operation that is between its change and its copy.
+//
 // So the test keeps every claim and requires that each failure be one of
 // these: blocked on a lock or a parker inside take, or on a lock inside
-// handOff or the wake-ups. Any other (a spin past the bound, a wait
+// handOff, the wake-ups or a snapshot. Any other (a spin past the bound, a wait
 // elsewhere) fails it.
 func TestMailboxProgress(t *testing.T) {
 	locked := progressStalls(progressScenario(2, func(c int) mailboxtest.Mailbox { return mailboxtest.Locked(c) }, ""), 400, true)
@@ -208,6 +212,11 @@ func TestMailboxProgress(t *testing.T) {
 		"wakeAll":      {"lock"},         // the wake-ups after a delivery or a receipt
 		"takeOne":      {"lock"},
 		"wakeWatchers": {"lock"},
+		// A snapshot that finds the flags in the head word behind the tail
+		// word's waits, on the flag lock, for the control operation between
+		// its change and its copy (words.flagMu: without it a stale copy
+		// undid a Pause, bug 18 of docs/bugs-found.md).
+		"snapshot": {"lock"},
 	}
 	for _, only := range []string{"trySend", "tryRecv", "trySendMany", "tryRecvMany"} {
 		where := map[string]int{}

@@ -5,6 +5,10 @@
 //
 //	go run ./linearize/campaign/findtime/cmd/aggregate sched.txt chaos.txt > table.md
 //
+// -strategies "dfs:2 dfs:2,limit=100" shows those columns only (by
+// default, every strategy that has a run), and the known-bads with runs
+// in all of them.
+//
 // It reads the "findruns" lines the benchmarks log (standard input when
 // no file is named). A run that did not find counts as later than every
 // run that did: a median that falls on such a run is shown as "> limit".
@@ -43,6 +47,7 @@ type cell struct {
 
 func main() {
 	long := flag.Bool("long", false, "a row per known-bad and strategy, with the kinds of failure, instead of a column per strategy")
+	only := flag.String("strategies", "", "the columns to show, space-separated (default: every strategy that has a run)")
 	flag.Parse()
 	cells := map[string]map[string]*cell{} // target -> strategy -> cell
 	var order []string
@@ -110,6 +115,27 @@ func main() {
 	}
 	if len(order) == 0 {
 		fail(fmt.Errorf("no findruns lines: run the benchmarks (see package findtime's doc)"))
+	}
+	// The columns: those asked for, or every strategy with a run; the
+	// rows: the known-bads with runs in all of them.
+	var cols []string
+	for _, s := range strategies {
+		if *only != "" && !slices.Contains(strings.Fields(*only), s) {
+			continue
+		}
+		for _, t := range order {
+			if cells[t][s] != nil {
+				cols = append(cols, s)
+				break
+			}
+		}
+	}
+	strategies = cols
+	order = slices.DeleteFunc(order, func(t string) bool {
+		return slices.ContainsFunc(cols, func(s string) bool { return cells[t][s] == nil })
+	})
+	if len(order) == 0 {
+		fail(fmt.Errorf("no runs of the strategies %q", *only))
 	}
 	if *long {
 		fmt.Println("| known-bad | strategy | found | median rounds | median s | failures seen |")

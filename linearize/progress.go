@@ -52,8 +52,8 @@ type isolating struct {
 	at, bound int
 	inCall    func(g int) bool
 	client    func(g int) int // the client that goroutine g runs
-	solo      int // the goroutine running alone, or -1
-	from      int // the step at which it began to
+	solo      int             // the goroutine running alone, or -1
+	from      int             // the step at which it began to
 	done      bool
 	fail      string
 }

@@ -182,6 +182,7 @@ func funcAt(place string) string {
 //     documentation says so ("Items in flight"): it is the price of an
 //     exact count, which the lock-free queue, free to abandon a slot, does
 //     not pay.
+//
 //   - trySend (and tryRecv, after a receipt) take the mutex that guards
 //     the lists of sleepers, to hand an item to a sleeping receiver
 //     (handOff) or to wake sleepers after a delivery or a receipt (settle:

@@ -60,5 +60,14 @@
 // to the next program, and names the column dfs:2,limit=N. INSIDEOUT_DURATION, INSIDEOUT_ROUND
 // and INSIDEOUT_TOKEN must not be set: they would change what a run does.
 //
+// BenchmarkControls runs each library's implementation without a bug
+// (Correct) the same way, to show that no strategy fails it: a run there
+// takes the whole limit, so it runs only with FINDTIME_CONTROLS=1, once
+// per cell,
+//
+//	FINDTIME_CONTROLS=1 go test -tags sched -run '^$' -bench Controls -benchtime 1x -timeout 0 ./linearize/campaign/findtime
+//
+// and its rows (Controls/...) must read 0/1.
+//
 // Without -bench, go test runs one quick test of the table itself.
 package findtime

@@ -262,7 +262,36 @@ func dfsLimit(b *testing.B) int {
 // measured run does not redo the b.N = 1 probe's run.
 var memo sync.Map // string -> result
 
-func BenchmarkFind(b *testing.B) {
+func BenchmarkFind(b *testing.B) { bench(b, targets()) }
+
+// BenchmarkControls runs the controls, each library's known-bad built
+// without a bug (Correct), as BenchmarkFind runs the known-bads: a control
+// must never fail (found 0), under any strategy, or the finds of the
+// known-bads beside it may be the harness's or the scheduler's doing.
+// Every run that does not fail takes the whole limit, so it runs only
+// with FINDTIME_CONTROLS=1 (and -bench . runs the known-bads alone): run
+// it with -benchtime 1x or a short FINDTIME_LIMIT.
+func BenchmarkControls(b *testing.B) {
+	if os.Getenv("FINDTIME_CONTROLS") != "1" {
+		b.Skip("FINDTIME_CONTROLS=1 runs the controls")
+	}
+	bench(b, controls())
+}
+
+// controls are the known-bad libraries' implementations without a bug.
+func controls() []target {
+	return []target{
+		queueTarget(queuetest.Correct),
+		lockedTarget(mailboxtest.Correct),
+		brokenTarget(mailboxtest.Correct),
+		voidTarget(mailboxtest.Correct),
+		runtimeTarget(rttest.Correct),
+		poolTarget(pooltest.Correct),
+	}
+}
+
+// bench runs a sub-benchmark per target and strategy.
+func bench(b *testing.B, ts []target) {
 	for _, v := range []string{"INSIDEOUT_DURATION", "INSIDEOUT_ROUND", "INSIDEOUT_TOKEN"} {
 		if os.Getenv(v) != "" {
 			b.Fatalf("%s is set: it would change what a run does", v)
@@ -270,7 +299,7 @@ func BenchmarkFind(b *testing.B) {
 	}
 	all := os.Getenv("FINDTIME_ALL") == "1"
 	lim := limit(b)
-	for _, t := range targets() {
+	for _, t := range ts {
 		b.Run(t.lib+"/"+t.bug, func(b *testing.B) {
 			if t.skip != "" && !all {
 				b.Skip("not seen by the scenario (FINDTIME_ALL=1 runs it): " + t.skip)
@@ -359,7 +388,7 @@ func find(b *testing.B, t target, s string, lim time.Duration) {
 // or chaos.
 func TestTargets(t *testing.T) {
 	seen := map[string]bool{}
-	for _, tg := range targets() {
+	for _, tg := range append(targets(), controls()...) {
 		name := tg.lib + "/" + tg.bug
 		if seen[name] || tg.run == nil || strings.Contains(tg.bug, "Bug(") {
 			t.Errorf("target %q: a duplicate, unnamed, or without a scenario", name)

@@ -60,7 +60,7 @@ func main() {
 			if i < 0 || i+3 >= len(f) {
 				continue
 			}
-			name := strings.TrimPrefix(f[i+1], "BenchmarkFind/")
+			name := strings.TrimPrefix(strings.TrimPrefix(f[i+1], "BenchmarkFind/"), "Benchmark")
 			cut := strings.LastIndex(name, "/")
 			if cut < 0 {
 				return fmt.Errorf("a findruns line without a strategy: %q", sc.Text())

@@ -5,9 +5,10 @@
 //
 //	go run ./linearize/campaign/findtime/cmd/aggregate sched.txt chaos.txt > table.md
 //
-// -strategies "dfs:2 dfs:2,limit=100" shows those columns only (by
-// default, every strategy that has a run), and the known-bads with runs
-// in all of them.
+// By default every strategy that has a run is a column and every
+// known-bad a row ("n/a" where a cell has no run). -strategies
+// "dfs:2 dfs:2,limit=100" shows those columns only, and only the
+// known-bads with runs in all of them.
 //
 // It reads the "findruns" lines the benchmarks log (standard input when
 // no file is named). A run that did not find counts as later than every
@@ -117,7 +118,8 @@ func main() {
 		fail(fmt.Errorf("no findruns lines: run the benchmarks (see package findtime's doc)"))
 	}
 	// The columns: those asked for, or every strategy with a run; the
-	// rows: the known-bads with runs in all of them.
+	// rows: every known-bad, or, with -strategies, those with runs in all
+	// the columns asked for.
 	var cols []string
 	for _, s := range strategies {
 		if *only != "" && !slices.Contains(strings.Fields(*only), s) {
@@ -131,9 +133,11 @@ func main() {
 		}
 	}
 	strategies = cols
-	order = slices.DeleteFunc(order, func(t string) bool {
-		return slices.ContainsFunc(cols, func(s string) bool { return cells[t][s] == nil })
-	})
+	if *only != "" {
+		order = slices.DeleteFunc(order, func(t string) bool {
+			return slices.ContainsFunc(cols, func(s string) bool { return cells[t][s] == nil })
+		})
+	}
 	if len(order) == 0 {
 		fail(fmt.Errorf("no runs of the strategies %q", *only))
 	}

@@ -52,13 +52,14 @@
 // capacity 2, and every bug that counts strikes every time (every = 1).
 //
 // -bench takes a pattern per level of the name: -bench 'Find/queue/' runs
-// one library, -bench 'Find/mailbox/lost-wakeup/pct:3' one cell. Bugs
-// that their library says the scenario cannot see (a copy with the right
-// value, a bug only the continuation campaign's moves reach) are listed
-// but skipped unless FINDTIME_ALL=1. FINDTIME_DFS_LIMIT=N caps the
+// one library, -bench 'Find/mailbox/locked/lost-wakeup/pct:3' one cell.
+// Bugs that their library says the scenario cannot see (a copy with the
+// right value, a bug only the continuation campaign's moves reach) are
+// listed but skipped unless FINDTIME_ALL=1. FINDTIME_DFS_LIMIT=N caps the
 // schedules DFS runs of one program at N (default 10000) before it moves
-// to the next program, and names the column dfs:2,limit=N. INSIDEOUT_DURATION, INSIDEOUT_ROUND
-// and INSIDEOUT_TOKEN must not be set: they would change what a run does.
+// to the next program, and names the column dfs:2,limit=N.
+// INSIDEOUT_DURATION, INSIDEOUT_ROUND and INSIDEOUT_TOKEN must not be set:
+// they would change what a run does.
 //
 // BenchmarkControls runs each library's implementation without a bug
 // (Correct) the same way, to show that no strategy fails it: a run there

@@ -21,12 +21,13 @@ func (q *Queue) Close() ([]*cont.C, error) {
 		return nil, ErrClosed
 	}
 	q.closed = true
-	if q.waiting {
+	if q.waiting && !q.abandoned() {
 		q.poke()
 		for q.waiting {
 			q.left.Wait()
 		}
 	}
+	q.closeKernel()
 	ids := make([]ID, 0, len(q.regs))
 	for id := range q.regs {
 		ids = append(ids, id)

@@ -115,11 +115,11 @@ package eventq
 import (
 	"fmt"
 	"os"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
 )
@@ -238,8 +238,8 @@ const wakeID = 0
 
 // Queue is an event queue. Make one with New; release it with Close.
 type Queue struct {
-	mu      sync.Mutex
-	left    sync.Cond // signalled when a Wait leaves, for Close; L is &mu
+	mu      seam.Mutex
+	left    seam.Cond // signalled when a Wait leaves, for Close; its Mutex is mu
 	closed  bool
 	waiting bool // a Wait is in progress; it alone uses evs
 	epfd    int
@@ -264,6 +264,9 @@ type Queue struct {
 	// armed or ready, and if so the deadline (mono) it was set to, which is
 	// never later than heap[0]'s. Once that deadline has passed, the
 	// timerfd has expired or is about to, and is readable until set again.
+	// k is the queue's part under impl/seam's controlled scheduler
+	// (kernel_sched.go); empty in an ordinary build (kernel_plain.go).
+	k      kernel
 	heap   []*reg
 	tfd    int
 	tarmed bool
@@ -305,7 +308,8 @@ func New() (*Queue, error) {
 		return nil, fmt.Errorf("eventq: epoll fd: %w", err)
 	}
 	q := &Queue{epfd: epfd, ep: ep, epRaw: raw, wakefd: wakefd, tfd: -1, regs: map[ID]*reg{}, conts: map[*cont.C]ID{}}
-	q.left.L = &q.mu
+	q.left.Init(&q.mu)
+	q.control()
 	return q, nil
 }
 
@@ -405,6 +409,7 @@ func (q *Queue) admit(c *cont.C) error {
 // add issues r an id and adds r.fd to epoll (a timer has none: the
 // caller pushes it on the heap). q.mu is held.
 func (q *Queue) add(r *reg) error {
+	q.kick()
 	q.last++
 	r.id = q.last
 	if r.kind != kindTimer {
@@ -450,7 +455,7 @@ func (q *Queue) Cancel(id ID) bool {
 	}
 	q.end(r)
 	if r.kind == kindTimer {
-		q.retime(mono()) // fails only for arguments it never passes
+		q.retime(q.now()) // fails only for arguments it never passes
 	}
 	return true
 }
@@ -488,8 +493,9 @@ func (q *Queue) Rearm(id ID) error {
 func (q *Queue) arm(r *reg) error {
 	switch {
 	case r.kind == kindTimer:
+		q.kick()
 		q.push(r)
-		if err := q.retime(mono()); err != nil {
+		if err := q.retime(q.now()); err != nil {
 			q.remove(r)
 			return err
 		}

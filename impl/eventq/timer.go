@@ -61,7 +61,7 @@ func (q *Queue) timer(c *cont.C, first, period time.Duration) (ID, error) {
 	if err := q.admit(c); err != nil {
 		return 0, err
 	}
-	if q.tfd < 0 {
+	if q.tfd < 0 && !q.controlled() { // controlled: the virtual clock, no timerfd
 		fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
 		if err != nil {
 			return 0, fmt.Errorf("eventq: timerfd_create: %w", err)
@@ -79,7 +79,7 @@ func (q *Queue) timer(c *cont.C, first, period time.Duration) (ID, error) {
 	if period == 0 {
 		events |= OneShot
 	}
-	now := mono()
+	now := q.now()
 	r := &reg{c: c, kind: kindTimer, fd: -1, events: events, when: later(now, int64(max(first, 0))),
 		period: int64(period), hidx: -1}
 	if err := q.add(r); err != nil {
@@ -107,6 +107,9 @@ func (q *Queue) timer(c *cont.C, first, period time.Duration) (ID, error) {
 // timers while others are overdue costs no system call). now is mono(),
 // read under q.mu. q.mu is held, and the timerfd exists.
 func (q *Queue) retime(now int64) error {
+	if q.controlled() {
+		return nil // no timerfd: the kernel goroutine watches the heap
+	}
 	var spec unix.ItimerSpec // zero: disarm
 	if len(q.heap) == 0 {
 		if !q.tarmed {
@@ -132,7 +135,7 @@ func (q *Queue) retime(now int64) error {
 }
 
 // timersDue reports whether a timer in the heap has expired. q.mu is held.
-func (q *Queue) timersDue() bool { return len(q.heap) > 0 && q.heap[0].when <= mono() }
+func (q *Queue) timersDue() bool { return len(q.heap) > 0 && q.heap[0].when <= q.now() }
 
 // fireTimers hands out every timer in the heap whose deadline has passed,
 // earliest first (ties in registration order), appending to dst, then
@@ -141,10 +144,10 @@ func (q *Queue) timersDue() bool { return len(q.heap) > 0 && q.heap[0].when <= m
 // schedule still to come and Count the expirations since the last firing.
 // q.mu is held.
 func (q *Queue) fireTimers(dst []Ready) []Ready {
-	if q.tfd < 0 {
+	if q.tfd < 0 && !q.controlled() {
 		return dst
 	}
-	now := mono()
+	now := q.now()
 	for len(q.heap) > 0 && q.heap[0].when <= now {
 		r := q.heap[0]
 		q.remove(r)

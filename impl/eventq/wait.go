@@ -23,6 +23,7 @@ func (q *Queue) Wake() error {
 
 // poke writes the wake-up eventfd. q.mu is held, so the fd is open.
 func (q *Queue) poke() error {
+	q.kick()
 	var one [8]byte
 	binary.NativeEndian.PutUint64(one[:], 1)
 	if _, err := unix.Write(q.wakefd, one[:]); err != nil && err != unix.EAGAIN {
@@ -57,6 +58,9 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 		return dst, ErrBusy
 	}
 	q.waiting = true
+	if q.controlled() {
+		return q.waitKernel(dst, timeout)
+	}
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)

@@ -1,0 +1,35 @@
+//go:build !sched
+
+package eventq
+
+import "time"
+
+// kernel is a queue's part under impl/seam's controlled scheduler, which
+// an ordinary build does not have (kernel_sched.go has the other build's):
+// empty, and every method below is a constant or does nothing, inlined
+// away, so that the queue's code and cost are those of a queue without
+// it.
+type kernel struct{}
+
+// controlled reports whether the queue runs under the controlled
+// scheduler: never in an ordinary build.
+func (q *Queue) controlled() bool { return false }
+
+// now is the timers' clock: mono.
+func (q *Queue) now() int64 { return mono() }
+
+// control, called by New, does nothing.
+func (q *Queue) control() {}
+
+// kick, called where the queue may have something new to hand out, does
+// nothing.
+func (q *Queue) kick() {}
+
+// abandoned, called by Close, reports false.
+func (q *Queue) abandoned() bool { return false }
+
+// closeKernel, called by Close, does nothing.
+func (q *Queue) closeKernel() {}
+
+// waitKernel is never called: controlled is false.
+func (q *Queue) waitKernel(dst []Ready, timeout time.Duration) ([]Ready, error) { return dst, nil }

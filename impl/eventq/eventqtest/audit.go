@@ -176,10 +176,13 @@ func (ix *eqIndex) dueTimers() (ids []spec.EventID, by time.Time) {
 // settle ends a round's activity: it lets the timers that are due expire,
 // then has the kernel client poll until nothing more is ready and every
 // timer that was due has fired (or patience runs out), handing nothing
-// back.
-func (run *eqRun) settle(ix *eqIndex, patience time.Duration) {
+// back. Under the controlled scheduler (controlled) time is virtual: a
+// Wait with a timeout lets the queue's clock move to its next timer, so
+// nothing sleeps, and a Wait that hands out nothing though a timer was
+// due ends it (time has passed: the timer is lost).
+func (run *eqRun) settle(ix *eqIndex, patience time.Duration, controlled bool) {
 	timers, by := ix.dueTimers()
-	if len(timers) > 0 {
+	if len(timers) > 0 && !controlled {
 		time.Sleep(time.Until(by))
 	}
 	waiting := map[spec.EventID]bool{}
@@ -206,7 +209,7 @@ func (run *eqRun) settle(ix *eqIndex, patience time.Duration) {
 		for _, rd := range ready {
 			delete(waiting, rd.ID)
 		}
-		if len(ready) == 0 && (len(waiting) == 0 || time.Now().After(giveUp)) {
+		if len(ready) == 0 && (len(waiting) == 0 || controlled || time.Now().After(giveUp)) {
 			return
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
 )
@@ -20,8 +21,9 @@ import (
 // fuzz target's sequential replay all take their known-bad queues from
 // here. Each wraps a real impl/eventq queue and breaks one rule of
 // spec.EventQueue the way a plausible implementation would; its own state
-// is under a mutex, so the race detector has nothing to say: the bugs are
-// in the logic, which is what the checks must catch.
+// is under a mutex (a seam.Mutex, so that it takes part in a controlled
+// run), so the race detector has nothing to say: the bugs are in the
+// logic, which is what the checks must catch.
 type Bug uint8
 
 const (
@@ -105,7 +107,9 @@ func BadQueue(bug Bug) Queue {
 	panic(fmt.Sprintf("eventqtest: BadQueue(%v): no such bug", bug))
 }
 
-// cancelRaceWindow is how long CancelRace keeps a firing in flight.
+// cancelRaceWindow is how long CancelRace keeps a firing in flight (a
+// seam.Sleep: under the controlled scheduler, until every other goroutine
+// of the run is blocked).
 const cancelRaceWindow = 200 * time.Microsecond
 
 // bad is a real queue with one rule broken. ids holds, by bug: the
@@ -115,7 +119,7 @@ const cancelRaceWindow = 200 * time.Microsecond
 type bad struct {
 	*eventq.Queue
 	bug  Bug
-	mu   sync.Mutex
+	mu   seam.Mutex
 	ids  map[spec.EventID]bool
 	last *eventq.Ready // LentTwice: the firing to hand out again
 }
@@ -179,7 +183,7 @@ func (q *bad) Wait(dst []eventq.Ready, timeout time.Duration) ([]eventq.Ready, e
 			q.ids[rd.ID] = true
 		}
 		q.mu.Unlock()
-		time.Sleep(cancelRaceWindow) // the firings are in flight
+		seam.Sleep(cancelRaceWindow) // the firings are in flight
 		q.mu.Lock()
 		clear(q.ids)
 	case OneShotTwice:

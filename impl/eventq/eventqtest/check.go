@@ -2,18 +2,17 @@ package eventqtest
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/linearize/schedule"
 )
 
 // Check is the event-queue campaign's configuration: rounds of
 // GenRound programs, run by RunRound.
 type Check struct {
-	Name      string        // in failures and report files (default "eventq")
+	Name      string        // in failures, report files and tokens (default Scenario)
 	New       func() Queue  // nil: NewQueue
 	Clients   int           // clients per round (default 3)
 	Ops       int           // steps per client (default 8)
@@ -25,48 +24,36 @@ type Check struct {
 	Deadline  time.Duration // see Options
 	// CheckTimeout is porcupine's limit per history (see Options).
 	CheckTimeout time.Duration
+	// Schedule, if set, runs every round under impl/seam's controlled
+	// scheduler (a build with -tags sched; RunRoundScheduled), under each
+	// schedule the strategy hands out for the round's program: one for
+	// random and PCT, every one within the preemption bound for DFS. A
+	// failure then carries the token that replays its schedule exactly
+	// (Replay, insideout replay).
+	Schedule schedule.Strategy
+	// Recheck runs every controlled schedule twice and fails a round whose
+	// steps differ (nondeterminism outside the seam), as
+	// linearize.Scenario.Recheck does.
+	Recheck bool
 }
 
 // Run runs the rounds until they are done, ctx ends or one fails; it
 // returns the seed, the summary (a round is a history; the audit's
 // problems count as Illegal, a hang as a hang, a panic as a panic) and an
 // *linearize.Failure for a failed round. INSIDEOUT_ROUND makes every round replay
-// that one.
+// that one. Under a Schedule, ctx also ends a round's exploration between
+// two schedules (a DFS cut short counts the schedules it ran).
 func (c Check) Run(ctx context.Context, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-	name, clients, ops, dir := c.name(), c.Clients, c.Ops, c.ReportDir
-	if clients <= 0 {
-		clients = 3
-	}
-	if ops <= 0 {
-		ops = 8
-	}
-	if dir == "" {
-		dir = linearize.DefaultReportDir()
-	}
+	clients, ops := c.sizes()
 	return linearize.RunRounds(ctx, c.Seed, c.Rounds, 0, progress, func(seed uint64, round int) linearize.RoundOutcome {
 		er := GenRound(linearize.NewGen(seed, uint64(round)).Intn, clients, ops)
-		mix := linearize.ChaosSeed(seed, round)
-		res := RunRound(er, Options{New: c.New, NoAudit: c.NoAudit, NoFDCheck: c.NoFDCheck, Deadline: c.Deadline, CheckTimeout: c.CheckTimeout,
-			ChaosSeed: mix, KernelSeed: mix ^ 0x5bd1e995})
-		out := linearize.RoundOutcome{Ops: res.Ops, Hung: res.Hung, Panicked: res.Panic != ""}
-		switch {
-		case res.Verdict == linearize.Illegal, res.Verdict == linearize.Ok && len(res.Problems) > 0:
-			out.Illegal = 1
-		case res.Verdict == linearize.Unknown:
-			out.Unknown = 1
+		if c.Schedule != nil {
+			return c.runScheduled(ctx, er, seed, round)
 		}
+		res := RunRound(er, c.options(seed, round))
+		out := outcome(res)
 		if res.Failed() {
-			out.Fail = func() error {
-				f := &linearize.Failure{Scenario: name, Seed: seed, Round: round, Verdict: res.Verdict,
-					Hung: res.Hung, Panic: res.Panic, Problems: res.Problems, Dump: res.Dump, Program: er.String()}
-				if res.Verdict == linearize.Illegal && !res.Hung && res.Panic == "" {
-					f.Report = filepath.Join(dir, fmt.Sprintf("%s-seed-%#x-round-%d.html", name, seed, round))
-					if err := res.Checked.WriteReport(f.Report); err != nil {
-						f.Report = "(could not write the visualization: " + err.Error() + ")"
-					}
-				}
-				return f
-			}
+			out.Fail = func() error { return c.failure(seed, round, er, res) }
 		}
 		return out
 	})
@@ -74,9 +61,18 @@ func (c Check) Run(ctx context.Context, progress func(linearize.Summary)) (uint6
 
 // Test runs the rounds as part of a test, logging the seed before the
 // first round and the summary after the last, and fails t with the
-// failure's message.
+// failure's message. With INSIDEOUT_TOKEN set to a token of this
+// campaign, it replays that schedule instead (a build with -tags sched).
 func (c Check) Test(t linearize.TB) {
 	t.Helper()
+	if tok, ok, err := linearize.TokenFromEnv(); err != nil {
+		t.Fatal(err)
+	} else if ok && tok.Scenario == c.name() {
+		if err := c.Replay(tok); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
 	linearize.RunTest(t, c.name(), c.Seed, func(seed uint64) (linearize.Summary, error) {
 		c.Seed = seed
 		_, sum, err := c.Run(context.Background(), nil)
@@ -84,10 +80,18 @@ func (c Check) Test(t linearize.TB) {
 	})
 }
 
+// reportDir is where a failure's report goes.
+func (c Check) reportDir() string {
+	if c.ReportDir == "" {
+		return linearize.DefaultReportDir()
+	}
+	return c.ReportDir
+}
+
 // name returns the campaign's name, Name or its default.
 func (c Check) name() string {
 	if c.Name == "" {
-		return "eventq"
+		return Scenario
 	}
 	return c.Name
 }

@@ -27,6 +27,14 @@
 // cannot (a good Register on an open fd, Wake, Wait, Close); and the
 // process has as many fds open after the round as before it.
 //
+// With Check.Schedule set (a build with -tags sched), every round runs
+// under impl/seam's controlled scheduler (RunRoundScheduled): the queue
+// is made inside the run, so its Waits park through the seam and the
+// kernel's firings are steps of its kernel goroutine (impl/eventq's
+// kernel_sched.go), the clients and the kernel client are goroutines of
+// the run, timers keep virtual time, and a failure carries a token that
+// replays its schedule exactly (Check.Replay, insideout replay).
+//
 // `insideout verify` runs Check as the event-queue campaign.
 package eventqtest
 

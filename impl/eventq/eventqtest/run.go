@@ -16,6 +16,7 @@ import (
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
@@ -261,7 +262,7 @@ func drainFD(fd int) error {
 // kernelLoop is the kernel client: it waits (or polls) over and over,
 // recording every firing, and hands back some of the lent continuations
 // at once, until done is set; then it waits once more.
-func (run *eqRun) kernelLoop(done *atomic.Bool, rng *rand.Rand) {
+func (run *eqRun) kernelLoop(done *seam.Bool, rng *rand.Rand) {
 	k := run.kernel
 	rc, st := run.rec.Client(k), &run.clients[k]
 	var buf []eventq.Ready
@@ -303,42 +304,21 @@ func (run *eqRun) kernelLoop(done *atomic.Bool, rng *rand.Rand) {
 func RunRound(r Round, o Options) (res Result) {
 	o = o.withDefaults()
 	chaos.SetSeed(o.ChaosSeed)
-	fdsBefore := -1
-	if !o.NoFDCheck {
-		fdWarmUp.Do(func() {
-			// Whatever the Go runtime opens for itself once (its poller),
-			// it opens before the first count.
-			countFDs()
-			time.NewTimer(time.Hour).Stop()
-			time.Sleep(time.Microsecond)
-		})
-		fdsBefore = countFDs()
-	}
-	run := &eqRun{kernel: len(r.Clients), clients: make([]eqClient, len(r.Clients)+1)}
-	if err := run.open(); err != nil {
-		return Result{Problems: []string{"opening the round's fds: " + err.Error()}}
+	fdsBefore := fdsNow(o)
+	run, res, ok := prepare(r, o)
+	if !ok {
+		return res
 	}
 	run.q = o.New()
-	most := 0
-	for _, p := range r.Clients {
-		most = max(most, len(p))
-	}
-	run.rec = linearize.NewRecorder(len(r.Clients)+1, most)
-	res.Ops = r.Ops() + 1
 
 	var (
 		panicked atomic.Pointer[string]
-		done     atomic.Bool
+		done     seam.Bool
 		clients  sync.WaitGroup
 		kernel   sync.WaitGroup
 		start    = make(chan struct{})
 	)
-	guard := func(who string) {
-		if v := recover(); v != nil {
-			msg := fmt.Sprintf("%s: %v\n%s", who, v, stacks())
-			panicked.CompareAndSwap(nil, &msg)
-		}
-	}
+	guard := guarding(&panicked)
 	for cl, steps := range r.Clients {
 		clients.Go(func() {
 			defer guard(fmt.Sprintf("client %d", cl))
@@ -383,18 +363,65 @@ func RunRound(r Round, o Options) (res Result) {
 		return res
 	}
 
-	ix := run.index()
-	run.settle(ix, o.Patience)
+	run.settle(run.index(), o.Patience, false)
 	ready := run.readiness()
 	held, closeErr := run.q.Close()
 	run.close()
+	return run.finish(res, o, held, ready, closeErr, fdsBefore)
+}
+
+// guarding returns the deferred guard of a round's goroutine named who:
+// it records the first panic, with every goroutine's stack, in panicked.
+func guarding(panicked *atomic.Pointer[string]) func(who string) {
+	return func(who string) {
+		if v := recover(); v != nil {
+			msg := fmt.Sprintf("%s: %v\n%s", who, v, stacks())
+			panicked.CompareAndSwap(nil, &msg)
+		}
+	}
+}
+
+// fdsNow counts the process's open fds before a round, or returns -1
+// under NoFDCheck.
+func fdsNow(o Options) int {
+	if o.NoFDCheck {
+		return -1
+	}
+	fdWarmUp.Do(func() {
+		// Whatever the Go runtime opens for itself once (its poller),
+		// it opens before the first count.
+		countFDs()
+		time.NewTimer(time.Hour).Stop()
+		time.Sleep(time.Microsecond)
+	})
+	return countFDs()
+}
+
+// prepare opens a round's fds and makes its recorder; the queue is the
+// caller's to make. It returns the round's result so far, and false if
+// the fds could not be opened.
+func prepare(r Round, o Options) (*eqRun, Result, bool) {
+	run := &eqRun{kernel: len(r.Clients), clients: make([]eqClient, len(r.Clients)+1)}
+	if err := run.open(); err != nil {
+		return nil, Result{Problems: []string{"opening the round's fds: " + err.Error()}}, false
+	}
+	most := 0
+	for _, p := range r.Clients {
+		most = max(most, len(p))
+	}
+	run.rec = linearize.NewRecorder(len(r.Clients)+1, most)
+	return run, Result{Ops: r.Ops() + 1}, true
+}
+
+// finish checks a round that ran to its end: its history, the ids'
+// order, and (unless NoAudit) the audit and the fds.
+func (run *eqRun) finish(res Result, o Options, held []*cont.C, ready [Ends]int16, closeErr error, fdsBefore int) Result {
 	if closeErr != nil {
 		run.clients[run.kernel].problem("close: %v", closeErr)
 	}
-
 	res.History = run.rec.History()
 	res.Checked = linearize.Check(model.EventQ(), res.History, o.CheckTimeout)
-	ix = run.index()
+	ix := run.index()
 	res.Fires = len(ix.fires)
 	res.Problems = append(res.Problems, ix.idOrder()...)
 	if !o.NoAudit {

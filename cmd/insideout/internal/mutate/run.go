@@ -1,0 +1,285 @@
+package mutate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Outcomes of a mutant, and of one step on it.
+const (
+	Killed      = "killed"      // a step failed
+	TimedOut    = "timed out"   // a step hung: go test's -timeout, verify's INCOMPLETE, or the hard deadline
+	Survived    = "survived"    // every step passed
+	Equivalent  = "equivalent"  // listed as equivalent, with its argument: not run
+	Unbuildable = "unbuildable" // the mutant does not compile: not counted
+	Passed      = "passed"      // a step passed
+)
+
+// A StepResult is what one step did to one mutant.
+type StepResult struct {
+	Step    string        `json:"step"`
+	Outcome string        `json:"outcome"`
+	Time    time.Duration `json:"ns"`
+	Why     string        `json:"why,omitempty"` // the first line of the failure
+}
+
+// A Result is what became of one mutant.
+type Result struct {
+	*Mutant
+	Status string        `json:"status"`
+	By     string        `json:"by,omitempty"` // the step that killed it, or timed out
+	Time   time.Duration `json:"ns,omitempty"` // from the start of its build to its kill
+	Why    string        `json:"why,omitempty"`
+	Dump   string        `json:"dump,omitempty"` // a timed out step's goroutine dump, its head
+	Steps  []StepResult  `json:"steps,omitempty"`
+}
+
+// A runner runs steps on mutants.
+type runner struct {
+	root     string        // the module's root
+	tmp      string        // scratch directory
+	timeout  time.Duration // per step; 0: from the baseline
+	grace    time.Duration // past a step's deadline, before it is killed
+	all      bool          // run every step, not only up to the first kill
+	baseline map[string]time.Duration
+}
+
+// deadline returns how long step s may take.
+func (r *runner) deadline(s Step, race bool) time.Duration {
+	if r.timeout > 0 {
+		return r.timeout
+	}
+	return 3*r.baseline[stepKey(s, race && s.Race)] + 20*time.Second
+}
+
+func stepKey(s Step, race bool) string { return fmt.Sprint(s.Name, s.Args, race) }
+
+// command returns the go arguments of s for a mutant whose overlay is
+// overlay (none if empty).
+func (r *runner) command(s Step, overlay string, race bool, deadline time.Duration) []string {
+	args := []string{s.Args[0]}
+	if overlay != "" {
+		args = append(args, "-overlay="+overlay)
+	}
+	if s.Args[0] == "test" {
+		if !slices.Contains(s.Args, "-count=1") {
+			args = append(args, "-count=1")
+		}
+		if deadline > 0 {
+			args = append(args, "-timeout="+deadline.String())
+		}
+	}
+	if race && s.Race {
+		args = append(args, "-race")
+	}
+	return append(args, s.Args[1:]...)
+}
+
+// measure runs each step once on the unmutated code, recording its time;
+// a step that fails there is an error, since it would kill every mutant.
+func (r *runner) measure(ctx context.Context, steps []Step, race bool) error {
+	for _, s := range steps {
+		key := stepKey(s, race && s.Race)
+		if _, ok := r.baseline[key]; ok {
+			continue
+		}
+		out, took, err := r.exec(ctx, r.command(s, "", race, 10*time.Minute), 10*time.Minute)
+		if err != nil {
+			return fmt.Errorf("baseline: step %q (go %s) fails on the unmutated code: %v\n%s",
+				s.Name, strings.Join(r.command(s, "", race, 0), " "), err, tail(out, 20))
+		}
+		r.baseline[key] = took
+	}
+	return nil
+}
+
+// errDeadline is the error of a command killed at its hard deadline.
+var errDeadline = errors.New("killed at its deadline")
+
+// exec runs go with args in the module's root, in a process group of its
+// own that it kills past deadline plus grace (first SIGQUIT, for a
+// goroutine dump, then SIGKILL). It returns the combined output.
+func (r *runner) exec(ctx context.Context, args []string, deadline time.Duration) ([]byte, time.Duration, error) {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = r.root
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	setGroup(cmd)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, 0, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	timer := time.NewTimer(deadline + r.grace)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return out.Bytes(), time.Since(start), err
+	case <-ctx.Done():
+		killGroup(cmd, false)
+		<-done
+		return out.Bytes(), time.Since(start), ctx.Err()
+	case <-timer.C:
+	}
+	killGroup(cmd, true)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		killGroup(cmd, false)
+		<-done
+	}
+	return out.Bytes(), time.Since(start), errDeadline
+}
+
+// mutant writes m's file and the overlay that puts it in place of the
+// original, and returns the overlay's path.
+func (r *runner) mutant(p *pkg, m *Mutant, n int) (string, error) {
+	_, full := m.source(p.srcs[m.file], p.fset.Position(p.files[m.file].Name.End()).Offset)
+	dir := filepath.Join(r.tmp, fmt.Sprint("m", n))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	name := filepath.Join(dir, p.GoFiles[m.file])
+	if err := os.WriteFile(name, full, 0o644); err != nil {
+		return "", err
+	}
+	ov, err := json.Marshal(map[string]map[string]string{
+		"Replace": {filepath.Join(p.Dir, p.GoFiles[m.file]): name}})
+	if err != nil {
+		return "", err
+	}
+	overlay := filepath.Join(dir, "overlay.json")
+	return overlay, os.WriteFile(overlay, ov, 0o644)
+}
+
+// run builds mutant m of p and runs steps on it.
+func (r *runner) run(ctx context.Context, p *pkg, m *Mutant, n int, steps []Step) *Result {
+	res := &Result{Mutant: m}
+	overlay, err := r.mutant(p, m, n)
+	if err != nil {
+		res.Status, res.Why = Unbuildable, err.Error()
+		return res
+	}
+	defer os.RemoveAll(filepath.Dir(overlay))
+	start := time.Now()
+	dir := "./" + p.Rel
+	if out, _, err := r.exec(ctx, []string{"build", "-overlay=" + overlay, dir}, 5*time.Minute); err != nil {
+		res.Status, res.Why = Unbuildable, compileError(out)
+		return res
+	}
+	res.Status = Survived
+	for _, s := range steps {
+		if ctx.Err() != nil {
+			res.Status = ""
+			return res
+		}
+		d := r.deadline(s, m.Race)
+		out, took, err := r.exec(ctx, r.command(s, overlay, m.Race, d), d)
+		sr := StepResult{Step: stepName(s, m.Race), Outcome: Passed, Time: took}
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			res.Status = ""
+			return res
+		case strings.Contains(string(out), "[build failed]") || strings.Contains(string(out), "[setup failed]"):
+			sr.Outcome, sr.Why = Unbuildable, compileError(out)
+		case errors.Is(err, errDeadline) || bytes.Contains(out, []byte("panic: test timed out")) ||
+			bytes.Contains(out, []byte("verify: INCOMPLETE")):
+			sr.Outcome, sr.Why = TimedOut, failure(out)
+			res.Dump = dump(out)
+		default:
+			sr.Outcome, sr.Why = Killed, failure(out)
+		}
+		res.Steps = append(res.Steps, sr)
+		if sr.Outcome == Passed {
+			continue
+		}
+		if res.Status == Survived {
+			res.Status, res.By, res.Why, res.Time = sr.Outcome, sr.Step, sr.Why, time.Since(start)
+		}
+		if !r.all {
+			break
+		}
+	}
+	return res
+}
+
+// stepName names s as run on a mutant: with +race where race applies.
+func stepName(s Step, race bool) string {
+	if race && s.Race {
+		return s.Name + " -race"
+	}
+	return s.Name
+}
+
+// compileError returns the first compiler error in out.
+func compileError(out []byte) string {
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if strings.Contains(line, ".go:") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return firstLine(string(out))
+}
+
+// failure returns the line of out that says why a step failed.
+func failure(out []byte) string {
+	prefixes := []string{"WARNING: DATA RACE", "panic:", "fatal error:", "--- FAIL", "verify: FAIL", "verify: INCOMPLETE", "FAIL"}
+	lines := strings.Split(string(out), "\n")
+	for _, p := range prefixes {
+		for i, line := range lines {
+			line = strings.TrimSpace(line)
+			if !strings.HasPrefix(line, p) {
+				continue
+			}
+			if p == "--- FAIL" && i+1 < len(lines) {
+				return line + ": " + strings.TrimSpace(lines[i+1])
+			}
+			return line
+		}
+	}
+	return firstLine(tail(out, 1))
+}
+
+// dump returns the goroutines of the dump in out that run code of their
+// own (not only the testing package's and the runtime's), at most 40
+// lines of them.
+func dump(out []byte) string {
+	s := string(out)
+	i := strings.Index(s, "\ngoroutine ")
+	if i < 0 {
+		return ""
+	}
+	var keep []string
+	for _, g := range strings.Split(s[i+1:], "\n\n") {
+		if !strings.HasPrefix(g, "goroutine ") {
+			break
+		}
+		for _, line := range strings.Split(g, "\n")[1:] {
+			if !strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, "testing.") &&
+				!strings.HasPrefix(line, "runtime.") && !strings.HasPrefix(line, "created by testing.") &&
+				!strings.HasPrefix(line, "time.") && !strings.HasPrefix(line, "created by time.") {
+				keep = append(keep, g)
+				break
+			}
+		}
+	}
+	lines := strings.Split(strings.Join(keep, "\n\n"), "\n")
+	return strings.Join(lines[:min(len(lines), 40)], "\n")
+}
+
+// tail returns the last n lines of out.
+func tail(out []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

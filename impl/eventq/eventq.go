@@ -110,6 +110,15 @@
 // registration order, so that none disappears silently; a lent
 // continuation is with its holder already. A second Close returns
 // ErrClosed, as does every other call after Close (Cancel reports false).
+//
+// # Under the controlled scheduler
+//
+// In a build with -tags sched, a queue made by a goroutine of a
+// controlled run (impl/seam's Run) never sleeps in the kernel: a Wait
+// that would block parks through the seam, the kernel's firings are steps
+// of a goroutine of the run (the queue's kernel goroutine), and timers
+// keep a virtual clock, so that a schedule replays exactly
+// (kernel_sched.go says how). Signals stay outside the run.
 package eventq
 
 import (

@@ -3,7 +3,9 @@
 package eventq
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -46,7 +48,9 @@ import (
 // Every system call the controlled queue makes (epoll_ctl, epoll_wait and
 // poll with timeout 0, eventfd reads and writes) returns at once, and what
 // it returns depends only on the calls made before it, whose order the
-// schedule fixes: a schedule replays exactly. Signals do not take part:
+// schedule fixes, but for the order of epoll_wait's events, which Go's
+// netpoller (it watches the epoll fd, from another thread) may change:
+// waitKernel sorts them by id. So a schedule replays exactly. Signals do not take part:
 // os/signal's goroutine writes a signal registration's eventfd whenever
 // the signal comes, outside the run, so a run with a Signal registration
 // may not replay.
@@ -135,6 +139,10 @@ func (q *Queue) waitKernel(dst []Ready, timeout time.Duration) ([]Ready, error) 
 			q.parkKernel(deadline)
 			n, err = unix.EpollWait(q.epfd, q.evs[:], 0)
 		}
+		// The set of events is fixed by the calls before, but not their
+		// order: Go's netpoller watches the epoll fd and, looking at its
+		// ready list from another thread, may reorder it. By id, then.
+		slices.SortFunc(q.evs[:max(n, 0)], func(a, b unix.EpollEvent) int { return cmp.Compare(eventID(&a), eventID(&b)) })
 		q.mu.Lock()
 		if q.closed {
 			q.waiting = false

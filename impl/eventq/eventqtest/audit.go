@@ -178,8 +178,8 @@ func (ix *eqIndex) dueTimers() (ids []spec.EventID, by time.Time) {
 // timer that was due has fired (or patience runs out), handing nothing
 // back. Under the controlled scheduler (controlled) time is virtual: a
 // Wait with a timeout lets the queue's clock move to its next timer, so
-// nothing sleeps, and a Wait that hands out nothing though a timer was
-// due ends it (time has passed: the timer is lost).
+// nothing sleeps, and two Waits in a row that hand out nothing though a
+// timer was due end it (time has passed: the timer is lost).
 func (run *eqRun) settle(ix *eqIndex, patience time.Duration, controlled bool) {
 	timers, by := ix.dueTimers()
 	if len(timers) > 0 && !controlled {
@@ -193,6 +193,7 @@ func (run *eqRun) settle(ix *eqIndex, patience time.Duration, controlled bool) {
 	rc, st := run.rec.Client(k), &run.clients[k]
 	var buf []eventq.Ready
 	giveUp := time.Now().Add(patience)
+	empty := 0 // Waits in a row that handed out nothing
 	for range 64 {
 		timeout := time.Duration(0)
 		if len(waiting) > 0 {
@@ -209,7 +210,15 @@ func (run *eqRun) settle(ix *eqIndex, patience time.Duration, controlled bool) {
 		for _, rd := range ready {
 			delete(waiting, rd.ID)
 		}
-		if len(ready) == 0 && (len(waiting) == 0 || controlled || time.Now().After(giveUp)) {
+		if len(ready) > 0 {
+			empty = 0
+			continue
+		}
+		// A Wait broken by a Wake (a client's, or the driver's that the
+		// kernel client did not take) hands out nothing once: under the
+		// controlled scheduler a second empty Wait means time has passed
+		// and no armed timer was left.
+		if empty++; len(waiting) == 0 || controlled && empty > 1 || time.Now().After(giveUp) {
 			return
 		}
 	}

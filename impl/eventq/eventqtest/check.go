@@ -50,7 +50,7 @@ func (c Check) Run(ctx context.Context, progress func(linearize.Summary)) (uint6
 		if c.Schedule != nil {
 			return c.runScheduled(ctx, er, seed, round)
 		}
-		res := RunRound(er, c.options(seed, round))
+		res := RunRound(er, c.RoundOptions(seed, round))
 		out := outcome(res)
 		if res.Failed() {
 			out.Fail = func() error { return c.failure(seed, round, er, res) }

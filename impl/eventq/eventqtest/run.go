@@ -127,6 +127,9 @@ type eqRun struct {
 	rec     *linearize.Recorder
 	clients []eqClient // the program's, then the kernel's
 	kernel  int        // the kernel client's number
+	// controlled: the round runs under the controlled scheduler
+	// (RunRoundScheduled).
+	controlled bool
 
 	mu     sync.Mutex
 	issued []spec.EventID // ids of successful Registers, in the order they returned
@@ -261,7 +264,9 @@ func drainFD(fd int) error {
 
 // kernelLoop is the kernel client: it waits (or polls) over and over,
 // recording every firing, and hands back some of the lent continuations
-// at once, until done is set; then it waits once more.
+// at once, until done is set; then it waits once more. Its Waits have a
+// timeout of a millisecond, but under the controlled scheduler, where
+// they have none until done is set.
 func (run *eqRun) kernelLoop(done *seam.Bool, rng *rand.Rand) {
 	k := run.kernel
 	rc, st := run.rec.Client(k), &run.clients[k]
@@ -270,6 +275,12 @@ func (run *eqRun) kernelLoop(done *seam.Bool, rng *rand.Rand) {
 	for {
 		last := done.Load()
 		timeout := time.Millisecond
+		if run.controlled && !last {
+			// No limit: only a firing or a Wake ends the Wait, and the
+			// driver's Wake once every client has returned (drive) ends
+			// the last; a lost wake-up is then a deadlock.
+			timeout = -1
+		}
 		if rng.IntN(4) == 0 {
 			timeout = 0
 		}

@@ -60,6 +60,7 @@ func RunRoundScheduled(r Round, o Options, ch seam.Chooser) (Result, seam.Result
 			}
 		}()
 		run.q = o.New()
+		run.controlled = true
 		run.drive(r, o, guarding(&panicked))
 		if panicked.Load() != nil {
 			return
@@ -126,6 +127,9 @@ func (run *eqRun) drive(r Round, o Options, guard func(who string)) {
 	})
 	seam.Await(allDone)
 	done.Store(true)
+	if err := run.q.Wake(); err != nil { // the kernel client's last Wait(-1) ends
+		run.clients[run.kernel].problem("wake at the end: %v", err)
+	}
 	seam.Await(kernelDone)
 }
 
@@ -141,8 +145,10 @@ func (c Check) sizes() (clients, ops int) {
 	return clients, ops
 }
 
-// options returns the Options of round's run (of one schedule of it).
-func (c Check) options(seed uint64, round int) Options {
+// RoundOptions returns the Options with which Run and Replay run round
+// of seed (each schedule of it): c's New, audit, fd check, deadline and
+// checker's limit, and the chaos and kernel client's seeds of the round.
+func (c Check) RoundOptions(seed uint64, round int) Options {
 	mix := linearize.ChaosSeed(seed, round)
 	return Options{New: c.New, NoAudit: c.NoAudit, NoFDCheck: c.NoFDCheck, Deadline: c.Deadline, CheckTimeout: c.CheckTimeout,
 		ChaosSeed: mix, KernelSeed: mix ^ 0x5bd1e995}
@@ -184,14 +190,14 @@ func (c Check) runScheduled(ctx context.Context, er Round, seed uint64, round in
 		if ctx.Err() != nil && out.Schedules > 0 {
 			return out // a DFS cut short: its schedules so far count
 		}
-		res, sr, err := RunRoundScheduled(er, c.options(seed, round), ch)
+		res, sr, err := RunRoundScheduled(er, c.RoundOptions(seed, round), ch)
 		if err != nil {
 			out.Panicked = true
 			out.Fail = func() error { return err }
 			return out
 		}
 		if c.Recheck && !res.Failed() {
-			if _, again, _ := RunRoundScheduled(er, c.options(seed, round), &schedule.Replay{Choices: sr.Choices}); again.Hash != sr.Hash {
+			if _, again, _ := RunRoundScheduled(er, c.RoundOptions(seed, round), &schedule.Replay{Choices: sr.Choices}); again.Hash != sr.Hash {
 				res.Hung = true
 				res.Problems = append(res.Problems, fmt.Sprintf("the schedule did not repeat: run again with the same %d choices, its steps hash to %#x, not %#x (nondeterminism outside the seam)", len(sr.Choices), again.Hash, sr.Hash))
 			}
@@ -246,7 +252,7 @@ func (c Check) Replay(tok schedule.Token) error {
 		return seam.ErrDisabled
 	}
 	er := GenRound(linearize.NewGen(tok.Seed, uint64(tok.Round)).Intn, tok.Clients, tok.Ops)
-	res, sr, err := RunRoundScheduled(er, c.options(tok.Seed, tok.Round), &schedule.Replay{Choices: tok.Choices})
+	res, sr, err := RunRoundScheduled(er, c.RoundOptions(tok.Seed, tok.Round), &schedule.Replay{Choices: tok.Choices})
 	if err != nil {
 		return err
 	}

@@ -43,8 +43,8 @@
 // does too, in a build with -tags chaos, where the implementations yield
 // at random (seeded) at their seam points (impl/chaos). The other
 // strategies (package linearize/schedule) run the rounds of the
-// campaigns built on scenarios, those whose Controlled is set (queue,
-// mailbox, runtime, pool, and a campaign of your own made with
+// campaigns whose Controlled is set (queue, mailbox, runtime, pool,
+// continuation, eventq, and a campaign of your own made with
 // campaign.FromScenario), under impl/seam's controlled scheduler, one
 // goroutine at a time, the strategy choosing at every switch point who
 // goes next:
@@ -63,9 +63,12 @@
 //
 //	go run -tags sched ./cmd/insideout verify -sched pct
 //
-// A campaign whose Controlled is false (eventq: its engine waits in the
-// kernel, outside impl/seam) runs free beside the others, and verify
-// says so in a line before the table. A controlled strategy in a build
+// Every campaign of insideout's own is controlled (the event queue's
+// too: under the controlled scheduler its waits park through the seam and
+// the kernel's firings are steps of a goroutine of the run). A campaign of
+// your own whose Controlled is false (its engine waits outside impl/seam)
+// runs free beside the others, and verify says so in a line before the
+// table. A controlled strategy in a build
 // without -tags sched, or chaos without -tags chaos, is a usage error
 // that gives the command line to run instead; so is INSIDEOUT_TOKEN set
 // under a controlled strategy, since it would make every controlled

@@ -107,9 +107,9 @@ verify ends with a verdict line: PASS, FAIL or INCOMPLETE.
 
 -sched: free and chaos leave the interleavings to Go's scheduler (chaos
 perturbs them, in a build with -tags chaos, where it is the default).
-random, pct and dfs run the campaigns built on scenarios (queue, mailbox,
-runtime, pool) under impl/seam's controlled scheduler, in a build with
--tags sched, where pct:3 is the default:
+random, pct and dfs run the controlled campaigns (queue, mailbox,
+runtime, pool, continuation, eventq) under impl/seam's controlled
+scheduler, in a build with -tags sched, where pct:3 is the default:
 
   go run -tags sched ./cmd/insideout verify -sched pct
 
@@ -117,8 +117,8 @@ random draws one schedule per program, pct one PCT schedule, which
 shows a bug of that depth with a probability bounded below, dfs every
 schedule with
 at most that many preemptions (on programs of 2 clients of 3 operations
-unless -clients and -ops say otherwise). The other campaigns run free
-beside them, and verify says which. A failure under the controlled
+unless -clients and -ops say otherwise). A campaign of your own that is
+not controlled runs free beside them, and verify says which. A failure under the controlled
 scheduler prints a token that names its program and schedule exactly;
 verify replays it once to check that it replays, and
 

@@ -3,9 +3,10 @@
 // impl/queue/queuetest, the mailboxes of impl/mailbox/mailboxtest (Locked,
 // Broken, BrokenVoid), the runtimes of impl/rt/rttest and the dispatchers
 // of impl/pool/pooltest, each under its library's linearizability
-// scenario. The event queue's known-bad queues are left out: its campaign
-// waits on the kernel (epoll, pipes, timers) and does not run under the
-// controlled scheduler.
+// scenario, and the event queues of impl/eventq/eventqtest (BadQueue)
+// under the event-queue campaign's engine (eventqtest.Check), which runs
+// controlled too: its queue's waits park through the seam and the
+// kernel's firings are steps of a goroutine of the run.
 //
 // The package holds no code of its own, only benchmarks (findtime_test.go,
 // built with -tags sched), named

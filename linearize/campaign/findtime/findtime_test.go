@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/chaos"
+	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
@@ -124,6 +125,26 @@ func poolTarget(bug pooltest.Bug) target {
 		})}
 }
 
+// eventqTarget is an event queue of eventqtest.BadQueue under the
+// event-queue campaign's engine (eventqtest.Check), its rounds of 3
+// clients of 8 steps (DFS: 2 of 3, as the campaign explores), a free round
+// longer than 1s a hang, as measure's are.
+func eventqTarget(bug eventqtest.Bug) target {
+	return target{lib: "eventq", bug: bug.String(),
+		run: func(ctx context.Context, st schedule.Strategy, seed uint64, limit time.Duration, dir string) (linearize.Summary, error) {
+			defer eventqtest.CloseLeaked() // the fds a fd-leak queue leaked
+			c := eventqtest.Check{Name: "eventq-" + bug.String(), New: func() eventqtest.Queue { return eventqtest.BadQueue(bug) },
+				Seed: seed, Rounds: -1, ReportDir: dir, Deadline: time.Second, Schedule: st}
+			if _, ok := st.(schedule.DFS); ok {
+				c.Clients, c.Ops = 2, 3
+			}
+			ctx, cancel := context.WithTimeout(ctx, limit)
+			defer cancel()
+			_, sum, err := c.Run(ctx, nil)
+			return sum, err
+		}}
+}
+
 // unseen are the known-bad implementations that their library says the
 // scenario cannot see, by library and bug name, with why: they run only
 // with FINDTIME_ALL=1.
@@ -155,7 +176,7 @@ func accepts(build func()) (ok bool) {
 	return true
 }
 
-// targets are every known-bad implementation of the four libraries, but
+// targets are every known-bad implementation of the five libraries, but
 // their controls (Correct).
 func targets() []target {
 	var ts []target
@@ -181,6 +202,9 @@ func targets() []target {
 	}
 	for b := pooltest.Correct + 1; named(b); b++ {
 		add(poolTarget(b))
+	}
+	for b := eventqtest.Correct + 1; named(b); b++ {
+		add(eventqTarget(b))
 	}
 	return ts
 }
@@ -287,6 +311,7 @@ func controls() []target {
 		voidTarget(mailboxtest.Correct),
 		runtimeTarget(rttest.Correct),
 		poolTarget(pooltest.Correct),
+		eventqTarget(eventqtest.Correct),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -193,7 +194,8 @@ func (c *config) run(ctx context.Context, stdout, stderr io.Writer) (int, error)
 		return 0, err
 	}
 	rep := &Report{Command: "insideout mutate " + strings.Join(os.Args[min(2, len(os.Args)):], " "),
-		Module: pkgs[0].Module, Date: time.Now().UTC().Round(time.Second)}
+		Module: pkgs[0].Module, Date: time.Now().UTC().Round(time.Second),
+		Machine: fmt.Sprintf("%s %s/%s, %d CPUs", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())}
 	for _, p := range pkgs {
 		rep.Packages = append(rep.Packages, p.ImportPath)
 	}
@@ -284,7 +286,7 @@ func (c *config) kill(ctx context.Context, pkgs []*pkg, torun []*Result, stderr 
 	}
 	fmt.Fprintf(stderr, "insideout mutate: %d mutants; timing each step on the unmutated code\n", len(torun))
 	for _, res := range torun {
-		if err := r.measure(ctx, steps[res.Pkg], res.Race); err != nil {
+		if err := r.measure(ctx, steps[res.Pkg], res.Race, stderr); err != nil {
 			return err
 		}
 	}

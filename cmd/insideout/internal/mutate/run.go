@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,7 +87,7 @@ func (r *runner) command(s Step, overlay string, race bool, deadline time.Durati
 
 // measure runs each step once on the unmutated code, recording its time;
 // a step that fails there is an error, since it would kill every mutant.
-func (r *runner) measure(ctx context.Context, steps []Step, race bool) error {
+func (r *runner) measure(ctx context.Context, steps []Step, race bool, log io.Writer) error {
 	for _, s := range steps {
 		key := stepKey(s, race && s.Race)
 		if _, ok := r.baseline[key]; ok {
@@ -98,6 +99,7 @@ func (r *runner) measure(ctx context.Context, steps []Step, race bool) error {
 				s.Name, strings.Join(r.command(s, "", race, 0), " "), err, tail(out, 20))
 		}
 		r.baseline[key] = took
+		fmt.Fprintf(log, "  %s: %s on the unmutated code\n", stepName(s, race), took.Round(100*time.Millisecond))
 	}
 	return nil
 }
@@ -111,6 +113,11 @@ var errDeadline = errors.New("killed at its deadline")
 func (r *runner) exec(ctx context.Context, args []string, deadline time.Duration) ([]byte, time.Duration, error) {
 	cmd := exec.Command("go", args...)
 	cmd.Dir = r.root
+	if slices.Contains(args, "-race") {
+		// A mutant's first race ends the run: its report is the kill, and
+		// a plain access in a hot path would otherwise report on and on.
+		cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 "+os.Getenv("GORACE"))
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	setGroup(cmd)
@@ -193,6 +200,8 @@ func (r *runner) run(ctx context.Context, p *pkg, m *Mutant, n int, steps []Step
 			return res
 		case strings.Contains(string(out), "[build failed]") || strings.Contains(string(out), "[setup failed]"):
 			sr.Outcome, sr.Why = Unbuildable, compileError(out)
+		case bytes.Contains(out, []byte("WARNING: DATA RACE")):
+			sr.Outcome, sr.Why = Killed, failure(out)
 		case errors.Is(err, errDeadline) || bytes.Contains(out, []byte("panic: test timed out")) ||
 			bytes.Contains(out, []byte("verify: INCOMPLETE")):
 			sr.Outcome, sr.Why = TimedOut, failure(out)

@@ -127,7 +127,9 @@ func (r *runner) exec(ctx context.Context, args []string, deadline time.Duration
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	timer := time.NewTimer(deadline + r.grace)
+	// The deadline bounds the test binary (go test's -timeout); the
+	// command also compiles and links, which a loaded machine slows.
+	timer := time.NewTimer(2*deadline + r.grace)
 	defer timer.Stop()
 	select {
 	case err := <-done:
@@ -205,7 +207,7 @@ func (r *runner) run(ctx context.Context, p *pkg, m *Mutant, n int, steps []Step
 		case errors.Is(err, errDeadline) || bytes.Contains(out, []byte("panic: test timed out")) ||
 			bytes.Contains(out, []byte("verify: INCOMPLETE")):
 			sr.Outcome, sr.Why = TimedOut, failure(out)
-			res.Dump = dump(out)
+			res.Dump = dump(out, p.ImportPath)
 		default:
 			sr.Outcome, sr.Why = Killed, failure(out)
 		}
@@ -260,31 +262,46 @@ func failure(out []byte) string {
 	return firstLine(tail(out, 1))
 }
 
-// dump returns the goroutines of the dump in out that run code of their
-// own (not only the testing package's and the runtime's), at most 40
-// lines of them.
-func dump(out []byte) string {
+// dump returns the goroutines of the dump in out whose stacks run code of
+// package path (or, if none does, those that run code other than the
+// testing package's, the runtime's and goleak's), at most 40 lines.
+func dump(out []byte, path string) string {
 	s := string(out)
 	i := strings.Index(s, "\ngoroutine ")
 	if i < 0 {
 		return ""
 	}
-	var keep []string
+	var own, other []string
 	for _, g := range strings.Split(s[i+1:], "\n\n") {
 		if !strings.HasPrefix(g, "goroutine ") {
 			break
 		}
+		if strings.Contains(g, "\n"+path+".") {
+			own = append(own, g)
+			continue
+		}
 		for _, line := range strings.Split(g, "\n")[1:] {
-			if !strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, "testing.") &&
-				!strings.HasPrefix(line, "runtime.") && !strings.HasPrefix(line, "created by testing.") &&
-				!strings.HasPrefix(line, "time.") && !strings.HasPrefix(line, "created by time.") {
-				keep = append(keep, g)
+			if !strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, "created by ") && !hasAnyPrefix(line,
+				"testing.", "runtime.", "time.", "go.uber.org/goleak.", "main.main") {
+				other = append(other, g)
 				break
 			}
 		}
 	}
-	lines := strings.Split(strings.Join(keep, "\n\n"), "\n")
+	if len(own) == 0 {
+		own = other
+	}
+	lines := strings.Split(strings.Join(own, "\n\n"), "\n")
 	return strings.Join(lines[:min(len(lines), 40)], "\n")
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // tail returns the last n lines of out.

@@ -225,6 +225,7 @@ func (c *config) run(ctx context.Context, stdout, stderr io.Writer) (int, error)
 		return 0, err
 	}
 	rep.Incomplete = ctx.Err() != nil
+	rep.Elapsed = time.Since(rep.Date)
 	if c.json {
 		if err := rep.WriteJSON(stdout); err != nil {
 			return 0, err

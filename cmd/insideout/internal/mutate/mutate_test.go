@@ -191,3 +191,39 @@ func TestUsage(t *testing.T) {
 		t.Errorf("-h: exit %d, output %q", code, out.String())
 	}
 }
+
+// The built-in map parses, covers every package under impl/ that has
+// code, and gives each its own tests first; a map with a step that is not
+// go test or go run is refused. The bugs: a broken embedded map, found
+// only when a run starts; a package of impl/ left to the default steps
+// (no campaigns, no controlled schedules); a step that would run
+// something else than a test.
+func TestKillMap(t *testing.T) {
+	km, err := readMap("", insideoutModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"impl/queue", "impl/mailbox", "impl/internal/segment", "impl/rt", "impl/pool", "impl/cont", "impl/seq", "impl/eventq"} {
+		steps := km.Packages[p]
+		if len(steps) < 3 || steps[0].Name != "tests" || !steps[0].Race {
+			t.Errorf("%s: steps %+v, want its tests (race) first, then more", p, steps)
+		}
+		sched := false
+		for _, s := range steps {
+			sched = sched || slices.Contains(s.Args, "sched")
+		}
+		if !sched {
+			t.Errorf("%s: no step under -tags sched", p)
+		}
+	}
+	if km, err := readMap("", "example.com/other"); km != nil || err != nil {
+		t.Errorf("another module got insideout's map (%v, %v)", km, err)
+	}
+	bad := filepath.Join(t.TempDir(), "map.json")
+	if err := os.WriteFile(bad, []byte(`{"packages": {"p": [{"name": "x", "args": ["build", "./p/"]}]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readMap(bad, "example.com/other"); err == nil {
+		t.Error("a go build step was accepted")
+	}
+}

@@ -12,14 +12,15 @@ import (
 
 // A Report is a run's outcome, as -json writes it.
 type Report struct {
-	Command    string    `json:"command"`
-	Module     string    `json:"module"`
-	Machine    string    `json:"machine"` // Go version, OS and architecture, CPUs
-	Date       time.Time `json:"date"`
-	Packages   []string  `json:"packages"`
-	Results    []*Result `json:"results"`
-	Stale      []string  `json:"stale_equivalents,omitempty"`
-	Incomplete bool      `json:"incomplete,omitempty"`
+	Command    string        `json:"command"`
+	Module     string        `json:"module"`
+	Machine    string        `json:"machine"` // Go version, OS and architecture, CPUs
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	Date       time.Time     `json:"date"`
+	Packages   []string      `json:"packages"`
+	Results    []*Result     `json:"results"`
+	Stale      []string      `json:"stale_equivalents,omitempty"`
+	Incomplete bool          `json:"incomplete,omitempty"`
 }
 
 // tally counts results by status.
@@ -75,7 +76,8 @@ func (t *tally) row(w io.Writer, pkg, op string) {
 // diffs, the timeouts with their dumps, the equivalent mutants with their
 // arguments and the unbuildable ones with their errors.
 func (rep *Report) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "%s\n%s, %s\n\n", rep.Command, rep.Date.Format("2006-01-02 15:04 MST"), rep.Machine)
+	fmt.Fprintf(w, "%s\n%s, %s, %s\n\n", rep.Command, rep.Date.Format("2006-01-02 15:04 MST"),
+		rep.Elapsed.Round(time.Second), rep.Machine)
 	var total tally
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "package\toperator\tmade\tkilled\ttimed out\tsurvived\tequivalent\tunbuildable\tmedian kill\t")

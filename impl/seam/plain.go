@@ -115,6 +115,13 @@ func AwaitIdle() {}
 // every other goroutine of the run is blocked, as if the clock jumped.
 func Sleep(d time.Duration) { time.Sleep(d) }
 
+// Pause lets other goroutines run for about d in the middle of the
+// caller's work: time.Sleep(d) in a free run. Under the controlled
+// scheduler it is a Yield, a switch point at which the others go first,
+// and no real time passes. A test's stand-in for work that takes a while
+// uses it (a step of a continuation, say).
+func Pause(d time.Duration) { time.Sleep(d) }
+
 // WithTimeout is context.WithTimeout. Under the controlled scheduler the
 // deadline is virtual: the context is cancelled at a switch point once
 // every goroutine of the run is blocked (unless cancel came first), so
@@ -127,7 +134,8 @@ func WithTimeout(parent context.Context, d time.Duration) (context.Context, cont
 // limit has passed, and then returns false. It polls: use it where the
 // code under test gives no wake-up to wait for (a known-bad variant's
 // settling, say). Under the controlled scheduler limit is virtual: it
-// passes once every other goroutine of the run is blocked.
+// passes once every other goroutine of the run is blocked, or waits in
+// Until too for a condition that nothing has changed since it was false.
 func Until(cond func() bool, limit time.Duration) bool {
 	for deadline := time.Now().Add(limit); !cond(); {
 		if !time.Now().Before(deadline) {

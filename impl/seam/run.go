@@ -24,6 +24,11 @@ type Decision struct {
 	// rest are in the order of their ids.
 	Runnable []int
 	Yielded  bool // Current called Yield (or was made to give way: Options.Fair)
+	// Spinning says that Current yielded where it yielded last, with no
+	// switch point of anyone's since then that could have written memory:
+	// it waits in a loop that nothing has moved, and a strategy that ranks
+	// goroutines should let every other go before it runs again.
+	Spinning bool
 }
 
 // Preempts reports whether choosing Runnable[i] takes the processor from a

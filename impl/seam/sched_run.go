@@ -67,6 +67,18 @@ type gor struct {
 	chans    [2]<-chan struct{}
 	until    int // an idle wait ends at this step count too, if not 0
 	result   int
+
+	// A goroutine in Until: polling while its condition came out false,
+	// and pollWrites the run's writes before that check (see quiet).
+	polling    bool
+	pollWrites uint64
+
+	// The place and the run's writes at the goroutine's last Yield, and
+	// whether that Yield found both unchanged since the one before
+	// (Decision.Spinning).
+	spinAt     string
+	spinWrites uint64
+	spun       bool
 }
 
 type run struct {
@@ -81,8 +93,9 @@ type run struct {
 	aborted bool
 	done    chan struct{} // closed when the run has ended
 	dec     Decision
-	lone    int // consecutive Yields by a goroutine that alone could run
-	streak  int // consecutive decisions that kept the same goroutine running
+	lone    int    // consecutive Yields by a goroutine that alone could run
+	streak  int    // consecutive decisions that kept the same goroutine running
+	writes  uint64 // switch points that may have changed memory: all but loads, yields and points
 }
 
 // maxLoneYields bounds a wait loop that nobody can end: past it, the run
@@ -239,6 +252,13 @@ func (r *run) exit(g *gor) {
 
 // record counts a step of g and adds it to the hash and the trace.
 func (r *run) record(g *gor, o op, at string) {
+	switch {
+	case o == opYield:
+		g.spun = g.spinAt == at && g.spinWrites == r.writes
+		g.spinAt, g.spinWrites = at, r.writes
+	case o != opLoad && o != opPoint:
+		r.writes++
+	}
 	g.at = at
 	r.res.Steps++
 	r.hash.add(g.id, o, at)
@@ -265,11 +285,12 @@ func (r *run) schedule(g *gor) {
 		g.yielded = true // fairness: a goroutine that would run for ever gives way
 	}
 	d := &r.dec
-	d.Step, d.Choice, d.Current, d.Yielded = r.res.Steps, len(r.res.Choices), -1, false
+	d.Step, d.Choice, d.Current, d.Yielded, d.Spinning = r.res.Steps, len(r.res.Choices), -1, false, false
 	d.Runnable = d.Runnable[:0]
 	if g.state != exited && r.ready(g) {
 		d.Current = g.id
 		d.Yielded = g.yielded
+		d.Spinning = g.yielded && g.spun
 		if !g.yielded {
 			d.Runnable = append(d.Runnable, g.id)
 		}
@@ -359,15 +380,27 @@ func (r *run) ready(g *gor) bool {
 }
 
 // othersBlocked reports whether every goroutine of the run but g, and but
-// those that wait for the run to be idle, is blocked or has exited. r.mu
-// is held.
+// those that wait for the run to be idle, is blocked, has exited, or is
+// quiet in Until: nothing but time can move the run then. r.mu is held.
 func (r *run) othersBlocked(g *gor) bool {
 	for _, o := range r.gs {
-		if o != g && o.state != exited && (o.state == runnable || o.wait != waitIdle && r.ready(o)) {
+		if o == g || o.state == exited || r.quiet(o) {
+			continue
+		}
+		if o.state == runnable || o.wait != waitIdle && r.ready(o) {
 			return false
 		}
 	}
 	return true
+}
+
+// quiet reports whether o polls in Until a condition that came out false
+// with no write of anyone's since it began to check it: the condition
+// reads the same memory each time round, so only time, or another
+// goroutine's write, can end the wait. (A loop on Yield is not judged so:
+// it may end after a bounded number of turns, and write.) r.mu is held.
+func (r *run) quiet(o *gor) bool {
+	return o.polling && o.pollWrites == r.writes
 }
 
 func (r *run) isEnded() bool {

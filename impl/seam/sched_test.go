@@ -218,6 +218,84 @@ func TestVirtualDeadline(t *testing.T) {
 	}
 }
 
+// Two goroutines that each wait in Until for the other have nothing but
+// time to move them: both limits pass, and the run finishes. The bug this
+// catches: each poller counted the other as running, so the two polled
+// until the step limit.
+func TestUntilPollersLetTimePass(t *testing.T) {
+	for seed := range uint64(20) {
+		var timedOut seam.Int32
+		res, _ := seam.Run(seeded(seed), func() {
+			var a, b seam.Bool
+			var done seam.Int32
+			all := make(chan struct{})
+			wait := func(flag *seam.Bool) {
+				if !seam.Until(flag.Load, time.Hour) {
+					timedOut.Add(1)
+				}
+				if done.Add(1) == 2 {
+					seam.Close(all)
+				}
+			}
+			seam.Go(func() { wait(&a) })
+			seam.Go(func() { wait(&b) })
+			seam.Await(all)
+		}, seam.Options{MaxSteps: 10_000})
+		if res.Outcome != seam.Finished || timedOut.Load() != 2 {
+			t.Fatalf("seed %d: %v %s, %d timed out", seed, res.Outcome, res.Failure, timedOut.Load())
+		}
+	}
+}
+
+// A poller's limit does not pass while a goroutine that does not poll
+// can still move: here one that sets the flag after some steps of its
+// own. The bug this catches: time passing as soon as the others were
+// pollers or runnable, which would end the wait before the flag.
+func TestUntilWaitsForRunnableWork(t *testing.T) {
+	for seed := range uint64(20) {
+		var ok bool
+		res, _ := seam.Run(seeded(seed), func() {
+			var flag, other seam.Bool
+			var n seam.Int32
+			seam.Go(func() { seam.Until(other.Load, time.Hour) }) // a second poller, never satisfied
+			seam.Go(func() {
+				for range 20 {
+					n.Add(1)
+				}
+				flag.Store(true)
+			})
+			ok = seam.Until(flag.Load, time.Hour)
+		}, seam.Options{MaxSteps: 10_000})
+		if res.Outcome != seam.Finished || !ok {
+			t.Fatalf("seed %d: %v %s, Until %v", seed, res.Outcome, res.Failure, ok)
+		}
+	}
+}
+
+// A poller whose condition came out false before another goroutine's
+// write may see it true now: it does not count as waiting on time alone
+// until it has checked again. Here B waits for C's flag and then sets
+// A's; A's limit must never pass. The bug this catches: a poller judged
+// quiet on a stale check, so A's limit passed while B could still move.
+func TestUntilSeesWritesSinceLastCheck(t *testing.T) {
+	for seed := range uint64(50) {
+		var ok bool
+		res, _ := seam.Run(seeded(seed), func() {
+			var forA, forB seam.Bool
+			seam.Go(func() {
+				if seam.Until(forB.Load, time.Hour) {
+					forA.Store(true)
+				}
+			})
+			seam.Go(func() { seam.Yield(); forB.Store(true) })
+			ok = seam.Until(forA.Load, time.Hour)
+		}, seam.Options{MaxSteps: 10_000})
+		if res.Outcome != seam.Finished || !ok {
+			t.Fatalf("seed %d: %v %s, Until %v", seed, res.Outcome, res.Failure, ok)
+		}
+	}
+}
+
 // Each step names the code that called the seam, not the seam itself nor
 // the caller's caller: a report that pointed elsewhere would mislead.
 func TestTraceNamesTheCaller(t *testing.T) {

@@ -22,6 +22,17 @@ func Sleep(d time.Duration) {
 	time.Sleep(d)
 }
 
+// Pause lets other goroutines run for about d in the middle of the
+// caller's work: time.Sleep(d) in a free run. Under the controlled
+// scheduler it is a Yield, a switch point at which the others go first,
+// and no real time passes. A test's stand-in for work that takes a while
+// uses it (a step of a continuation, say).
+func Pause(d time.Duration) {
+	if !stepIn(opYield) {
+		time.Sleep(d)
+	}
+}
+
 // WithTimeout is context.WithTimeout. Under the controlled scheduler the
 // deadline is virtual: the context is cancelled at a switch point once
 // every goroutine of the run is blocked (unless cancel came first), so
@@ -58,7 +69,8 @@ func (v *virtualDeadline) Err() error {
 // limit has passed, and then returns false. It polls: use it where the
 // code under test gives no wake-up to wait for (a known-bad variant's
 // settling, say). Under the controlled scheduler limit is virtual: it
-// passes once every other goroutine of the run is blocked.
+// passes once every other goroutine of the run is blocked, or waits in
+// Until too for a condition that nothing has changed since it was false.
 func Until(cond func() bool, limit time.Duration) bool {
 	r, g := current()
 	if g == nil || r.isEnded() {
@@ -70,16 +82,27 @@ func Until(cond func() bool, limit time.Duration) bool {
 		}
 		return true
 	}
-	for !cond() {
+	defer func() {
 		r.mu.Lock()
-		idle := r.othersBlocked(g)
+		g.polling = false
+		r.mu.Unlock()
+	}()
+	for {
+		r.mu.Lock()
+		seen := r.writes
+		r.mu.Unlock()
+		if cond() {
+			return true
+		}
+		r.mu.Lock()
+		g.polling, g.pollWrites = true, seen
+		idle := r.ended || r.othersBlocked(g)
 		r.mu.Unlock()
 		if idle {
 			return false
 		}
 		stepAt(opYield, 1)
 	}
-	return true
 }
 
 // awaitIdle blocks the caller, a goroutine of a run, until every other

@@ -158,6 +158,9 @@ func (c *pctChooser) Choose(d *seam.Decision) int {
 			c.prio[id] = float64(c.depth) + c.r.Float64()
 		}
 	}
+	if d.Spinning && len(d.Runnable) > 1 {
+		c.demote(d.Current)
+	}
 	best := c.highest(d)
 	for i, at := range c.change {
 		if at == d.Choice {
@@ -166,6 +169,21 @@ func (c *pctChooser) Choose(d *seam.Decision) int {
 		}
 	}
 	return best
+}
+
+// demote gives id, which spins (seam.Decision.Spinning), a priority below
+// every other: a goroutine that waits in a loop nothing has moved lets the
+// others go, all of them, before it runs again. Passing over it once, as
+// highest does for any Yield, would not do: two goroutines that wait for
+// each other in Until, both above a third that could move, would hand the
+// turn to each other for ever. A Yield that only opens a window (a step in
+// progress) keeps its priority, or PCT would lose the windows it finds.
+func (c *pctChooser) demote(id int) {
+	low := math.Inf(1)
+	for _, p := range c.prio {
+		low = min(low, p)
+	}
+	c.prio[id] = low - 1
 }
 
 // highest returns the runnable goroutine of highest priority, passing
@@ -186,7 +204,12 @@ func (c *pctChooser) highest(d *seam.Decision) int {
 }
 
 // DFS runs every schedule of a program with at most Preemptions
-// preemptions, depth first, up to Limit schedules (0: 10000).
+// preemptions, depth first, up to Limit schedules (0: 10000). It bounds
+// the preemptions iteratively, as CHESS does (Musuvathi and Qadeer, PLDI
+// 2007): every schedule with none, then every one with at most one, and so
+// on up to Preemptions, so that a bug that one preemption shows is found
+// among the few schedules of one preemption, not after thousands of two.
+// A schedule within a lower bound runs again under the higher ones.
 type DFS struct {
 	Preemptions int
 	Limit       int
@@ -200,7 +223,7 @@ func (s DFS) Explore(uint64, int) Exploration {
 	if lim <= 0 {
 		lim = 10000
 	}
-	return &dfs{bound: s.Preemptions, limit: lim}
+	return &dfs{max: max(s.Preemptions, 0), limit: lim}
 }
 
 // A dfs node is one decision of the schedule being run.
@@ -222,11 +245,12 @@ func (nd *dfsNode) cost(j int) int {
 }
 
 type dfs struct {
-	bound, limit int
-	path         []dfsNode
-	runs         int
-	exhausted    bool
-	mismatch     string
+	bound, max int // the preemptions allowed now, and at most
+	limit      int
+	path       []dfsNode
+	runs       int
+	exhausted  bool
+	mismatch   string
 }
 
 // Exhausted reports whether an Exploration made by DFS has run every
@@ -249,8 +273,12 @@ func Runs(e Exploration) int {
 
 func (s *dfs) Next(prev *seam.Result) seam.Chooser {
 	if prev != nil && !s.advance() {
-		s.exhausted = true
-		return nil
+		if s.bound >= s.max {
+			s.exhausted = true
+			return nil
+		}
+		s.bound++
+		s.path = s.path[:0]
 	}
 	if s.runs >= s.limit {
 		return nil

@@ -54,24 +54,36 @@ func TestBound(t *testing.T) {
 	}
 }
 
-// DFS over a fixed tree of decisions visits each schedule once, and the
-// bound on preemptions prunes exactly the schedules over it.
+// DFS over a fixed tree of decisions visits every schedule within the
+// bound, prunes exactly those over it, and bounds iteratively: every
+// schedule of p preemptions runs before any of p+1 (the bug this catches:
+// a DFS that reaches one-preemption schedules only after thousands of
+// two), and the lower bounds' schedules run again under the higher ones.
 func TestDFSCountsSchedules(t *testing.T) {
-	// Two decisions, each between 2 goroutines where option 1 preempts:
-	// with 0 preemptions one schedule, 1: three, 2: four.
-	for bound, want := range []int{1, 3, 4} {
+	// Three decisions, each between 2 goroutines where option 1 preempts:
+	// with at most 0 preemptions one schedule, 1: four, 2: seven.
+	distinct, runs := []int{1, 4, 7}, []int{1, 1 + 4, 1 + 4 + 7}
+	for bound := range distinct {
 		ex := schedule.DFS{Preemptions: bound}.Explore(0, 0)
-		n := 0
+		seen := map[[3]int]bool{}
+		n, last := 0, 0
 		var prev *seam.Result
 		for c := ex.Next(nil); c != nil; c = ex.Next(prev) {
-			for i := range 2 {
-				c.Choose(&seam.Decision{Choice: i, Current: 0, Runnable: []int{0, 1}})
+			var picks [3]int
+			for i := range 3 {
+				picks[i] = c.Choose(&seam.Decision{Choice: i, Current: 0, Runnable: []int{0, 1}})
 			}
+			if p := picks[0] + picks[1] + picks[2]; p < last && !seen[picks] {
+				t.Errorf("bound %d: a new schedule of %d preemptions after one of %d", bound, p, last)
+			} else if !seen[picks] {
+				last = p
+			}
+			seen[picks] = true
 			n++
 			prev = &seam.Result{}
 		}
-		if n != want || !schedule.Exhausted(ex) || schedule.Runs(ex) != want {
-			t.Errorf("bound %d: %d schedules (want %d), exhausted %v", bound, n, want, schedule.Exhausted(ex))
+		if len(seen) != distinct[bound] || n != runs[bound] || !schedule.Exhausted(ex) || schedule.Runs(ex) != n {
+			t.Errorf("bound %d: %d schedules, %d distinct (want %d, %d), exhausted %v", bound, n, len(seen), runs[bound], distinct[bound], schedule.Exhausted(ex))
 		}
 	}
 }

@@ -67,7 +67,7 @@ func (p *Pooled) newJob() *cont.C {
 			j.late.Add(1) // a step after completion: ran twice
 		}
 		n++
-		time.Sleep(time.Microsecond)
+		seam.Pause(time.Microsecond)
 		if n < jobSteps {
 			return c.Next()
 		}

@@ -218,19 +218,9 @@ func (r *locked) racyUpdate(f func(w uint8) (uint8, bool)) bool {
 	return true
 }
 
-// stepPause is the locked runtime's step in progress. A free run sleeps
-// 20µs, so that control calls land inside steps. Under the controlled
-// scheduler a real sleep would only slow the run (the sleeper keeps the
-// turn, so no call lands meanwhile) and keep a DFS stuck behind a runtime
-// that never blocks: the step yields instead, a switch point at which the
-// other goroutines go first.
-func stepPause() {
-	if seam.Current() != (seam.Owner{}) {
-		seam.Yield()
-		return
-	}
-	time.Sleep(20 * time.Microsecond)
-}
+// stepPause is the locked runtime's step in progress: a pause (a Yield
+// under the controlled scheduler, at which the other goroutines go first).
+func stepPause() { seam.Pause(20 * time.Microsecond) }
 
 func (r *locked) Halt() bool {
 	if r.bug == ControlsRace {

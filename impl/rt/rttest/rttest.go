@@ -54,12 +54,12 @@ type Counter interface {
 }
 
 // Counting returns a continuation that adds one to n at every step and
-// never finishes; each step pauses a few microseconds, so that control
-// operations land between steps and inside them.
+// never finishes; each step pauses a few microseconds (seam.Pause), so
+// that control operations land between steps and inside them.
 func Counting(n Counter) *cont.C {
 	return cont.New(func(ctx context.Context, c *cont.C) cont.Step {
 		n.Add(1)
-		time.Sleep(time.Microsecond)
+		seam.Pause(time.Microsecond)
 		return c.Next()
 	})
 }

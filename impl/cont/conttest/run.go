@@ -31,7 +31,8 @@ type Options struct {
 	// ChaosSeed seeds impl/chaos for the round (in -tags chaos builds).
 	ChaosSeed uint64
 
-	controlled bool // the round is a controlled run's main function (RunRoundScheduled)
+	controlled bool           // the round is a controlled run's main function (RunRoundScheduled)
+	made       func(*contRun) // told the round's state as soon as it exists
 }
 
 // Result is what one run of a round found.
@@ -119,6 +120,29 @@ func RunRound(r Round, o Options) Result {
 // parked (lost, or abandoned by a failed round): seq stops each once its
 // continuation is unreachable, which it is now that the round's pools
 // are.
+// letGo drains the mailboxes of a round that a controlled run ended
+// before its teardown (the run's goroutines ended with runtime.Goexit):
+// a sequential body parked in one of the programs holds the round, and so
+// its mailboxes, and the continuations in them would keep the body's
+// coroutine from ever being collected and stopped (impl/seq.New's
+// cleanup). It reports whether the drains returned within a second; a
+// lock that an ended goroutine kept would hold them up.
+func (run *contRun) letGo() bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, b := range run.boxes {
+			b.Drain()
+		}
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(time.Second):
+		return false
+	}
+}
+
 func collectParked() {
 	runtime.GC()
 	runtime.GC()
@@ -139,6 +163,7 @@ func RunRoundScheduled(r Round, o Options, ch seam.Chooser) (Result, seam.Result
 		res      Result
 		panicked string
 	)
+	var made *contRun
 	sr, err := seam.Run(ch, func() {
 		defer func() {
 			if v := recover(); v != nil {
@@ -146,6 +171,7 @@ func RunRoundScheduled(r Round, o Options, ch seam.Chooser) (Result, seam.Result
 			}
 		}()
 		o.controlled = true
+		o.made = func(run *contRun) { made = run }
 		res = runContRound(r, o)
 	}, seam.Options{Trace: true})
 	if err != nil {
@@ -156,6 +182,9 @@ func RunRoundScheduled(r Round, o Options, ch seam.Chooser) (Result, seam.Result
 		// The round did not run to its end, so its own checks say
 		// nothing: the scheduler's verdict is the round's.
 		res = Result{Lost: true, Problems: []string{"the controlled run ended the round: " + sr.Failure}}
+		if made != nil && !made.letGo() {
+			res.Problems = append(res.Problems, "the mailboxes of the ended round could not be drained within a second")
+		}
 	case panicked != "":
 		res.Errors += panicked
 	}
@@ -175,6 +204,9 @@ func runContRound(r Round, o Options) Result {
 	chaos.SetSeed(o.ChaosSeed) // the harness's setting, not a step: chaos.Point itself is reached through seam.Point
 	run := &contRun{round: r, where: map[weak.Pointer[rt.Runtime]]model.Where{}, allDone: make(chan struct{}),
 		seen: map[weak.Pointer[rt.Runtime]]bool{}, controlled: o.controlled}
+	if o.made != nil {
+		o.made(run)
+	}
 	var pools []*pool.Pool
 	var res Result
 	for i, pc := range r.Pools {

@@ -106,7 +106,7 @@ func (r *Runtime) idle(ctx *stepCtx) (c *cont.C, finished bool, err error) {
 	if ctx.ended() {
 		return nil, false, nil
 	}
-	// outside the seam: the event queue sleeps in epoll_wait, a system call (impl/eventq's to route)
+	// The event queue sleeps in epoll_wait; under the controlled scheduler a queue made in the run parks through the seam instead (impl/eventq's kernel_sched.go)
 	if err := r.take(r.evq.Load().Wait(r.ready[:0], -1)); err != nil {
 		return nil, false, err
 	}

@@ -82,6 +82,7 @@ func (sc *Scenario[S, In, Out]) RunProgram(p Program, chaosSeed uint64) RoundRes
 		panicked    atomic.Pointer[string] // the first panic, if any
 		ended       atomic.Int64           // clients that have made all their calls
 		returned    atomic.Uint64          // calls returned, all clients together
+		lockFree    atomic.Int64           // clients inside a call of an Op marked LockFree
 	)
 	for cl, steps := range p {
 		ready.Add(1)
@@ -103,7 +104,13 @@ func (sc *Scenario[S, In, Out]) RunProgram(p Program, chaosSeed uint64) RoundRes
 				var current any = in
 				client.current.Store(&current)
 				call := client.Call()
+				if op.LockFree {
+					lockFree.Add(1)
+				}
 				out := op.Run(s, in)
+				if op.LockFree {
+					lockFree.Add(-1)
+				}
 				client.Return(call, in, out)
 				client.current.Store(nil)
 				returned.Add(1)
@@ -118,7 +125,7 @@ func (sc *Scenario[S, In, Out]) RunProgram(p Program, chaosSeed uint64) RoundRes
 	var releaser sync.WaitGroup
 	if c.Release != nil {
 		releaser.Go(func() {
-			c.release(s, rec, len(p), &ended, &returned, clientsDone, &stuck)
+			c.release(s, rec, len(p), &ended, &returned, &lockFree, clientsDone, &stuck)
 		})
 	}
 	// Finally runs once every client has returned, and Release with them,
@@ -194,8 +201,11 @@ func (sc *Scenario[S, In, Out]) inputs(p Program) ([][]In, error) {
 // release runs Release (see Scenario.Release and Scenario.Stuck) until
 // clientsDone is closed, and records in stuck the description of a call
 // found asleep although it could proceed, and every goroutine's stack,
-// separated by a NUL.
-func (sc *Scenario[S, In, Out]) release(s S, rec *Recorder, clients int, ended *atomic.Int64, returned *atomic.Uint64, clientsDone <-chan struct{}, stuck *atomic.Pointer[string]) {
+// separated by a NUL. It never runs them while a client is inside a call
+// that does not wait (lockFree counts those): that call returns without
+// help, however long the machine keeps it from running, and a Release
+// beside it would only add calls that may explain away a wrong result.
+func (sc *Scenario[S, In, Out]) release(s S, rec *Recorder, clients int, ended *atomic.Int64, returned *atomic.Uint64, lockFree *atomic.Int64, clientsDone <-chan struct{}, stuck *atomic.Pointer[string]) {
 	client := Caller[In, Out]{rec.Client(clients)}
 	// still waits for Quiet and reports whether no call returned meanwhile;
 	// ok is false once every client has returned.
@@ -216,7 +226,7 @@ func (sc *Scenario[S, In, Out]) release(s S, rec *Recorder, clients int, ended *
 		// A client between two calls is about to make the next: only when
 		// every client still running is inside a call can nothing move.
 		inProgress := rec.inProgress()
-		if !quiet || int64(len(inProgress)) < int64(clients)-ended.Load() {
+		if !quiet || int64(len(inProgress)) < int64(clients)-ended.Load() || lockFree.Load() > 0 {
 			continue
 		}
 		if sc.Stuck != nil && stuck.Load() == nil {

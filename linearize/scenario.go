@@ -27,7 +27,8 @@ type Op[S, In, Out any] struct {
 	Run func(s S, in In) Out
 	// LockFree claims that a call finishes in a bounded number of its own
 	// steps however the other goroutines are stopped: it never waits for
-	// them (obstruction freedom). Scenario.CheckProgress holds it to that.
+	// them (obstruction freedom). Scenario.CheckProgress holds it to that,
+	// and a free round never runs Release while such a call is in progress.
 	LockFree bool
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/model"
 )
 
@@ -91,6 +92,7 @@ func describeCont(res conttest.Result) string {
 }
 
 func FuzzContinuations(f *testing.F) {
+	testdeadline.Guard(f, testdeadline.Default)
 	f.Add([]byte{})
 	for _, in := range contSelfCheckInputs {
 		f.Add(in)
@@ -184,6 +186,7 @@ func dropDispatcher() pool.Dispatcher {
 // The checks of FuzzContinuations must be able to fail: each broken
 // dispatcher must be caught on one of the self-check inputs.
 func TestContinuationChecksCatchBrokenDispatchers(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
 		bug  string
 		d    func() pool.Dispatcher
@@ -211,6 +214,7 @@ func TestContinuationChecksCatchBrokenDispatchers(t *testing.T) {
 // no longer runs in milliseconds), or that is not deterministic (so that a
 // failing input does not replay).
 func TestDecodeContinuations(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	data := make([]byte, 400)
 	for i := range data {
 		data[i] = byte(i*37 + 11)

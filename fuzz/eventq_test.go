@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // FuzzEventQueue: the whole check of one input (the sequential replay,
@@ -76,6 +77,7 @@ var eqSeeds = map[string][]byte{
 }
 
 func FuzzEventQueue(f *testing.F) {
+	testdeadline.Guard(f, testdeadline.Default)
 	f.Add([]byte{})
 	for _, in := range eqSeeds {
 		f.Add(in)
@@ -97,6 +99,7 @@ func newBrokenEq(bug eventqtest.Bug) func() eqQueue {
 }
 
 func TestEventQueueChecksCatchBrokenQueues(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
 		bug  eventqtest.Bug
 		want string // in the failure
@@ -128,6 +131,7 @@ func TestEventQueueChecksCatchBrokenQueues(t *testing.T) {
 // no longer runs in milliseconds), that is not deterministic (so that a
 // failing input does not replay), or that leaves out part of the table.
 func TestDecodeEventQ(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	data := make([]byte, 400)
 	for i := range data {
 		data[i] = byte(i*37 + 11)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
@@ -128,6 +129,7 @@ func mbAt(e mbEntry) int {
 }
 
 func FuzzMailbox(f *testing.F) {
+	testdeadline.Guard(f, testdeadline.Default)
 	var (
 		trySend     = mbAt(mbEntry{kind: mbTrySend})
 		sendNil     = mbAt(mbEntry{kind: mbTrySend, isNil: true})
@@ -241,6 +243,7 @@ func mbBatchSelfChecks() []struct {
 // sequential replay, and (but for the short batch and the copy) the
 // linearizability check.
 func TestChecksCatchBrokenBatches(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range mbBatchSelfChecks() {
 		t.Run(c.name, func(t *testing.T) {
 			mustCatchMailbox(t, c.name, c.data, c.concurrent, brokenMailboxes(c.bug))
@@ -251,6 +254,7 @@ func TestChecksCatchBrokenBatches(t *testing.T) {
 // The control: the real mailbox passes the same inputs, so that the
 // failures above are the bugs' doing and not the inputs'.
 func TestChecksPassRealBatches(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range mbBatchSelfChecks() {
 		if err := checkMailbox(mailboxtest.NewMailbox, c.data); err != nil {
 			t.Errorf("%s input %q: %v", c.name, c.data, err)
@@ -264,6 +268,7 @@ func TestChecksPassRealBatches(t *testing.T) {
 // pass for another), or a concurrent program that runs a batch step as
 // another operation or with other items or room.
 func TestDecodeMailboxBatches(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	data := []byte{4, 3}
 	for i := range mbTable {
 		data = append(data, byte(i))

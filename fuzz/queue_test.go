@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
@@ -228,6 +229,7 @@ func chaosSeed(data []byte) uint64 {
 }
 
 func FuzzQueue(f *testing.F) {
+	testdeadline.Guard(f, testdeadline.Default)
 	f.Add([]byte{})
 	f.Add([]byte{0, 0, 0, 0, 1, 1, 1})                           // one client: push, push, pop, pop, pop on empty
 	f.Add([]byte{3, 0, 0, 2, 4, 6, 1, 3, 5, 7, 1, 3})            // four clients, all push, then all pop

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/rt/rttest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
 )
@@ -102,6 +103,7 @@ func newRtSUT() rtSUT               { return newRtCounted() }
 func newRtCampaign() rttest.Counted { return newRtCounted() }
 
 func FuzzRuntime(f *testing.F) {
+	testdeadline.Guard(f, testdeadline.Default)
 	f.Add([]byte{})
 	// One client: freeze a running runtime, interrupt it asleep, thaw,
 	// eject while it runs, eject again, thaw (it tears down), join.
@@ -122,6 +124,7 @@ func FuzzRuntime(f *testing.F) {
 // spec.Runtime, the sequential replay must fail, and where the history can
 // show the bug, the concurrent check too.
 func TestRuntimeChecksCatchBrokenRuntimes(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	cases := []struct {
 		bug        rttest.Bug
 		data       []byte
@@ -163,6 +166,7 @@ func TestRuntimeChecksCatchBrokenRuntimes(t *testing.T) {
 // The bug: a decoder that makes programs longer than the cap (so that one
 // input no longer runs in milliseconds), or clients out of range.
 func TestDecodeRuntime(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	data := make([]byte, 1+3*rtMaxSteps)
 	for i := range data {
 		data[i] = byte(i * 37)

@@ -7,6 +7,7 @@ import (
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -16,6 +17,7 @@ import (
 // it, and requires the failure.
 
 func TestChecksCatchBrokenQueues(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	// One client: pop on empty, push 1, push 2, pop. Warm-up 0.
 	const oneClient = "\x00\x00\x01\x00\x00\x01"
 	cases := []struct {
@@ -106,6 +108,7 @@ func TestDecode(t *testing.T) {
 // impl/mailbox, wrapped so that it breaks one rule every time) with an
 // input that exposes the break, and requires the failure.
 func TestChecksCatchBrokenMailboxes(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	at := func(e mbEntry) [2]int { return [2]int{0, mbAt(e)} }
 	var (
 		trySend = at(mbEntry{kind: mbTrySend})
@@ -175,6 +178,7 @@ func mustCatchMailbox(t *testing.T, bug string, data []byte, concurrent bool, ne
 // The control: the real mailbox passes the same inputs, so that the
 // failures above are the bugs' doing and not the inputs'.
 func TestChecksPassRealMailbox(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, data := range [][]byte{
 		mbBytes(1, 1, [2]int{0, mbAt(mbEntry{kind: mbTrySend})}, [2]int{0, mbAt(mbEntry{kind: mbPause})}, [2]int{0, mbAt(mbEntry{kind: mbTrySend})}),
 		mbBytes(4, 1, [2]int{0, mbAt(mbEntry{kind: mbTrySend})}, [2]int{0, mbAt(mbEntry{kind: mbTrySend})}, [2]int{0, mbAt(mbEntry{kind: mbDrain})}),

@@ -8,6 +8,7 @@ import (
 	"github.com/insideout-go/insideout/impl/cont/conttest"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 )
 
@@ -34,6 +35,7 @@ func mustCatchCont(t *testing.T, bug pooltest.Bug, want func(conttest.Result) bo
 // The control: the plain dispatcher of pooltest, without bugs, and
 // pool.Waiter pass the same rounds.
 func TestHarnessPassesPlainContDispatcher(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	conttest.Check{Seed: 0xc0de, Rounds: 100, Programs: 4, Dispatcher: func() pool.Dispatcher { return pooltest.BadDispatcher(pooltest.Correct) }}.Test(t)
 	conttest.Check{Seed: 0xc0de, Rounds: 100, Programs: 4}.Test(t)
 }
@@ -42,6 +44,7 @@ func TestHarnessPassesPlainContDispatcher(t *testing.T) {
 // moved. The step runs where the continuation no longer is (or twice):
 // the trace check sees a step on the wrong pool, out of order, or extra.
 func TestHarnessCatchesStepAfterMove(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchCont(t, pooltest.StepsAfterMove, func(r conttest.Result) bool {
 		return r.Wrong > 0
 	})
@@ -51,6 +54,7 @@ func TestHarnessCatchesStepAfterMove(t *testing.T) {
 // pool. The program never finishes: reported as lost at the deadline,
 // not as a hang of the test.
 func TestHarnessCatchesDroppedReturn(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchCont(t, pooltest.DropsReturning, func(r conttest.Result) bool {
 		return r.Lost && strings.Contains(strings.Join(r.Problems, "\n"), "lost")
 	})
@@ -60,6 +64,7 @@ func TestHarnessCatchesDroppedReturn(t *testing.T) {
 // workers at once. The ownership check sees a step start while another
 // runs.
 func TestHarnessCatchesStepOnTwoWorkers(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchCont(t, pooltest.StepsOnTwoWorkers, func(r conttest.Result) bool {
 		return strings.Contains(strings.Join(r.Problems, "\n"), "two runners at once")
 	})

@@ -4,11 +4,13 @@ import (
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // The bug: a dispatcher that drops the job in hand when disturbed. The
 // audit finds a job neither completed, nor left, nor in the mailbox.
 func TestHarnessCatchesDispatcherThatDropsAJob(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustFail(t, pooltest.Scenario("drop", pooltest.BadDispatcher(pooltest.DropsOnEnd)), illegal)
 }
 
@@ -16,5 +18,6 @@ func TestHarnessCatchesDispatcherThatDropsAJob(t *testing.T) {
 // audit finds a job neither completed, nor left, nor in the mailbox, once
 // a worker stopped in the middle of one.
 func TestHarnessCatchesDispatcherThatHidesItsJob(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustFail(t, pooltest.Scenario("hidden", pooltest.BadDispatcher(pooltest.HidesInFlight)), illegal)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/rt/rttest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 )
 
@@ -28,6 +29,7 @@ func illegal(f *linearize.Failure) bool { return f.Verdict == linearize.Illegal 
 
 // The control: the locked runtime without bugs passes.
 func TestHarnessPassesLockedRuntime(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := rttest.Scenario("locked", func() rttest.Counted { return rttest.BadRuntime(rttest.Correct) })
 	sc.Rounds = 300
 	sc.Test(t)
@@ -36,18 +38,21 @@ func TestHarnessPassesLockedRuntime(t *testing.T) {
 // The bug: Flags shows the runtime asleep while a step is still in
 // progress; the counter then moves under a frozen runtime.
 func TestHarnessCatchesFreezeThatLetsAStepRun(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchRuntime(t, rttest.FlagsLie, illegal)
 }
 
 // The bug: Eject returns before the step in progress ends, which then
 // counts after the continuation was handed out.
 func TestHarnessCatchesEjectBeforeTheStepEnds(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchRuntime(t, rttest.EjectsEarly, illegal)
 }
 
 // The bug: a Halt that does not wake a frozen runtime. The final Join
 // never returns: the harness must report the hang.
 func TestHarnessCatchesHaltThatDoesNotWake(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchRuntime(t, rttest.HaltLosesFrozen, func(f *linearize.Failure) bool {
 		return f.Hung || f.Stuck != "" || strings.Contains(f.Error(), "join")
 	})
@@ -56,6 +61,7 @@ func TestHarnessCatchesHaltThatDoesNotWake(t *testing.T) {
 // The bug: Freeze accepted after the continuation was ejected and the
 // runtime thawed, on its way to tear down.
 func TestHarnessCatchesFreezeAfterEject(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchRuntime(t, rttest.FreezesAfterEject, func(f *linearize.Failure) bool {
 		return f.Verdict == linearize.Illegal || f.Hung
 	})

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 )
 
@@ -79,6 +80,7 @@ func auditFinds(wants ...string) func(*linearize.Failure) bool {
 // The control: the real queue passes the same campaign, audit and all, so
 // the catches below are not the harness failing everything.
 func TestHarnessPassesEventQueue(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	eventqtest.Check{Rounds: 300, New: func() eventqtest.Queue { return eventqtest.BadQueue(eventqtest.Correct) }}.Test(t)
 }
 
@@ -87,6 +89,7 @@ func TestHarnessPassesEventQueue(t *testing.T) {
 // after a successful Cancel. The history alone shows it (a one-shot both
 // fired and cancelled, or fired after its Cancel), and the audit too.
 func TestHarnessCatchesEventQueueCancelRacingFiring(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchEventQueue(t, eventqtest.CancelRace, true, illegalHistory(t))
 	mustCatchEventQueue(t, eventqtest.CancelRace, false, wrongRound)
 }
@@ -94,6 +97,7 @@ func TestHarnessCatchesEventQueueCancelRacingFiring(t *testing.T) {
 // The bug: a one-shot that can fire twice (EPOLLONESHOT forgotten, the
 // registration left armed). The history alone shows it.
 func TestHarnessCatchesEventQueueOneShotTwice(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchEventQueue(t, eventqtest.OneShotTwice, true, illegalHistory(t))
 	mustCatchEventQueue(t, eventqtest.OneShotTwice, false, wrongRound)
 }
@@ -101,12 +105,14 @@ func TestHarnessCatchesEventQueueOneShotTwice(t *testing.T) {
 // The bug: a lent continuation handed out again before it was handed
 // back: two runners could step it at once. The history alone shows it.
 func TestHarnessCatchesEventQueueLentHandedOutTwice(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchEventQueue(t, eventqtest.LentTwice, true, illegalHistory(t))
 }
 
 // The bug: Close loses an armed continuation. Close is outside the
 // model, so the history cannot show it; the audit must.
 func TestHarnessCatchesEventQueueCloseThatLoses(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchEventQueue(t, eventqtest.CloseLoses, false, auditFinds("handed back by Close 0"))
 }
 
@@ -115,6 +121,7 @@ func TestHarnessCatchesEventQueueCloseThatLoses(t *testing.T) {
 // audit sees an armed registration that Close does not hand back, or an
 // armed one, ready, that never fired.
 func TestHarnessCatchesEventQueueDeafRearm(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchEventQueue(t, eventqtest.DeafRearm, false, func(f *linearize.Failure) bool {
 		return auditFinds("armed true at Close")(f) || auditFinds("lost firing")(f)
 	})

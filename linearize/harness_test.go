@@ -18,6 +18,8 @@ import (
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // badRounds bounds how many rounds a known-bad queue may survive. Each
@@ -73,23 +75,27 @@ func illegalWithReport(t *testing.T) func(*linearize.Failure) bool {
 
 // The bug: two producers claim one slot; an item disappears.
 func TestHarnessCatchesLostItem(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatch(t, "lossy", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.ClaimsTailLate, 0) }, illegalWithReport(t))
 }
 
 // The bug: items pushed under contention come out after later ones.
 func TestHarnessCatchesReordering(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatch(t, "reorder", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Reorders, 0) }, illegalWithReport(t))
 }
 
 // The bug: the emptiness flag is cleared after a push has set it, so Pop
 // reports empty while an item is queued.
 func TestHarnessCatchesRacyEmptiness(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatch(t, "racy-empty", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.RacyEmpty, 0) }, illegalWithReport(t))
 }
 
 // The bug: Pop judges emptiness from a stale read of tail. Only a
 // three-way interleaving shows it, so this one takes more rounds.
 func TestHarnessCatchesStaleEmptiness(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatch(t, "stale-tail", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.StaleTail, 0) }, illegalWithReport(t))
 }
 
@@ -97,6 +103,7 @@ func TestHarnessCatchesStaleEmptiness(t *testing.T) {
 // hang, with the goroutine dump showing where, and the blocked goroutines
 // must be released (goleak checks that none is left).
 func TestHarnessCatchesHang(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := queuetest.Scenario("stuck", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Hangs, 0) })
 	sc.Rounds = badRounds
 	sc.RoundTimeout = 200 * time.Millisecond
@@ -114,6 +121,7 @@ func TestHarnessCatchesHang(t *testing.T) {
 // The bug: an operation panics. The harness reports it as a failure of
 // the round, with the seed, instead of crashing the test binary.
 func TestHarnessCatchesPanic(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	f := mustCatch(t, "panicky", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Panics, 0) }, func(f *linearize.Failure) bool {
 		return strings.Contains(f.Panic, "third Pop")
 	})
@@ -125,6 +133,7 @@ func TestHarnessCatchesPanic(t *testing.T) {
 // The control: a correct queue passes, so the catches above are not the
 // harness failing everything.
 func TestHarnessPassesCorrectQueue(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Correct, 0) })
 	sc.Rounds = 300
 	sc.Test(t)
@@ -133,6 +142,7 @@ func TestHarnessPassesCorrectQueue(t *testing.T) {
 // Unknown is not a pass: a check that runs out of time reports Unknown,
 // and a scenario whose history comes back Unknown fails.
 func TestHarnessUnknownIsNotAPass(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var h []porcupine.Operation
 	for i := range 2000 { // 2000 pushes and pops, all overlapping
 		h = append(h,
@@ -158,6 +168,7 @@ func TestHarnessUnknownIsNotAPass(t *testing.T) {
 }
 
 func TestCheckVerdicts(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	push := func(c int, v int, call, ret int64) porcupine.Operation {
 		return porcupine.Operation{ClientId: c, Input: model.QueueInput{Op: model.QueuePush, Value: v}, Output: model.QueueOutput{}, Call: call, Return: ret}
 	}
@@ -197,6 +208,7 @@ func TestCheckVerdicts(t *testing.T) {
 // return after it ends, per client, without clients sharing anything: an
 // operation that really follows another in time must be recorded after it.
 func TestRecorderOrdersRealTime(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rec := linearize.NewRecorder(2, 4)
 	first, second := rec.Client(0), rec.Client(1)
 	var handoff sync.WaitGroup
@@ -247,6 +259,7 @@ func TestGenerationIsDeterministic(t *testing.T) {
 // multi-client program fails, shrinking can stop at an equally small
 // two- or three-client one, such as push ‖ push then pop.)
 func TestRapidShrinksToMinimalScenario(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	defer setFlag(t, "rapid.nofailfile", "true")()
 	defer setFlag(t, "rapid.checks", "200")()
 	sc := queuetest.Scenario("lifo", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.LIFO, 0) })
@@ -339,6 +352,7 @@ func (r *recordingTB) Failed() bool              { return r.failed }
 // The summary's Elapsed is the run's wall time; a report of 0 would hide
 // how long campaigns take.
 func TestSummaryElapsed(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Correct, 0) })
 	sc.Rounds = 3
 	sc.Finally = func(q spec.Queue[int], c linearize.Caller[model.QueueInput, model.QueueOutput]) {
@@ -355,6 +369,7 @@ func TestSummaryElapsed(t *testing.T) {
 // run: a value that is not a number must be an error, never silently a
 // random run.
 func TestBadReplayEnvironment(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := queuetest.Scenario("fifo", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Correct, 0) })
 	sc.Rounds = 1
 	for _, env := range [][2]string{{"INSIDEOUT_SEED", "0xzz"}, {"INSIDEOUT_SEED", "0"}, {"INSIDEOUT_ROUND", "-3"}, {"INSIDEOUT_ROUND", "x"}} {
@@ -378,6 +393,7 @@ func TestBadReplayEnvironment(t *testing.T) {
 // round with a message that says what is wrong; the methods that have no
 // error to return panic with it.
 func TestMalformedScenario(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := queuetest.Scenario("q", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Correct, 0) })
 	sc.Roles = [][]int{{1}}
 	sum, err := sc.Run()
@@ -419,6 +435,7 @@ func mustFail[S, In, Out any](t *testing.T, sc linearize.Scenario[S, In, Out], w
 
 // The control: the locked mailbox without bugs passes, at every capacity.
 func TestHarnessPassesLockedMailbox(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []int{0, 1, 3, spec.Unbounded} {
 		sc := mailboxtest.Scenario("locked", c, func(c int) mailboxtest.Mailbox { return mailboxtest.Locked(c) })
 		sc.Rounds = 300
@@ -429,6 +446,7 @@ func TestHarnessPassesLockedMailbox(t *testing.T) {
 // The bug: a lost wake-up. A Recv sleeps beside an item; the harness must
 // report the sleeper as stuck, with the goroutines' stacks.
 func TestHarnessCatchesLostWakeup(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchMailbox(t, "lost-wakeup", mailboxtest.LostWakeup, func(f *linearize.Failure) bool {
 		return strings.Contains(f.Stuck, "recv()") && strings.Contains(f.Error(), "lost wake-up") && f.Dump != ""
 	})
@@ -437,6 +455,7 @@ func TestHarnessCatchesLostWakeup(t *testing.T) {
 // The bug: a capacity check that races with another send. The mailbox
 // holds more than its capacity, which the model refuses.
 func TestHarnessCatchesRacyCapacity(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchMailbox(t, "racy-cap", mailboxtest.RacyCap, func(f *linearize.Failure) bool {
 		return f.Verdict == linearize.Illegal && f.Report != ""
 	})
@@ -445,6 +464,7 @@ func TestHarnessCatchesRacyCapacity(t *testing.T) {
 // The bug: a batch send that is not one operation. Another send comes
 // between two of its items, which a receipt then sees.
 func TestHarnessCatchesSplitBatch(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchMailbox(t, "split-batch", mailboxtest.SplitBatch, func(f *linearize.Failure) bool {
 		return f.Verdict == linearize.Illegal
 	})
@@ -453,6 +473,7 @@ func TestHarnessCatchesSplitBatch(t *testing.T) {
 // The bug: Interrupt claims to have woken more calls than it did. The
 // model requires every woken call to return interrupted right after.
 func TestHarnessCatchesInterruptOvercount(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchMailbox(t, "interrupt-overcount", mailboxtest.InterruptOvercount, func(f *linearize.Failure) bool {
 		return f.Verdict == linearize.Illegal
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
@@ -53,6 +54,7 @@ func lockedScenario(m linearize.Spec[StackIn, StackOut]) linearize.Scenario[Stac
 // A porcupine.Model whose state is a slice and that has no Equal: the
 // same error as a Model's, before any round.
 func TestPorcupineUncomparableStateIsAnError(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := lockedScenario(linearize.Porcupine[StackIn, StackOut](porcupine.Model{
 		Init: func() any { return []int{} },
 		Step: func(st, in, out any) (bool, any) { return true, append(st.([]int), 1) },
@@ -65,6 +67,7 @@ func TestPorcupineUncomparableStateIsAnError(t *testing.T) {
 
 // The control: the correct model passes.
 func TestModelCorrectStackPasses(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := lockedScenario(stackModel)
 	if _, err := sc.Run(); err != nil {
 		t.Fatal(err)
@@ -75,6 +78,7 @@ func TestModelCorrectStackPasses(t *testing.T) {
 // before any round, naming the fix, never crash inside porcupine with
 // "comparing uncomparable type".
 func TestModelUncomparableStateIsAnError(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := stackModel
 	m.Equal = nil
 	sc := lockedScenario(m)
@@ -88,6 +92,7 @@ func TestModelUncomparableStateIsAnError(t *testing.T) {
 // seed and round, never a crash inside porcupine's goroutines. Each case
 // names the mistake.
 func TestModelMistakesAreReported(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	cases := []struct {
 		name  string
 		spec  linearize.Spec[StackIn, StackOut]
@@ -133,6 +138,7 @@ func TestModelMistakesAreReported(t *testing.T) {
 // name(input), and the failure and its seed still come out. It would catch
 // a Format that called DescribeOperation unguarded.
 func TestDescribeThatPanicsKeepsTheReport(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := model.Queue()
 	describe := m.DescribeOperation
 	m.DescribeOperation = func(in, out any) string {
@@ -154,6 +160,7 @@ func TestDescribeThatPanicsKeepsTheReport(t *testing.T) {
 // asked, or of 80ms where 3 rounds were), or an environment that did not
 // reach the scenario.
 func TestRunBudget(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := queuetest.Scenario("q", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.Correct, 0) })
 	sc.Finally = func(spec.Queue[int], linearize.Caller[model.QueueInput, model.QueueOutput]) {
 		time.Sleep(2 * time.Millisecond)
@@ -181,6 +188,7 @@ func TestRunBudget(t *testing.T) {
 // hang still says how to replay it; a failure's replay line names the
 // test. It would catch the seed logged only after Run returns.
 func TestTestLogsTheSeedFirst(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	fake := &recordingTB{name: "TestStack"}
 	var logsBefore int
 	sc := queuetest.Scenario("lifo", func() spec.Queue[int] {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // README.md's "Verify your own primitive" quotes ExampleScenario: each of
@@ -13,6 +15,7 @@ import (
 // compiles, or shows an API that is gone (as the one before typed
 // scenarios did).
 func TestReadmeQuotesExampleScenario(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)

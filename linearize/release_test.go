@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 )
 
@@ -19,6 +20,7 @@ import (
 // and must not see a Release; a call that waits for help (not LockFree)
 // still gets one.
 func TestNoReleaseBesideLockFreeCalls(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, lockFree := range []bool{true, false} {
 		var releases atomic.Int32
 		var inside atomic.Bool

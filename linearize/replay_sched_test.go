@@ -10,6 +10,7 @@ import (
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/impl/rt/rttest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/schedule"
 	"github.com/insideout-go/insideout/spec"
@@ -48,6 +49,7 @@ func findAndReplay[S, In, Out any](t *testing.T, sc linearize.Scenario[S, In, Ou
 }
 
 func TestFailuresReplayExactly(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	t.Run("queue", func(t *testing.T) {
 		findAndReplay(t, queuetest.Scenario("queue-claims-tail-late", func() spec.Queue[int] {
 			return queuetest.BadQueue[int](queuetest.ClaimsTailLate, 0)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 )
 
@@ -13,6 +14,7 @@ import (
 // each as its result says, lets progress see every round, and stops at the
 // first failed round with that round's error, made after progress saw it.
 func TestRunRoundsStopsAtFailure(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	t.Setenv("INSIDEOUT_ROUND", "")
 	errRound3 := errors.New("round 3 failed")
 	var seen []int
@@ -64,6 +66,7 @@ func TestRunRoundsStopsAtFailure(t *testing.T) {
 // A zero round count runs 100 rounds; with INSIDEOUT_ROUND set, every one
 // of them is that round.
 func TestRunRoundsReplay(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, tc := range []struct {
 		env  string
 		want func(i int) int // the round the i-th run is
@@ -92,6 +95,7 @@ func TestRunRoundsReplay(t *testing.T) {
 // the seed comes from INSIDEOUT_SEED when none is given, and a bad
 // INSIDEOUT_SEED or INSIDEOUT_ROUND runs nothing.
 func TestRunRoundsUntilDone(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	t.Setenv("INSIDEOUT_ROUND", "")
 	t.Setenv("INSIDEOUT_SEED", "0x99")
 	ctx, cancel := context.WithCancel(t.Context())
@@ -128,6 +132,7 @@ func TestRunRoundsUntilDone(t *testing.T) {
 // duration that is not one is an error before any round. It would catch a
 // campaign that ignored the soak knob the scenarios obey.
 func TestRunRoundsBudget(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	t.Setenv("INSIDEOUT_ROUND", "")
 	t.Setenv("INSIDEOUT_DURATION", "50ms")
 	_, sum, err := linearize.RunRounds(t.Context(), 1, 3, 0, nil, func(uint64, int) linearize.RoundOutcome {

@@ -14,6 +14,8 @@ import (
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/schedule"
 	"pgregory.net/rapid"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // A Treiber stack whose top goes through the seam, so that the controlled
@@ -55,6 +57,7 @@ func (s *racySeamStack) Push(v int) {
 // Every strategy finds the lost push, and its token replays the failing
 // round exactly: the same trace hash and failure, every time.
 func TestScheduleFindsAndReplays(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, strategy := range []string{"random", "pct:2", "dfs:1"} {
 		t.Run(strategy, func(t *testing.T) {
 			st, err := schedule.Parse(strategy)
@@ -85,6 +88,7 @@ func TestScheduleFindsAndReplays(t *testing.T) {
 // The correct stack passes every strategy; DFS reports its programs
 // exhausted.
 func TestSchedulePassesCorrectStack(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, strategy := range []string{"random", "pct:3", "dfs:1"} {
 		st, _ := schedule.Parse(strategy)
 		sc := stackScenario("stack", func() Stack { return &seamStack{} })
@@ -102,6 +106,7 @@ func TestSchedulePassesCorrectStack(t *testing.T) {
 
 // A token that no longer fits says so: never a silent pass.
 func TestStaleTokenSaysWhere(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	st, _ := schedule.Parse("pct:2")
 	sc := stackScenario("racy-stack", func() Stack { return &racySeamStack{} })
 	sc.Schedule, sc.Seed, sc.Rounds, sc.Duration, sc.Clients, sc.OpsPerClient = st, 1, 200, 0, 2, 3
@@ -132,6 +137,7 @@ func TestStaleTokenSaysWhere(t *testing.T) {
 // must shrink to at most 4 operations (push ‖ push, then the drain's
 // pops), and the report show the schedule.
 func TestRapidShrinksProgramAndSchedule(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	defer setFlag(t, "rapid.nofailfile", "true")()
 	defer setFlag(t, "rapid.checks", "300")()
 	st, _ := schedule.Parse("random")
@@ -162,6 +168,7 @@ func TestRapidShrinksProgramAndSchedule(t *testing.T) {
 // A failure under the scheduler writes one HTML page with the program,
 // the interleaving and porcupine's view, loading nothing from the network.
 func TestScheduleReport(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	st, _ := schedule.Parse("pct:2")
 	sc := stackScenario("racy-stack", func() Stack { return &racySeamStack{} })
 	sc.Schedule, sc.Seed, sc.Rounds, sc.Duration, sc.Clients, sc.OpsPerClient = st, 1, 200, 0, 2, 3
@@ -213,6 +220,7 @@ func (s *seamLockedStack) Pop() (int, bool) {
 // lock-free, and fails the locked stack's, which block behind a stopped
 // lock holder.
 func TestCheckProgress(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	check := func(newStack func() Stack) string {
 		sc := stackScenario("stack", newStack)
 		for i := range sc.Ops {
@@ -253,6 +261,7 @@ func (s *coinStack) Push(v int) {
 }
 
 func TestRecheckCatchesNondeterminism(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	st, _ := schedule.Parse("random")
 	sc := stackScenario("coin-stack", func() Stack { return &coinStack{} })
 	sc.Schedule, sc.Recheck, sc.Seed, sc.Rounds, sc.Duration = st, true, 1, 50, 0

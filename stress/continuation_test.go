@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/cont/conttest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // The continuation suite's sizes at INSIDEOUT_SOAK=1, chosen so that it
@@ -31,6 +32,7 @@ const (
 // end with nothing left over. The race detector checks every hand-over
 // of a continuation between runners.
 func TestContinuationStorm(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	n := soak(t)
 	t.Run("busy", func(t *testing.T) {
 		conttest.Check{Rounds: contBusyRounds * n, Programs: contBusyPrograms, Instrs: contBusyInstrs}.Test(t)

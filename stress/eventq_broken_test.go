@@ -5,12 +5,14 @@ import (
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // The checks of the storm must be able to fail: each known-bad queue of
 // eventqtest below wraps a real one and gets one rule wrong, and a storm
 // must report it.
 func TestEventQueueStormCatchesBrokenQueues(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
 		bug  eventqtest.Bug
 		want string // in a problem

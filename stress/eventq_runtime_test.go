@@ -14,6 +14,7 @@ import (
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -43,6 +44,7 @@ const (
 // while continuations still wait in its queue, or a queue whose fds
 // outlive its runtime.
 func TestRuntimeEventQueueStorm(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	for storm := range rtqStorms * soak(t) {
 		rtqStorm(t, seed+uint64(storm))

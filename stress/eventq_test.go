@@ -14,6 +14,7 @@ import (
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -50,6 +51,7 @@ const (
 // continuation lost or handed back twice by Close, a lost firing, an fd
 // left open; under -race, an unsynchronised access in the queue.
 func TestEventQueueHistories(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	n := soak(t)
 	for _, shape := range []struct{ clients, ops int }{{6, 6}, {2, 16}} {
@@ -78,6 +80,7 @@ func TestEventQueueHistories(t *testing.T) {
 // Register, a one-shot fired twice, a continuation lost or duplicated, an
 // fd or a goroutine leaked.
 func TestEventQueueStorm(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	eqCountFDs(t) // the first read may make the runtime open its poller
 	fdsBefore := eqCountFDs(t)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -175,6 +176,7 @@ func itemNames(xs []*item) string {
 // such sleepers sooner or later and hide the bug; here nothing does, and
 // a round still asleep after stallTimeout fails with the mailbox's state.
 func TestMailboxBatchWakes(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	chaos.SetSeed(seed)
 	r := rand.New(rand.NewPCG(seed, 3000))

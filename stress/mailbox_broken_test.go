@@ -7,6 +7,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -21,6 +22,7 @@ import (
 // item sent turns up, or that does not check the order of the items a
 // batch receipt hands over.
 func TestConservationCatchesBrokenBatches(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
 		name string
 		bug  mailboxtest.Bug

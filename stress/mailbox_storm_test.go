@@ -13,6 +13,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -533,6 +534,7 @@ func mbAccount(items [][]item, status [][]uint8, logs []*popLog, receivers int) 
 // way. A lost item or a call that sleeps for good does not hang the test:
 // the watchdog stops the run after stallTimeout and names what is missing.
 func TestMailboxConservation(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	chaos.SetSeed(seed)
 	n := soak(t)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -87,6 +88,7 @@ func capString(c int) string {
 // sleeps beside an item, room, or a condition that holds (a lost wake-up);
 // a call that never returns; and, under -race, any unsynchronised access.
 func TestMailboxLinearizable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, capacity := range []int{0, 1, 2, spec.Unbounded} {
 		t.Run("cap"+capString(capacity), func(t *testing.T) {
 			mbHistories(t, capacity, 4, 4, mbHistoryRounds)

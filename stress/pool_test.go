@@ -12,6 +12,7 @@ import (
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -105,6 +106,7 @@ func newJob(id, steps int, progress, stepsRun *atomic.Int64, problems *mbProblem
 // fails for no reason the rules give; under -race, any unsynchronised
 // access between a worker, its ejected dispatcher and the pool.
 func TestPoolStorm(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	chaos.SetSeed(seed)
 	n := soak(t)
@@ -144,6 +146,7 @@ func TestPoolStorm(t *testing.T) {
 // up to poolCatchStorms storms, of seeds 1 on, and the last must catch it
 // if none before did.
 func TestPoolStormCatchesBrokenDispatchers(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	const poolCatchStorms = 3
 	for _, c := range []struct {
 		bug      pooltest.Bug

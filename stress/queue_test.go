@@ -15,6 +15,7 @@ import (
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/queue"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
@@ -99,6 +100,7 @@ func historyScenario(t *testing.T, name string, newQueue func() spec.Queue[int],
 // queue, leaves Len inexact once quiescent, or hangs a call; and, under
 // -race, any access to a shared word that is not synchronised.
 func TestQueueRolesLinearizable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := historyScenario(t, "queue-roles", queuetest.NewQueue, rolesOps, rolesRounds)
 	sc.Roles = [][]int{{1, 0}, {0, 1}} // even clients push, odd clients pop
 	sc.Test(t)
@@ -110,6 +112,7 @@ func TestQueueRolesLinearizable(t *testing.T) {
 // The bug: as above, plus those that need one client to be producer and
 // consumer, for example a pop that misses its own client's earlier push.
 func TestQueueMixedLinearizable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := historyScenario(t, "queue-mixed", queuetest.NewQueue, mixedOps, mixedRounds)
 	sc.Test(t)
 }
@@ -123,6 +126,7 @@ func TestQueueMixedLinearizable(t *testing.T) {
 // still holding items; a hint that moves backwards; an item popped from
 // the wrong segment's slot.
 func TestQueueSegmentEdgeLinearizable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var round atomic.Uint64
 	newQueue := func() spec.Queue[int] {
 		q := queue.New[int]()
@@ -415,6 +419,7 @@ func conserve(q spec.Queue[item], cfg conserveConfig) result {
 // end. A lost item does not hang the test: consumers give up once no item
 // has been popped for stallTimeout, and the test names what is missing.
 func TestQueueConservation(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	chaos.SetSeed(resolveSeed(t))
 	n := soak(t)
 	res := conserve(queue.New[item](), conserveConfig{
@@ -515,6 +520,7 @@ func storm(q spec.Queue[item], cfg stormConfig) result {
 // a hand-over whose item is lost or delivered twice, an abandoned slot
 // whose item is later popped anyway; and Len inexact once quiescent.
 func TestQueueStorm(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	chaos.SetSeed(seed)
 	n := soak(t)

@@ -12,6 +12,8 @@ import (
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/rt"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // tasks returns the thread ids of the process.
@@ -53,6 +55,7 @@ func pollFor(limit time.Duration, cond func() bool) bool {
 // goroutine exits, so Go keeps it); a runtime that never reports (a
 // thread that never starts) or never dies.
 func TestRuntimeOSThreads(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	chaos.SetSeed(seed)
 	var allowed unix.CPUSet

@@ -7,6 +7,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/rt/rttest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/model"
 )
@@ -114,6 +115,7 @@ func rtHistories(t *testing.T, clients, ops, rounds int) {
 //
 // The bug: see rtHistories.
 func TestRuntimeLinearizable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rtHistories(t, 4, 4, rtHistoryRounds)
 	rtHistories(t, 5, 3, rtHistoryRounds/2)
 	rtHistories(t, 6, 3, rtHistoryRounds/2)

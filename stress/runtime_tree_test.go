@@ -14,6 +14,7 @@ import (
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -297,6 +298,7 @@ func linkTreeHalt(cfg treeConfig, halted int) result {
 // wrong cause, a cascade whose errors do not say how it came; under -race,
 // any unsynchronised access between teardowns running at once.
 func TestRuntimeLinkTreeFailure(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	chaos.SetSeed(seed)
 	r := rand.New(rand.NewPCG(seed, 0x1ee))
@@ -325,6 +327,7 @@ func TestRuntimeLinkTreeFailure(t *testing.T) {
 // not woken by a linked halt, a runtime halted through a link that
 // reports an error though nothing failed.
 func TestRuntimeLinkTreeHalt(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	chaos.SetSeed(seed)
 	r := rand.New(rand.NewPCG(seed, 0x2ee))

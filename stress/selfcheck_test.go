@@ -9,6 +9,7 @@ import (
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -45,6 +46,7 @@ func requireCaught(t *testing.T, res result, want string) {
 }
 
 func TestConservationCatchesBrokenQueues(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range brokenQueues {
 		t.Run(c.name, func(t *testing.T) {
 			res := conserve(c.make(), conserveConfig{
@@ -57,6 +59,7 @@ func TestConservationCatchesBrokenQueues(t *testing.T) {
 }
 
 func TestStormCatchesBrokenQueues(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range brokenQueues {
 		t.Run(c.name, func(t *testing.T) {
 			res := storm(c.make(), stormConfig{workers: 8, perWorker: 2000, seed: 1, finish: time.Minute})
@@ -80,6 +83,7 @@ func TestStormCatchesBrokenQueues(t *testing.T) {
 func senderOf(x *item) int { return x.producer }
 
 func TestConservationCatchesBrokenMailboxes(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
 		name  string
 		bug   mailboxtest.Bug
@@ -121,6 +125,7 @@ func TestConservationCatchesBrokenMailboxes(t *testing.T) {
 }
 
 func TestVoidStormCatchesBrokenVoids(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
 		name  string
 		bug   mailboxtest.Bug

@@ -9,6 +9,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -163,6 +164,7 @@ func voidStorm(v voidBox, cfg voidConfig) result {
 // reports the gate closed too early or while it is paused, an Interrupt
 // that claims too many, flags inconsistent with the state.
 func TestVoidStorm(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	chaos.SetSeed(seed)
 	n := soak(t)

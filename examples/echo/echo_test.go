@@ -14,6 +14,8 @@ import (
 
 	"github.com/insideout-go/insideout/examples/echo"
 	"go.uber.org/goleak"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -47,6 +49,7 @@ func fdsSettled(t *testing.T, want int) int {
 // write would block, connections mixed up, a loop that never wakes, and
 // sockets or event-queue fds left open.
 func TestEchoManyClients(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	before := openFDs(t)
 	s, err := echo.Listen("127.0.0.1:0", 2)
 	if err != nil {
@@ -105,6 +108,7 @@ func TestEchoManyClients(t *testing.T) {
 // closes them. The bugs this catches: a hang-up that stops a loop, and
 // sockets of live connections left open by Close.
 func TestHangUpsAndCloseWithOpenConnections(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	before := openFDs(t)
 	s, err := echo.Listen("127.0.0.1:0", 1)
 	if err != nil {
@@ -143,6 +147,7 @@ func TestHangUpsAndCloseWithOpenConnections(t *testing.T) {
 
 // Bad addresses are errors, not panics.
 func TestListenErrors(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, addr := range []string{"", "localhost:99999", "localhost", "[::1]:0", "127.0.0.1", "127.0.0.1:port"} {
 		if s, err := echo.Listen(addr, 1); err == nil {
 			s.Close()
@@ -178,6 +183,7 @@ func echoes(t *testing.T, addr string) {
 // server start silently, and the kernel split the connections between the
 // two.
 func TestSecondServerRefused(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	first, err := echo.Listen("127.0.0.1:0", 2)
 	if err != nil {
 		t.Fatal(err)
@@ -215,6 +221,7 @@ func TestSecondServerRefused(t *testing.T) {
 // serve; a fresh address is not refused for want of Share either. The bug
 // this catches: a refusal that sharing cannot get past.
 func TestShare(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	first, err := echo.Listen("127.0.0.1:0", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +248,7 @@ func TestShare(t *testing.T) {
 // a served address that took TIME_WAIT for a server, and refused a
 // restart for a minute.
 func TestRestartAfterClose(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	s, err := echo.Listen("127.0.0.1:0", 1)
 	if err != nil {
 		t.Fatal(err)

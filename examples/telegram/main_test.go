@@ -4,12 +4,15 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // run parses its flags and arguments, reports usage errors with status 2
 // and input or output errors with status 1, and otherwise wraps the named
 // file or standard input onto standard output.
 func TestRun(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	golden, err := os.ReadFile("testdata/naur-30.golden")
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,8 @@ import (
 	"github.com/insideout-go/insideout/impl/rt"
 	"go.uber.org/goleak"
 	"pgregory.net/rapid"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // TestMain fails the run if any test leaves a goroutine behind.
@@ -131,6 +133,7 @@ func genReader(t *rapid.T, text string) io.Reader {
 // The pipeline writes exactly what the sequential reference writes, for
 // any text, width and capacity.
 func TestWrapMatchesReference(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		text := genText().Draw(t, "text")
 		width := rapid.IntRange(1, 100).Draw(t, "width")
@@ -151,6 +154,7 @@ func TestWrapMatchesReference(t *testing.T) {
 // have fitted on the line before. These are checked on the output alone,
 // without the reference.
 func TestWrapLineProperties(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		text := genText().Draw(t, "text")
 		width := rapid.IntRange(1, 100).Draw(t, "width")
@@ -208,6 +212,7 @@ func isSpace(r rune) bool { return len(strings.Fields(string(r))) == 0 }
 
 // Hand-checked cases, for the reference and the pipeline alike.
 func TestWrapExamples(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	cases := []struct {
 		text  string
 		width int
@@ -245,6 +250,7 @@ func TestWrapExamples(t *testing.T) {
 // testdata/naur.txt wrapped at width 30 is testdata/naur-30.golden, which
 // -update writes from the reference.
 func TestGolden(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	text, err := os.ReadFile("testdata/naur.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -328,6 +334,7 @@ func (f *failingWriter) Write(p []byte) (int, error) {
 // backpressure stops the reader soon after, far short of the end of the
 // input.
 func TestFailingWriter(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	defer goleak.VerifyNone(t)
 	const width = 72
 	text := bigText(256 << 10)
@@ -353,6 +360,7 @@ func TestFailingWriter(t *testing.T) {
 // A read error ends the input: wrap writes the wrapped text read before
 // it, and returns it.
 func TestReadError(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	defer goleak.VerifyNone(t)
 	errRead := errors.New("disk on fire (simulated)")
 	text := bigText(50_000) + "unfinished"
@@ -392,6 +400,7 @@ func (g *gatedWriter) Write(p []byte) (int, error) {
 // the reader stays a bounded distance ahead, whatever the size of the
 // input. Once the writer moves again, everything comes out right.
 func TestBackpressure(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	defer goleak.VerifyNone(t)
 	const width, capacity = 72, 4
 	text := bigText(256 << 10)
@@ -472,6 +481,7 @@ var errInjected = errors.New("injected failure (simulated)")
 // failed runtime's name; what was written is a prefix of the output; and
 // nothing hangs or is left behind.
 func TestStageFailureHaltsPipeline(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	defer goleak.VerifyNone(t)
 	const width = 72
 	text := bigText(256 << 10) // far more than the mailboxes hold
@@ -526,6 +536,7 @@ func TestStageFailureHaltsPipeline(t *testing.T) {
 // runtimes interrupted, frozen and thawed at random while they run, the
 // output is still exactly the reference's.
 func TestStagesYieldToTheirRuntimes(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	defer goleak.VerifyNone(t)
 	text := bigText(64 << 10)
 	for _, capacity := range []int{1, 4} {
@@ -580,6 +591,7 @@ func TestStagesYieldToTheirRuntimes(t *testing.T) {
 // runtime at any teardown); since the stages did not finish, wait reports
 // them halted rather than returning nil for a cut-off output.
 func TestHaltStopsPipeline(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	defer goleak.VerifyNone(t)
 	out := &gatedWriter{entered: make(chan struct{}), open: make(chan struct{})}
 	p := newPipeline(strings.NewReader(bigText(256<<10)), out, 72, 4)

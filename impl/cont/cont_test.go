@@ -9,6 +9,8 @@ import (
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/spec"
 	"go.uber.org/goleak"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -16,6 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // Steps run in order, one per call of Step, until one returns nil; Run
 // stops between steps when its context ends.
 func TestSteps(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var trace []int
 	n := 0
 	c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
@@ -47,6 +50,7 @@ func TestSteps(t *testing.T) {
 // step that panicked (so that a runtime can report it, and it is not
 // silently skipped).
 func TestPanicKeepsStep(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	c := cont.New(func(context.Context, *cont.C) cont.Step { panic("boom") })
 	func() {
 		defer func() {
@@ -87,6 +91,7 @@ func TestEmptyContinuationSize(t *testing.T) {
 // that handed out one slot twice (two continuations sharing a step), that
 // forgot to set the step, or that allocated per continuation.
 func TestMaker(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var m cont.Maker
 	const n = 3*cont.BlockSize + 5
 	ran := make([]int, n)
@@ -129,6 +134,7 @@ func TestMaker(t *testing.T) {
 // step is still running (the holder could step it twice at once), a next
 // step lost in the hand-over, and a refused continuation dropped.
 func TestAway(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	ctx := context.Background()
 	var held *cont.C
 	stepping := false

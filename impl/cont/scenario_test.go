@@ -16,6 +16,8 @@ import (
 	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // The Nim original's scenarios, written as step continuations.
@@ -23,6 +25,7 @@ import (
 // Visit: home -> away -> home. It would catch a Goto that ran the next
 // step where the continuation was, or that lost it.
 func TestVisit(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	home, homeBox := testpool.New(t, 2)
 	away, awayBox := testpool.New(t, 2)
 	var where []bool
@@ -51,6 +54,7 @@ func TestVisit(t *testing.T) {
 // the server's counter and adding it to the query; the caller stays home
 // and gets 1025 from the last.
 func TestComeFrom1025(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	home, homeBox := testpool.New(t, 1)
 	server, serverBox := testpool.New(t, 1)
 	counter := 1 // touched on the server only
@@ -96,6 +100,7 @@ func TestComeFrom1025(t *testing.T) {
 // on another OS thread when the caller's runtime is on one, and the caller
 // resumes where it was.
 func TestNovelThread(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, osThread := range []bool{false, true} {
 		var opts []rt.Option
 		if osThread {
@@ -136,6 +141,7 @@ func TestNovelThread(t *testing.T) {
 // is: its next step runs there and sees the error. It would catch a Goto
 // that dropped the continuation, or hid the failure.
 func TestGotoClosed(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	closed := mailbox.New[cont.C](1)
 	closed.CloseWrite()
 	var seen error
@@ -160,6 +166,7 @@ func TestGotoClosed(t *testing.T) {
 // next Step retries it before running anything: the continuation arrives
 // once, and its next step does not run where it was.
 func TestGotoPendingRetried(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	full := mailbox.New[cont.C](1)
 	full.Send(cont.New(nil))
 	ranHere := false
@@ -187,6 +194,7 @@ func TestGotoPendingRetried(t *testing.T) {
 // its own pool's mailbox, to depth 4; with n = 20 that is 168,421
 // continuations, each of which must run exactly once.
 func TestMillions(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	const n, depth = 20, 4
 	_, box := testpool.New(t, runtime.GOMAXPROCS(0))
 	var ran atomic.Int64
@@ -229,6 +237,7 @@ func TestMillions(t *testing.T) {
 // too, see spec.Mailbox); a pool then drains it. Every continuation runs
 // exactly once.
 func TestFillDrain(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	const fillers, k = 4, 200000
 	box := mailbox.New[cont.C](mailbox.Unbounded)
 	var ran atomic.Int64
@@ -279,6 +288,7 @@ func TestFillDrain(t *testing.T) {
 // and a route to nil fails like a Goto to nil: the continuation stays and
 // its next step sees the error.
 func TestRoute(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[cont.C](mailbox.Unbounded)
 	var arrived atomic.Int64
 	there := cont.NewRoute(box, func(context.Context, *cont.C) cont.Step { arrived.Add(1); return nil })

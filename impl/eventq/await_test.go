@@ -10,6 +10,8 @@ import (
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // runAwaits runs q's ready continuations, as a runner does, until done is
@@ -41,6 +43,7 @@ func runAwaits(t *testing.T, q *eventq.Queue, done func() bool) {
 // resumed), one that resumes at once (a busy loop, seen as reads that find
 // nothing), and data lost between two awaits.
 func TestAwaitReadsAsDataComes(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	r, w := pipe(t)
 	var got []byte
@@ -90,6 +93,7 @@ func TestAwaitReadsAsDataComes(t *testing.T) {
 // Sleep resumes the continuation no sooner than asked, and through the
 // queue. The bug this catches: a Sleep that does not wait.
 func TestSleepStep(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	const d = 5 * time.Millisecond
 	var woke []time.Time
@@ -117,6 +121,7 @@ func TestSleepStep(t *testing.T) {
 // at once with the reason. The bug this catches: a continuation dropped
 // because nothing could hold it.
 func TestAwaitWithoutQueue(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	r, _ := pipe(t)
 	var err error
 	c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {

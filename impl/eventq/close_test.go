@@ -12,12 +12,15 @@ import (
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // Catches: Close losing registered continuations, handing out a lent one
 // (it is with its holder), failing to wake a blocked Wait, or panicking
 // the second time; and calls after Close that do not report it.
 func TestClose(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q, err := eventq.New()
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +104,7 @@ func fdCount(t *testing.T) int {
 // one timerfd, made at its first timer and closed by Close); and a queue
 // whose timerfd Close leaves open.
 func TestFDCount(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	fdCount(t) // the first read may open the runtime's poller fds
 	before := fdCount(t)
 	var p [2]int

@@ -8,11 +8,14 @@ import (
 
 	"github.com/insideout-go/insideout/impl/eventq"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // Catches, under the race detector: the registration table touched
 // without the mutex, and fds leaked by registrations that race a Wait.
 func TestConcurrentUse(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	fdCount(t)
 	before := fdCount(t)
 	q, err := eventq.New()

@@ -14,6 +14,8 @@ import (
 	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // patience turns a hang into a failure; no test expects to come near it.
@@ -151,6 +153,7 @@ func one(t *testing.T, q *eventq.Queue, id eventq.ID, c *cont.C) eventq.Ready {
 
 // Catches: a registration that fires before its fd is ready, or never.
 func TestReadReadiness(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	r, w := pipe(t)
 	c := idle()
@@ -169,6 +172,7 @@ func TestReadReadiness(t *testing.T) {
 // Catches: Write mapped to the wrong epoll flag; readiness of a socket
 // missed.
 func TestWriteReadiness(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	_, w := pipe(t)
 	a, _ := socketpair(t)
@@ -196,6 +200,7 @@ func TestWriteReadiness(t *testing.T) {
 // Catches: hang-up not reported (HangUp is always reported, asked for or
 // not).
 func TestHangUpPipe(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	r, w := pipe(t)
 	c := idle()
@@ -211,6 +216,7 @@ func TestHangUpPipe(t *testing.T) {
 
 // Catches: NoPeer not mapped to EPOLLRDHUP.
 func TestNoPeerSocket(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	a, b := socketpair(t)
 	c := idle()
@@ -228,6 +234,7 @@ func TestNoPeerSocket(t *testing.T) {
 // Catches: a one-shot that fires again, or that stays registered (Cancel
 // true, Rearm accepted) after firing.
 func TestOneShotFiresOnce(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	r, w := pipe(t)
 	c := idle()
@@ -258,6 +265,7 @@ func TestOneShotFiresOnce(t *testing.T) {
 // a lent continuation handed out again before Rearm, and a level
 // registration that keeps firing once the data is read.
 func TestLevelFiresWhileDataRemains(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, ev := range []eventq.Events{eventq.Read, eventq.Read | eventq.Level, eventq.Read | eventq.Exclusive} {
 		t.Run(ev.String(), func(t *testing.T) {
 			q := newQueue(t)
@@ -301,6 +309,7 @@ func TestLevelFiresWhileDataRemains(t *testing.T) {
 // Catches: edge treated as level (a firing per Wait while data stays
 // unread), and an arrival while lent lost.
 func TestEdgeFiresOncePerArrival(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	r, w := pipe(t)
 	c := idle()
@@ -336,6 +345,7 @@ func TestEdgeFiresOncePerArrival(t *testing.T) {
 // Catches: two registrations of one fd colliding in epoll (EEXIST), and a
 // Cancel that takes the other registration with it.
 func TestTwoRegistrationsOneFD(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, ev := range []eventq.Events{eventq.Read, eventq.Read | eventq.Edge} {
 		t.Run(ev.String(), func(t *testing.T) {
 			q := newQueue(t)
@@ -373,6 +383,7 @@ func TestTwoRegistrationsOneFD(t *testing.T) {
 
 // Catches: bad input that panics, is accepted, or leaks an fd.
 func TestBadInput(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	dir := t.TempDir()
 	fdCount(t) // the first read may open the runtime's poller fds
 	before := fdCount(t)

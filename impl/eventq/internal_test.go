@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // Catches: a lent level registration left armed in the kernel. The lending
@@ -15,6 +16,7 @@ import (
 // epoll_wait would return at once for it: a Wait spinning on the CPU
 // until the continuation is handed back.
 func TestLentLevelDisarmedInKernel(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, tc := range []struct {
 		name     string
 		register func(q *Queue, c *cont.C, fd int) (ID, error)
@@ -120,6 +122,7 @@ func TestTimerHeap(t *testing.T) {
 // last timer, or the last one handed out): it then expires for nothing,
 // a spurious wake-up of the Wait for every cancelled timeout.
 func TestTimerfdDisarmedWhenEmpty(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, tc := range []struct {
 		name string
 		make func(q *Queue) error
@@ -167,6 +170,7 @@ func TestTimerfdDisarmedWhenEmpty(t *testing.T) {
 // firing and after the earliest timer was cancelled (its expiry then
 // hands out nothing).
 func TestTimerfdNotLeftReady(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, tc := range []struct {
 		name  string
 		first func(q *Queue) error

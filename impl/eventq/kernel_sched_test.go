@@ -13,6 +13,8 @@ import (
 	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/impl/seam"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // hangAfter ends the test binary with every goroutine's stack if the test
@@ -103,6 +105,7 @@ func controlledRound() (problems []string) {
 // limit), and system calls whose results depend on more than the order
 // of the steps (another hash).
 func TestControlledQueue(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	hangAfter(t, 20*time.Second)
 	begin := time.Now()
 	for seed := range uint64(20) {
@@ -129,6 +132,7 @@ func TestControlledQueue(t *testing.T) {
 // that sleeps in the kernel (uncontrolled blocking after 2s), a kernel
 // goroutine that polls for ever (the step limit).
 func TestControlledQueueDeadlock(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	hangAfter(t, 20*time.Second)
 	var q *eventq.Queue
 	begin := time.Now()

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/model"
 )
 
@@ -25,6 +26,7 @@ import (
 // out again before Rearm, a Cancel or Rearm whose result disagrees with
 // the registration's state, ids reused or out of order, an arrival lost.
 func TestLinearizable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for round := range 8 {
 		q, err := eventq.New()
 		if err != nil {

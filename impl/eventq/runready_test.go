@@ -8,12 +8,14 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // Catches: RunReady stepping nothing, handing a repeating registration's
 // continuation back without re-arming it, losing a one-shot's unfinished
 // continuation, or keeping the registration of a finished one.
 func TestRunReady(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	r, w := pipe(t)
 	ctx := context.Background()
@@ -102,6 +104,7 @@ func runUntil(t *testing.T, q *eventq.Queue, cond func(rest []*cont.C) bool) []*
 
 // Catches: a RunReady that ignores its context's end while blocked.
 func TestRunReadyContext(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // window bounds a timer's deadline: the queue reads its clock inside the
@@ -80,6 +81,7 @@ func (o *orderChecker) batch(got []eventq.Ready, now time.Time) {
 // non-decreasing deadline order, across Waits and within each Wait's batch
 // (ties, deadlines too close to tell apart, in either order).
 func TestTimersFireInDeadlineOrder(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	const n = 200
 	const spread = 20 * time.Millisecond
@@ -112,6 +114,7 @@ func TestTimersFireInDeadlineOrder(t *testing.T) {
 // 1..20 ms; 50 chosen at random are cancelled, most of them neither the
 // earliest nor the last in the heap.
 func TestTimerCancelInHeap(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	const n = 100
 	const spread = 19 * time.Millisecond
@@ -167,6 +170,7 @@ func TestTimerCancelInHeap(t *testing.T) {
 // each firing, the total of Counts so far must be exactly the expirations
 // due by then, within the window the clock readings allow.
 func TestEveryKeepsSchedule(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	const d = 5 * time.Millisecond
 	c := idle()
@@ -213,6 +217,7 @@ func TestEveryKeepsSchedule(t *testing.T) {
 // timers, and Close handing back many timers out of registration order or
 // leaving the timerfd open.
 func TestManyTimersNoFD(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	fdCount(t) // the first read may open the runtime's poller fds
 	before := fdCount(t)
 	q, err := eventq.New()
@@ -272,6 +277,7 @@ func TestManyTimersNoFD(t *testing.T) {
 // (a blocked Wait then sleeps until a later deadline, or for ever), or set
 // wrongly when a timer is cancelled, re-armed, or the heap empties.
 func TestTimerfdFollowsEarliest(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	t.Run("EarlierWakesBlockedWait", func(t *testing.T) {
 		q := newQueue(t)
 		if _, err := q.After(time.Hour, idle()); err != nil {

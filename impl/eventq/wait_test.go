@@ -10,11 +10,14 @@ import (
 
 	"github.com/insideout-go/insideout/impl/eventq"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // Catches: a cancelled registration that still fires, and a Cancel that
 // reports true twice.
 func TestCancel(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	r, w := pipe(t)
 	c := idle()
@@ -38,6 +41,7 @@ func TestCancel(t *testing.T) {
 // Catches: timers that never fire, fire twice (After), or stop after one
 // period (Every), and a cancelled timer that fires.
 func TestTimers(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	t.Run("After", func(t *testing.T) {
 		q := newQueue(t)
 		c := idle()
@@ -100,6 +104,7 @@ func TestTimers(t *testing.T) {
 // Catches: a Wake that does not break a blocked Wait (or is lost when no
 // Wait is blocked yet), and a woken Wait that hands something out.
 func TestWake(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	r, _ := pipe(t)
 	if _, err := q.Register(r.fd, eventq.Read, idle()); err != nil {
@@ -142,6 +147,7 @@ func TestWake(t *testing.T) {
 // Catches: EINTR from epoll_wait returned as an error, or ending the wait
 // early. Signals are sent to the very thread blocked in epoll_wait.
 func TestWaitRetriesEINTR(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGUSR2) // caught, so each one interrupts
@@ -186,6 +192,7 @@ func TestWaitRetriesEINTR(t *testing.T) {
 // Catches: a signal that never reaches its continuation, the wrong signal
 // reported, and a watcher goroutine left running after Cancel (goleak).
 func TestSignal(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := newQueue(t)
 	c := idle()
 	id, err := q.Signal(c, syscall.SIGUSR1)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -157,6 +158,7 @@ func batchRun(t *testing.T, capacity, senders, receivers, perSender int, seed ui
 // hands out a copy; a wake-up lost between a batch and a sleeper (the run
 // hangs, and the deadline reports it); a result a batch never returns.
 func TestBatchConcurrentConservation(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	const senders, receivers, perSender = 3, 3, 4000
 	for i, capacity := range []int{1, 7, Unbounded} {
 		t.Run(fmt.Sprint("cap", capacity), func(t *testing.T) {
@@ -204,6 +206,7 @@ func TestBatchConcurrentConservation(t *testing.T) {
 // operation can come between two items of the batch), which the contract
 // forbids: "Nothing comes between two of them".
 func TestBatchesAreOneStep(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	t.Run("send", func(t *testing.T) {
 		const senders, perSender = 4, 4000
 		got, _ := batchRun(t, Unbounded, senders, 1, perSender, 7)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/internal/segment"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -89,6 +90,7 @@ func noHang(t *testing.T, what string, f func() error) {
 // (reporting Paused, Unwritable or Full for a batch holding nil), or that
 // lets a nil into the mailbox.
 func TestTrySendManyNil(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, vs := range [][]int{{0}, {0, 2, 3}, {1, 0, 3}, {1, 2, 0}} {
 		m := New[int](Unbounded)
 		if n, r := m.TrySendMany(batchOf(vs...)); n != 0 || r != spec.Nil {
@@ -118,6 +120,7 @@ func TestTrySendManyNil(t *testing.T) {
 // reading still taking batches (the Nim original's behaviour, which the
 // contract drops), or a refused batch that sends some of its items anyway.
 func TestTrySendManyRefusals(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
 		name  string
 		setup func(m *Mailbox[int])
@@ -159,6 +162,7 @@ func TestTrySendManyRefusals(t *testing.T) {
 // there), sends the wrong part (the last two), or reports a count other
 // than what it sent.
 func TestTrySendManyPartial(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := New[int](3)
 	first := batchOf(100)
 	m.TrySend(first[0])
@@ -194,6 +198,7 @@ func TestTrySendManyPartial(t *testing.T) {
 // single-item form would succeed, or one that touches the mailbox (takes
 // or loses an item, or wakes someone into a wrong state).
 func TestBatchEmpty(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := New[int](2)
 	if n, r := m.TrySendMany([]*int{}); n != 0 || r != spec.Delivered {
 		t.Errorf("TrySendMany([]) on an empty mailbox = %d %v, want 0 Delivered", n, r)
@@ -223,6 +228,7 @@ func TestBatchEmpty(t *testing.T) {
 // len(dst) when fewer were there (or writes nils or stale items past the
 // count), or that takes more than dst holds.
 func TestTryRecvManyFIFO(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := New[int](Unbounded)
 	vs := batchOf(seq(1, 7)...)
 	if n, r := m.TrySendMany(vs); n != 7 || r != spec.Delivered {
@@ -281,6 +287,7 @@ func TestTryRecvManyFIFO(t *testing.T) {
 // queued; closed for writing reported Unreadable while items remain), or
 // a refusal that takes items or scribbles on dst.
 func TestTryRecvManyRefusals(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sentinel := new(int)
 	fresh := func() []*int { return []*int{sentinel, sentinel, sentinel} }
 	check := func(m *Mailbox[int], what string, wantN int, want spec.Result) {
@@ -327,6 +334,7 @@ func TestTryRecvManyRefusals(t *testing.T) {
 // out of bounds), a segment created twice or skipped, or a receipt that
 // reads a slot of the wrong segment.
 func TestBatchesAcrossSegments(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	const total = 3*segment.Slots + 517
 	sendSizes := []int{1, 1015, 1016, 1017, 2, 2500, 7, 3000}
 	recvSizes := []int{3, 1016, 1, 1500, 1017, 64, 4000}
@@ -381,6 +389,7 @@ func TestBatchesAcrossSegments(t *testing.T) {
 // wrapped word (positions past the wrap land in segment 0 or far beyond),
 // or a count that goes wrong across the wrap.
 func TestBatchesAcrossPositionWrap(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	noHang(t, "batches across the position wrap", func() error {
 		m := New[int](16)
 		start := uint64(posMask - 5)

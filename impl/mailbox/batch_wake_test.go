@@ -10,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -21,6 +22,7 @@ import (
 // The bug: a batch receipt that returns nil for a slot not yet written,
 // returns before all its items are there, or sleeps through the write.
 func TestTryRecvManyWaitsForItemsInFlight(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := New[int](Unbounded)
 	seg := m.tailSeg.Load()
 	m.tail.Store(advance(m.tail.Load(), 3)) // a batch claims slots 0..2 and stalls before writing them
@@ -82,6 +84,7 @@ func goRecv(t *testing.T, wg *sync.WaitGroup, m *Mailbox[int], got **int, err *e
 // wake-up, which the deadline turns into a failure; or one that hands a
 // sleeper an item from the middle of the batch.
 func TestTrySendManyWakesReceivers(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, k := range []int{1, 2, 3, 8} {
 		for _, extra := range []int{0, 2} {
 			t.Run(fmt.Sprintf("%d-asleep-%d-sent", k, k+extra), func(t *testing.T) {
@@ -130,6 +133,7 @@ func TestTrySendManyWakesReceivers(t *testing.T) {
 // so that all but two wake only to sleep again (a thundering herd), or
 // that wakes fewer than it sends (caught above).
 func TestTrySendManyWakeUpsAreTargeted(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := New[int](Unbounded)
 	var wg sync.WaitGroup
 	got := make([]*int, 5)
@@ -175,6 +179,7 @@ func TestTrySendManyWakeUpsAreTargeted(t *testing.T) {
 // more senders than there is room for, which then overfill the mailbox
 // or go back to sleep.
 func TestTryRecvManyWakesSenders(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct{ asleep, take int }{{1, 3}, {3, 3}, {3, 2}, {5, 5}} {
 		t.Run(fmt.Sprintf("%d-asleep-%d-taken", c.asleep, c.take), func(t *testing.T) {
 			const capacity = 5
@@ -239,6 +244,7 @@ func TestTryRecvManyWakesSenders(t *testing.T) {
 // The bug: a batch that wakes the Wait calls only on a settle it skips
 // (the watchers stay asleep), or only when no receiver sleeps.
 func TestBatchesWakeWaitCalls(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, receivers := range []int{0, 2} {
 		t.Run(fmt.Sprintf("%d-receivers-asleep", receivers), func(t *testing.T) {
 			// The receivers take two of the four items as the batch lands,

@@ -7,12 +7,15 @@ import (
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // rapid-generated concurrent scenarios, checked by porcupine: rapid draws
 // the capacity, the number of clients and their programs, and would
 // shrink a failing program to a minimal one.
 func TestConcurrentScenarios(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(rt *rapid.T) {
 		capacity := rapid.SampledFrom([]int{0, 1, 2, 3, spec.Unbounded}).Draw(rt, "cap")
 		sc := mailboxtest.Scenario("mailbox", capacity, mailboxtest.NewMailbox)
@@ -30,6 +33,7 @@ func TestConcurrentScenarios(t *testing.T) {
 
 // Seeded randomized rounds at several capacities, Lincheck style.
 func TestLinearizable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []int{0, 1, 2, spec.Unbounded} {
 		sc := mailboxtest.Scenario("mailbox", c, mailboxtest.NewMailbox)
 		sc.Rounds = 200

@@ -8,6 +8,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/schedule"
 )
@@ -22,6 +23,7 @@ import (
 // round it found; a change to the scheduler or to PCT moves it: find it
 // again with Rounds -1 and a Duration of a minute over seeds 1 to 10.)
 func TestFlagsSeesInterruptTakenAtomically(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	run := func(rounds int) error {
 		st, _ := schedule.Parse("pct:3")
 		sc := mailboxtest.Scenario("mailbox-cap0", 0, mailboxtest.NewMailbox)
@@ -52,6 +54,7 @@ func TestFlagsSeesInterruptTakenAtomically(t *testing.T) {
 // a Resume whose copy lands after a Pause that had returned, clearing the
 // pause for receivers: a TryRecv then answers Empty in a paused mailbox.
 func TestFlagCopiesNeverLandStale(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	run := func(rounds int) error {
 		st, _ := schedule.Parse("pct:3")
 		sc := mailboxtest.Scenario("mailbox-cap1", 1, mailboxtest.NewMailbox)

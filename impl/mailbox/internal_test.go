@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/insideout-go/insideout/impl/internal/segment"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -47,6 +48,7 @@ func waitSleepers(t *testing.T, c *core, k kind, n int) {
 // sleeping sender, not all of them, and a delivery wakes one receiver. A
 // mailbox that broadcast on every change would empty the list here.
 func TestWakeUpsAreTargeted(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := New[int](1)
 	one := 1
 	m.TrySend(&one)
@@ -80,6 +82,7 @@ func TestWakeUpsAreTargeted(t *testing.T) {
 // With nobody asleep, a successful operation does no wake-up work at all:
 // no sleeper bit is set, so it never takes the mutex.
 func TestNoSleepersNoBits(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := New[int](4)
 	v := 1
 	for range 3 {
@@ -95,6 +98,7 @@ func TestNoSleepersNoBits(t *testing.T) {
 // it and has not pushed it yet). The receiver must wait for it, without
 // spinning for ever, and get it once the sender places it.
 func TestItemInFlight(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := New[int](Unbounded)
 	seg := m.tailSeg.Load()
 	m.tail.Store(advance(m.tail.Load(), 1)) // a send claims slot 0 and stalls before writing it
@@ -131,6 +135,7 @@ func TestItemInFlight(t *testing.T) {
 // segment hint. A mailbox whose positions start just below the wrap must
 // carry items across it in order.
 func TestPositionsWrap(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := New[int](4)
 	start := uint64(posMask - 5)
 	// As a mailbox that has moved 2^34-5 items would be: both positions
@@ -160,6 +165,7 @@ func TestPositionsWrap(t *testing.T) {
 // before setting it let the woken caller read flags without it (the stress
 // suite found it).
 func TestInterruptFinishesBeforeWaking(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for range 500 {
 		m := New[int](2)
 		v := 1
@@ -188,6 +194,7 @@ func TestInterruptFinishesBeforeWaking(t *testing.T) {
 // finds that one) or overtook a queued item, and a woken Send left
 // counted in woken, which would switch the receive spin off for good.
 func TestHandOff(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := New[int](Unbounded)
 	got := make(chan int, 2)
 	recv := func() {
@@ -272,6 +279,7 @@ func TestHandOff(t *testing.T) {
 // while a TryRecv after it still finds the head word clean and reports
 // Empty; the stress suite found it so.
 func TestRepeatedControlWaitsForTheFirst(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
 		name string
 		flag uint64

@@ -14,6 +14,8 @@ import (
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
 	"pgregory.net/rapid"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 func ptr(v int) *int { return &v }
@@ -37,6 +39,7 @@ func val(p *int) int {
 // that writes past what it received; and any drift of Len, Cap or Flags
 // that a batch leaves behind.
 func TestStateMachine(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		capacity := rapid.SampledFrom([]int{0, 1, 2, 3, 5, mailbox.Unbounded}).Draw(t, "cap")
 		sm := &mbMachine{m: mailbox.New[int](capacity), ref: model.NewMailboxRef(capacity)}
@@ -275,6 +278,7 @@ func TestNegativeCapacityPanics(t *testing.T) {
 }
 
 func TestCapacities(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	if f := mailbox.New[int](0).Flags(); f&spec.FlagFull == 0 || f&spec.FlagEmpty == 0 {
 		t.Errorf("capacity 0: flags %v, want Full and Empty from birth", f)
 	}
@@ -318,6 +322,7 @@ func waitDone(t *testing.T, done <-chan struct{}, what string) {
 // Blocked calls wake when the state frees them: an item for Recv, room
 // for Send, Resume for both, and closes with the right errors.
 func TestBlockingWakes(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := mailbox.New[int](1)
 	done := make(chan struct{})
 	var got *int
@@ -367,6 +372,7 @@ func TestBlockingWakes(t *testing.T) {
 // Interrupt(n) wakes at most n sleepers, reports how many, and leaves one
 // interrupt pending when it wakes fewer than n.
 func TestInterrupt(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := mailbox.New[int](1)
 	const sleepers = 4
 	errs := make(chan error, sleepers)
@@ -411,6 +417,7 @@ func TestInterrupt(t *testing.T) {
 // A context that ends while a call sleeps ends the call, with the
 // context's error, and leaves nothing behind.
 func TestContext(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := mailbox.New[int](0)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
@@ -428,6 +435,7 @@ func TestContext(t *testing.T) {
 
 // All receives until the mailbox is unreadable.
 func TestAll(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := mailbox.New[int](2)
 	go func() {
 		for i := range 10 {
@@ -447,6 +455,7 @@ func TestAll(t *testing.T) {
 // The void mailbox is a gate: Wait calls sleep while it is paused, answer
 // false once it is closed, and the rest return at once.
 func TestVoid(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	v := mailbox.NewVoid()
 	if f := v.Flags(); f != spec.FlagEmpty|spec.FlagFull|spec.FlagReadable|spec.FlagWritable|spec.FlagBounded {
 		t.Fatalf("new void mailbox: flags %v", f)
@@ -493,6 +502,7 @@ func cpuTime(t *testing.T) time.Duration {
 // A call blocked for a second costs the process essentially no CPU: it is
 // parked, not spinning. A busy-waiting Recv would burn about a second.
 func TestBlockedCallsCostNoCPU(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	empty, full := mailbox.New[int](1), mailbox.New[int](0)
 	var wg sync.WaitGroup
 	recvDone, sendDone := make(chan error, 1), make(chan error, 1)
@@ -522,6 +532,7 @@ func TestBlockedCallsCostNoCPU(t *testing.T) {
 // never ends and so hid the mistake until a cancellation did not come.
 // Send and Recv, which have no context, still work.
 func TestNilContextPanics(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := mailbox.New[int](1)
 	for name, f := range map[string]func(){
 		"SendContext": func() { m.SendContext(nil, new(int)) },
@@ -552,6 +563,7 @@ func TestNilContextPanics(t *testing.T) {
 // added to the path that does not wait, such as a context made per call
 // for Send's and Recv's lack of one.
 func TestSendRecvAllocateNothing(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	m := mailbox.New[int](mailbox.Unbounded)
 	v := 1
 	if n := testing.AllocsPerRun(1000, func() {

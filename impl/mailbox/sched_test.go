@@ -17,6 +17,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
 	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/schedule"
 	"github.com/insideout-go/insideout/model"
@@ -37,6 +38,7 @@ import (
 // which a free run turns into runtime.Gosched. The test does not depend on
 // that.
 func TestScheduleCatchesCheckThenRegister(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
 		strategy string
 		seed     uint64
@@ -201,6 +203,7 @@ func funcAt(place string) string {
 // handOff, the wake-ups or a snapshot. Any other (a spin past the bound, a wait
 // elsewhere) fails it.
 func TestMailboxProgress(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	locked := progressStalls(progressScenario(2, func(c int) mailboxtest.Mailbox { return mailboxtest.Locked(c) }, ""), 400, true)
 	if len(locked) == 0 || !strings.Contains(locked[0].why, "not obstruction-free") {
 		t.Fatalf("the mailbox under a mutex passed the lock-freedom check: %v", locked)

@@ -12,6 +12,8 @@ import (
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // poolWorker is a worker's runtime and its reference runtime.
@@ -44,6 +46,7 @@ func (m *poolMachine) all() []*poolWorker { return append(slices.Clone(m.workers
 // of a worker, and Halt; then closes it and checks that the work was
 // conserved.
 func TestPoolStateMachine(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		m := newPoolMachine(t)
 		t.Repeat(map[string]func(*rapid.T){
@@ -321,6 +324,7 @@ func (m *poolMachine) finish(t *rapid.T) {
 // takes a job completes it and ends, so the dead workers must number the
 // jobs completed, at every settled instant.
 func TestPoolRunnerStateMachine(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		box := mailbox.New[cont.C](mailbox.Unbounded)
 		jobs := newJobSet()

@@ -14,6 +14,8 @@ import (
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/spec"
 	"go.uber.org/goleak"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -48,6 +50,7 @@ func job(k int, done *atomic.Int64) *cont.C {
 // A waiter pool runs every continuation sent to it, and Close drains the
 // mailbox, ends the workers and joins them.
 func TestWaiterRunsEverything(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[cont.C](mailbox.Unbounded)
 	p, err := pool.New(pool.Waiter, box, runtime.GOMAXPROCS(0))
 	if err != nil {
@@ -70,6 +73,7 @@ func TestWaiterRunsEverything(t *testing.T) {
 
 // A runner runs exactly one continuation, then its runtime ends.
 func TestRunnerRunsOne(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[cont.C](4)
 	var done atomic.Int64
 	box.Send(job(2, &done))
@@ -90,6 +94,7 @@ func TestRunnerRunsOne(t *testing.T) {
 // sent ran to completion, or is still in the mailbox, or is among the
 // leftovers of the halted workers.
 func TestHaltConservesWork(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[cont.C](mailbox.Unbounded)
 	p, err := pool.New(pool.Waiter, box, 3)
 	if err != nil {
@@ -118,6 +123,7 @@ func TestHaltConservesWork(t *testing.T) {
 }
 
 func TestMembership(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[cont.C](1)
 	p, err := pool.New(pool.Waiter, box, 3)
 	if err != nil {
@@ -151,6 +157,7 @@ func TestMembership(t *testing.T) {
 // Interrupt wakes idle workers, which go back to waiting: the pool still
 // runs what comes next.
 func TestInterruptKeepsWorking(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[cont.C](mailbox.Unbounded)
 	p, _ := pool.New(pool.Waiter, box, 2)
 	p.Interrupt()
@@ -164,6 +171,7 @@ func TestInterruptKeepsWorking(t *testing.T) {
 // Cancel ends every worker with ErrCanceled; Shutdown gives up when its
 // context ends.
 func TestCancelAndShutdownDeadline(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[cont.C](mailbox.Unbounded)
 	p, _ := pool.New(pool.Waiter, box, 2)
 	p.Cancel()
@@ -205,6 +213,7 @@ func slowJob(release <-chan struct{}, done *atomic.Int64) *cont.C {
 // catches: a worker sitting on 63 quick continuations behind a slow one,
 // while the other worker has nothing to do.
 func TestWaiterGivesBackWhatItTookAhead(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[cont.C](mailbox.Unbounded)
 	release := make(chan struct{})
 	var done, slowDone atomic.Int64
@@ -240,6 +249,7 @@ func TestWaiterGivesBackWhatItTookAhead(t *testing.T) {
 // closed for writing) is among the leftovers when it stops. The bug this
 // catches: continuations taken in a batch and lost with their worker.
 func TestLeftoversIncludeWhatWasTakenAhead(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[cont.C](mailbox.Unbounded)
 	release := make(chan struct{})
 	defer close(release)
@@ -281,6 +291,7 @@ func TestLeftoversIncludeWhatWasTakenAhead(t *testing.T) {
 // continuation parked in the queue of a worker that waits in its mailbox,
 // where nothing would ever resume it.
 func TestWorkersDoNotPoll(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[cont.C](mailbox.Unbounded)
 	p, err := pool.New(pool.Waiter, box, 1)
 	if err != nil {

@@ -10,11 +10,13 @@ import (
 	"unsafe"
 
 	"github.com/insideout-go/insideout/impl/internal/segment"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // An empty queue polled many times must neither advance head (burning
 // indices that producers then skip) nor allocate segments.
 func TestEmptyPollsClaimNothing(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := New[int]()
 	seg := q.headSeg.Load()
 	allocs := testing.AllocsPerRun(10000, func() {
@@ -38,6 +40,7 @@ func TestEmptyPollsClaimNothing(t *testing.T) {
 // bounded wait), must not return nil while the claimed item may be pending
 // and others follow, and the producer's item must come out later.
 func TestAbandonedSlotIsSkipped(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := New[int]()
 	q.tail.Add(1) // a producer claims index 0 and stalls
 	if got := q.Pop(); got != nil {
@@ -63,6 +66,7 @@ func TestAbandonedSlotIsSkipped(t *testing.T) {
 
 // A producer whose slot a consumer marked waiting hands its item over.
 func TestHandOver(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := New[int]()
 	s := q.tailSeg.Load()
 	atomic.StorePointer(s.Slot(0), waiting) // a consumer arrived first and waits
@@ -79,6 +83,7 @@ func TestHandOver(t *testing.T) {
 // a consumer to act inside that window; the concurrent tests and the stress
 // suites under -tags chaos reach it.)
 func TestAbandonedSlotMovesProducerOn(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := New[int]()
 	s := q.tailSeg.Load()
 	atomic.StorePointer(s.Slot(0), taken) // abandoned before the producer came
@@ -92,6 +97,7 @@ func TestAbandonedSlotMovesProducerOn(t *testing.T) {
 // Segments are linked and found across boundaries, from either side, and
 // consumed segments drop out of the queue's reach.
 func TestSegmentsChainAndRetire(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := New[int]()
 	first := q.headSeg.Load()
 	n := 3*segment.Slots + 5

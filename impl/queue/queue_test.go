@@ -10,6 +10,8 @@ import (
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/model"
 	"pgregory.net/rapid"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // Push(nil) is a programmer error: nil is Pop's empty result. The panic
@@ -28,6 +30,7 @@ func TestPushNilPanics(t *testing.T) {
 // The pointer popped is the pointer pushed (zero copy), in FIFO order,
 // across several segments.
 func TestFIFOIdentity(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := queue.New[[64]byte]()
 	items := make([]*[64]byte, 5000)
 	for i := range items {
@@ -50,6 +53,7 @@ func TestFIFOIdentity(t *testing.T) {
 // rapid state machine: any sequence of Push, Pop and Len agrees with the
 // slice model at every step.
 func TestStateMachine(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		q := queue.New[int]()
 		var ref model.FIFO[int]
@@ -92,6 +96,7 @@ func TestStateMachine(t *testing.T) {
 // the number of clients, their programs and the producer/consumer roles,
 // and would shrink a failure to a minimal program.
 func TestConcurrentScenarios(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(rt *rapid.T) {
 		sc := queuetest.Scenario("queue", queuetest.NewQueue)
 		sc.Clients = rapid.IntRange(1, 6).Draw(rt, "clients")
@@ -105,6 +110,7 @@ func TestConcurrentScenarios(t *testing.T) {
 
 // Seeded randomized rounds, Lincheck style.
 func TestLinearizable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := queuetest.Scenario("queue", queuetest.NewQueue)
 	sc.Rounds = 500
 	sc.Test(t)
@@ -114,6 +120,7 @@ func TestLinearizable(t *testing.T) {
 // a sentinel, not the pointer. A queue that left the pointer in the slot
 // would keep up to a segment's worth of popped items alive.
 func TestPoppedItemsAreCollectable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q := queue.New[[1024]byte]()
 	collected := make(chan struct{}, 2)
 	for range 2 {
@@ -150,6 +157,7 @@ func liveHeap() uint64 {
 // After ten million pushes and pops, consumed segments must have become
 // garbage: the live heap returns to within 1 MiB of where it started.
 func TestHeapReturnsAfterTenMillion(t *testing.T) {
+	testdeadline.Guard(t, 3*testdeadline.Default) // 31s under the race detector on two busy cores
 	const n = 10_000_000
 	item := new(int)
 	q := queue.New[int]()
@@ -183,6 +191,7 @@ func TestHeapReturnsAfterTenMillion(t *testing.T) {
 // measures the same at a larger scale; a million items are enough to see
 // the per-segment overhead.
 func TestBytesPerQueuedItem(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	const n = 1_000_000
 	item := new(int)
 	before := liveHeap()

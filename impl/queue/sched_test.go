@@ -10,6 +10,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/schedule"
 	"github.com/insideout-go/insideout/spec"
@@ -32,6 +33,7 @@ import (
 // quieter machine all 5 failed within 0.4s. The test does not depend on
 // that.
 func TestScheduleCatchesPublicationBeforeInitialisation(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
 		strategy string
 		rounds   int
@@ -107,6 +109,7 @@ func lastPlace(sr seam.Result) string {
 // (queuetest.BadQueue's Correct), whose calls wait for a stopped lock
 // holder, fails the same check.
 func TestQueueProgress(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := queuetest.Scenario("queue", queuetest.NewQueue)
 	sc.Clients, sc.OpsPerClient = 3, 4
 	if why := checkProgress(sc, 400); why != "" {

@@ -16,6 +16,8 @@ import (
 	"github.com/insideout-go/insideout/impl/seq"
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // joinWithin joins r and returns its error, failing the test with the
@@ -80,6 +82,7 @@ func reader(fd int, got *atomic.Int64) *cont.C {
 // bugs this catches: a runtime that ends while its continuation waits in
 // its queue, one that never resumes it, and a queue left open.
 func TestAwaitOnARuntime(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	before := openFDs(t)
 	r, w := pipe(t)
 	var got atomic.Int64
@@ -116,6 +119,7 @@ func TestAwaitOnARuntime(t *testing.T) {
 // Freeze that cannot reach a runtime asleep in epoll_wait, and a
 // continuation lost with the queue.
 func TestIdleInEventQueue(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	r, _ := pipe(t)
 	var got atomic.Int64
 	c := reader(r, &got)
@@ -155,6 +159,7 @@ func TestIdleInEventQueue(t *testing.T) {
 // last has finished. The bugs this catches: a runtime that ends with its
 // first continuation, and continuations that never get a turn.
 func TestContinuationsShareARuntime(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	const n, naps = 50, 3
 	var finished atomic.Int64
 	sleeper := func() *cont.C {
@@ -203,6 +208,7 @@ func TestContinuationsShareARuntime(t *testing.T) {
 // back (it reads one byte and stops), and a finished one left registered
 // (the runtime never ends).
 func TestRepeatingRegistrationOnARuntime(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	r, w := pipe(t)
 	var bytes atomic.Int64
 	one := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
@@ -235,6 +241,7 @@ func TestRepeatingRegistrationOnARuntime(t *testing.T) {
 // A sequential continuation sleeps on its runtime in straight-line code.
 // The bug this catches: k.Sleep unable to find the runtime's queue.
 func TestSequentialSleepOnARuntime(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var naps int
 	start := time.Now()
 	run, err := rt.Spawn(seq.New(func(k *seq.K) {
@@ -258,6 +265,7 @@ func TestSequentialSleepOnARuntime(t *testing.T) {
 // it is, with ErrNoQueue. The bug this catches: a continuation dropped
 // by a runtime that cannot hold it.
 func TestNoQueueWithoutPolling(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	r, _ := pipe(t)
 	var err error
 	c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
@@ -282,6 +290,7 @@ func TestNoQueueWithoutPolling(t *testing.T) {
 // sleeps without polling its queue), a signal registration counted as
 // work (the runtime never ends), and one handed back as a leftover.
 func TestSignalsThroughTheQueue(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var n atomic.Int64
 	r, err := rt.Spawn(counter(&n), rt.StartFrozen(), rt.Signals(syscall.SIGCONT, syscall.SIGTERM))
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // The links state machine.
@@ -181,6 +183,7 @@ func (m *linkMachine) checkErr(i int, err error) string {
 // wrapping ErrCanceled), as impl/rt does it; the spec speaks only of "a
 // linked runtime's failure".
 func TestRuntimeLinksStateMachine(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		m := newLinkMachine(t)
 		t.Repeat(map[string]func(*rapid.T){

@@ -15,6 +15,8 @@ import (
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // The property-based state-machine tests of runtimes. Each rapid case
@@ -137,6 +139,7 @@ func (m *rtMachine) fatalf(t *rapid.T, format string, args ...any) {
 // first invariant check then also says that Spawn returned a runtime
 // already frozen and asleep.
 func TestRuntimeStateMachine(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		m := newRtMachine(t)
 		t.Repeat(map[string]func(*rapid.T){

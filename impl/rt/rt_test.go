@@ -17,6 +17,8 @@ import (
 	"github.com/insideout-go/insideout/spec"
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -55,6 +57,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestSpawnNilIsAnError(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	if r, err := rt.Spawn(nil); r != nil || !errors.Is(err, spec.ErrNilContinuation) {
 		t.Fatalf("Spawn(nil) = %v, %v; want spec.ErrNilContinuation", r, err)
 	}
@@ -64,6 +67,7 @@ func TestSpawnNilIsAnError(t *testing.T) {
 // and the flags show the teardown: Running, Boot, Polling, Frozen off;
 // Teardown and Dead on.
 func TestRunsToCompletion(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	r, err := rt.Spawn(finite(100))
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +87,7 @@ func TestRunsToCompletion(t *testing.T) {
 // Spawn returns once booted: Boot is off, and the options show in the
 // flags.
 func TestBootAndOptions(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var n atomic.Int64
 	r, err := rt.Spawn(counter(&n), rt.StartFrozen(), rt.SkipPolling(), rt.DenyCancels())
 	if err != nil {
@@ -106,6 +111,7 @@ func TestBootAndOptions(t *testing.T) {
 // the step count does not move until Thaw. A Freeze that let one more step
 // run would move it.
 func TestFreezeStopsSteps(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var n atomic.Int64
 	r, err := rt.Spawn(counter(&n))
 	if err != nil {
@@ -131,6 +137,7 @@ func TestFreezeStopsSteps(t *testing.T) {
 // Halt stops the runtime at its next step boundary, frozen or not, and
 // Join returns nil; Freeze is refused afterwards.
 func TestHalt(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, frozen := range []bool{false, true} {
 		var n atomic.Int64
 		var opts []rt.Option
@@ -161,6 +168,7 @@ func TestHalt(t *testing.T) {
 // point. Without that a runtime blocked on an empty mailbox could never be
 // halted.
 func TestControlReachesABlockedStep(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[int](1)
 	var waits, wakes atomic.Int64
 	c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
@@ -190,6 +198,7 @@ func TestControlReachesABlockedStep(t *testing.T) {
 // returned; the runtime stays frozen; the continuation can run elsewhere,
 // and a second Eject finds nothing.
 func TestEject(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var n atomic.Int64
 	c := counter(&n)
 	r, err := rt.Spawn(c)
@@ -244,6 +253,7 @@ func frozenAsleep(t *testing.T, n *atomic.Int64) *rt.Runtime {
 // of a continuation already handed out; the race detector sees the
 // unsynchronized read of it too. -tags chaos widens that window.
 func TestEjectRacesThaw(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for round := range 300 {
 		var n atomic.Int64
 		r := frozenAsleep(t, &n)
@@ -283,6 +293,7 @@ func TestEjectRacesThaw(t *testing.T) {
 // the scheduler shuffles that order, and the test mostly passes either
 // way.)
 func TestEjectWhileRefrozenAsleep(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	for round := range 50 {
 		var n atomic.Int64
@@ -314,6 +325,7 @@ func TestEjectWhileRefrozenAsleep(t *testing.T) {
 // cancel flag before turning Teardown on would let a Cancel succeed, then
 // report nil (found by the runtime campaign).
 func TestCancelDuringTeardown(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for round := range 500 {
 		var n atomic.Int64
 		r, err := rt.Spawn(counter(&n))
@@ -335,6 +347,7 @@ func TestCancelDuringTeardown(t *testing.T) {
 // a second Cancel is refused. Halt keeps the continuation and reports no
 // error: that is the difference.
 func TestCancel(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var n atomic.Int64
 	r, err := rt.Spawn(counter(&n))
 	if err != nil {
@@ -352,6 +365,7 @@ func TestCancel(t *testing.T) {
 // stack, halts it, and halts every runtime linked to it, down a chain;
 // each reports ErrLinkedFailure wrapping the cause. The test process lives.
 func TestPanicPropagatesThroughLinks(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	boom := cont.New(func(context.Context, *cont.C) cont.Step { panic("boom") })
 	var n atomic.Int64
 	a, err := rt.Spawn(counter(&n), rt.Name("a"))
@@ -384,6 +398,7 @@ func TestPanicPropagatesThroughLinks(t *testing.T) {
 }
 
 func TestLinkErrors(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var n atomic.Int64
 	r, err := rt.Spawn(counter(&n))
 	if err != nil {
@@ -419,6 +434,7 @@ func TestLinkErrors(t *testing.T) {
 }
 
 func TestJoinContext(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var n atomic.Int64
 	r, _ := rt.Spawn(counter(&n))
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
@@ -436,6 +452,7 @@ func TestJoinContext(t *testing.T) {
 // RouteSignals: SIGCONT thaws, SIGTERM halts, SIGINT is ignored (and does
 // not end the process).
 func TestRouteSignals(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var n atomic.Int64
 	r, err := rt.Spawn(counter(&n), rt.StartFrozen())
 	if err != nil {
@@ -473,6 +490,7 @@ func threads(t *testing.T) int {
 // asked, and the thread ends with the runtime: after Join no extra thread
 // remains.
 func TestOSThread(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	before := threads(t)
 	tid := make(chan int, 1)
 	c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
@@ -540,6 +558,7 @@ func cpuTime(t *testing.T) time.Duration {
 // A frozen runtime and a runtime blocked in a mailbox wait use no CPU: a
 // busy-waiting freeze would burn a whole core for the second.
 func TestIdleRuntimesUseNoCPU(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var n atomic.Int64
 	frozen, _ := rt.Spawn(counter(&n), rt.StartFrozen())
 	box := mailbox.New[int](1)
@@ -565,6 +584,7 @@ func TestIdleRuntimesUseNoCPU(t *testing.T) {
 // message naming the problem, where FromContext used to answer nil (as if
 // no runtime ran the step) and JoinContext died of a nil dereference.
 func TestNilContextPanics(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	r, err := rt.Spawn(cont.New(func(ctx context.Context, c *cont.C) cont.Step { return nil }))
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/rt/rttest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/schedule"
 )
@@ -28,6 +29,7 @@ import (
 // to 2586 rounds (0.2 to 1.8s) for 4 of seeds 1 to 5, not within 3s for
 // seed 3. The test does not depend on that.
 func TestScheduleCatchesControlsRacing(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
 		strategy string
 		seed     uint64

@@ -10,6 +10,8 @@ import (
 	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/impl/seq"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // A sequential continuation sleeps and awaits a pipe in straight-line
@@ -19,6 +21,7 @@ import (
 // pipe is readable (the read finds nothing), and a wait that loses the
 // continuation.
 func TestSleepAndAwait(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	q, err := eventq.New()
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +90,7 @@ func TestSleepAndAwait(t *testing.T) {
 // goes on where it is. The bug this catches: a continuation dropped
 // because nothing could hold it.
 func TestSleepWithoutQueue(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var err error
 	c := seq.New(func(k *seq.K) { err = k.Sleep(time.Millisecond) })
 	for !c.Step(context.Background()) {

@@ -14,6 +14,7 @@ import (
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/seq"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // What a long-running program does over and over (make pools, move
@@ -224,6 +225,7 @@ func rescue(t *testing.T) {
 // The rounds leave neither heap nor goroutines behind. Each case names the
 // bug it catches, and is shown to catch it with that bug switched back on.
 func TestRoundsLeaveNothing(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	cases := []struct {
 		name  string
 		round func(*testing.T)

@@ -14,6 +14,7 @@ import (
 	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/impl/seq"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize/schedule"
 )
 
@@ -101,6 +102,7 @@ func visitUnderRun(t *testing.T, ch seam.Chooser) seam.Result {
 // the helper goroutine of an OS-thread runtime is a goroutine of the run
 // (no uncontrolled blocking), and the same choices take the same steps.
 func TestUnderControlledScheduler(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, s := range []string{"random", "pct:3"} {
 		st, _ := schedule.Parse(s)
 		for round := range 20 {

@@ -18,6 +18,8 @@ import (
 	"github.com/insideout-go/insideout/spec"
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,6 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // runs on. It would catch a Goto that ran the rest where it was, or that
 // never arrived.
 func TestVisit(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	home, homeBox := testpool.New(t, 2)
 	away, awayBox := testpool.New(t, 2)
 	var where []bool
@@ -59,6 +62,7 @@ func TestVisit(t *testing.T) {
 // would catch a body run on the caller's side (the counter is touched by
 // the server only), a lost result, or a caller resumed elsewhere.
 func TestComeFrom1025(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	home, homeBox := testpool.New(t, 1)
 	server, serverBox := testpool.New(t, 1)
 	counter := 1 // the server's state: touched only on the server
@@ -93,6 +97,7 @@ func TestComeFrom1025(t *testing.T) {
 // where it was and the runtime has been joined (goleak would see it
 // otherwise).
 func TestNovelThread(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, osThread := range []bool{false, true} {
 		var opts []rt.Option
 		if osThread {
@@ -144,6 +149,7 @@ func TestNovelThread(t *testing.T) {
 // ErrNoRuntime; a ComeFrom whose body panics returns ErrRemotePanicked
 // and the server's runtime fails with the panic.
 func TestMisuse(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	closed := mailbox.New[cont.C](1)
 	closed.CloseWrite()
 	var kept *seq.K
@@ -189,6 +195,7 @@ func TestMisuse(t *testing.T) {
 
 // A panic in a body reaches the error of the runtime that ran it.
 func TestPanicFailsTheRuntime(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	r, err := rt.Spawn(seq.New(func(k *seq.K) {
 		k.Coop()
 		panic("out of paper")
@@ -204,6 +211,7 @@ func TestPanicFailsTheRuntime(t *testing.T) {
 
 // Sequential and step continuations mix in one mailbox, under one pool.
 func TestMixed(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	_, box := testpool.New(t, 2)
 	var n atomic.Int64
 	done := make(chan struct{}, 200)
@@ -228,6 +236,7 @@ func TestMixed(t *testing.T) {
 // A continuation stepped by a second goroutine while a first is in its
 // step panics with ErrResumedTwice, in the second, and the first goes on.
 func TestResumedTwice(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	entered, release := make(chan struct{}), make(chan struct{})
 	c := seq.New(func(k *seq.K) {
 		close(entered)
@@ -254,6 +263,7 @@ func TestResumedTwice(t *testing.T) {
 // still returns its result to the caller: it would catch a move that lost
 // the call's watch on its body (found by the continuation campaign).
 func TestComeFromBodyThatMoves(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	_, homeBox := testpool.New(t, 1)
 	server, serverBox := testpool.New(t, 1)
 	away, awayBox := testpool.New(t, 1)
@@ -286,6 +296,7 @@ func TestComeFromBodyThatMoves(t *testing.T) {
 // locking than it was made with (a fatal error, not a panic), which the
 // body's helper goroutine avoids (found by the continuation campaign).
 func TestAcrossOSThreads(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	plain, plainBox := testpool.New(t, 1)
 	pinned, pinnedBox := testpool.New(t, 1, rt.OSThread())
 	var where []bool
@@ -309,6 +320,7 @@ func TestAcrossOSThreads(t *testing.T) {
 // coroutine ends. It would catch a coroutine kept for good (a cleanup
 // never registered, or one that k keeps from firing by pointing to c).
 func TestDroppedBodyIsStopped(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	unwound := make(chan struct{})
 	func() {
 		c := seq.New(func(k *seq.K) {

@@ -19,6 +19,8 @@ import (
 	"github.com/insideout-go/insideout/linearize/schedule"
 	"github.com/insideout-go/insideout/spec"
 	"go.uber.org/goleak"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // TestMain checks that no test leaves a goroutine behind.
@@ -82,6 +84,7 @@ func row(out, primitive string) map[string]string {
 }
 
 func TestVerifyQueue(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	code, out, _ := invoke(t, t.Context(), campaign.All(),
 		"verify", "-duration", "500ms", "-report-dir", t.TempDir())
 	if code != exitPass {
@@ -106,6 +109,7 @@ func TestVerifyQueue(t *testing.T) {
 // campaign for 300ms: six in 100ms, 17ms each, left the first with no
 // round, INCOMPLETE, under -race on a loaded machine.)
 func TestVerifySeed(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	code, out, _ := invoke(t, t.Context(), campaign.All(),
 		"verify", "-duration", "300ms", "-only", "queue", "-seed", "0x2a", "-report-dir", t.TempDir())
 	if code != exitPass {
@@ -217,6 +221,7 @@ func (f *fake) campaign() campaign.Campaign {
 }
 
 func TestVerifyFailure(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	dir := t.TempDir()
 	after := &fake{name: "after"}
 	code, out, errs := invoke(t, t.Context(), []campaign.Campaign{stackCampaign(), after.campaign()},
@@ -253,6 +258,7 @@ func TestVerifyFailure(t *testing.T) {
 }
 
 func TestVerifyUnknownFails(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	unknown := &fake{
 		name: "undecided",
 		sum:  linearize.Summary{Rounds: 1, Histories: 1, Unknown: 1},
@@ -277,6 +283,7 @@ func TestVerifyUnknownFails(t *testing.T) {
 }
 
 func TestVerifyOptions(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	a, b := &fake{name: "a"}, &fake{name: "b"}
 	dir := t.TempDir()
 	code, _, _ := invoke(t, t.Context(), []campaign.Campaign{a.campaign(), b.campaign()},
@@ -299,6 +306,7 @@ func TestVerifyOptions(t *testing.T) {
 }
 
 func TestVerifyRandomSeedShared(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	t.Setenv("INSIDEOUT_SEED", "")
 	a, b := &fake{name: "a"}, &fake{name: "b"}
 	code, out, _ := invoke(t, t.Context(), []campaign.Campaign{a.campaign(), b.campaign()}, "verify", "-duration", "1s")
@@ -314,6 +322,7 @@ func TestVerifyRandomSeedShared(t *testing.T) {
 }
 
 func TestVerifyOnly(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	a, b := &fake{name: "a"}, &fake{name: "b"}
 	code, out, _ := invoke(t, t.Context(), []campaign.Campaign{a.campaign(), b.campaign()},
 		"verify", "-duration", "1s", "-only", "b")
@@ -336,6 +345,7 @@ func TestVerifyOnly(t *testing.T) {
 // catches: Ctrl-C after one of six campaigns exited 0, as if the run had
 // passed.
 func TestVerifyInterrupted(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	first := &fake{name: "first", sum: linearize.Summary{Rounds: 3, Ops: 30, Histories: 3}, before: cancel}
@@ -356,6 +366,7 @@ func TestVerifyInterrupted(t *testing.T) {
 }
 
 func TestVerifyProgress(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	old := progressInterval
 	progressInterval = 0
 	t.Cleanup(func() { progressInterval = old })
@@ -370,6 +381,7 @@ func TestVerifyProgress(t *testing.T) {
 }
 
 func TestProgressThrottled(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var out bytes.Buffer
 	p := &progress{w: &out, name: "q", start: time.Now(), last: time.Now()}
 	for i := range 1000 {
@@ -391,6 +403,7 @@ func TestProgressThrottled(t *testing.T) {
 // twenty lines of usage burying the one that matters, and "parse error"
 // for a seed or duration with no word on the format wanted.
 func TestUsageErrors(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	all := campaign.All()
 	var names []string
 	for _, c := range all {

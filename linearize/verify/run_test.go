@@ -13,6 +13,7 @@ import (
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/model"
@@ -29,6 +30,7 @@ func verdictLine(out string) string {
 // The bug this catches: -duration 1ns -only queue ran no round and exited
 // 0, a pass that checked nothing.
 func TestVerifyNoRound(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	code, out, _ := invoke(t, t.Context(), campaign.All(), "verify", "-duration", "1ns", "-only", "queue", "-report-dir", t.TempDir())
 	if code != exitIncomplete {
 		t.Errorf("exit %d, want %d", code, exitIncomplete)
@@ -49,6 +51,7 @@ func TestVerifyNoRound(t *testing.T) {
 // failures. The bug this catches: a run that ended without saying whether
 // it passed, leaving the reader to scan the table.
 func TestVerifyVerdict(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	a := &fake{name: "a", sum: linearize.Summary{Rounds: 2}}
 	b := &fake{name: "b", sum: linearize.Summary{Rounds: 3}}
 	code, out, _ := invoke(t, t.Context(), []campaign.Campaign{a.campaign(), b.campaign()}, "verify", "-duration", "1s")
@@ -85,6 +88,7 @@ func TestVerifyHeaderRoundsShare(t *testing.T) {
 // the other way, one slow round (a collection, a loaded machine) leaving
 // the next campaign no time for a round, a short run INCOMPLETE for it.
 func TestVerifyOverrunShortensNext(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, tc := range []struct {
 		over     time.Duration // how long the first campaign runs past its 1s share
 		min, max time.Duration // the second's share
@@ -109,6 +113,7 @@ func TestVerifyOverrunShortensNext(t *testing.T) {
 // says how many campaigns ran. The bug this catches: an interrupt between
 // campaigns (here, before the first) exiting 0 with an empty table.
 func TestVerifyInterruptedBetween(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	a := &fake{name: "a"}
@@ -144,6 +149,7 @@ func shortGrace(t *testing.T) <-chan struct{} {
 // stacks, and says INCOMPLETE. The bug this catches: a round whose check
 // ran 10 s made a 3 s run take 10.8 s.
 func TestVerifyStopsOverrun(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	release := shortGrace(t)
 	dir := t.TempDir()
 	stuck := campaign.Campaign{
@@ -186,6 +192,7 @@ func TestVerifyStopsOverrun(t *testing.T) {
 // too. The bug this catches: Ctrl-C left verify waiting for a round (and
 // its check) to end, up to 10 s and more.
 func TestVerifyInterruptStopsRound(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	release := shortGrace(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -217,6 +224,7 @@ func TestVerifyInterruptStopsRound(t *testing.T) {
 // burying the rest; and an Unknown on a correct queue with no word on
 // what to change.
 func TestVerifyFailureMessage(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	dir := t.TempDir()
 	var prog strings.Builder
 	for i := range 100 {
@@ -265,6 +273,7 @@ func TestVerifyFailureMessage(t *testing.T) {
 // no way to bound the checker's time from the command line, so a large
 // round ran 10 s past a 3 s budget.
 func TestVerifyCheckTimeoutReachesChecker(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	begin := time.Now()
 	code, out, _ := invokeWithin(t, 20*time.Second, t.Context(), campaign.All(), "verify", "-only", "queue", "-duration", "5s",
 		"-clients", "40", "-ops", "100", "-check-timeout", "1ms", "-seed", "0x2a", "-report-dir", t.TempDir())
@@ -356,6 +365,7 @@ func TestLiveHeapColumn(t *testing.T) {
 // catch FromScenario ignoring the seed or the sizes, or a campaign of
 // one's own that the table leaves out.
 func TestOwnCampaignBesideInsideouts(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var seen []string
 	mine := campaign.FromScenario("mine", "a queue of my own",
 		func() linearize.Scenario[spec.Queue[int], model.QueueInput, model.QueueOutput] {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/linearize/schedule"
@@ -62,6 +63,7 @@ func TestSchedFlagErrors(t *testing.T) {
 // primitives were broken, or the run going on free while the user
 // believes it explored schedules.
 func TestSchedNeedsItsBuild(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, tc := range []struct {
 		sched, tag string
 		built      bool
@@ -93,6 +95,7 @@ func TestSchedNeedsItsBuild(t *testing.T) {
 // free. The bug this catches: free passed on as a strategy, or the default
 // of a -tags sched build (pct:3) applied though free was asked for.
 func TestSchedFreeAndChaosSetNoSchedule(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	names := []string{"free"}
 	if chaos.Enabled {
 		names = append(names, "chaos")
@@ -132,6 +135,7 @@ func TestSchedFreeAndChaosSetNoSchedule(t *testing.T) {
 // token (cut short by a terminal, say) read as a schedule that "passes",
 // and an ordinary build answering PASS for a schedule it cannot run.
 func TestReplayErrors(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	all := campaign.All()
 	for _, tc := range []struct {
 		args []string
@@ -184,6 +188,7 @@ func TestReplayErrors(t *testing.T) {
 // shuttle checks); and a replay that passes, or leaves the token's
 // steps, called exact.
 func TestVerifyChecksTheTokenReplays(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	tok := schedule.Token{Scenario: "fake-scenario", Seed: 0x2a, Round: 3, Clients: 2, Ops: 3, Strategy: "pct:3",
 		Choices: []seam.Choice{{N: 2, Picked: 1}, {N: 3, Picked: 0}}, Hash: 0xfeed}
 	failure := func() *linearize.Failure {

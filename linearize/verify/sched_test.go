@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/linearize/schedule"
@@ -46,6 +47,7 @@ func lateTailCampaign(anything bool) campaign.Campaign {
 // token's schedule; and a stale token replayed as if it still named the
 // failing schedule.
 func TestVerifyFindsAndReplayReproduces(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	dir := t.TempDir()
 	// Replays write their reports where the scenario's default puts them.
 	t.Setenv("INSIDEOUT_REPORT_DIR", t.TempDir())
@@ -133,6 +135,7 @@ func TestVerifyFindsAndReplayReproduces(t *testing.T) {
 // schedules. The bugs this catches: continuation and eventq silently
 // left out, or silently counted as explored.
 func TestSchedControlledAndFree(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	ctl := &fake{name: "ctl", sum: linearize.Summary{Rounds: 4, Schedules: 40, Exhausted: 3}}
 	kern := &fake{name: "kern", sum: linearize.Summary{Rounds: 2}}
 	c := ctl.campaign()
@@ -167,6 +170,7 @@ func TestSchedControlledAndFree(t *testing.T) {
 // INSIDEOUT_TOKEN would make every controlled campaign replay it instead
 // of exploring: verify refuses in one line and says how to replay it.
 func TestSchedRefusesInsideoutToken(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	t.Setenv("INSIDEOUT_TOKEN", "io1.x")
 	f := &fake{name: "a"}
 	code, _, errs := invoke(t, t.Context(), []campaign.Campaign{f.campaign()}, "verify", "-duration", "1s")

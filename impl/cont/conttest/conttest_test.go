@@ -18,17 +18,21 @@ import (
 	"github.com/insideout-go/insideout/model"
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // Random programs over random topologies on pool.Waiter: every step once,
 // in order, on its pool, never two at once, nothing left over.
 func TestContinuations(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	conttest.Check{Rounds: 300}.Test(t)
 }
 
 // The same, with programs drawn and shrunk by rapid: a failure is reported
 // as the smallest round rapid finds.
 func TestContinuationsRapid(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		programs := rapid.IntRange(1, 6).Draw(t, "programs")
 		instrs := rapid.IntRange(1, 8).Draw(t, "instrs")
@@ -44,6 +48,7 @@ func TestContinuationsRapid(t *testing.T) {
 // that could deadlock by its own design would be reported as lost against
 // a correct runtime.
 func TestGenContRound(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		programs := rapid.IntRange(0, 8).Draw(t, "programs")
 		instrs := rapid.IntRange(0, 10).Draw(t, "instrs")
@@ -109,6 +114,7 @@ func TestGenContRound(t *testing.T) {
 
 // The same seed and round give the same round: what replays a failure.
 func TestGenContRoundReplays(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	a := conttest.GenRound(linearize.NewGen(0x2a, 7).Intn, 5, 6).String()
 	b := conttest.GenRound(linearize.NewGen(0x2a, 7).Intn, 5, 6).String()
 	if a != b {
@@ -141,6 +147,7 @@ func TestGenContRoundReplays(t *testing.T) {
 // Found by the continuation campaign (see remoteMoves in round.go,
 // which keeps such programs out of generated rounds until this passes).
 func TestContRemotePartThatMoves(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, form := range []conttest.Form{conttest.FormSteps, conttest.FormSeq, conttest.FormMixed} {
 		t.Run(form.String(), func(t *testing.T) {
 			r := conttest.Round{
@@ -170,6 +177,7 @@ func TestContRemotePartThatMoves(t *testing.T) {
 // seqOnOSThreads in continuation.go, which keeps sequential programs out
 // of rounds with OS-thread pools until this passes).
 func TestContSeqAcrossOSThreads(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	if os.Getenv("INSIDEOUT_CONT_CHILD") == "1" {
 		r := conttest.Round{
 			Pools: []conttest.Pool{{Workers: 1, Cap: spec.Unbounded}, {Workers: 1, Cap: spec.Unbounded, OSThread: true}},
@@ -220,6 +228,7 @@ func offload(box *pool.Box) (*cont.C, func() []*cont.C) {
 // programs, not counted in the summary (so that verify would pass it), or
 // that is not the *linearize.Failure every campaign reports.
 func TestContFailureReport(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	seed, sum, err := conttest.Check{Seed: 0x2a, Rounds: 5, Dispatcher: func() pool.Dispatcher { return offload }}.Run(t.Context(), nil)
 	var f *linearize.Failure
 	if !errors.As(err, &f) {

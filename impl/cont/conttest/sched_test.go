@@ -13,6 +13,7 @@ import (
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
 	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/linearize/schedule"
@@ -26,6 +27,7 @@ import (
 // seam (reported as uncontrolled blocking, or counted as outside), a map
 // iterated, or the collector's timing, in the steps of a schedule.
 func TestRoundsUnderControlledScheduler(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, s := range []string{"random", "pct:3", "dfs:1"} {
 		st, _ := schedule.Parse(s)
 		schedules := 0
@@ -63,6 +65,7 @@ func TestRoundsUnderControlledScheduler(t *testing.T) {
 // Check under a Schedule counts schedules, and with Recheck runs each
 // twice: a short run of each strategy passes.
 func TestCheckUnderSchedule(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, s := range []string{"random", "pct:3", "dfs:1"} {
 		st, _ := schedule.Parse(s)
 		c := conttest.Check{Seed: 0x5eed, Rounds: 10, Programs: 3, Instrs: 4, Schedule: st, Recheck: true}
@@ -85,6 +88,7 @@ func TestCheckUnderSchedule(t *testing.T) {
 // would not replay: it waits on the wall clock, time.Now, for another
 // worker to start.)
 func TestKnownBadFoundAndReplayed(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	st, _ := schedule.Parse("pct:3")
 	c := conttest.Check{Seed: 0x5eed, Rounds: 300, Programs: 4, Schedule: st,
 		Dispatcher: func() pool.Dispatcher { return pooltest.BadDispatcher(pooltest.StepsAfterMove) }}
@@ -132,6 +136,7 @@ func TestKnownBadFoundAndReplayed(t *testing.T) {
 // same decisions with another hash are a stale token, and a token of
 // another scenario is not its own.
 func TestCampaignReplays(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	var cp campaign.Campaign
 	for _, c := range campaign.All() {
 		if c.Name == "continuation" {

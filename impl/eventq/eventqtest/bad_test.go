@@ -8,6 +8,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // Every known-bad queue registers a timer, hands out its firing and
@@ -15,6 +16,7 @@ import (
 // set up and torn down. The bug: a constructor that panics, or a queue
 // whose bug strikes where no rule is broken.
 func TestBadQueuesWork(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	t.Cleanup(eventqtest.CloseLeaked)
 	for bug := eventqtest.Correct; ; bug++ {
 		name := bug.String()

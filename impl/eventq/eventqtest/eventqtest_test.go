@@ -18,6 +18,8 @@ import (
 	"github.com/insideout-go/insideout/spec"
 	"golang.org/x/sys/unix"
 	"pgregory.net/rapid"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // Registrations, cancels, rearms, writes, reads, polls and wakes from
@@ -29,6 +31,7 @@ import (
 // ids out of order, a continuation lost or handed back twice by Close, a
 // firing lost, an fd left open.
 func TestEventQueueLinearizable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	eventqtest.Check{Rounds: 300}.Test(t)
 }
 
@@ -37,6 +40,7 @@ func TestEventQueueLinearizable(t *testing.T) {
 // (the bug: ids, lending and hand-backs that go wrong only over many
 // registrations).
 func TestEventQueueShapes(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	eventqtest.Check{Clients: 6, Ops: 4, Rounds: 100}.Test(t)
 	eventqtest.Check{Clients: 1, Ops: 24, Rounds: 100}.Test(t)
 }
@@ -44,6 +48,7 @@ func TestEventQueueShapes(t *testing.T) {
 // The same, with programs drawn and shrunk by rapid: a failure is reported
 // as the smallest round rapid finds.
 func TestEventQueueRapid(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		clients := rapid.IntRange(1, 4).Draw(t, "clients")
 		ops := rapid.IntRange(1, 8).Draw(t, "ops")
@@ -59,6 +64,7 @@ func TestEventQueueRapid(t *testing.T) {
 // cannot replay, or a step out of its table (a panic in the middle of a
 // round rather than a verdict).
 func TestGenEqRound(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		clients := rapid.IntRange(0, 6).Draw(t, "clients")
 		ops := rapid.IntRange(0, 12).Draw(t, "ops")
@@ -99,6 +105,7 @@ func TestGenEqRound(t *testing.T) {
 // goleak (TestMain) finds no goroutine left. The bug: a queue, pipe or
 // socket of a round left open, a waiter left running.
 func TestEventQueueReleasesEverything(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	eventqtest.RunRound(eventqtest.Round{}, eventqtest.Options{}) // warm up
 	before := fdCount(t)
 	eventqtest.Check{Rounds: 50, NoFDCheck: true}.Test(t)
@@ -121,6 +128,7 @@ func fdCount(t *testing.T) int {
 // linearize.Failure. The bug: a failure that cannot be replayed, or that
 // `insideout verify` could not report.
 func TestEventQueueFailureReplays(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	leak := func() eventqtest.Queue { return leakyQueue{eventqtest.NewQueue()} }
 	_, _, err := eventqtest.Check{New: leak, Rounds: 100, Seed: 0x2a, ReportDir: t.TempDir()}.Run(context.Background(), nil)
 	var f *linearize.Failure
@@ -166,6 +174,7 @@ func (q leakyQueue) Close() ([]*cont.C, error) {
 // lost its arrival the same way. Fixed when Wait came to park in Go's
 // netpoller, never blocking in epoll_wait itself; this keeps it fixed.
 func TestEventQueueExclusiveRegistrationsEachFire(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, ev := range []spec.Events{spec.EvRead | spec.EvExclusive, spec.EvRead | spec.EvExclusive | spec.EvEdge} {
 		t.Run(ev.String(), func(t *testing.T) {
 			q, err := eventq.New()
@@ -226,6 +235,7 @@ func idle() *cont.C {
 // a failure. The bug this catches: an eventq campaign that ignored
 // insideout verify's -check-timeout and kept its own ten seconds.
 func TestCheckTimeoutReachesTheChecker(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	_, sum, err := eventqtest.Check{Clients: 6, Ops: 30, Rounds: 20, Seed: 0x2a, CheckTimeout: time.Nanosecond,
 		ReportDir: t.TempDir()}.Run(context.Background(), nil)
 	var f *linearize.Failure

@@ -13,6 +13,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/campaign"
 	"github.com/insideout-go/insideout/linearize/schedule"
@@ -51,6 +52,7 @@ func badQueue(bug eventqtest.Bug) func() eventqtest.Queue {
 // that depends on more than the order of the steps (a schedule that does
 // not repeat), a harness that fails a correct queue (a false alarm).
 func TestScheduledRoundsPassAndRepeat(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	hangAfter(t, 60*time.Second)
 	t.Cleanup(eventqtest.CloseLeaked)
 	for _, s := range []string{"random", "pct:3", "dfs:1"} {
@@ -91,6 +93,7 @@ func TestScheduledRoundsPassAndRepeat(t *testing.T) {
 // no timeout. The bug in the harness this catches: a known-bad queue
 // passed by the controlled campaign.
 func TestKnownBadsFoundByPCT(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	hangAfter(t, 60*time.Second)
 	t.Cleanup(eventqtest.CloseLeaked)
 	for bug := eventqtest.Correct + 1; !strings.HasPrefix(bug.String(), "Bug("); bug++ {
@@ -133,6 +136,7 @@ var dfsPrograms = map[eventqtest.Bug][]eventqtest.Step{
 // TestKnownBadsFoundByPCT; here a search that misses one of them, or
 // fails the real queue, on a program where it cannot be missed.
 func TestKnownBadsFoundByDFS(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	hangAfter(t, 60*time.Second)
 	t.Cleanup(eventqtest.CloseLeaked)
 	explore := func(bug eventqtest.Bug, r eventqtest.Round, most int) (schedules int, failed bool, why string) {
@@ -181,6 +185,7 @@ func TestKnownBadsFoundByDFS(t *testing.T) {
 // reproduce it (uncontrolled nondeterminism in the queue or the engine),
 // and a Replay that passes a token it did not follow.
 func TestFailureReplaysExactly(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	hangAfter(t, 60*time.Second)
 	c := eventqtest.Check{Seed: 0x5eed, Rounds: 100, Schedule: parse(t, "pct:3"), New: badQueue(eventqtest.CancelRace), ReportDir: t.TempDir()}
 	_, _, err := c.Run(t.Context(), nil)
@@ -229,6 +234,7 @@ func TestFailureReplaysExactly(t *testing.T) {
 // scenario is not its own. The bugs: the campaign left to run free under
 // verify -sched, or its tokens unknown to insideout replay.
 func TestCampaignControlledAndReplays(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	hangAfter(t, 60*time.Second)
 	var cp campaign.Campaign
 	for _, c := range campaign.All() {

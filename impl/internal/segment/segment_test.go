@@ -7,6 +7,8 @@ import (
 
 	"github.com/insideout-go/insideout/impl/seam"
 	"go.uber.org/goleak"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -39,6 +41,7 @@ func TestLayout(t *testing.T) {
 // Find walks forward, creates each missing segment once even when many
 // goroutines race to create it, and moves the hint forward only.
 func TestFindRaces(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	first := new(Segment)
 	var hint seam.Pointer[Segment]
 	hint.Store(first)
@@ -122,6 +125,7 @@ func TestLocateMakesTheNextSegmentAhead(t *testing.T) {
 // makes the winner eager, and that winning does not: eagerness must start
 // where making is contended, and only there.
 func TestLinkLoserMakesEager(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	s := new(Segment)
 	a, b := &Segment{ID: 1}, &Segment{ID: 1}
 	if got := s.link(a); got != a || a.eager.Load() {

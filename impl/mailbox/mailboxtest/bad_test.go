@@ -7,6 +7,7 @@ import (
 
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // The bug: a Bug without a name of its own (a constant added without one,
@@ -69,6 +70,7 @@ func TestConstructorsTakeTheirOwnBugs(t *testing.T) {
 // BrokenVoid with no bug, pass their scenarios, so that a wrapper's
 // catches are its bug's doing.
 func TestBrokenCorrectPasses(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, capacity := range []int{0, 2} {
 		sc := mailboxtest.Scenario("broken-correct", capacity, func(c int) mailboxtest.Mailbox {
 			return mailboxtest.Broken(mailbox.New[int](c), mailboxtest.Correct, 1, nil)

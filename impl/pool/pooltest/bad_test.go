@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // The control of the known-bad dispatchers: the plain waiter without bugs
@@ -12,6 +13,7 @@ import (
 // scenario failing every waiter but pool.Waiter. (Its control in the
 // continuation campaign is linearize's TestHarnessPassesPlainContDispatcher.)
 func TestBadDispatcherCorrectPasses(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	sc := pooltest.Scenario("plain-waiter", pooltest.BadDispatcher(pooltest.Correct))
 	sc.Rounds = 100
 	sc.Test(t)

@@ -5,11 +5,13 @@ import (
 
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 // Jobs submitted to pools of waiters and of runners while their workers
 // are added, drained, frozen, thawed, canceled, ejected and halted.
 func TestPoolLinearizable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for _, d := range []struct {
 		name string
 		d    pool.Dispatcher

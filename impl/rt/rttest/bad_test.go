@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/rt/rttest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -14,6 +15,7 @@ import (
 // runtime that cannot even be set up and torn down. The bug: a constructor
 // that panics, or a runtime that never ends once halted unfrozen.
 func TestBadRuntimesStartAndEnd(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for bug := rttest.Correct; ; bug++ {
 		name := bug.String()
 		if strings.HasPrefix(name, "Bug(") {
@@ -51,6 +53,7 @@ func TestBadRuntimesStartAndEnd(t *testing.T) {
 // runtime for a bug it does not know, so that a self-check passes
 // vacuously.
 func TestBadRuntimeUnknownBug(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	defer func() {
 		if recover() == nil {
 			t.Errorf("BadRuntime(200) did not panic")

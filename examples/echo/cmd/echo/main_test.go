@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -94,6 +96,7 @@ func (s *server) addr(t *testing.T) string {
 // server that started silently on the first one's port, and no way to
 // tell which process serves.
 func TestSecondServer(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	first := start(t, "-addr", "127.0.0.1:0", "-loops", "1")
 	addr := first.addr(t)
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/seam"
 )
 
@@ -99,6 +100,9 @@ func (r *Runtime) handOver() {
 	defer r.mu.Unlock()
 	if r.c == nil { // idle: nothing to hand over
 		r.setFlags(0, ejecting)
+		if knownbad.EjectFreezesIdle.Load() {
+			r.setFlags(FlagFrozen, 0)
+		}
 		r.idleEject = true
 		r.cond.Broadcast()
 		return

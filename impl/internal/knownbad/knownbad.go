@@ -34,4 +34,27 @@ var (
 	// flag lock, as before the controlled scheduler found a Resume's stale
 	// copy undoing a Pause that had returned.
 	MailboxStaleFlagCopy atomic.Bool
+
+	// MailboxCutShortDrops makes a blocking Send or Recv whose context
+	// ends just as a waker hands it its outcome (an item received, or its
+	// item delivered) return the context's error anyway: the received item
+	// is lost, or the delivered one is reported not sent. A call cut short
+	// owes its caller the truth: an error means nothing was taken or sent.
+	MailboxCutShortDrops atomic.Bool
+
+	// MailboxSleepsUnannounced makes a mailbox call that must sleep list
+	// itself without setting its kind's bit in the wait word, so that the
+	// operation that frees it never looks for a sleeper to wake: a lost
+	// wake-up, the call asleep for good beside an item or room. It is the
+	// planted hang that shows a test's deadline fail it in seconds, with
+	// every goroutine's stack, rather than at go test's timeout.
+	MailboxSleepsUnannounced atomic.Bool
+
+	// EjectFreezesIdle makes a runtime asked for its continuation while
+	// idle (its continuations all wait in its event queue) freeze itself,
+	// as a hand-over does, though it hands nothing over: the Eject fails
+	// with ErrNoContinuation, as it should, but has changed something (the
+	// spec: "ErrNoContinuation, and it has changed nothing"), and the
+	// runtime sleeps frozen while its continuation waits to be run.
+	EjectFreezesIdle atomic.Bool
 )

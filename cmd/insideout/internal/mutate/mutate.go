@@ -48,11 +48,13 @@ func usage(fs *flag.FlagSet, w io.Writer) func() {
 
 Makes concurrency-aware mutants of the packages (default: the one in the
 current directory), one change at a time, and runs each package's kill
-steps on each mutant until one fails. Operators: %s.
+steps on each mutant until one fails (docs/mutation.md). Operators:
+  %s
+  %s
 Exit status: 0 nothing survived, 1 a mutant survived, 2 usage, 3 incomplete.
 
 Flags:
-`, strings.Join(Operators, ", "))
+`, strings.Join(Operators[:6], ", "), strings.Join(Operators[6:], ", "))
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
@@ -76,10 +78,10 @@ func parseFlags(args []string, stdout io.Writer) (c *config, help bool, err erro
 	fs.DurationVar(&c.timeout, "timeout", 0, "each step's deadline (0: three times its time on the unmutated code, plus 20s)")
 	fs.StringVar(&c.mapFile, "map", "", "a JSON `file` mapping packages to their kill steps (see docs/mutation.md; default: built in for insideout, else each package's tests and its importers')")
 	fs.StringVar(&c.equiv, "equiv", "", "the `file` of equivalent mutants (default "+DefaultEquivalents+" in the module, if there)")
-	fs.Usage = usage(fs, stdout)
+	fs.Usage = func() {} // the flag package calls it on every error: one line is enough
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			fs.Usage()
+			usage(fs, stdout)()
 			return nil, true, nil
 		}
 		return nil, false, err

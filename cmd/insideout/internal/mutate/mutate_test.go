@@ -185,10 +185,13 @@ func TestUsage(t *testing.T) {
 		if lines := strings.Count(errb.String(), "\n"); lines != 2 || !strings.Contains(errb.String(), "see 'insideout mutate -h'") {
 			t.Errorf("%q: stderr %q, want one line and where to look", args, errb.String())
 		}
+		if out.Len() != 0 {
+			t.Errorf("%q: a usage error wrote to stdout:\n%s", args, out.String())
+		}
 	}
 	var out bytes.Buffer
-	if code := Main(context.Background(), []string{"-h"}, &out, &out); code != exitOK || !strings.Contains(out.String(), "usage: insideout mutate") {
-		t.Errorf("-h: exit %d, output %q", code, out.String())
+	if code := Main(context.Background(), []string{"-h"}, &out, &out); code != exitOK || strings.Count(out.String(), "usage: insideout mutate") != 1 {
+		t.Errorf("-h: exit %d, want 0 and the usage once:\n%s", code, out.String())
 	}
 }
 

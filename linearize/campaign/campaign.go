@@ -18,6 +18,7 @@ import (
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/impl/rt/rttest"
+	"github.com/insideout-go/insideout/impl/semaphore/semaphoretest"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/schedule"
 	"github.com/insideout-go/insideout/model"
@@ -205,6 +206,22 @@ func All() []Campaign {
 				return eventqCheck(o).Run(ctx, progress)
 			},
 		},
+		{
+			Name:       "semaphore",
+			Doc:        "impl/semaphore: acquire (with and without a time-out), tryAcquire, release and available at once, capacities 1 and 2; then release, lost-wake-up and lost-permit check, and the count",
+			Controlled: true,
+			Replay:     replayer(replayOf(semaphoreScenario(1)), replayOf(semaphoreScenario(2))),
+			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+				var parts []part
+				for _, n := range []int{1, 2} {
+					parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+						sc := semaphoreScenario(n)()
+						return run(ctx, &sc, o, progress)
+					})
+				}
+				return turns(ctx, o, progress, parts)
+			},
+		},
 	}
 }
 
@@ -235,6 +252,13 @@ func mailboxScenario(c int) func() linearize.Scenario[mailboxtest.Mailbox, model
 
 func voidScenario() linearize.Scenario[mailboxtest.Void, model.MailboxInput, model.MailboxOutput] {
 	return mailboxtest.VoidScenario("mailbox-void", mailboxtest.NewVoid)
+}
+
+// semaphoreScenario makes the semaphore campaign's scenario of capacity n.
+func semaphoreScenario(n int) func() linearize.Scenario[*semaphoretest.Held, model.SemaphoreInput, model.SemaphoreOutput] {
+	return func() linearize.Scenario[*semaphoretest.Held, model.SemaphoreInput, model.SemaphoreOutput] {
+		return semaphoretest.Scenario(fmt.Sprintf("semaphore-n%d", n), n, semaphoretest.NewSemaphore)
+	}
 }
 
 // poolScenario makes the pool campaign's scenario of dispatcher d.

@@ -67,7 +67,7 @@ func parseFlags(args []string, stdout io.Writer) (c *config, help bool, err erro
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.pkgs, "pkg", "", "the packages to mutate, comma-separated `patterns` (as well as, or instead of, arguments)")
 	fs.StringVar(&c.only, "only", "", "only these `operators`, comma-separated")
-	fs.StringVar(&c.ids, "id", "", "only the mutants with these `IDs` (or ID prefixes), comma-separated")
+	fs.StringVar(&c.ids, "id", "", "only the mutants with these `IDs`, comma-separated (or their prefixes up to a colon: a file, a function)")
 	fs.BoolVar(&c.list, "list", false, "list the mutants, run nothing")
 	fs.BoolVar(&c.diff, "diff", false, "with -list, print each mutant's diff")
 	fs.BoolVar(&c.json, "json", false, "write the report as JSON")
@@ -170,7 +170,11 @@ func (c *config) wantID(id string) bool {
 		return true
 	}
 	for want := range strings.SplitSeq(c.ids, ",") {
-		if want = strings.TrimSpace(want); want != "" && strings.HasPrefix(id, want) {
+		want = strings.TrimSpace(want)
+		// A prefix selects up to a colon: "f.go:F:cond-invert:1" is not
+		// "f.go:F:cond-invert:10".
+		if want != "" && strings.HasPrefix(id, want) &&
+			(len(id) == len(want) || strings.HasSuffix(want, ":") || id[len(want)] == ':') {
 			return true
 		}
 	}

@@ -230,3 +230,17 @@ func TestKillMap(t *testing.T) {
 		t.Error("a go build step was accepted")
 	}
 }
+
+// -id selects whole IDs, or prefixes that end at a colon. The bug: -id
+// f.go:F:cond-invert:1 running f.go:F:cond-invert:10 too.
+func TestWantID(t *testing.T) {
+	c := &config{ids: "a.go:F:cond-invert:1, b.go:G"}
+	for id, want := range map[string]bool{
+		"a.go:F:cond-invert:1": true, "a.go:F:cond-invert:10": false,
+		"b.go:G:wake-drop:2": true, "b.go:Gx:wake-drop:1": false, "c.go:H:bound-off:1": false,
+	} {
+		if got := c.wantID(id); got != want {
+			t.Errorf("-id %q selects %s: %v, want %v", c.ids, id, got, want)
+		}
+	}
+}

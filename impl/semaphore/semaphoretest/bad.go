@@ -55,10 +55,24 @@ const (
 	// controlled test, which puts sleepers on the list in a known order)
 	// can tell.
 	LIFO
+	// OverRelease: a Release with every permit free is taken, and the
+	// count goes past the capacity, where spec.Semaphore requires a
+	// panic. The scenario never releases more than it holds, so only the
+	// fuzz target's sequential replay, which does, can tell.
+	OverRelease
+	// DoKeeps: Do keeps its permit when f panics. The scenario does not
+	// call Do; the fuzz target's sequential replay, whose Do panics now
+	// and then, must find the count short.
+	DoKeeps
 	bugs
 )
 
-var bugNames = [bugs]string{"correct", "lost-wakeup", "wakes-none", "wakes-two", "cut-short-leaks", "racy-try", "lifo"}
+// Scenario reports whether the linearizability scenario is the check
+// that catches b (the others: LIFO, OverRelease, DoKeeps, see their
+// comments).
+func (b Bug) Scenario() bool { return b != Correct && b < LIFO }
+
+var bugNames = [bugs]string{"correct", "lost-wakeup", "wakes-none", "wakes-two", "cut-short-leaks", "racy-try", "lifo", "over-release", "do-keeps"}
 
 func (b Bug) String() string {
 	if b < bugs {
@@ -186,7 +200,7 @@ func (l *locked) Release() {
 		return
 	}
 	defer l.mu.Unlock()
-	if l.free == l.n {
+	if l.free == l.n && l.bug != OverRelease { // BUG if OverRelease: counts past n
 		panic(fmt.Sprintf("semaphoretest: Release with all %d permits free", l.n))
 	}
 	l.free++
@@ -195,6 +209,11 @@ func (l *locked) Release() {
 func (l *locked) Do(ctx context.Context, f func()) error {
 	if err := l.Acquire(ctx); err != nil {
 		return err
+	}
+	if l.bug == DoKeeps {
+		f() // BUG: a panic in f skips the Release
+		l.Release()
+		return nil
 	}
 	defer l.Release()
 	f()

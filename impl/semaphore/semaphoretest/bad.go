@@ -46,8 +46,10 @@ const (
 	CutShortLeaks
 	// RacyTry: TryAcquire reads the count, drops the lock, and writes the
 	// count less one: two TryAcquires that read the same count both take
-	// a permit and take it once. The linearizability check must find the
-	// history Illegal.
+	// a permit and take it once (and a write that lands after a Release
+	// or an Acquire undoes or redoes it). The linearizability check must
+	// find the history Illegal, or Stuck an Acquire asleep beside the
+	// permit the write made or behind the one it lost.
 	RacyTry
 	// LIFO: a Release hands its permit to the sleeper that came last.
 	// Every history is still linearizable (the model counts permits and

@@ -21,6 +21,9 @@
 //     event queues.
 //   - continuation_test.go: random programs moving continuations between
 //     pools.
+//   - semaphore_test.go: impl/semaphore: a storm of acquires (some cut
+//     short by their contexts), tries and releases, counting the holders
+//     at every moment and every permit at the end.
 //   - selfcheck_test.go, the *_broken_test.go files and pool_test.go: the
 //     checks run on deliberately broken primitives, each of which must be
 //     reported.

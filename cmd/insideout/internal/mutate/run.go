@@ -113,10 +113,13 @@ var errDeadline = errors.New("killed at its deadline")
 func (r *runner) exec(ctx context.Context, args []string, deadline time.Duration) ([]byte, time.Duration, error) {
 	cmd := exec.Command("go", args...)
 	cmd.Dir = r.root
+	// rapid writes a fail file under the package's testdata for every
+	// failing property: a killed mutant's would be left in the user's tree.
+	cmd.Env = append(os.Environ(), "RAPID_NOFAILFILE=1")
 	if slices.Contains(args, "-race") {
 		// A mutant's first race ends the run: its report is the kill, and
 		// a plain access in a hot path would otherwise report on and on.
-		cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 "+os.Getenv("GORACE"))
+		cmd.Env = append(cmd.Env, "GORACE=halt_on_error=1 "+os.Getenv("GORACE"))
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -143,17 +143,18 @@ func mainIn(ctx context.Context, dir string, args []string, stdout, stderr io.Wr
 	return code
 }
 
-// selected returns the mutants of pkgs that -only and -id select, and the
-// list of equivalents.
-func (c *config) selected(pkgs []*pkg) ([]*Mutant, map[string]string, error) {
-	var ms []*Mutant
+// selected returns the mutants of pkgs that -only and -id select, every
+// mutant of pkgs (for the stale equivalents), and the list of
+// equivalents.
+func (c *config) selected(pkgs []*pkg) (ms, all []*Mutant, eq map[string]string, err error) {
 	for _, p := range pkgs {
 		for _, m := range generate(p) {
-			shown, _ := m.source(p.srcs[m.file], p.fset.Position(p.files[m.file].Name.End()).Offset)
-			m.Diff = unified(m.File, string(p.srcs[m.file]), string(shown), 2)
+			all = append(all, m)
 			if c.only != "" && !slices.Contains(strings.Split(c.only, ","), m.Op) || !c.wantID(m.ID) {
 				continue
 			}
+			shown, _ := m.source(p.srcs[m.file], p.fset.Position(p.files[m.file].Name.End()).Offset)
+			m.Diff = unified(m.File, string(p.srcs[m.file]), string(shown), 2)
 			ms = append(ms, m)
 		}
 	}
@@ -161,8 +162,8 @@ func (c *config) selected(pkgs []*pkg) ([]*Mutant, map[string]string, error) {
 	if file == "" {
 		file = filepath.Join(pkgs[0].Root, DefaultEquivalents)
 	}
-	eq, err := readEquivalents(file, must)
-	return ms, eq, err
+	eq, err = readEquivalents(file, must)
+	return ms, all, eq, err
 }
 
 func (c *config) wantID(id string) bool {
@@ -195,7 +196,7 @@ func (c *config) run(ctx context.Context, stdout, stderr io.Writer) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	ms, eq, err := c.selected(pkgs)
+	ms, all, eq, err := c.selected(pkgs)
 	if err != nil {
 		return 0, err
 	}
@@ -205,7 +206,9 @@ func (c *config) run(ctx context.Context, stdout, stderr io.Writer) (int, error)
 	for _, p := range pkgs {
 		rep.Packages = append(rep.Packages, p.ImportPath)
 	}
-	rep.Stale = staleEquivalents(eq, pkgs, ms)
+	// Stale against every mutant, not the ones -only and -id selected: an
+	// entry outside the selection is not stale for it.
+	rep.Stale = staleEquivalents(eq, pkgs, all)
 	var torun []*Result
 	for _, m := range ms {
 		r := &Result{Mutant: m}

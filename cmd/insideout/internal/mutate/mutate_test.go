@@ -161,6 +161,20 @@ func TestEquivalents(t *testing.T) {
 	if stale := staleEquivalents(eq, pkgs, generate(pkgs[0])); !slices.Equal(stale, []string{"box.go:Old:cas-store:1"}) {
 		t.Errorf("stale entries %q, want only box.go:Old:cas-store:1", stale)
 	}
+	// -only or -id narrow the run, not what is stale: box.go:New's entry
+	// names a mutant that exists, whichever the selection. (The bug: every
+	// equivalent outside an -id selection reported stale.)
+	c := &config{ids: "box.go:Box.Put:"}
+	ms, all, _, err := c.selected(pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || len(ms) >= len(all) {
+		t.Fatalf("-id selected %d of %d mutants", len(ms), len(all))
+	}
+	if stale := staleEquivalents(eq, pkgs, all); !slices.Equal(stale, []string{"box.go:Old:cas-store:1"}) {
+		t.Errorf("under -id, stale entries %q, want only box.go:Old:cas-store:1", stale)
+	}
 }
 
 // The unified diff of a one-line change has its context and its hunk

@@ -64,6 +64,14 @@ func TestHarnessCatchesDroppedReturn(t *testing.T) {
 // workers at once. The ownership check sees a step start while another
 // runs.
 func TestHarnessCatchesStepOnTwoWorkers(t *testing.T) {
+	if raceEnabled {
+		// The planted bug runs one step on two workers at once: a data
+		// race in the step's own state (a ComeFrom's result, say), which
+		// the race detector reports and fails the test for, before or
+		// after the harness's finding. The test command runs it without
+		// -race too (go test -tags sched ./linearize/...).
+		t.Skip("the planted bug is a data race itself; this check runs in the build without -race")
+	}
 	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchCont(t, pooltest.StepsOnTwoWorkers, func(r conttest.Result) bool {
 		return strings.Contains(strings.Join(r.Problems, "\n"), "two runners at once")

@@ -44,7 +44,7 @@ type Mutant struct {
 	Func    string `json:"func"`
 	Line    int    `json:"line"`
 	Desc    string `json:"desc"`
-	Race    bool   `json:"race,omitempty"` // killed by the race detector, if at all
+	Race    bool   `json:"race,omitempty"` // runs its race steps with -race: a plain access, or a store moved past the atomic that orders it
 	Diff    string `json:"diff,omitempty"`
 	edits   []edit
 	helpers []string
@@ -69,7 +69,7 @@ func (g *gen) text(n ast.Node) string { return string(g.src[g.off(n.Pos()):g.off
 func (g *gen) add(op string, n ast.Node, desc string, edits []edit, helpers ...string) {
 	*g.out = append(*g.out, &Mutant{Op: op, Pkg: g.p.ImportPath, File: g.fileRel(), Func: g.fn,
 		Line: g.tf.Line(n.Pos()), Desc: desc, edits: edits, helpers: helpers, file: g.fi,
-		Race: op == OpAtomicPlain})
+		Race: op == OpAtomicPlain || op == OpStoreLate || op == OpStoreEarly})
 }
 
 // replace is add for one edit that replaces node with text.

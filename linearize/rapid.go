@@ -37,7 +37,7 @@ func (sc *Scenario[S, In, Out]) Rapid(t *rapid.T) {
 			f := c.Failure(p, res, 0, 0)
 			// No token: it names a generated program, and rapid drew this
 			// one; rapid's seed replays both.
-			f.Schedule, f.Trace = describe(sr), sr.Trace
+			f.Schedule, f.Trace = DescribeSchedule(sr), sr.Trace
 			writeScheduleReport(c.ReportDir, f)
 			f.Replay = "rapid's own lines (its -rapid.seed, or -rapid.failfile) replay this program and schedule"
 			t.Log(f)

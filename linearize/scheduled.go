@@ -177,7 +177,7 @@ func (c *Scenario[S, In, Out]) runScheduled(seed uint64, round int) RoundOutcome
 			tok := c.token(seed, round, sr)
 			out.Fail = func() error {
 				f := c.Failure(p, res, seed, round)
-				f.Token, f.Schedule, f.Trace = tok.String(), describe(sr), sr.Trace
+				f.SetSchedule(tok, sr)
 				writeScheduleReport(c.ReportDir, f)
 				return f
 			}
@@ -196,13 +196,22 @@ func (c *Scenario[S, In, Out]) token(seed uint64, round int, sr seam.Result) sch
 		Strategy: c.Schedule.String(), Choices: sr.Choices, Hash: sr.Hash}
 }
 
-// describe sums up a schedule in one line.
-func describe(sr seam.Result) string {
+// DescribeSchedule sums up a controlled run in one line: its goroutines,
+// steps, decisions and preemptions, and any seam calls from outside it.
+func DescribeSchedule(sr seam.Result) string {
 	s := fmt.Sprintf("%d goroutines, %d steps, %d decisions, %d preemptions", sr.Goroutines, sr.Steps, len(sr.Choices), sr.Preemptions)
 	if sr.Outside > 0 {
 		s += fmt.Sprintf("; %d seam calls from goroutines outside the run (they may keep it from replaying)", sr.Outside)
 	}
 	return s
+}
+
+// SetSchedule records on f the controlled run sr in which it failed: tok,
+// the token that replays it, the run summed up (DescribeSchedule), and its
+// steps. A campaign with an engine of its own calls it for its failures as
+// a Scenario does for its own.
+func (f *Failure) SetSchedule(tok schedule.Token, sr seam.Result) {
+	f.Token, f.Schedule, f.Trace = tok.String(), DescribeSchedule(sr), sr.Trace
 }
 
 // Replay runs the program and schedule of tok (a token from a failure of
@@ -231,7 +240,7 @@ func (sc *Scenario[S, In, Out]) Replay(tok schedule.Token) error {
 		return nil
 	}
 	f := c.Failure(p, res, tok.Seed, tok.Round)
-	f.Token, f.Schedule, f.Trace = tok.String(), describe(sr), sr.Trace
+	f.SetSchedule(tok, sr)
 	writeScheduleReport(c.ReportDir, f)
 	return f
 }

@@ -225,18 +225,9 @@ func (c Check) runScheduled(ctx context.Context, er Round, seed uint64, round in
 // summed up, and its steps.
 func (c Check) scheduledFailure(seed uint64, round int, er Round, res Result, tok schedule.Token, sr seam.Result) *linearize.Failure {
 	f := c.failure(seed, round, er, res)
-	f.Token, f.Schedule, f.Trace = tok.String(), describe(sr), sr.Trace
+	f.SetSchedule(tok, sr)
 	f.ReplayExact = "go run -tags sched ./cmd/insideout replay " + f.Token
 	return f
-}
-
-// describe sums up a schedule in one line, as linearize's failures do.
-func describe(sr seam.Result) string {
-	s := fmt.Sprintf("%d goroutines, %d steps, %d decisions, %d preemptions", sr.Goroutines, sr.Steps, len(sr.Choices), sr.Preemptions)
-	if sr.Outside > 0 {
-		s += fmt.Sprintf("; %d seam calls from goroutines outside the run (they may keep it from replaying)", sr.Outside)
-	}
-	return s
 }
 
 // Replay runs the round and schedule of tok (a token of a failure of this

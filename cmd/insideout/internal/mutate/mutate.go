@@ -143,10 +143,10 @@ func mainIn(ctx context.Context, dir string, args []string, stdout, stderr io.Wr
 	return code
 }
 
-// selected returns the mutants of pkgs that -only and -id select, every
-// mutant of pkgs (for the stale equivalents), and the list of
-// equivalents.
-func (c *config) selected(pkgs []*pkg) (ms, all []*Mutant, eq map[string]string, err error) {
+// selected returns the mutants of pkgs that -only and -id select, the
+// stale entries of the list of equivalents, and that list.
+func (c *config) selected(pkgs []*pkg) (ms []*Mutant, stale []string, eq map[string]string, err error) {
+	var all []*Mutant
 	for _, p := range pkgs {
 		for _, m := range generate(p) {
 			all = append(all, m)
@@ -162,8 +162,12 @@ func (c *config) selected(pkgs []*pkg) (ms, all []*Mutant, eq map[string]string,
 	if file == "" {
 		file = filepath.Join(pkgs[0].Root, DefaultEquivalents)
 	}
-	eq, err = readEquivalents(file, must)
-	return ms, all, eq, err
+	if eq, err = readEquivalents(file, must); err != nil {
+		return nil, nil, nil, err
+	}
+	// Stale against every mutant, not the ones -only and -id selected: an
+	// entry outside the selection is not stale for it.
+	return ms, staleEquivalents(eq, pkgs, all), eq, nil
 }
 
 func (c *config) wantID(id string) bool {
@@ -196,7 +200,7 @@ func (c *config) run(ctx context.Context, stdout, stderr io.Writer) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	ms, all, eq, err := c.selected(pkgs)
+	ms, stale, eq, err := c.selected(pkgs)
 	if err != nil {
 		return 0, err
 	}
@@ -206,9 +210,7 @@ func (c *config) run(ctx context.Context, stdout, stderr io.Writer) (int, error)
 	for _, p := range pkgs {
 		rep.Packages = append(rep.Packages, p.ImportPath)
 	}
-	// Stale against every mutant, not the ones -only and -id selected: an
-	// entry outside the selection is not stale for it.
-	rep.Stale = staleEquivalents(eq, pkgs, all)
+	rep.Stale = stale
 	var torun []*Result
 	for _, m := range ms {
 		r := &Result{Mutant: m}

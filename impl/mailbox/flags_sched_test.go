@@ -4,6 +4,8 @@ package mailbox_test
 
 import (
 	"errors"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/internal/knownbad"
@@ -23,29 +25,7 @@ import (
 // round it found; a change to the scheduler or to PCT moves it: find it
 // again with Rounds -1 and a Duration of a minute over seeds 1 to 10.)
 func TestFlagsSeesInterruptTakenAtomically(t *testing.T) {
-	testdeadline.Guard(t, testdeadline.Default)
-	run := func(rounds int) error {
-		st, _ := schedule.Parse("pct:3")
-		sc := mailboxtest.Scenario("mailbox-cap0", 0, mailboxtest.NewMailbox)
-		sc.Schedule, sc.Seed, sc.Rounds, sc.Duration, sc.ReportDir = st, 4, rounds, 0, t.TempDir()
-		_, err := sc.Run()
-		return err
-	}
-	knownbad.MailboxFlagsWithoutLock.Store(true)
-	t.Setenv("INSIDEOUT_ROUND", "10268") // that round alone: the program and its schedule
-	err := run(1)
-	knownbad.MailboxFlagsWithoutLock.Store(false)
-	var f *linearize.Failure
-	if !errors.As(err, &f) || f.Verdict != linearize.Illegal {
-		t.Fatalf("the lock-free Flags went uncaught: %v", err)
-	}
-	if err := run(1); err != nil {
-		t.Fatalf("with the fix, that round: %v", err)
-	}
-	t.Setenv("INSIDEOUT_ROUND", "")
-	if err := run(2000); err != nil {
-		t.Fatalf("with the fix: %v", err)
-	}
+	replayFound(t, "the lock-free Flags", &knownbad.MailboxFlagsWithoutLock, 0, "10268")
 }
 
 // A control operation changes the tail word's flags and copies them to
@@ -54,21 +34,29 @@ func TestFlagsSeesInterruptTakenAtomically(t *testing.T) {
 // a Resume whose copy lands after a Pause that had returned, clearing the
 // pause for receivers: a TryRecv then answers Empty in a paused mailbox.
 func TestFlagCopiesNeverLandStale(t *testing.T) {
+	replayFound(t, "the stale copy", &knownbad.MailboxStaleFlagCopy, 1, "29580")
+}
+
+// replayFound replays round, of seed 4 under pct:3, of the mailbox
+// scenario of capacity c with the known-bad switch bug on, where PCT found
+// it: the history must be Illegal. With bug off, that round and the 2000
+// first must pass.
+func replayFound(t *testing.T, what string, bug *atomic.Bool, c int, round string) {
 	testdeadline.Guard(t, testdeadline.Default)
 	run := func(rounds int) error {
 		st, _ := schedule.Parse("pct:3")
-		sc := mailboxtest.Scenario("mailbox-cap1", 1, mailboxtest.NewMailbox)
+		sc := mailboxtest.Scenario("mailbox-cap"+strconv.Itoa(c), c, mailboxtest.NewMailbox)
 		sc.Schedule, sc.Seed, sc.Rounds, sc.Duration, sc.ReportDir = st, 4, rounds, 0, t.TempDir()
 		_, err := sc.Run()
 		return err
 	}
-	knownbad.MailboxStaleFlagCopy.Store(true)
-	t.Setenv("INSIDEOUT_ROUND", "29580") // that round alone: the program and its schedule
+	bug.Store(true)
+	t.Setenv("INSIDEOUT_ROUND", round) // that round alone: the program and its schedule
 	err := run(1)
-	knownbad.MailboxStaleFlagCopy.Store(false)
+	bug.Store(false)
 	var f *linearize.Failure
 	if !errors.As(err, &f) || f.Verdict != linearize.Illegal {
-		t.Fatalf("the stale copy went uncaught: %v", err)
+		t.Fatalf("%s went uncaught: %v", what, err)
 	}
 	if err := run(1); err != nil {
 		t.Fatalf("with the fix, that round: %v", err)

@@ -12,12 +12,8 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont/conttest"
-	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
-	"github.com/insideout-go/insideout/impl/pool"
-	"github.com/insideout-go/insideout/impl/pool/pooltest"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
-	"github.com/insideout-go/insideout/impl/rt/rttest"
 	"github.com/insideout-go/insideout/impl/semaphore/semaphoretest"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/schedule"
@@ -130,7 +126,7 @@ func FromScenario[S, In, Out any](name, doc string, newScenario func() linearize
 // All returns every registered campaign, in the order the primitives build
 // on each other.
 func All() []Campaign {
-	return []Campaign{
+	cs := []Campaign{
 		FromScenario("queue", "impl/queue: concurrent push and pop, then a quiescent len and drain",
 			func() linearize.Scenario[spec.Queue[int], model.QueueInput, model.QueueOutput] {
 				return queuetest.Scenario("queue", queuetest.NewQueue)
@@ -157,29 +153,8 @@ func All() []Campaign {
 				return turns(ctx, o, progress, parts)
 			},
 		},
-		FromScenario("runtime", "impl/rt: halt, freeze, thaw, interrupt, cancel, eject, flags and join at once against a runtime counting its steps; a frozen runtime runs no step",
-			func() linearize.Scenario[rttest.Counted, model.RuntimeInput, model.RuntimeOutput] {
-				return rttest.Scenario("runtime", rttest.NewCounted)
-			}),
-		{
-			Name:       "pool",
-			Doc:        "impl/pool: jobs sent to pools of waiters and of runners while workers are added, drained, frozen, thawed, canceled, ejected and halted; then an audit of every job",
-			Controlled: true,
-			Replay:     replayer(replayOf(poolScenario("waiter", pool.Waiter)), replayOf(poolScenario("runner", pool.Runner))),
-			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				var parts []part
-				for _, d := range []struct {
-					name string
-					d    pool.Dispatcher
-				}{{"waiter", pool.Waiter}, {"runner", pool.Runner}} {
-					parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-						sc := poolScenario(d.name, d.d)()
-						return run(ctx, &sc, o, progress)
-					})
-				}
-				return turns(ctx, o, progress, parts)
-			},
-		},
+		runtimeCampaign(),
+		poolCampaign(),
 		{
 			Name:       "continuation",
 			Doc:        "impl/cont, impl/seq: random programs of goto, comefrom, novel thread and coop, step and sequential, over 2 to 4 pools; every step once, in order, on its pool",
@@ -192,20 +167,7 @@ func All() []Campaign {
 			},
 			Run: runContinuation,
 		},
-		{
-			Name:       "eventq",
-			Doc:        "impl/eventq: register (one-shot, level, edge, exclusive, timers), cancel, rearm, poll and wake on real pipes and a socketpair while a waiter hands firings out; then settle, Close, and an audit of every registration and fd",
-			Controlled: true,
-			Replay: func(tok schedule.Token) error {
-				if tok.Scenario != eventqtest.Scenario {
-					return ErrNotMine
-				}
-				return eventqtest.Check{}.Replay(tok)
-			},
-			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-				return eventqCheck(o).Run(ctx, progress)
-			},
-		},
+		eventqCampaign(),
 		{
 			Name:       "semaphore",
 			Doc:        "impl/semaphore: acquire (with and without a time-out), tryAcquire, release and available at once, capacities 1 and 2; then release, lost-wake-up and lost-permit check, and the count",
@@ -222,25 +184,18 @@ func All() []Campaign {
 				return turns(ctx, o, progress, parts)
 			},
 		},
+		cubbyCampaign(),
+		backlogCampaign(),
 	}
-}
-
-// eventqCheck makes the event-queue campaign's eventqtest.Check of o: its
-// sizes, seed, strategy and recheck. Under DFS, whose every schedule
-// within the bound is many for a big round, rounds are small (2 clients
-// of 3 steps) unless told otherwise, as the scenarios' are (see run).
-func eventqCheck(o Options) eventqtest.Check {
-	c := eventqtest.Check{Clients: o.Clients, Ops: o.OpsPerClient, Seed: o.Seed, Rounds: -1, ReportDir: o.ReportDir,
-		CheckTimeout: o.CheckTimeout, Schedule: o.Schedule, Recheck: o.Recheck && o.Schedule != nil}
-	if _, ok := o.Schedule.(schedule.DFS); ok {
-		if c.Clients <= 0 {
-			c.Clients = 2
-		}
-		if c.Ops <= 0 {
-			c.Ops = 3
+	// A primitive whose campaign is not written yet returns a Campaign
+	// without a name, and is left out.
+	all := cs[:0]
+	for _, c := range cs {
+		if c.Name != "" {
+			all = append(all, c)
 		}
 	}
-	return c
+	return all
 }
 
 // mailboxScenario makes the mailbox campaign's scenario of capacity c.
@@ -258,13 +213,6 @@ func voidScenario() linearize.Scenario[mailboxtest.Void, model.MailboxInput, mod
 func semaphoreScenario(n int) func() linearize.Scenario[*semaphoretest.Held, model.SemaphoreInput, model.SemaphoreOutput] {
 	return func() linearize.Scenario[*semaphoretest.Held, model.SemaphoreInput, model.SemaphoreOutput] {
 		return semaphoretest.Scenario(fmt.Sprintf("semaphore-n%d", n), n, semaphoretest.NewSemaphore)
-	}
-}
-
-// poolScenario makes the pool campaign's scenario of dispatcher d.
-func poolScenario(name string, d pool.Dispatcher) func() linearize.Scenario[*pooltest.Pooled, model.PoolInput, model.PoolOutput] {
-	return func() linearize.Scenario[*pooltest.Pooled, model.PoolInput, model.PoolOutput] {
-		return pooltest.Scenario("pool-"+name, d)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,6 +71,9 @@ func Guard(t testing.TB, d time.Duration) {
 	}
 	name := t.Name()
 	d = stretch(d)
+	if took, ok := measured(name); ok {
+		d = min(d, TimesFactor*took+TimesSlack)
+	}
 	timer := time.AfterFunc(d, func() { expire(name, d) })
 	t.Cleanup(func() { timer.Stop() })
 }
@@ -117,4 +121,56 @@ func expire(name string, d time.Duration) {
 	dumping.Lock() // one dump, should two deadlines pass at once
 	fmt.Fprintf(os.Stderr, "\n--- FAIL: %s: testdeadline: still running after %v: a hang (or a test far slower than it should be); every goroutine's stack follows\n\n%s\n", name, d, Stacks())
 	panic(fmt.Sprintf("testdeadline: %s still running after %v", name, d))
+}
+
+// TimesEnv names a file of the times the tests took on code known to be
+// good, one test a line: seconds, a space, the test's name (as t.Name()
+// gives it). Where it is set, a Guard of a test the file lists ends at
+// TimesFactor times that test's time plus TimesSlack, if that comes
+// before its own deadline: a hang then fails in seconds, where the
+// deadline has to allow for the slowest machine. The mutation runner
+// (cmd/insideout mutate) measures the times on the unmutated code and
+// sets it for each mutant.
+const TimesEnv = "INSIDEOUT_TEST_TIMES"
+
+// The deadline of a test whose time TimesEnv gives: far enough above it
+// that a loaded machine does not reach it, near enough that a hang is
+// reported in seconds.
+const (
+	TimesFactor = 4
+	TimesSlack  = 5 * time.Second
+)
+
+var times = sync.OnceValue(func() map[string]time.Duration {
+	path := os.Getenv(TimesEnv)
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testdeadline: %s: %v\n", TimesEnv, err)
+		return nil
+	}
+	return ParseTimes(string(b))
+})
+
+// ParseTimes reads the lines of a TimesEnv file; a line it cannot read is
+// left out (its test keeps its own deadline).
+func ParseTimes(s string) map[string]time.Duration {
+	m := map[string]time.Duration{}
+	for line := range strings.Lines(s) {
+		secs, name, ok := strings.Cut(strings.TrimSpace(line), " ")
+		f, err := strconv.ParseFloat(secs, 64)
+		if !ok || err != nil || f < 0 || name == "" {
+			continue
+		}
+		m[name] = time.Duration(f * float64(time.Second))
+	}
+	return m
+}
+
+// measured returns the time the TimesEnv file gives test name.
+func measured(name string) (time.Duration, bool) {
+	d, ok := times()[name]
+	return d, ok
 }

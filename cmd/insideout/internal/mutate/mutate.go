@@ -283,7 +283,7 @@ func (c *config) kill(ctx context.Context, pkgs []*pkg, torun []*Result, stderr 
 	}
 	defer os.RemoveAll(tmp)
 	r := &runner{root: pkgs[0].Root, tmp: tmp, timeout: c.timeout, grace: 15 * time.Second,
-		all: c.all, baseline: make(map[string]time.Duration)}
+		all: c.all, baseline: make(map[string]time.Duration), times: make(map[string]string)}
 	km, err := readMap(c.mapFile, pkgs[0].Module)
 	if err != nil {
 		return err

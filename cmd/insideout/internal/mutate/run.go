@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +45,10 @@ type Result struct {
 	Steps  []StepResult  `json:"steps,omitempty"`
 }
 
+// timesEnv is internal/testdeadline's TimesEnv: a test binary of insideout
+// reads the tests' times on the unmutated code from the file it names.
+const timesEnv = "INSIDEOUT_TEST_TIMES"
+
 // A runner runs steps on mutants.
 type runner struct {
 	root     string        // the module's root
@@ -52,6 +57,9 @@ type runner struct {
 	grace    time.Duration // past a step's deadline, before it is killed
 	all      bool          // run every step, not only up to the first kill
 	baseline map[string]time.Duration
+	// times holds, per step key, the file of the times each test took on
+	// the unmutated code (a go test step's), for testdeadline.TimesEnv.
+	times map[string]string
 }
 
 // deadline returns how long step s may take.
@@ -85,23 +93,66 @@ func (r *runner) command(s Step, overlay string, race bool, deadline time.Durati
 	return append(args, s.Args[1:]...)
 }
 
-// measure runs each step once on the unmutated code, recording its time;
-// a step that fails there is an error, since it would kill every mutant.
+// measure runs each step once on the unmutated code, recording its time,
+// and for a go test step each test's time, in a file that each mutant's
+// run of the step gets as testdeadline's TimesEnv: a test of insideout's
+// that hangs on a mutant then fails a few times past its own time, not at
+// the step's deadline. A step that fails there is an error, since it
+// would kill every mutant.
 func (r *runner) measure(ctx context.Context, steps []Step, race bool, log io.Writer) error {
 	for _, s := range steps {
 		key := stepKey(s, race && s.Race)
 		if _, ok := r.baseline[key]; ok {
 			continue
 		}
-		out, took, err := r.exec(ctx, r.command(s, "", race, 10*time.Minute), 10*time.Minute)
+		args := r.command(s, "", race, 10*time.Minute)
+		if s.Args[0] == "test" {
+			args = slices.Insert(args, 1, "-json")
+		}
+		out, took, err := r.exec(ctx, args, 10*time.Minute, nil)
+		times, text := testTimes(out)
 		if err != nil {
 			return fmt.Errorf("baseline: step %q (go %s) fails on the unmutated code: %v\n%s",
-				s.Name, strings.Join(r.command(s, "", race, 0), " "), err, tail(out, 20))
+				s.Name, strings.Join(r.command(s, "", race, 0), " "), err, tail(text, 20))
 		}
 		r.baseline[key] = took
+		if len(times) > 0 {
+			path := filepath.Join(r.tmp, fmt.Sprintf("times-%d", len(r.times)))
+			if err := os.WriteFile(path, times, 0o644); err != nil {
+				return err
+			}
+			r.times[key] = path
+		}
 		fmt.Fprintf(log, "  %s: %s on the unmutated code\n", stepName(s, race), took.Round(100*time.Millisecond))
 	}
 	return nil
+}
+
+// testTimes reads go test -json's output: it returns the time of each
+// test that passed, as testdeadline's TimesEnv file has them (the longest,
+// for a name two packages share), and the output's text.
+func testTimes(out []byte) (times, text []byte) {
+	elapsed := map[string]float64{}
+	var b bytes.Buffer
+	for line := range bytes.Lines(out) {
+		var ev struct {
+			Action, Test, Output string
+			Elapsed              float64
+		}
+		if !bytes.HasPrefix(line, []byte("{")) || json.Unmarshal(line, &ev) != nil {
+			b.Write(line) // the go command's own output: build errors
+			continue
+		}
+		b.WriteString(ev.Output)
+		if ev.Action == "pass" && ev.Test != "" {
+			elapsed[ev.Test] = max(elapsed[ev.Test], ev.Elapsed)
+		}
+	}
+	var t bytes.Buffer
+	for _, name := range slices.Sorted(maps.Keys(elapsed)) {
+		fmt.Fprintf(&t, "%g %s\n", elapsed[name], name)
+	}
+	return t.Bytes(), b.Bytes()
 }
 
 // errDeadline is the error of a command killed at its hard deadline.
@@ -110,12 +161,12 @@ var errDeadline = errors.New("killed at its deadline")
 // exec runs go with args in the module's root, in a process group of its
 // own that it kills past deadline plus grace (first SIGQUIT, for a
 // goroutine dump, then SIGKILL). It returns the combined output.
-func (r *runner) exec(ctx context.Context, args []string, deadline time.Duration) ([]byte, time.Duration, error) {
+func (r *runner) exec(ctx context.Context, args []string, deadline time.Duration, env []string) ([]byte, time.Duration, error) {
 	cmd := exec.Command("go", args...)
 	cmd.Dir = r.root
 	// rapid writes a fail file under the package's testdata for every
 	// failing property: a killed mutant's would be left in the user's tree.
-	cmd.Env = append(os.Environ(), "RAPID_NOFAILFILE=1")
+	cmd.Env = append(append(os.Environ(), "RAPID_NOFAILFILE=1"), env...)
 	if slices.Contains(args, "-race") {
 		// A mutant's first race ends the run: its report is the kill, and
 		// a plain access in a hot path would otherwise report on and on.
@@ -185,7 +236,7 @@ func (r *runner) run(ctx context.Context, p *pkg, m *Mutant, n int, steps []Step
 	defer os.RemoveAll(filepath.Dir(overlay))
 	start := time.Now()
 	dir := "./" + p.Rel
-	if out, _, err := r.exec(ctx, []string{"build", "-overlay=" + overlay, dir}, 5*time.Minute); err != nil {
+	if out, _, err := r.exec(ctx, []string{"build", "-overlay=" + overlay, dir}, 5*time.Minute, nil); err != nil {
 		res.Status, res.Why = Unbuildable, compileError(out)
 		return res
 	}
@@ -196,7 +247,11 @@ func (r *runner) run(ctx context.Context, p *pkg, m *Mutant, n int, steps []Step
 			return res
 		}
 		d := r.deadline(s, m.Race)
-		out, took, err := r.exec(ctx, r.command(s, overlay, m.Race, d), d)
+		var env []string
+		if path, ok := r.times[stepKey(s, m.Race && s.Race)]; ok {
+			env = []string{timesEnv + "=" + path}
+		}
+		out, took, err := r.exec(ctx, r.command(s, overlay, m.Race, d), d, env)
 		sr := StepResult{Step: stepName(s, m.Race), Outcome: Passed, Time: took}
 		switch {
 		case err == nil:
@@ -210,6 +265,10 @@ func (r *runner) run(ctx context.Context, p *pkg, m *Mutant, n int, steps []Step
 		case errors.Is(err, errDeadline) || bytes.Contains(out, []byte("panic: test timed out")) ||
 			bytes.Contains(out, []byte("verify: INCOMPLETE")):
 			sr.Outcome, sr.Why = TimedOut, failure(out)
+			res.Dump = dump(out, p.ImportPath)
+		case bytes.Contains(out, []byte("testdeadline: still running after")):
+			// A test's own deadline: a hang, reported as the test's failure.
+			sr.Outcome, sr.Why = Killed, failure(out)
 			res.Dump = dump(out, p.ImportPath)
 		default:
 			sr.Outcome, sr.Why = Killed, failure(out)

@@ -1,0 +1,60 @@
+package backlog_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/insideout-go/insideout/impl/backlog"
+)
+
+// A program logs through slog as usual; the backlog writes the records on
+// its own runtime, and Close, on the way out, writes whatever is left.
+func Example() {
+	noTime := &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{} // for a stable output
+		}
+		return a
+	}}
+	h, err := backlog.New(os.Stdout, backlog.Format(backlog.TextFormat(noTime)))
+	if err != nil {
+		panic(err)
+	}
+	logger := slog.New(h).With("app", "demo")
+	logger.Info("started", "port", 8080)
+	logger.WithGroup("req").Warn("slow", "ms", 250)
+	logger.Debug("not written: below the level")
+
+	if err := h.Close(context.Background()); err != nil { // flush at exit
+		fmt.Println("close:", err)
+	}
+	fmt.Printf("%+v\n", h.Stats())
+	// Output:
+	// level=INFO msg=started app=demo port=8080
+	// level=WARN msg=slow app=demo req.ms=250
+	// {Written:2 Failed:0 Dropped:0 Refused:0}
+}
+
+// With DropWhenFull, a caller never waits for the writer: a record that
+// finds the mailbox full is counted, and Handle says so.
+func ExampleDropWhenFull() {
+	h, err := backlog.New(os.Stdout, backlog.Capacity(64), backlog.DropWhenFull(),
+		backlog.Format(backlog.JSONFormat(&slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}})))
+	if err != nil {
+		panic(err)
+	}
+	slog.New(h).Info("hello", "n", 1)
+	_ = h.Close(context.Background())
+	st := h.Stats()
+	fmt.Println("written + dropped:", st.Written+st.Dropped)
+	// Output:
+	// {"level":"INFO","msg":"hello","n":1}
+	// written + dropped: 1
+}

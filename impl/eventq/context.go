@@ -2,10 +2,12 @@ package eventq
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/internal/evqkey"
+	"github.com/insideout-go/insideout/impl/internal/homekey"
 )
 
 // holds reports whether c is in a live registration.
@@ -63,18 +65,86 @@ func Await(ctx context.Context, c *cont.C, fd int, events Events, next cont.Step
 }
 
 // Sleep returns the step that ends a step sleeping for d: a step ends with
-// return eventq.Sleep(ctx, c, d, next), and next runs d later, on a
-// one-shot timer of the queue of whoever runs it, which is free
-// meanwhile. If there is no queue, c stays and next runs at once, with the
-// error in cont.MoveErr of its context.
+// return eventq.Sleep(ctx, c, d, next), and next runs d later (a d of zero
+// or less: at once, or at the queue's next Wait). It works in any
+// continuation, in one of three ways, by what ctx holds:
+//
+//   - An event queue (FromContext: a polling runtime, RunReady): c waits
+//     on a one-shot timer of that queue, and whoever runs the step is free
+//     meanwhile. If the queue refuses the timer (closed, or the kernel's
+//     error), or cannot be had for a reason other than ErrNoQueue, c stays
+//     and next runs at once, with the error in cont.MoveErr of its context.
+//   - No queue, but a home mailbox (the mailbox c came from, which a
+//     pool's worker puts in its steps' contexts under
+//     impl/internal/homekey's key): c waits on a timer of Go's runtime,
+//     with no goroutine held meanwhile, and is sent back to that mailbox
+//     when due, where a worker takes it and runs next. If that send fails
+//     because the mailbox was closed for writing meanwhile, c is not lost:
+//     it stays on the timer's goroutine, which runs next at once with the
+//     failure in cont.MoveErr of its context (a *cont.MoveError wrapping
+//     the mailbox's error), and then runs c on, step after step, until it
+//     finishes or moves away. Into a full bounded mailbox the send waits
+//     for room, on that goroutine.
+//   - Neither: c sleeps in place. Sleep waits, before it returns, until d
+//     has passed or ctx has ended, as a step that waits should (see
+//     cont.Step). Once d has passed it returns next; if ctx ends first (an
+//     interrupt, a halt, a freeze) it returns at once a step that sleeps
+//     for the time left, so that the runner reaches its cooperative point
+//     and the sleep survives the interruption: resumed, it sleeps on until
+//     d after the first call, and not longer (in a queue or a home
+//     mailbox if its new runner has one).
 func Sleep(ctx context.Context, c *cont.C, d time.Duration, next cont.Step) cont.Step {
-	return c.Away(Giving(ctx, func(q *Queue, c *cont.C) (ID, error) { return q.After(d, c) }), next)
+	return sleepUntil(ctx, c, time.Now().Add(d), d, next)
+}
+
+// sleepUntil is Sleep with its deadline: d is what is left of it.
+func sleepUntil(ctx context.Context, c *cont.C, until time.Time, d time.Duration, next cont.Step) cont.Step {
+	q, err := FromContext(ctx)
+	switch {
+	case err == nil:
+		return c.Away(func(c *cont.C) error { _, err := q.After(d, c); return err }, next)
+	case !errors.Is(err, ErrNoQueue):
+		return c.Away(func(*cont.C) error { return err }, next)
+	}
+	if home, ok := ctx.Value(homekey.Key{}).(*cont.Box); ok && home != nil {
+		return sleepAway(c, home, d, next)
+	}
+	if d > 0 && !pause(ctx, d) {
+		return func(ctx context.Context, c *cont.C) cont.Step {
+			return sleepUntil(ctx, c, until, time.Until(until), next)
+		}
+	}
+	return next
+}
+
+// sleepAway hands c to a timer of Go's runtime (afterFunc) which, d from
+// now, sends c to home and resumes it there with next. The timer's
+// function steps c with the step back, a Goto: so the send is cont's own,
+// and a send that fails leaves c here, with next and the failure pending,
+// which wake then runs.
+func sleepAway(c *cont.C, home *cont.Box, d time.Duration, next cont.Step) cont.Step {
+	back := func(ctx context.Context, c *cont.C) cont.Step { return c.Goto(home, next) }
+	return c.Away(func(c *cont.C) error {
+		afterFunc(d, func() { wake(c) })
+		return nil
+	}, back)
+}
+
+// wake runs c, whose next step sends it home, until it is gone: at once
+// if the send succeeds, else once c has finished or moved away. No other
+// goroutine holds c meanwhile: the runner let go of it when the give
+// returned, and nobody else has it until the send.
+func wake(c *cont.C) {
+	ctx := context.Background()
+	for !c.Step(ctx) {
+	}
 }
 
 // Giving returns the give of a cont.C.Away (or of seq's K.Away) that hands
 // the continuation to the event queue of whoever runs the step whose
 // context is ctx (FromContext): register registers it there. It is what
-// Await, Sleep and Watch are made of, for a wait of another shape.
+// Await and Watch are made of (and Sleep, where there is a queue), for a
+// wait of another shape.
 func Giving(ctx context.Context, register func(q *Queue, c *cont.C) (ID, error)) func(c *cont.C) error {
 	return func(c *cont.C) error {
 		q, err := FromContext(ctx)

@@ -2,7 +2,10 @@
 
 package eventq
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // kernel is a queue's part under impl/seam's controlled scheduler, which
 // an ordinary build does not have (kernel_sched.go has the other build's):
@@ -33,3 +36,20 @@ func (q *Queue) closeKernel() {}
 
 // waitKernel is never called: controlled is false.
 func (q *Queue) waitKernel(dst []Ready, timeout time.Duration) ([]Ready, error) { return dst, nil }
+
+// afterFunc runs f on a goroutine of its own once d has passed, holding
+// none meanwhile: time.AfterFunc (Sleep's timer where there is no queue).
+func afterFunc(d time.Duration, f func()) { time.AfterFunc(d, f) }
+
+// pause waits until d has passed, and reports true, or until ctx ends,
+// and reports false (Sleep in place).
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

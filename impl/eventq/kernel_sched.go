@@ -4,6 +4,7 @@ package eventq
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -252,4 +253,29 @@ func readable(epfd int) bool {
 		}
 		return err == nil && n > 0 && pfd[0].Revents&unix.POLLIN != 0
 	}
+}
+
+// afterFunc runs f on a goroutine of its own once d has passed (Sleep's
+// timer where there is no queue): time.AfterFunc, but in a goroutine of a
+// controlled run, a goroutine of the run asleep on virtual time
+// (seam.Sleep), so that when the timer fires is the scheduler's choice.
+func afterFunc(d time.Duration, f func()) {
+	if seam.ID() < 0 {
+		time.AfterFunc(d, f)
+		return
+	}
+	seam.Go(func() {
+		seam.Sleep(d)
+		f()
+	})
+}
+
+// pause waits until d has passed, and reports true, or until ctx ends,
+// and reports false (Sleep in place); in a controlled run d is virtual
+// (seam.WithTimeout).
+func pause(ctx context.Context, d time.Duration) bool {
+	t, cancel := seam.WithTimeout(ctx, d)
+	defer cancel()
+	seam.Await(t.Done())
+	return ctx.Err() == nil
 }

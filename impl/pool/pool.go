@@ -1,5 +1,7 @@
-// Package pool runs continuations on a set of runtimes that share one
-// mailbox: send a *cont.C to the mailbox, and a worker of the pool runs it.
+// Package pool holds sets of runtimes, as the Nim original's pools are:
+// workers that run continuations sent to a mailbox, spawned n at a time
+// from a dispatcher (the factory of a worker's continuation), over one
+// mailbox or several, and any runtime or continuation added beside them.
 //
 //	box := mailbox.New[cont.C](mailbox.Unbounded)
 //	p, err := pool.New(pool.Waiter, box, runtime.GOMAXPROCS(0))
@@ -15,19 +17,25 @@
 // once its runtime wants the step back (every control operation ends the
 // step's context); continuations that finish in one step it runs back to
 // back, up to 64 per step of its own, which spares the runtime's turn per
-// task.
+// task. A step run by a dispatcher finds the mailbox it came from in its
+// context, under impl/internal/homekey's key, so that it can send its
+// continuation back there.
 //
 // Nothing sent to a pool is lost: each continuation runs to completion, or
 // is still in the mailbox (Drain it), or was in the middle of running when
-// its worker stopped (Leftovers, after Join).
+// its worker stopped (Leftovers, after Join). A pool that is no longer
+// referenced halts its runtimes and joins them, and gives back to its
+// mailbox what its workers were in the middle of (see OnForget), so that a
+// forgotten pool leaks no goroutine.
+//
+// The contract is spec.Pool; model.PoolRef is the sequential reference.
 package pool
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"iter"
-	"os"
+	"runtime"
 	"slices"
 
 	"github.com/insideout-go/insideout/impl/cont"
@@ -39,142 +47,84 @@ import (
 // Box is the mailbox a pool takes continuations from.
 type Box = mailbox.Mailbox[cont.C]
 
-// A Dispatcher makes the continuation that a worker runs: one that takes
-// continuations from box and runs them. inFlight reports, once the worker
-// has torn down, the continuations it had taken from box and not finished:
-// the one it was in the middle of, if any, and any it had taken ahead and
-// not started. It must not be called before.
-type Dispatcher func(box *Box) (worker *cont.C, inFlight func() []*cont.C)
+// ErrNoDispatcher is Add's error on a pool made by Empty, which has no
+// dispatcher and mailbox of its own: use Spawn.
+var ErrNoDispatcher = errors.New("pool: Add on a pool without a dispatcher of its own (made by Empty): use Spawn")
 
-// Waiter is the dispatcher that runs continuation after continuation from
-// its mailbox until the mailbox can never yield again (unreadable: closed
-// for reading, or closed for writing and drained). When the mailbox holds
-// many, it takes up to 64 at a time (mailbox.TryRecvMany: one atomic step
-// for all of them, instead of one per continuation, which is most of what
-// two workers draining one mailbox otherwise fight over), and gives back
-// those it has not started as soon as one of them needs more than one step
-// or its runtime wants the step back, so that no continuation waits
-// behind a long one while another worker could run it. Given back, they go
-// to the end of the mailbox: a pool keeps no order among continuations.
-func Waiter(box *Box) (*cont.C, func() []*cont.C) { return dispatch(box, false) }
-
-// Runner is the dispatcher that runs exactly one continuation from its
-// mailbox, then ends; it ends at once if the mailbox can never yield one.
-func Runner(box *Box) (*cont.C, func() []*cont.C) { return dispatch(box, true) }
-
-// batch is how many continuations a waiter runs to completion in one step
-// of its own, at most, when each finishes in one step: it saves the
-// runtime's turn (its flag reads and panic guard) per continuation, while
-// keeping the time between two of the worker's cooperative points short.
-// It is also the most a waiter takes from its mailbox at once.
-const batch = 64
-
-func dispatch(box *Box, once bool) (*cont.C, func() []*cont.C) {
-	// cur is the continuation in hand between two steps of the worker, or
-	// while a step of it panics; within a step the one in hand is c, kept
-	// in a local so that a continuation that finishes in one step costs no
-	// pointer stores to the heap. ahead[next:n] are the continuations taken
-	// from box and not started.
-	var (
-		cur     *cont.C
-		ahead   [batch]*cont.C
-		next, n int
-	)
-	// giveBack returns the continuations taken ahead to box, if it takes
-	// them (it may not: closed, paused or full); those it does not stay.
-	giveBack := func() {
-		if next == n {
-			return
-		}
-		if k, _ := box.TrySendMany(ahead[next:n]); k > 0 {
-			clear(ahead[next : next+k])
-			next += k
-		}
-	}
-	w := cont.New(func(ctx context.Context, self *cont.C) cont.Step {
-		c := cur
-		defer func() {
-			if c != nil { // a step of c panicked, or c yields: keep it in hand
-				cur = c
-			}
-		}()
-		cur = nil
-		for range batch {
-			if c == nil && next == n && !once {
-				next = 0
-				n, _ = box.TryRecvMany(ahead[:])
-			}
-			if c == nil && next < n {
-				c, ahead[next] = ahead[next], nil
-				next++
-			}
-			if c == nil {
-				got, err := box.RecvContext(ctx)
-				switch {
-				case err == nil:
-					c = got
-				case errors.Is(err, mailbox.ErrUnreadable):
-					return nil // nothing can ever come
-				default:
-					return self.Next() // the worker's step context ended, or an interrupt: yield
-				}
-			}
-			// One step of the work, then the worker's cooperative point,
-			// unless the work finished and the runtime does not want its
-			// step back: every control operation (Halt, Freeze, Interrupt,
-			// Cancel, Eject) ends ctx after setting its flag, so one that
-			// comes before this check ends the step here, and one that
-			// comes after it is seen by the runtime when this step returns,
-			// as between any two steps. A continuation that needs more than
-			// one step always gets the cooperative point after each.
-			if !c.Step(ctx) {
-				giveBack()
-				return self.Next()
-			}
-			c = nil
-			if once {
-				return nil
-			}
-			if ctx.Err() != nil {
-				giveBack()
-				break
-			}
-		}
-		return self.Next()
-	})
-	return w, func() []*cont.C {
-		left := slices.Clone(ahead[next:n])
-		if cur != nil {
-			left = append([]*cont.C{cur}, left...)
-		}
-		return left
-	}
+// Pool is a set of runtimes. Its methods are safe for concurrent use.
+//
+// A *Pool is a handle: the runtimes hold no reference to it, so once the
+// program holds none either, the pool halts and joins its runtimes (see
+// OnForget). Keep the handle while the pool is meant to run.
+type Pool struct {
+	c *core
 }
 
-// Pool is a set of runtimes running one dispatcher over one mailbox. Its
-// methods are safe for concurrent use.
-type Pool struct {
-	box  *Box
+// core is a pool's state, which its cleanup (forget) takes when the
+// handle is collected: nothing in it refers to the handle.
+//
+// Invariants: every runtime in workers or gone was spawned or added by
+// this pool and is in exactly one of the two; boxes holds every mailbox
+// that a worker was spawned over, each once.
+type core struct {
+	box  *Box // the pool's own mailbox (New); nil for Empty. Never written after.
 	d    Dispatcher
 	opts []rt.Option
 
-	mu      seam.Mutex
-	workers []worker // in the pool now
-	gone    []worker // removed by Drain or Clear, for Leftovers
+	mu       seam.Mutex
+	workers  []worker                    // in the pool now, in the order added; under mu
+	gone     []worker                    // removed by Drain or Clear, for Leftovers; under mu
+	boxes    []*Box                      // under mu
+	onForget func(error, []*cont.C) bool // under mu
 }
 
+// worker is one runtime of a pool. box and inFlight are set for a worker
+// spawned from a dispatcher; a runtime added by AddRuntime or Go has
+// neither, and its Leftovers are the runtime's own.
 type worker struct {
 	r        *rt.Runtime
+	box      *Box
 	inFlight func() []*cont.C
 }
 
+// leftovers returns what w had in hand when it stopped, unfinished. w
+// must be Dead.
+func (w worker) leftovers() []*cont.C {
+	var left []*cont.C
+	in := w.r.Leftovers
+	if w.inFlight != nil {
+		in = w.inFlight
+	}
+	for _, c := range in() {
+		if c != nil && !c.Done() {
+			left = append(left, c)
+		}
+	}
+	return left
+}
+
+// newPool returns the handle of c, whose collection halts and joins c's
+// runtimes.
+func newPool(c *core) *Pool {
+	p := &Pool{c: c}
+	runtime.AddCleanup(p, (*core).forget, c)
+	return p
+}
+
+// Empty returns a pool with no runtimes and no dispatcher or mailbox of
+// its own: fill it with Spawn, Go and AddRuntime.
+func Empty() *Pool { return newPool(&core{}) }
+
 // New returns a pool of n workers, each a runtime spawned with opts and
-// running d over box. Workers do not poll an event queue (rt.SkipPolling):
-// a worker waits in its mailbox between continuations, where nothing would
-// run what became ready meanwhile, so a continuation that waits for I/O or
-// a timer (eventq.Await, eventq.Sleep) gets eventq.ErrNoQueue in a pool,
-// and should wait on a polling runtime instead. It fails if n is negative, or if a runtime cannot be
-// spawned (the workers already spawned are halted and joined).
+// running d over box, which become the pool's own (Add, Mailbox). Workers
+// do not poll an event queue (rt.SkipPolling): a worker waits in its
+// mailbox between continuations, where nothing would run what became
+// ready meanwhile; a continuation that waits for I/O gets
+// eventq.ErrNoQueue in a pool, and should wait on a polling runtime
+// instead (eventq.Sleep finds the worker's mailbox in its context, and
+// sends the continuation back there when it is due). It fails if n is
+// negative, or if a runtime cannot be spawned (the workers already
+// spawned are halted and joined).
 func New(d Dispatcher, box *Box, n int, opts ...rt.Option) (*Pool, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("pool: New with %d workers: the count must not be negative", n)
@@ -182,48 +132,145 @@ func New(d Dispatcher, box *Box, n int, opts ...rt.Option) (*Pool, error) {
 	if d == nil || box == nil {
 		return nil, errors.New("pool: New needs a dispatcher and a mailbox")
 	}
-	p := &Pool{box: box, d: d, opts: opts}
-	for range n {
-		if _, err := p.Add(); err != nil {
-			p.Halt()
-			p.Join()
-			return nil, err
-		}
+	p := newPool(&core{box: box, d: d, opts: opts, boxes: []*Box{box}})
+	if _, err := p.Spawn(d, box, n, opts...); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
-// Mailbox returns the mailbox the pool takes continuations from.
-func (p *Pool) Mailbox() *Box { return p.box }
+// Mailbox returns the pool's own mailbox (New's), nil for a pool made by
+// Empty.
+func (p *Pool) Mailbox() *Box { return p.c.box }
 
-// Add spawns one more worker and returns its runtime.
+// Add spawns one more worker of the pool's own dispatcher, over its own
+// mailbox, with New's options, and returns its runtime. It fails with
+// ErrNoDispatcher on a pool made by Empty.
 func (p *Pool) Add() (*rt.Runtime, error) {
-	c, inFlight := p.d(p.box)
-	// Workers do not poll: see New.
-	r, err := rt.Spawn(c, append([]rt.Option{rt.SkipPolling()}, p.opts...)...)
+	defer runtime.KeepAlive(p)
+	c := p.c
+	if c.d == nil {
+		return nil, ErrNoDispatcher
+	}
+	w, err := spawnWorker(c.d, c.box, c.opts)
 	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	p.workers = append(p.workers, worker{r, inFlight})
-	p.mu.Unlock()
+	p.keep(w)
+	return w.r, nil
+}
+
+// Spawn adds n workers, each a runtime spawned with opts and running d
+// over box, and returns their runtimes. The mailbox may be any: a pool
+// may take its work from several. Like New's, these workers do not poll.
+// It fails if n is negative, d or box nil, or a runtime cannot be
+// spawned; then it adds none (those already spawned are halted and
+// joined).
+func (p *Pool) Spawn(d Dispatcher, box *Box, n int, opts ...rt.Option) ([]*rt.Runtime, error) {
+	defer runtime.KeepAlive(p)
+	if n < 0 {
+		return nil, fmt.Errorf("pool: Spawn of %d workers: the count must not be negative", n)
+	}
+	if d == nil || box == nil {
+		return nil, errors.New("pool: Spawn needs a dispatcher and a mailbox")
+	}
+	ws := make([]worker, 0, n)
+	for range n {
+		w, err := spawnWorker(d, box, opts)
+		if err != nil {
+			for _, w := range ws {
+				w.r.Halt()
+			}
+			for _, w := range ws {
+				_ = w.r.Join() // halted before any work reached it, or its error is moot: Spawn failed
+			}
+			return nil, err
+		}
+		ws = append(ws, w)
+	}
+	p.keep(ws...)
+	rs := make([]*rt.Runtime, len(ws))
+	for i, w := range ws {
+		rs[i] = w.r
+	}
+	return rs, nil
+}
+
+// spawnWorker spawns a runtime running d over box.
+func spawnWorker(d Dispatcher, box *Box, opts []rt.Option) (worker, error) {
+	c, inFlight := d(box)
+	// Workers do not poll: see New.
+	r, err := rt.Spawn(c, append([]rt.Option{rt.SkipPolling()}, opts...)...)
+	if err != nil {
+		return worker{}, err
+	}
+	return worker{r: r, box: box, inFlight: inFlight}, nil
+}
+
+// Go spawns a runtime running c, with opts, and adds it to the pool: the
+// Nim original's pool of continuation runtimes. Its Leftovers are the
+// runtime's own.
+func (p *Pool) Go(c *cont.C, opts ...rt.Option) (*rt.Runtime, error) {
+	defer runtime.KeepAlive(p)
+	r, err := rt.Spawn(c, opts...)
+	if err != nil {
+		return nil, err
+	}
+	p.keep(worker{r: r})
 	return r, nil
 }
 
-// Count returns the number of workers in the pool, Dead ones included
-// (a Runner's worker stays in the pool after its one continuation): the
-// pool holds workers until Drain or Clear takes them out.
-func (p *Pool) Count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.workers)
+// AddRuntime adds r, a runtime spawned elsewhere and running anything, to
+// the pool: the pool's controls reach it, Join joins it, and a forgotten
+// pool halts it. It fails for a nil r, or one in the pool already.
+func (p *Pool) AddRuntime(r *rt.Runtime) error {
+	defer runtime.KeepAlive(p)
+	if r == nil {
+		return errors.New("pool: AddRuntime of a nil runtime")
+	}
+	c := p.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if slices.ContainsFunc(c.workers, func(w worker) bool { return w.r == r }) {
+		return fmt.Errorf("pool: AddRuntime of runtime %s, which is in the pool already", r)
+	}
+	c.workers = append(c.workers, worker{r: r})
+	return nil
 }
 
-// Items returns an iterator over the pool's runtimes, as they are when it
-// starts.
+// keep puts ws in the pool, at the end.
+func (p *Pool) keep(ws ...worker) {
+	// A Halt of the pool now does not see these workers: they join the
+	// pool at the lock below, which is where Add and Spawn take effect.
+	seam.Point()
+	c := p.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.workers = append(c.workers, ws...)
+	for _, w := range ws {
+		if w.box != nil && !slices.Contains(c.boxes, w.box) {
+			c.boxes = append(c.boxes, w.box)
+		}
+	}
+}
+
+// Count returns the number of runtimes in the pool, Dead ones included
+// (a Runner's worker stays in the pool after its one continuation): the
+// pool holds them until Drain or Clear takes them out.
+func (p *Pool) Count() int {
+	defer runtime.KeepAlive(p)
+	c := p.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.workers)
+}
+
+// Items returns an iterator over the pool's runtimes, in the order they
+// were added, as they are when it starts.
 func (p *Pool) Items() iter.Seq[*rt.Runtime] {
 	return func(yield func(*rt.Runtime) bool) {
-		for _, w := range p.snapshot() {
+		defer runtime.KeepAlive(p)
+		for _, w := range p.c.snapshot() {
 			if !yield(w.r) {
 				return
 			}
@@ -231,105 +278,34 @@ func (p *Pool) Items() iter.Seq[*rt.Runtime] {
 	}
 }
 
-func (p *Pool) snapshot() []worker {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.workers)
+func (c *core) snapshot() []worker {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.workers)
 }
 
-// Drain removes one worker from the pool, without stopping it, and
-// returns its runtime (now the caller's), or nil if the pool is empty.
+// Drain removes the runtime added last from the pool, without stopping
+// it, and returns it (now the caller's), or nil if the pool is empty.
 func (p *Pool) Drain() *rt.Runtime {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.workers) == 0 {
+	defer runtime.KeepAlive(p)
+	c := p.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.workers) == 0 {
 		return nil
 	}
-	w := p.workers[len(p.workers)-1]
-	p.workers = p.workers[:len(p.workers)-1]
-	p.gone = append(p.gone, w)
+	w := c.workers[len(c.workers)-1]
+	c.workers = c.workers[:len(c.workers)-1]
+	c.gone = append(c.gone, w)
 	return w.r
 }
 
-// Clear removes every worker from the pool, without stopping them.
+// Clear removes every runtime from the pool, without stopping them.
 func (p *Pool) Clear() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.gone = append(p.gone, p.workers...)
-	p.workers = nil
-}
-
-// each applies f to every worker's runtime.
-func (p *Pool) each(f func(*rt.Runtime)) {
-	for _, w := range p.snapshot() {
-		f(w.r)
-	}
-}
-
-// Halt halts every worker (see rt.Runtime.Halt).
-func (p *Pool) Halt() { p.each(func(r *rt.Runtime) { r.Halt() }) }
-
-// Interrupt interrupts every worker: one asleep waiting for work wakes,
-// looks at its flags, and waits again.
-func (p *Pool) Interrupt() { p.each(func(r *rt.Runtime) { r.Interrupt() }) }
-
-// Cancel cancels every worker (see rt.Runtime.Cancel).
-func (p *Pool) Cancel() { p.each(func(r *rt.Runtime) { r.Cancel() }) }
-
-// Signal applies sig to every worker (see rt.Runtime.Signal).
-func (p *Pool) Signal(sig os.Signal) { p.each(func(r *rt.Runtime) { r.Signal(sig) }) }
-
-// Join waits until every worker is Dead and returns their errors, joined.
-func (p *Pool) Join() error {
-	var errs []error
-	for _, w := range p.snapshot() {
-		if err := w.r.Join(); err != nil {
-			errs = append(errs, fmt.Errorf("worker %s: %w", w.r, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// Shutdown halts every worker, then joins them, giving up when ctx ends
-// (returning its error).
-func (p *Pool) Shutdown(ctx context.Context) error {
-	p.Halt()
-	var errs []error
-	for _, w := range p.snapshot() {
-		if err := w.r.JoinContext(ctx); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			errs = append(errs, fmt.Errorf("worker %s: %w", w.r, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// Close ends the pool gracefully: it closes the mailbox for writing, lets
-// the workers run what is queued and end, and joins them.
-func (p *Pool) Close() error {
-	p.box.CloseWrite()
-	return p.Join()
-}
-
-// Leftovers returns the continuations that workers were in the middle of
-// when they stopped (halted, canceled or ejected mid-way), including
-// workers removed by Drain or Clear. Call it only once those workers are
-// Dead (after Join, or their own Join).
-func (p *Pool) Leftovers() []*cont.C {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var left []*cont.C
-	for _, w := range append(slices.Clone(p.workers), p.gone...) {
-		if w.r.Flags()&rt.FlagDead == 0 { // Dead is set just before Done is closed
-			panic("pool: Leftovers called while a worker is still running")
-		}
-		for _, c := range w.inFlight() {
-			if c != nil && !c.Done() {
-				left = append(left, c)
-			}
-		}
-	}
-	return left
+	defer runtime.KeepAlive(p)
+	c := p.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gone = append(c.gone, c.workers...)
+	c.workers = nil
 }

@@ -286,10 +286,10 @@ func TestLeftoversIncludeWhatWasTakenAhead(t *testing.T) {
 	}
 }
 
-// Pool workers do not poll: a continuation that would sleep in a worker's
-// event queue learns so at once and goes on. The bug this catches: a
-// continuation parked in the queue of a worker that waits in its mailbox,
-// where nothing would ever resume it.
+// Pool workers do not poll: a continuation that would wait for I/O in a
+// worker's event queue learns so at once and goes on. The bug this
+// catches: a continuation parked in the queue of a worker that waits in
+// its mailbox, where nothing would ever resume it.
 func TestWorkersDoNotPoll(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	box := mailbox.New[cont.C](mailbox.Unbounded)
@@ -299,7 +299,7 @@ func TestWorkersDoNotPoll(t *testing.T) {
 	}
 	got := make(chan error, 1)
 	box.Send(cont.New(func(ctx context.Context, c *cont.C) cont.Step {
-		return eventq.Sleep(ctx, c, time.Millisecond, func(ctx context.Context, c *cont.C) cont.Step {
+		return eventq.Await(ctx, c, 0, spec.EvRead, func(ctx context.Context, c *cont.C) cont.Step {
 			got <- cont.MoveErr(ctx)
 			return nil
 		})
@@ -307,12 +307,62 @@ func TestWorkersDoNotPoll(t *testing.T) {
 	select {
 	case err := <-got:
 		if !errors.Is(err, eventq.ErrNoQueue) {
-			t.Fatalf("Sleep in a pool: %v, want ErrNoQueue", err)
+			t.Fatalf("Await in a pool: %v, want ErrNoQueue", err)
 		}
 	case <-time.After(settleWithin):
-		t.Fatal("the continuation that tried to sleep in a pool never resumed")
+		t.Fatal("the continuation that tried to wait for I/O in a pool never resumed")
 	}
 	if err := mustReturn(t, "Close", p.Close); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A continuation that sleeps on a pool's worker leaves the worker free
+// meanwhile and comes back through the pool's mailbox when due (what the
+// worker's home context lets eventq.Sleep do): the one worker runs another
+// job during the sleep, and the sleeper resumes, on that worker, no
+// sooner than asked. The bug: a dispatcher whose steps lack the mailbox
+// (the sleep holds the worker, and the other job waits behind it).
+func TestSleepLeavesTheWorkerFree(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	box := mailbox.New[cont.C](mailbox.Unbounded)
+	p, err := pool.New(pool.Waiter, box, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nap = 50 * time.Millisecond
+	var order []string
+	woke, other := make(chan error, 1), make(chan struct{})
+	start := time.Now()
+	box.Send(cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		return eventq.Sleep(ctx, c, nap, func(ctx context.Context, c *cont.C) cont.Step {
+			order = append(order, "sleeper")
+			woke <- cont.MoveErr(ctx)
+			return nil
+		})
+	}))
+	box.Send(cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		order = append(order, "other")
+		close(other)
+		return nil
+	}))
+	select {
+	case <-other:
+	case <-time.After(settleWithin):
+		t.Fatal("the other job never ran")
+	}
+	select {
+	case err := <-woke:
+		if err != nil || time.Since(start) < nap {
+			t.Fatalf("the sleeper resumed after %v with %v, want %v at least and no error", time.Since(start), err, nap)
+		}
+	case <-time.After(settleWithin):
+		t.Fatal("the sleeper never came back to the pool")
+	}
+	if err := mustReturn(t, "Close", p.Close); err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 2 || order[0] != "other" {
+		t.Fatalf("ran %v, want the other job, then the sleeper", order)
 	}
 }

@@ -31,10 +31,13 @@ import "errors"
 //     before the continuation's next step.
 //
 // Misuse is an error, never a hang or a lost continuation: stepping a
-// continuation that another goroutine is stepping panics with
+// sequential continuation that another goroutine is stepping panics with
 // ErrResumedTwice (a programmer error; a runtime reports it as its error),
 // and a sequential continuation's operations called from outside its own
-// body fail with ErrNotRunning.
+// body fail with ErrNotRunning. A step continuation is one word, its next
+// step, and checking it on every step would cost every runner an atomic
+// read-modify-write: stepping one from two goroutines at once is a data
+// race, which the race detector reports (and the tests run under it).
 var (
 	// ErrMove: a Goto could not send the continuation; it wraps the
 	// mailbox's error (ErrUnwritable, ErrNil).
@@ -45,8 +48,8 @@ var (
 	// ErrNoRuntime: NovelThread was asked of a continuation that no runtime
 	// runs.
 	ErrNoRuntime = errors.New("continuation: not run by a runtime: no runtime to spawn from")
-	// ErrResumedTwice: a continuation was stepped while another goroutine
-	// was stepping it.
+	// ErrResumedTwice: a sequential continuation was stepped while another
+	// goroutine was stepping it.
 	ErrResumedTwice = errors.New("continuation: resumed twice: already running on another goroutine")
 	// ErrNotRunning: a sequential continuation's operation was called from
 	// outside its body, or after it finished.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package cont_test
+
+const raceEnabled = false

@@ -183,3 +183,32 @@ type Runtime interface {
 	Err() error
 	Flags() RuntimeFlags
 }
+
+// Halter is the contract of a halter: the Nim original's halter(runtime,
+// timeout), which halts a runtime once a timeout has passed unless the
+// runtime has finished first. A runtime's HaltAfter(d) makes one.
+//
+//   - It halts the runtime (Runtime.Halt) once d has passed, at once for a
+//     d that is not positive, unless the runtime is Dead first or Stop
+//     comes first. It never halts before d has passed.
+//   - It ends at the first of the three: its halt, the runtime's death,
+//     Stop. Once ended it holds nothing: no goroutine, no timer. A
+//     runtime that finishes is therefore enough to release its halter;
+//     nobody needs to call Stop.
+//   - Stop() stops it if it has not ended, waits until it has, and
+//     reports whether it halted the runtime. After Stop returns it never
+//     halts. Every Stop reports the same.
+//   - Halted() reports whether it halted the runtime: false until it has
+//     ended (Done() is closed), then final.
+//   - "It halted the runtime" is the answer of its Halt: true exactly when
+//     its Halt turned the runtime's Halted flag on. A timeout that meets
+//     the runtime's teardown finds Halt refusing (the runtime has torn
+//     down) and reports false; a timeout that meets Stop either wins,
+//     halting and making Stop report true, or loses, and never halts.
+//     When nothing else halts the runtime, what Stop reports is the
+//     runtime's Halted flag after Join.
+type Halter interface {
+	Stop() bool
+	Done() <-chan struct{}
+	Halted() bool
+}

@@ -121,3 +121,11 @@ func TestEmptyPool(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// closedBox returns a mailbox closed for writing and empty: a runner
+// over it ends at once.
+func closedBox() *pool.Box {
+	box := mailbox.New[cont.C](1)
+	box.CloseWrite()
+	return box
+}

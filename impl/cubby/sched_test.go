@@ -1,0 +1,171 @@
+//go:build sched
+
+package cubby_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/insideout-go/insideout/impl/cubby/cubbytest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
+	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/linearize/schedule"
+	"github.com/insideout-go/insideout/model"
+	"github.com/insideout-go/insideout/spec"
+	"pgregory.net/rapid"
+)
+
+type scenario = linearize.Scenario[*cubbytest.Cell, model.CubbyInput, model.CubbyOutput]
+
+// controlled returns the scenario of newCubby under strategy (3
+// operations per client under DFS), from seed 1.
+func controlled(t *testing.T, name, strategy string, rounds int, newCubby func() spec.Cubby[cubbytest.Pair]) scenario {
+	st, err := schedule.Parse(strategy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := cubbytest.Scenario(name, newCubby)
+	if _, ok := st.(schedule.DFS); ok {
+		sc.OpsPerClient = 3
+	}
+	sc.Schedule, sc.Seed, sc.Rounds, sc.ReportDir = st, 1, rounds, t.TempDir()
+	return sc
+}
+
+func bad(bug cubbytest.Bug) func() spec.Cubby[cubbytest.Pair] {
+	return func() spec.Cubby[cubbytest.Pair] { return cubbytest.Peterson(bug) }
+}
+
+// The bugs of cubbytest's known-bad cubbies (each bug's comment says how
+// it fails): the controlled scheduler finds every one under PCT of depth
+// 3 and under DFS of 2 preemptions on 3 operations a client, the way the
+// bug's comment says, and the failure's token replays it exactly: the
+// same failure, the same steps (the token's hash is checked). Without the
+// turn, the writer and the reader wait on each other; without the flags,
+// a call waits for a party that is not there; with the turn set before
+// the flag, the reader sees a torn pair (Illegal); a waiter that says it
+// sleeps after its last look sleeps through the wake-up; an Update not
+// counted makes the history Illegal.
+func TestScheduleCatchesKnownBads(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for _, bug := range cubbytest.Bugs() {
+		if !bug.Scenario() {
+			continue // Spins, TryLoadWaits: cubby_test.go's
+		}
+		for _, strategy := range []string{"pct:3", "dfs:2"} {
+			t.Run(bug.String()+"/"+strategy, func(t *testing.T) {
+				sc := controlled(t, "cubby-"+bug.String(), strategy, 300, bad(bug))
+				sum, err := sc.Run()
+				var f *linearize.Failure
+				if !errors.As(err, &f) || f.Token == "" {
+					t.Fatalf("no failure with a token in %d rounds (%d schedules): %v", sum.Rounds, sum.Schedules, err)
+				}
+				switch bug {
+				case cubbytest.TurnFirst, cubbytest.UpdateKeepsVersion:
+					if f.Verdict != linearize.Illegal {
+						t.Fatalf("the failure is not an Illegal history:\n%v", f)
+					}
+				default:
+					if f.Stuck == "" {
+						t.Fatalf("the failure is not a stuck call:\n%v", f)
+					}
+				}
+				tok, err := schedule.ParseToken(f.Token)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var again *linearize.Failure
+				if err := sc.Replay(tok); !errors.As(err, &again) || again.Token != f.Token || again.Stuck != f.Stuck || again.Verdict != f.Verdict {
+					t.Fatalf("the token did not replay the failure exactly: %v", err)
+				}
+				what := f.Stuck
+				if what == "" {
+					what = f.Verdict.String() + " history"
+				}
+				t.Logf("round %d, %d schedules: %s; replayed exactly", sum.Rounds, sum.Schedules, what)
+			})
+		}
+	}
+}
+
+// The control: impl/cubby passes the same scenario under PCT (every
+// schedule run twice, Recheck, to show that its steps are deterministic
+// and so replay) and under DFS to its bound; so does Peterson with no bug.
+func TestScheduledCubbyPasses(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for name, newCubby := range map[string]func() spec.Cubby[cubbytest.Pair]{
+		"cubby": cubbytest.NewCubby, "cubby-peterson": bad(cubbytest.Correct),
+	} {
+		sc := controlled(t, name, "pct:3", 100, newCubby)
+		sc.Recheck = true
+		sc.Test(t)
+		sc = controlled(t, name, "dfs:2", 1, newCubby)
+		sc.Test(t)
+	}
+}
+
+// recordingTB is a rapid.TB that records a failure instead of failing the
+// test, so that a test can require rapid to fail a known-bad.
+type recordingTB struct {
+	name   string
+	failed bool
+	fatal  string
+}
+
+func (r *recordingTB) Helper()                   {}
+func (r *recordingTB) Name() string              { return r.name }
+func (r *recordingTB) Logf(string, ...any)       {}
+func (r *recordingTB) Log(...any)                {}
+func (r *recordingTB) Skipf(string, ...any)      {}
+func (r *recordingTB) Skip(...any)               {}
+func (r *recordingTB) SkipNow()                  {}
+func (r *recordingTB) Errorf(f string, a ...any) { r.failed, r.fatal = true, fmt.Sprintf(f, a...) }
+func (r *recordingTB) Error(a ...any)            { r.failed, r.fatal = true, fmt.Sprint(a...) }
+func (r *recordingTB) Fatalf(f string, a ...any) { r.failed, r.fatal = true, fmt.Sprintf(f, a...) }
+func (r *recordingTB) Fatal(a ...any)            { r.failed, r.fatal = true, fmt.Sprint(a...) }
+func (r *recordingTB) FailNow()                  { r.failed = true }
+func (r *recordingTB) Fail()                     { r.failed = true }
+func (r *recordingTB) Failed() bool              { return r.failed }
+
+// setFlag sets the flag name to value until the returned function runs.
+func setFlag(t *testing.T, name, value string) func() {
+	f := flag.Lookup(name)
+	if f == nil {
+		t.Fatalf("no flag %s", name)
+	}
+	old := f.Value.String()
+	if err := flag.Set(name, value); err != nil {
+		t.Fatal(err)
+	}
+	return func() { _ = flag.Set(name, old) }
+}
+
+// Rapid draws the program and the schedule (sc.Rapid with a Schedule) and
+// shrinks both. The bug: the waiter that says it sleeps after its last
+// look (cubbytest.WakeLost), which rapid must find and shrink (found after
+// 53 programs from rapid's seed 1), while impl/cubby passes the same 40
+// drawn programs and schedules. (Rapid's drawn schedules, a pick at each
+// of the first 256 switch points, found no torn read of TurnFirst in 400
+// programs: PCT and DFS find it, TestScheduleCatchesKnownBads.)
+func TestRapid(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	defer setFlag(t, "rapid.nofailfile", "true")()
+	defer setFlag(t, "rapid.checks", "40")()
+	sc := controlled(t, "cubby", "pct:3", 1, cubbytest.NewCubby)
+	rapid.Check(t, sc.Rapid)
+	// A seed of its own and room to search; checks stop at the first
+	// failure, so the room costs nothing then.
+	defer setFlag(t, "rapid.seed", "1")()
+	defer setFlag(t, "rapid.checks", "400")()
+	bad := controlled(t, "cubby-wake-lost", "pct:3", 1, bad(cubbytest.WakeLost))
+	fake := &recordingTB{name: t.Name()}
+	rapid.Check(fake, bad.Rapid)
+	if !fake.failed || !strings.Contains(fake.fatal, "waiting on each other") {
+		t.Fatalf("rapid passed the lost wake-up, or failed it otherwise: %q", fake.fatal)
+	}
+	line, _, _ := strings.Cut(fake.fatal, "\n")
+	t.Logf("rapid on the lost wake-up: %s", line)
+}

@@ -42,6 +42,7 @@ import (
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/spec"
 )
 
 // Box is the mailbox a pool takes continuations from.
@@ -59,6 +60,8 @@ var ErrNoDispatcher = errors.New("pool: Add on a pool without a dispatcher of it
 type Pool struct {
 	c *core
 }
+
+var _ spec.Pool[*rt.Runtime, *cont.C] = (*Pool)(nil)
 
 // core is a pool's state, which its cleanup (forget) takes when the
 // handle is collected: nothing in it refers to the handle.

@@ -58,6 +58,10 @@ func NewCall[T any](body func(result func(T)) *C) *Call[T] {
 		if !recorded && cl.err == nil {
 			cl.err = ErrRemotePanicked
 		}
+		// The result is written, the caller not yet told: a caller whose
+		// context ends now must not read it (seam.Point, for -tags chaos
+		// and -tags sched).
+		seam.Point()
 		seam.Close(cl.done)
 	}
 	var wrap func(s Step) Step
@@ -112,6 +116,8 @@ func (cl *Call[T]) Wait(ctx context.Context, send func(ctx context.Context, chil
 		if !knownbad.CallKeepsChild.Load() {
 			cl.child = nil
 		}
+		// Sent: the child may run, and finish, before the caller waits.
+		seam.Point()
 	}
 	if seam.Await2(cl.done, ctx.Done()) == 1 {
 		return v, nil, false

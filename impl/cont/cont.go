@@ -28,7 +28,9 @@ import (
 	"errors"
 	"unsafe"
 
+	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // A Step does one step of a continuation's work and returns the step to
@@ -134,6 +136,17 @@ func moveTo(box *Box, next Step) Step {
 			err = box.SendContext(ctx, c)
 		}
 		if err == nil {
+			// Published: the receiver may take c and step it now, while
+			// this runner is still on its way out of Step. A runner that
+			// touched c after here would race with it (seam.Point: -tags
+			// chaos widens the window, -tags sched lets the receiver go
+			// first). The test of the constants is for the ordinary
+			// build: where moveTo is inlined, the compiler copies this
+			// closure and leaves the calls in the copy uninlined, so the
+			// point itself must compile to nothing there.
+			if seam.Enabled || chaos.Enabled {
+				seam.Point()
+			}
 			return nil
 		}
 		if errors.Is(err, mailbox.ErrUnwritable) || errors.Is(err, mailbox.ErrNil) {
@@ -258,6 +271,9 @@ func awayTo(give func(*C) error, next Step) Step {
 		if err := give(c); err != nil {
 			c.fn = failed(&MoveError{Err: err}, next)
 			return notSent
+		}
+		if seam.Enabled || chaos.Enabled { // see moveTo
+			seam.Point() // given: its new holder may step c now
 		}
 		return nil
 	}

@@ -165,6 +165,9 @@ func (k *K) step(ctx context.Context, c *cont.C) cont.Step {
 		panic(ErrResumedTwice)
 	}
 	defer k.busy.Store(false)
+	// Busy: a second runner stepping c now must find it so (seam.Point:
+	// -tags chaos widens the window, -tags sched may let it in here).
+	seam.Point()
 	// A coroutine made on, or resumed from, a goroutine locked to its
 	// thread is bound to that thread for good (Go's rule), and could not
 	// move to another pool. So the coroutine is always made and resumed

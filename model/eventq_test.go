@@ -263,3 +263,94 @@ func TestEventQModelEventsAgreeWithSpec(t *testing.T) {
 		}
 	}
 }
+
+func eqSignal(sigs string, id spec.EventID) porcupine.Operation {
+	return porcupine.Operation{Input: model.EventQInput{Op: model.EqRegister, FD: -1, Events: rd, Signals: sigs}, Output: model.EventQOutput{ID: id}}
+}
+
+func eqFireSigs(id spec.EventID, got string) porcupine.Operation {
+	return porcupine.Operation{Input: model.EventQInput{Op: model.EqFire, ID: id, Signals: got}, Output: model.EventQOutput{}}
+}
+
+func eqDeliver(sig string) porcupine.Operation {
+	return porcupine.Operation{Input: model.EventQInput{Op: model.EqDeliver, Signals: sig}, Output: model.EventQOutput{}}
+}
+
+// Signal numbers, as the histories carry them.
+const (
+	usr1 = "\x0a"
+	usr2 = "\x0c"
+)
+
+// Signal registrations: each case names the model bug that would flip
+// its verdict.
+func TestEventQModelSignals(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    []porcupine.Operation
+		ok   bool
+	}{
+		{"a delivery, then its firing", seq(eqSignal(usr1, 1), eqDeliver(usr1), eqFireSigs(1, usr1)), true},
+		{"a firing with no delivery (a model that lets a signal registration fire at will)", seq(
+			eqSignal(usr1, 1), eqFireSigs(1, usr1)), false},
+		{"a firing that hands out nothing (a model that lets an empty firing through)", seq(
+			eqSignal(usr1, 1), eqDeliver(usr1), eqFireSigs(1, "")), false},
+		{"one delivery handed out twice (a model that does not take what it hands out)", seq(
+			eqSignal(usr1, 1), eqDeliver(usr1), eqFireSigs(1, usr1), eqRearm(1, nil), eqFireSigs(1, usr1)), false},
+		{"one delivery handed out twice in one firing", seq(eqSignal(usr1, 1), eqDeliver(usr1), eqFireSigs(1, usr1+usr1)), false},
+		{"two deliveries coalesced into one", seq(eqSignal(usr1, 1), eqDeliver(usr1), eqDeliver(usr1), eqFireSigs(1, usr1)), true},
+		{"two deliveries handed out in one firing", seq(eqSignal(usr1, 1), eqDeliver(usr1), eqDeliver(usr1), eqFireSigs(1, usr1+usr1)), true},
+		{"a signal it does not wait for (a model that adds every delivery)", seq(
+			eqSignal(usr1, 1), eqDeliver(usr2), eqFireSigs(1, usr2)), false},
+		{"both signals of a registration for both", seq(
+			eqSignal(usr1+usr2, 1), eqDeliver(usr2), eqDeliver(usr1), eqFireSigs(1, usr2+usr1)), true},
+		{"a delivery while lent, handed out after the rearm", seq(
+			eqSignal(usr1, 1), eqDeliver(usr1), eqFireSigs(1, usr1), eqDeliver(usr1), eqRearm(1, nil), eqFireSigs(1, usr1)), true},
+		{"a firing after a cancel (a model that forgets cancels for signals)", seq(
+			eqSignal(usr1, 1), eqDeliver(usr1), eqCancel(1, true), eqFireSigs(1, usr1)), false},
+		{"a delivery before the registration (a model that counts it)", seq(
+			eqDeliver(usr1), eqSignal(usr1, 1), eqFireSigs(1, usr1)), false},
+		{"an fd registration's firing with signals", seq(eqRegister(3, rd, 1, nil), eqFireSigs(1, usr1)), false},
+		{"a delivery begun before the registration, arriving after it (its return is open)", []porcupine.Operation{
+			{Input: model.EventQInput{Op: model.EqDeliver, Signals: usr1}, Output: model.EventQOutput{}, Call: 0, Return: 100},
+			{Input: model.EventQInput{Op: model.EqRegister, FD: -1, Events: rd, Signals: usr1}, Output: model.EventQOutput{ID: 1}, Call: 1, Return: 2},
+			{Input: model.EventQInput{Op: model.EqFire, ID: 1, Signals: usr1}, Output: model.EventQOutput{}, Call: 3, Return: 4},
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := porcupine.CheckOperations(model.EventQ(), tc.h); got != tc.ok {
+				t.Fatalf("linearizable = %v, want %v", got, tc.ok)
+			}
+		})
+	}
+}
+
+// A delivery joins the partition of every registration that waits for its
+// signal, and none other; EventQRef counts deliveries as the porcupine
+// model does.
+func TestEventQSignalPartitionAndRef(t *testing.T) {
+	h := seq(eqSignal(usr1, 1), eqRegister(3, rd, 2, nil), eqSignal(usr1+usr2, 3), eqDeliver(usr1), eqDeliver(usr2))
+	var sizes []int
+	for _, p := range model.PartitionEventQ(h) {
+		sizes = append(sizes, len(p))
+	}
+	if want := []int{2, 1, 3}; !slices.Equal(sizes, want) {
+		t.Fatalf("partition sizes %v, want %v", sizes, want)
+	}
+	var q model.EventQRef
+	a, b := q.RegisterSignals(usr1), q.RegisterSignals(usr2+usr1)
+	q.Deliver(usr1[0])
+	q.Deliver(usr2[0])
+	if q.Pending(a) != usr1 || q.Pending(b) != usr1+usr2 {
+		t.Fatalf("pending %q %q", q.Pending(a), q.Pending(b))
+	}
+	if q.Fire(a) || q.FireSignals(a, usr2) || !q.FireSignals(a, usr1) || q.FireSignals(a, usr1) {
+		t.Fatal("a signal registration fires with what it has pending, once, then is lent")
+	}
+	if q.Rearm(a) != nil || q.FireSignals(a, usr1) {
+		t.Fatal("a signal handed out is no longer pending")
+	}
+	if !q.Cancel(b) || q.FireSignals(b, usr1) {
+		t.Fatal("a cancelled signal registration fired")
+	}
+}

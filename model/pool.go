@@ -135,3 +135,157 @@ func DescribePoolOp(input, output any) string {
 	}
 	return fmt.Sprintf("%s → %v", call, out.OK)
 }
+
+// PoolRef is the reference sequential pool of spec.Pool, its members:
+// M names a member (a test's handle on a runtime, with its RuntimeRef).
+// Adding appends, Drain takes the newest, Clear takes all; the members
+// that left are kept apart, in the order they left.
+type PoolRef[M comparable] struct {
+	members, gone []M
+}
+
+// Add appends ms, all or none: it reports false, adding nothing, if one of
+// them is a member already or appears twice.
+func (p *PoolRef[M]) Add(ms ...M) bool {
+	seen := map[M]bool{}
+	for _, m := range p.members {
+		seen[m] = true
+	}
+	for _, m := range ms {
+		if seen[m] {
+			return false
+		}
+		seen[m] = true
+	}
+	p.members = append(p.members, ms...)
+	return true
+}
+
+// Drain removes the newest member and returns it; ok is false, and
+// nothing changes, if there is none.
+func (p *PoolRef[M]) Drain() (m M, ok bool) {
+	if len(p.members) == 0 {
+		return m, false
+	}
+	m = p.members[len(p.members)-1]
+	p.members = p.members[:len(p.members)-1]
+	p.gone = append(p.gone, m)
+	return m, true
+}
+
+// Clear removes every member.
+func (p *PoolRef[M]) Clear() {
+	p.gone = append(p.gone, p.members...)
+	p.members = nil
+}
+
+// Count returns the number of members.
+func (p *PoolRef[M]) Count() int { return len(p.members) }
+
+// Items returns the members, oldest first (a copy).
+func (p *PoolRef[M]) Items() []M { return append([]M(nil), p.members...) }
+
+// Gone returns the runtimes that left, by Drain or Clear (a copy).
+func (p *PoolRef[M]) Gone() []M { return append([]M(nil), p.gone...) }
+
+// All returns the members, then those that left: every runtime whose
+// leftovers Leftovers reports.
+func (p *PoolRef[M]) All() []M { return append(p.Items(), p.gone...) }
+
+// RunnerPoolRef is the reference of a pool of runners over one mailbox,
+// by counts: the jobs queued, the runners alive and waiting for a job, and
+// the jobs completed (each by a runner that then ended). A runner and a
+// job meet at once: no job is queued while a runner waits.
+type RunnerPoolRef struct {
+	Queued, Alive, Completed int
+}
+
+// Send sends a job: a waiting runner takes it, completes it and ends, or
+// it is queued.
+func (r *RunnerPoolRef) Send() {
+	if r.Alive > 0 {
+		r.Alive--
+		r.Completed++
+		return
+	}
+	r.Queued++
+}
+
+// Add adds a runner: it takes a queued job, completes it and ends, or
+// waits.
+func (r *RunnerPoolRef) Add() {
+	if r.Queued > 0 {
+		r.Queued--
+		r.Completed++
+		return
+	}
+	r.Alive++
+}
+
+// Dead returns the runners that ended: one per completed job.
+func (r *RunnerPoolRef) Dead() int { return r.Completed }
+
+// Count returns the runners in the pool, dead ones included.
+func (r *RunnerPoolRef) Count() int { return r.Alive + r.Completed }
+
+// PoolLedger accounts for the jobs sent to a pool: each is numbered when
+// sent, its completions are counted, and Audit checks that each is in
+// exactly one place once the pool's workers have stopped.
+type PoolLedger struct {
+	completions []int
+}
+
+// Send numbers a new job.
+func (l *PoolLedger) Send() int {
+	l.completions = append(l.completions, 0)
+	return len(l.completions) - 1
+}
+
+// Sent returns the number of jobs sent.
+func (l *PoolLedger) Sent() int { return len(l.completions) }
+
+// Complete counts a completion of job id.
+func (l *PoolLedger) Complete(id int) { l.completions[id]++ }
+
+// Completed returns the number of jobs completed at least once.
+func (l *PoolLedger) Completed() int {
+	n := 0
+	for _, c := range l.completions {
+		if c > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Audit checks that every job sent is in exactly one place: completed
+// exactly once, or still queued (in queued), or left in the middle when
+// its worker stopped (in left); and that queued and left name only jobs
+// sent. It returns nil, or what is wrong with the first job that is not.
+func (l *PoolLedger) Audit(queued, left []int) error {
+	where := make([][]string, len(l.completions))
+	for _, b := range []struct {
+		name string
+		ids  []int
+	}{{"queued", queued}, {"left over", left}} {
+		for _, id := range b.ids {
+			if id < 0 || id >= len(l.completions) {
+				return fmt.Errorf("job %d is %s, but was never sent", id, b.name)
+			}
+			where[id] = append(where[id], b.name)
+		}
+	}
+	for id, c := range l.completions {
+		switch {
+		case c == 1:
+			where[id] = append(where[id], "completed")
+		case c > 1:
+			where[id] = append(where[id], fmt.Sprintf("completed %d times", c))
+		}
+		if len(where[id]) != 1 || c > 1 {
+			return fmt.Errorf("job %d is in %d places %v, want exactly one (of %d sent: %d completed, %d queued, %d left over)",
+				id, len(where[id]), where[id], len(l.completions), l.Completed(), len(queued), len(left))
+		}
+	}
+	return nil
+}

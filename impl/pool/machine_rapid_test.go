@@ -24,12 +24,11 @@ type poolWorker struct {
 
 // poolMachine is the state of TestPoolStateMachine.
 type poolMachine struct {
-	box     *pool.Box
-	p       *pool.Pool
-	jobs    *jobSet
-	workers []*poolWorker // the pool's workers, in Items order: Add appends, Drain removes the last
-	drained []*poolWorker // removed by Drain or Clear: still running, the caller's
-	ops     opLog
+	box  *pool.Box
+	p    *pool.Pool
+	jobs *jobSet
+	ref  model.PoolRef[*poolWorker] // the pool's workers, and those that left: still running, the caller's
+	ops  opLog
 }
 
 func (m *poolMachine) fatalf(t *rapid.T, format string, args ...any) {
@@ -39,7 +38,7 @@ func (m *poolMachine) fatalf(t *rapid.T, format string, args ...any) {
 
 func (m *poolMachine) items() []*rt.Runtime { return slices.Collect(m.p.Items()) }
 
-func (m *poolMachine) all() []*poolWorker { return append(slices.Clone(m.workers), m.drained...) }
+func (m *poolMachine) all() []*poolWorker { return m.ref.All() }
 
 // TestPoolStateMachine drives a waiter pool over an unbounded mailbox with
 // random Send, Add, Drain, Clear, Count, Items, Interrupt, Freeze and Thaw
@@ -79,11 +78,11 @@ func newPoolMachine(t *rapid.T) *poolMachine {
 	}
 	m.p = p
 	for _, r := range m.items() {
-		m.workers = append(m.workers, &poolWorker{r: r, ref: new(model.RuntimeRef)})
+		m.ref.Add(&poolWorker{r: r, ref: new(model.RuntimeRef)})
 	}
 	m.ops.add("new(%d)", n0)
-	if len(m.workers) != n0 {
-		m.fatalf(t, "a pool made with %d workers has %d", n0, len(m.workers))
+	if m.ref.Count() != n0 {
+		m.fatalf(t, "a pool made with %d workers has %d", n0, m.ref.Count())
 	}
 	t.Cleanup(func() {
 		for _, w := range m.all() {
@@ -101,11 +100,12 @@ func newPoolMachine(t *rapid.T) *poolMachine {
 // pick draws a worker of the pool and returns it as Items gives
 // it, which must be the model's.
 func (m *poolMachine) pick(t *rapid.T) *poolWorker {
-	if len(m.workers) == 0 {
+	workers := m.ref.Items()
+	if len(workers) == 0 {
 		t.Skip("the pool is empty")
 	}
-	i := rapid.IntRange(0, len(m.workers)-1).Draw(t, "worker")
-	w := m.workers[i]
+	i := rapid.IntRange(0, len(workers)-1).Draw(t, "worker")
+	w := workers[i]
 	if items := m.items(); i >= len(items) || items[i] != w.r {
 		m.fatalf(t, "Items()[%d] is not the model's worker %d", i, i)
 	}
@@ -136,7 +136,7 @@ func (m *poolMachine) Add(t *rapid.T) {
 	if err != nil || r == nil {
 		m.fatalf(t, "Add() = %v, %v", r, err)
 	}
-	m.workers = append(m.workers, &poolWorker{r: r, ref: new(model.RuntimeRef)})
+	m.ref.Add(&poolWorker{r: r, ref: new(model.RuntimeRef)})
 	m.ops.add("add")
 }
 
@@ -146,45 +146,39 @@ func (m *poolMachine) Add(t *rapid.T) {
 func (m *poolMachine) Drain(t *rapid.T) {
 	got := m.p.Drain()
 	m.ops.add("drain")
-	if len(m.workers) == 0 {
-		if got != nil {
-			m.fatalf(t, "Drain() of an empty pool = %v, want nil", got)
-		}
-		return
-	}
-	w := m.workers[len(m.workers)-1]
-	if got != w.r {
+	w, ok := m.ref.Drain()
+	switch {
+	case !ok && got != nil:
+		m.fatalf(t, "Drain() of an empty pool = %v, want nil", got)
+	case ok && got != w.r:
 		m.fatalf(t, "Drain() = %v, want the last worker %v", got, w.r)
 	}
-	m.workers = m.workers[:len(m.workers)-1]
-	m.drained = append(m.drained, w)
 }
 
 // Clear removes every worker; they run on, the caller's.
 func (m *poolMachine) Clear(t *rapid.T) {
 	m.p.Clear()
 	m.ops.add("clear")
-	m.drained = append(m.drained, m.workers...)
-	m.workers = nil
+	m.ref.Clear()
 }
 
 // Count must be the model's number of workers.
 func (m *poolMachine) Count(t *rapid.T) {
-	if got := m.p.Count(); got != len(m.workers) {
-		m.fatalf(t, "Count() = %d, want %d", got, len(m.workers))
+	if got := m.p.Count(); got != m.ref.Count() {
+		m.fatalf(t, "Count() = %d, want %d", got, m.ref.Count())
 	}
 }
 
 // Items must be the model's workers, in order.
 func (m *poolMachine) Items(t *rapid.T) {
 	got := m.items()
-	for i, w := range m.workers {
+	for i, w := range m.ref.Items() {
 		if i >= len(got) || got[i] != w.r {
 			m.fatalf(t, "Items() = %v, want the model's workers in order", got)
 		}
 	}
-	if len(got) != len(m.workers) {
-		m.fatalf(t, "Items() has %d workers, want %d", len(got), len(m.workers))
+	if len(got) != m.ref.Count() {
+		m.fatalf(t, "Items() has %d workers, want %d", len(got), m.ref.Count())
 	}
 }
 
@@ -223,7 +217,7 @@ func (m *poolMachine) Thaw(t *rapid.T) {
 // reaches workers drained out of the pool (their flags).
 func (m *poolMachine) Halt(t *rapid.T) {
 	m.p.Halt()
-	for _, w := range m.workers {
+	for _, w := range m.ref.Items() {
 		w.ref.Halt()
 	}
 	m.ops.add("halt")
@@ -245,14 +239,14 @@ func (m *poolMachine) Halt(t *rapid.T) {
 // worker blocked in its mailbox never sees (Running stays on);
 // a job run twice.
 func (m *poolMachine) Check(t *rapid.T) {
-	if got := m.p.Count(); got != len(m.workers) {
-		m.fatalf(t, "Count() = %d, want %d", got, len(m.workers))
+	if got := m.p.Count(); got != m.ref.Count() {
+		m.fatalf(t, "Count() = %d, want %d", got, m.ref.Count())
 	}
 	got := m.items()
-	if len(got) != len(m.workers) {
-		m.fatalf(t, "Items() has %d workers, want %d", len(got), len(m.workers))
+	if len(got) != m.ref.Count() {
+		m.fatalf(t, "Items() has %d workers, want %d", len(got), m.ref.Count())
 	}
-	for i, w := range m.workers {
+	for i, w := range m.ref.Items() {
 		if got[i] != w.r {
 			m.fatalf(t, "Items()[%d] is not the model's", i)
 		}
@@ -288,7 +282,7 @@ func (m *poolMachine) finish(t *rapid.T) {
 	if err != nil {
 		m.fatalf(t, "Close: %v", err)
 	}
-	for i, w := range m.drained {
+	for i, w := range m.ref.Gone() {
 		if !within(func() { err = w.r.Join() }) {
 			m.fatalf(t, "drained worker %d did not end within %v after the mailbox closed for writing", i, settleWithin)
 		}
@@ -319,29 +313,24 @@ func (m *poolMachine) finish(t *rapid.T) {
 }
 
 // TestPoolRunnerStateMachine drives a runner pool: every worker must run
-// exactly one job, then end. The model counts: the jobs queued, the
-// workers alive (waiting for a job), the jobs completed; a worker that
-// takes a job completes it and ends, so the dead workers must number the
-// jobs completed, at every settled instant.
+// exactly one job, then end. The model, model.RunnerPoolRef, counts: the
+// jobs queued, the workers alive (waiting for a job), the jobs completed;
+// a worker that takes a job completes it and ends, so the dead workers
+// must number the jobs completed, at every settled instant.
 func TestPoolRunnerStateMachine(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	rapid.Check(t, func(t *rapid.T) {
 		box := mailbox.New[cont.C](mailbox.Unbounded)
 		jobs := newJobSet()
 		var ops opLog
-		var queued, alive, completed int
+		var ref model.RunnerPoolRef // the model
 		send := func(t *rapid.T) {
 			j := jobs.add(rapid.IntRange(1, 20).Draw(t, "steps"))
 			if err := box.Send(j.c); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 			ops.add("send(job %d)", j.id)
-			if alive > 0 {
-				alive--
-				completed++
-			} else {
-				queued++
-			}
+			ref.Send()
 		}
 		for range rapid.IntRange(0, 3).Draw(t, "jobs before") {
 			send(t)
@@ -353,12 +342,7 @@ func TestPoolRunnerStateMachine(t *testing.T) {
 		}
 		ops.add("new(%d)", n0)
 		for range n0 {
-			if queued > 0 {
-				queued--
-				completed++
-			} else {
-				alive++
-			}
+			ref.Add()
 		}
 		t.Cleanup(func() {
 			box.CloseRead() // every runner still waiting ends
@@ -377,7 +361,7 @@ func TestPoolRunnerStateMachine(t *testing.T) {
 			return n
 		}
 		settled := func() bool {
-			return jobs.completedCount() == completed && dead() == completed && box.Len() == queued
+			return jobs.completedCount() == ref.Completed && dead() == ref.Dead() && box.Len() == ref.Queued
 		}
 
 		t.Repeat(map[string]func(*rapid.T){
@@ -387,12 +371,7 @@ func TestPoolRunnerStateMachine(t *testing.T) {
 					t.Fatalf("Add: %v", err)
 				}
 				ops.add("add")
-				if queued > 0 {
-					queued--
-					completed++
-				} else {
-					alive++
-				}
+				ref.Add()
 			},
 			// The invariant: the completed jobs, the dead runners and the
 			// queued jobs reach the model's counts, and stay there.
@@ -403,15 +382,15 @@ func TestPoolRunnerStateMachine(t *testing.T) {
 			"": func(t *rapid.T) {
 				if !waitFor(settled) {
 					t.Fatalf("%d jobs completed, %d runners dead, %d queued; want %d, %d, %d\n\toperations: %v",
-						jobs.completedCount(), dead(), box.Len(), completed, completed, queued, ops)
+						jobs.completedCount(), dead(), box.Len(), ref.Completed, ref.Dead(), ref.Queued, ops)
 				}
 				pause(stillFor)
 				if !settled() {
 					t.Fatalf("moved after settling: %d jobs completed, %d runners dead, %d queued; want %d, %d, %d\n\toperations: %v",
-						jobs.completedCount(), dead(), box.Len(), completed, completed, queued, ops)
+						jobs.completedCount(), dead(), box.Len(), ref.Completed, ref.Dead(), ref.Queued, ops)
 				}
-				if got := p.Count(); got != alive+completed {
-					t.Fatalf("Count() = %d, want %d\n\toperations: %v", got, alive+completed, ops)
+				if got := p.Count(); got != ref.Count() {
+					t.Fatalf("Count() = %d, want %d\n\toperations: %v", got, ref.Count(), ops)
 				}
 				checkJobs(t, jobs, ops)
 			},
@@ -428,8 +407,8 @@ func TestPoolRunnerStateMachine(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Join: %v\n\toperations: %v", err, ops)
 		}
-		if got := jobs.completedCount(); got != completed {
-			t.Fatalf("%d jobs completed at the end, want %d\n\toperations: %v", got, completed, ops)
+		if got := jobs.completedCount(); got != ref.Completed {
+			t.Fatalf("%d jobs completed at the end, want %d\n\toperations: %v", got, ref.Completed, ops)
 		}
 		left := p.Leftovers()
 		if len(left) != 0 {

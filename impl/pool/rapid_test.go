@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/model"
 	"pgregory.net/rapid"
 )
 
@@ -208,38 +209,33 @@ func checkJobs(t *rapid.T, s *jobSet, ops opLog) {
 	}
 }
 
-// conserve checks that every job sent is in exactly one bucket: completed
-// (exactly once), still queued, or left over in a worker that stopped
-// mid-way. Catches a job lost (in none: dropped by a dispatcher that was
-// halted between receiving it and holding it, or by Drain or Clear
-// forgetting a removed worker in Leftovers), and a job counted twice (a
-// left-over job that also completed, a queued job that also ran).
+// conserve checks, with model.PoolLedger, that every job sent is in
+// exactly one bucket: completed (exactly once), still queued, or left
+// over in a worker that stopped mid-way. Catches a job lost (in none:
+// dropped by a dispatcher that was halted between receiving it and
+// holding it, or by Drain or Clear forgetting a removed worker in
+// Leftovers), and a job counted twice (a left-over job that also
+// completed, a queued job that also ran).
 func conserve(t *rapid.T, s *jobSet, queued, left []*cont.C, ops opLog) {
 	t.Helper()
-	where := map[*cont.C][]string{}
-	for _, c := range queued {
-		where[c] = append(where[c], "queued")
-	}
-	for _, c := range left {
-		where[c] = append(where[c], "left over")
-	}
-	for c := range where {
-		if s.byCont[c] == nil {
-			t.Fatalf("a continuation that was never sent is %v\n\toperations: %v", where[c], ops)
-		}
-	}
+	var ledger model.PoolLedger
 	for _, j := range s.jobs {
-		buckets := where[j.c]
-		switch j.completed.Load() {
-		case 0:
-		case 1:
-			buckets = append(buckets, "completed")
-		default:
-			buckets = append(buckets, fmt.Sprintf("completed %d times", j.completed.Load()))
+		ledger.Send() // j.id
+		for range j.completed.Load() {
+			ledger.Complete(j.id)
 		}
-		if len(buckets) != 1 {
-			t.Fatalf("job %d is in %d buckets %v, want exactly one (%d completed, %d queued, %d left over of %d sent)\n\toperations: %v",
-				j.id, len(buckets), buckets, s.completedCount(), len(queued), len(left), len(s.jobs), ops)
+	}
+	ids := func(cs []*cont.C) []int {
+		out := make([]int, len(cs))
+		for i, c := range cs {
+			out[i] = -1 // never sent
+			if j := s.byCont[c]; j != nil {
+				out[i] = j.id
+			}
 		}
+		return out
+	}
+	if err := ledger.Audit(ids(queued), ids(left)); err != nil {
+		t.Fatalf("%v\n\toperations: %v", err, ops)
 	}
 }

@@ -1,0 +1,82 @@
+//go:build sched
+
+package eventq_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/internal/testdeadline"
+	"github.com/insideout-go/insideout/linearize/schedule"
+)
+
+// Under the controlled scheduler a sleep with a home mailbox and no queue
+// is a goroutine of the run asleep on virtual time: the sleeper comes back
+// to its mailbox (or, the mailbox closed meanwhile, runs on with
+// ErrUnwritable) under every schedule, with no real time passing and no
+// blocking outside the seam. The bugs this catches: a timer outside the
+// run (the run would see its continuation's send as blocking outside the
+// seam, or end with the sleeper lost), and a sleeper lost when its
+// mailbox closes in the middle of the sleep.
+func TestScheduleSleepHome(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for round := range 200 {
+		if err := scheduledHomeRound(eventq.Sleep, round); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 2 {
+		if err := scheduledHomeRound(badSleepDropping, round); err == nil {
+			t.Fatalf("round %d: the check passed a sleep on a timer outside the run", round)
+		}
+	}
+}
+
+// scheduledHomeRound runs one round under PCT of depth 3, seed 1: a
+// sleeper of an hour with a home mailbox, which the round's main takes
+// back and steps (even rounds) or closes for writing meanwhile (odd).
+func scheduledHomeRound(sleep sleeper, round int) error {
+	st, err := schedule.Parse("pct:3")
+	if err != nil {
+		return err
+	}
+	closeFirst := round%2 == 1
+	var got error
+	ran := false
+	res, err := seam.Run(st.Explore(1, round).Next(nil), func() {
+		box := mailbox.New[cont.C](mailbox.Unbounded)
+		woke := make(chan struct{})
+		c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+			return sleep(ctx, c, time.Hour, func(ctx context.Context, c *cont.C) cont.Step {
+				got, ran = cont.MoveErr(ctx), true
+				seam.Close(woke)
+				return nil
+			})
+		})
+		if !c.Step(homeCtx(box)) {
+			panic("the sleeper stayed with its runner")
+		}
+		if closeFirst {
+			box.CloseWrite()
+		} else if back, err := box.Recv(); err == nil {
+			back.Step(homeCtx(box))
+		}
+		seam.Await(woke)
+	}, seam.Options{Stall: time.Second})
+	switch {
+	case err != nil:
+		return fmt.Errorf("round %d: %w", round, err)
+	case res.Outcome != seam.Finished:
+		return fmt.Errorf("round %d: %v: %s", round, res.Outcome, res.Failure)
+	case !ran || closeFirst != errors.Is(got, mailbox.ErrUnwritable):
+		return fmt.Errorf("round %d (mailbox closed first: %v): next ran %v with %v", round, closeFirst, ran, got)
+	}
+	return nil
+}

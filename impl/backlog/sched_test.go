@@ -1,0 +1,146 @@
+//go:build sched
+
+package backlog_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/insideout-go/insideout/impl/backlog/backlogtest"
+	"github.com/insideout-go/insideout/internal/testdeadline"
+	"github.com/insideout-go/insideout/linearize"
+	"github.com/insideout-go/insideout/linearize/schedule"
+	"github.com/insideout-go/insideout/model"
+	"pgregory.net/rapid"
+)
+
+type scenario = linearize.Scenario[*backlogtest.Logged, model.BacklogInput, model.BacklogOutput]
+
+// controlled returns the scenario of config under strategy (DFS on 2
+// clients of 3 operations, at most 1000 schedules a round), from seed 1.
+func controlled(t *testing.T, name, config, strategy string, rounds int, newB backlogtest.New) scenario {
+	st, err := schedule.Parse(strategy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := backlogtest.Scenario(name, backlogtest.Configs()[config], newB)
+	if d, ok := st.(schedule.DFS); ok {
+		// A round whose program cannot show a bug (no close among its
+		// calls, say) would run 10000 schedules: 1000 keep the test short.
+		d.Limit = 1000
+		st = d
+		sc.Clients, sc.OpsPerClient = 2, 3
+	}
+	sc.Schedule, sc.Seed, sc.Rounds, sc.ReportDir = st, 1, rounds, t.TempDir()
+	return sc
+}
+
+// The bugs of backlogtest's known-bad backlogs (each bug's comment says
+// how it fails): the controlled scheduler finds each under PCT of depth 3
+// and under DFS of 2 preemptions on 2 clients of 3 operations, as an
+// Illegal history, and the failure's token replays it exactly.
+func TestScheduleCatchesKnownBads(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for _, bug := range backlogtest.Bugs() {
+		for _, strategy := range []string{"pct:3", "dfs:2"} {
+			t.Run(bug.String()+"/"+strategy, func(t *testing.T) {
+				sc := controlled(t, "backlog-"+bug.String(), bug.Config(), strategy, 300, backlogtest.Simple(bug))
+				sum, err := sc.Run()
+				var f *linearize.Failure
+				if !errors.As(err, &f) || f.Token == "" {
+					t.Fatalf("no failure with a token in %d rounds (%d schedules): %v", sum.Rounds, sum.Schedules, err)
+				}
+				if f.Verdict != linearize.Illegal {
+					t.Fatalf("the failure is not an Illegal history:\n%v", f)
+				}
+				tok, err := schedule.ParseToken(f.Token)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var again *linearize.Failure
+				if err := sc.Replay(tok); !errors.As(err, &again) || again.Token != f.Token || again.Verdict != f.Verdict {
+					t.Fatalf("the token did not replay the failure exactly: %v", err)
+				}
+				t.Logf("round %d, %d schedules: Illegal history; replayed exactly", sum.Rounds, sum.Schedules)
+			})
+		}
+	}
+}
+
+// The control: impl/backlog passes the same scenario in every
+// configuration under PCT (every schedule run twice, Recheck, to show that
+// its steps are deterministic and so replay) and under DFS of 1
+// preemption.
+func TestScheduledBacklogPasses(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for config := range backlogtest.Configs() {
+		sc := controlled(t, "backlog-"+config, config, "pct:3", 60, backlogtest.NewBacklog)
+		sc.Recheck = true
+		sc.Test(t)
+		sc = controlled(t, "backlog-"+config, config, "dfs:1", 2, backlogtest.NewBacklog)
+		sc.Test(t)
+	}
+}
+
+// recordingTB is a rapid.TB that records a failure instead of failing the
+// test, so that a test can require rapid to fail a known-bad.
+type recordingTB struct {
+	name   string
+	failed bool
+	fatal  string
+}
+
+func (r *recordingTB) Helper()                   {}
+func (r *recordingTB) Name() string              { return r.name }
+func (r *recordingTB) Logf(string, ...any)       {}
+func (r *recordingTB) Log(...any)                {}
+func (r *recordingTB) Skipf(string, ...any)      {}
+func (r *recordingTB) Skip(...any)               {}
+func (r *recordingTB) SkipNow()                  {}
+func (r *recordingTB) Errorf(f string, a ...any) { r.failed, r.fatal = true, fmt.Sprintf(f, a...) }
+func (r *recordingTB) Error(a ...any)            { r.failed, r.fatal = true, fmt.Sprint(a...) }
+func (r *recordingTB) Fatalf(f string, a ...any) { r.failed, r.fatal = true, fmt.Sprintf(f, a...) }
+func (r *recordingTB) Fatal(a ...any)            { r.failed, r.fatal = true, fmt.Sprint(a...) }
+func (r *recordingTB) FailNow()                  { r.failed = true }
+func (r *recordingTB) Fail()                     { r.failed = true }
+func (r *recordingTB) Failed() bool              { return r.failed }
+
+// setFlag sets the flag name to value until the returned function runs.
+func setFlag(t *testing.T, name, value string) func() {
+	f := flag.Lookup(name)
+	if f == nil {
+		t.Fatalf("no flag %s", name)
+	}
+	old := f.Value.String()
+	if err := flag.Set(name, value); err != nil {
+		t.Fatal(err)
+	}
+	return func() { _ = flag.Set(name, old) }
+}
+
+// Rapid draws the program and the schedule (sc.Rapid with a Schedule) and
+// shrinks both. The bug: a batch written last first
+// (backlogtest.ReversesBatch), which rapid must find, while impl/backlog
+// passes the same 40 drawn programs and schedules.
+func TestRapid(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	defer setFlag(t, "rapid.nofailfile", "true")()
+	defer setFlag(t, "rapid.checks", "40")()
+	sc := controlled(t, "backlog", "block", "pct:3", 1, backlogtest.NewBacklog)
+	sc.Clients, sc.OpsPerClient = 3, 4
+	rapid.Check(t, sc.Rapid)
+	bad := controlled(t, "backlog-reverses-batch", "block", "pct:3", 1, backlogtest.Simple(backlogtest.ReversesBatch))
+	bad.Clients, bad.OpsPerClient = 3, 4
+	defer setFlag(t, "rapid.seed", "1")()
+	defer setFlag(t, "rapid.checks", "400")()
+	fake := &recordingTB{name: t.Name()}
+	rapid.Check(fake, bad.Rapid)
+	if !fake.failed || !strings.Contains(fake.fatal, "Illegal") {
+		t.Fatalf("rapid passed the reversed batch, or failed it otherwise: %q", fake.fatal)
+	}
+	line, _, _ := strings.Cut(fake.fatal, "\n")
+	t.Logf("rapid on the reversed batch: %s", line)
+}

@@ -15,6 +15,7 @@ import (
 // ErrClosed; Close waits until it has stopped sleeping before closing the
 // epoll fd. A second Close returns nil and ErrClosed.
 func (q *Queue) Close() ([]*cont.C, error) {
+	perturb()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {

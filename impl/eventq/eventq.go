@@ -127,6 +127,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
@@ -244,6 +245,16 @@ func (r *reg) edge() bool { return r.kind == kindFD && r.events&(Edge|OneShot) =
 // wakeID is the epoll data of the wake-up eventfd; registrations start
 // at 1.
 const wakeID = 0
+
+// perturb marks a place where another goroutine's call matters, just
+// before a call takes q.mu: a chaos point (impl/chaos). Built with -tags
+// chaos it sometimes yields or pauses, so that concurrent calls meet in
+// every order; in every other build it is empty and inlined away. It is
+// not seam.Point: under -tags sched the q.mu.Lock that follows is a switch
+// point already, and a second one beside it would only dilute the
+// controlled scheduler's choices. Where no switch point follows (Wait's
+// windows without q.mu), the queue calls seam.Point.
+func perturb() { chaos.Point() }
 
 // Queue is an event queue. Make one with New; release it with Close.
 type Queue struct {
@@ -381,6 +392,7 @@ func (q *Queue) Register(fd int, events Events, c *cont.C) (ID, error) {
 	if err := events.Check(); err != nil {
 		return 0, fmt.Errorf("eventq: register %v: %w", events, err)
 	}
+	perturb()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if err := q.admit(c); err != nil {
@@ -456,6 +468,7 @@ func (q *Queue) end(r *reg) {
 // Cancel reports true. If its continuation is lent, it stays with whoever
 // holds it.
 func (q *Queue) Cancel(id ID) bool {
+	perturb()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	r := q.regs[id]
@@ -475,6 +488,7 @@ func (q *Queue) Cancel(id ID) bool {
 // does nothing. It fails with ErrUnknownID if id has ended, ErrClosed
 // after Close, or the kernel's error (the registration then stays lent).
 func (q *Queue) Rearm(id ID) error {
+	perturb()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {

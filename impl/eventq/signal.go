@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // Signal registers c to be resumed when one of the process signals sigs
@@ -33,6 +33,7 @@ func (q *Queue) Signal(c *cont.C, sigs ...os.Signal) (ID, error) {
 			return 0, ErrNoSignal
 		}
 	}
+	perturb()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if err := q.admit(c); err != nil {
@@ -55,12 +56,16 @@ func (q *Queue) Signal(c *cont.C, sigs ...os.Signal) (ID, error) {
 }
 
 // sigWatch is the goroutine of a signal registration: it receives the
-// signals and writes the registration's eventfd for each.
+// signals and writes the registration's eventfd for each. It is started
+// with a plain go statement, not seam.Go: os/signal feeds it whenever a
+// signal comes, which no controlled schedule decides, so it stays outside
+// a controlled run (kernel_sched.go); its lock is the seam's all the same,
+// which lets the run's goroutine that takes the signals (Wait) take part.
 type sigWatch struct {
 	ch   chan os.Signal
 	quit chan struct{} // closed by stop
 	done chan struct{} // closed when run returns
-	mu   sync.Mutex    // guards got; never held with Queue.mu by run
+	mu   seam.Mutex    // guards got; never held with Queue.mu by run
 	got  []os.Signal   // arrived, not handed out yet
 }
 
@@ -76,6 +81,8 @@ func (w *sigWatch) run(fd int) {
 			w.mu.Lock()
 			w.got = append(w.got, s)
 			w.mu.Unlock()
+			// A Wait may take the signal before the write that reports it.
+			perturb()
 			unix.Write(fd, one[:]) // EAGAIN only when the counter is full: pending anyway
 		case <-w.quit:
 			return

@@ -56,6 +56,7 @@ const timerID = ^ID(0)
 // timer registers c as a timer that expires first after first, then
 // every period (0: once).
 func (q *Queue) timer(c *cont.C, first, period time.Duration) (ID, error) {
+	perturb()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if err := q.admit(c); err != nil {

@@ -7,12 +7,15 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // Wake makes the Wait in progress return, or, if none is, the next one:
 // a wake-up is kept until a Wait takes it. A Wait broken by Wake returns
 // what else was ready, often nothing. Any goroutine may call it.
 func (q *Queue) Wake() error {
+	perturb()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
@@ -48,6 +51,7 @@ func (q *Queue) Poll(dst []Ready) ([]Ready, error) { return q.Wait(dst, 0) }
 // ErrBusy. After Close, or when Close breaks it, Wait fails with ErrClosed
 // and hands out nothing: Close hands back the continuations instead.
 func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
+	perturb()
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -72,6 +76,10 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 			ms = 0
 		}
 		q.mu.Unlock()
+		// Without q.mu: another goroutine's call may come before the look
+		// (a Register whose fd is ready, a Cancel), or between the look and
+		// the hand-out (a Cancel of what fired, which fire then skips).
+		seam.Point()
 		var (
 			n   int
 			err error
@@ -81,6 +89,7 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 		} else {
 			n, err = q.park(deadline) // it looks without blocking first
 		}
+		seam.Point()
 		q.mu.Lock()
 		if q.closed {
 			q.waiting = false

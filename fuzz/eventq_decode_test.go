@@ -2,6 +2,8 @@ package fuzz
 
 import (
 	"fmt"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/insideout-go/insideout/impl/eventq/eventqtest"
@@ -28,32 +30,36 @@ const (
 	eqNoFD = 1 << 20
 	// eqNeverID is an id no queue of a fuzz input ever issues.
 	eqNeverID spec.EventID = 1 << 40
+	// eqKill is the first p of eqOpSignal that sends rather than
+	// registers.
+	eqKill = 5
 )
 
 // The table of steps, by the low five bits of a byte.
 const (
-	eqOpRegister      = 0  // 0, 1, 2: Register(fresh c, fd, events) of eventqtest.Targets[(entry*8+p) % len]
-	eqOpRegisterBad   = 3  // Register with the bad event set eqBadEvents[p] on end p%6
-	eqOpRegisterNeg   = 4  // Register on fd -1 (EBADF), events of eventqtest.Targets[p]
-	eqOpRegisterShut  = 5  // Register on the number of an end of ours we closed (EBADF), if no fd took it since
-	eqOpRegisterAgain = 6  // Register the continuation of the last registration again (ErrRegistered while it lives)
-	eqOpRegisterNil   = 7  // Register a nil continuation (ErrNilCont)
-	eqOpAfter         = 8  // After(eqAfter[p], fresh c)
-	eqOpEvery         = 9  // Every(eqEvery[p], fresh c); 0 and negative periods fail (ErrBadDuration)
-	eqOpSignal        = 10 // Signal(fresh c, ...): p 0 no signal, 1 a nil one (ErrNoSignal), else SIGUSR1 or SIGUSR2 (never sent)
-	eqOpAfterAgain    = 11 // After(eqAfter[p]) of the last continuation again
-	eqOpCancel        = 12 // 12, 13, 14: Cancel(pick p)
-	eqOpRearm         = 15 // 15, 16, 17: Rearm(pick p)
-	eqOpWrite         = 18 // 18, 19, 20: write 1+p/4 bytes to eqWritable[p%4]
-	eqOpRead          = 21 // 21, 22: read eqReadable[p%4] empty
-	eqOpCloseEnd      = 23 // close our end p%6 (the queue's duplicates keep the file open)
-	eqOpShutdown      = 24 // shutdown(SHUT_WR) of socket end sa or sb (p%2): NoPeer and HangUp
-	eqOpPoll          = 25 // 25, 26: Poll
-	eqOpWait          = 27 // Wait(1ms)
-	eqOpWake          = 28 // Wake, then Wait(-1), which the kept wake-up ends at once
-	eqOpClose         = 29 // Close the queue
-	eqOpRearmAll      = 30 // Rearm every lent registration
-	eqOpFill          = 31 // write to eqWritable[p%4] until it would block (no room: Write is not ready)
+	eqOpRegister      = 0          // 0, 1, 2: Register(fresh c, fd, events) of eventqtest.Targets[(entry*8+p) % len]
+	eqOpRegisterBad   = 3          // Register with the bad event set eqBadEvents[p] on end p%6
+	eqOpRegisterNeg   = 4          // Register on fd -1 (EBADF), events of eventqtest.Targets[p]
+	eqOpRegisterShut  = 5          // Register on the number of an end of ours we closed (EBADF), if no fd took it since
+	eqOpRegisterAgain = 6          // Register the continuation of the last registration again (ErrRegistered while it lives)
+	eqOpRegisterNil   = 7          // Register a nil continuation (ErrNilCont)
+	eqOpAfter         = 8          // After(eqAfter[p], fresh c)
+	eqOpEvery         = 9          // Every(eqEvery[p], fresh c); 0 and negative periods fail (ErrBadDuration)
+	eqOpSignal        = 10         // p 0-4: Signal(fresh c, ...) of no signal, a nil one (ErrNoSignal), SIGUSR1, SIGUSR2, both; p 5-7: send SIGUSR1, SIGUSR2, both to the process
+	eqOpKill          = eqOpSignal // its p from eqKill: a kill
+	eqOpAfterAgain    = 11         // After(eqAfter[p]) of the last continuation again
+	eqOpCancel        = 12         // 12, 13, 14: Cancel(pick p)
+	eqOpRearm         = 15         // 15, 16, 17: Rearm(pick p)
+	eqOpWrite         = 18         // 18, 19, 20: write 1+p/4 bytes to eqWritable[p%4]
+	eqOpRead          = 21         // 21, 22: read eqReadable[p%4] empty
+	eqOpCloseEnd      = 23         // close our end p%6 (the queue's duplicates keep the file open)
+	eqOpShutdown      = 24         // shutdown(SHUT_WR) of socket end sa or sb (p%2): NoPeer and HangUp
+	eqOpPoll          = 25         // 25, 26: Poll
+	eqOpWait          = 27         // Wait(1ms)
+	eqOpWake          = 28         // Wake, then Wait(-1), which the kept wake-up ends at once
+	eqOpClose         = 29         // Close the queue
+	eqOpRearmAll      = 30         // Rearm every lent registration
+	eqOpFill          = 31         // write to eqWritable[p%4] until it would block (no room: Write is not ready)
 	eqOps             = 32
 )
 
@@ -64,6 +70,10 @@ var (
 		0, spec.EvRead | spec.EvEdge | spec.EvLevel, spec.EvOneShot, spec.EvRead | spec.EvExclusive | spec.EvOneShot,
 		spec.EvExclusive | spec.EvNoPeer, spec.EvRead | 1<<14, spec.EvExclusive | spec.EvPriority, spec.EvLevel | spec.EvEdge,
 	}
+	// eqSignals are the signals of eqOpSignal's registrations by p, and
+	// eqKills those it sends by p-eqKill.
+	eqSignals  = [eqKill][]os.Signal{nil, {nil}, {syscall.SIGUSR1}, {syscall.SIGUSR2}, {syscall.SIGUSR1, syscall.SIGUSR2}}
+	eqKills    = [8 - eqKill][]syscall.Signal{{syscall.SIGUSR1}, {syscall.SIGUSR2}, {syscall.SIGUSR1, syscall.SIGUSR2}}
 	eqWritable = [4]eventqtest.End{eventqtest.Pipe0W, eventqtest.Pipe1W, eventqtest.SockA, eventqtest.SockB}
 	eqReadable = [4]eventqtest.End{eventqtest.Pipe0R, eventqtest.Pipe1R, eventqtest.SockA, eventqtest.SockB}
 )
@@ -92,8 +102,10 @@ func (s eqStep) String() string {
 		return fmt.Sprintf("after(%v)", eqAfter[p])
 	case op == eqOpEvery:
 		return fmt.Sprintf("every(%v)", eqEvery[p])
+	case op == eqOpSignal && p >= eqKill:
+		return fmt.Sprintf("kill(%v)", eqKills[p-eqKill])
 	case op == eqOpSignal:
-		return fmt.Sprintf("signal(%d)", p)
+		return fmt.Sprintf("signal(%v)", eqSignals[p])
 	case op == eqOpAfterAgain:
 		return fmt.Sprintf("after-again(%v)", eqAfter[p])
 	case op >= eqOpCancel && op < eqOpRearm:

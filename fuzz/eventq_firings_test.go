@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -55,6 +57,12 @@ func (r *eqReplay) fired(what string, ready []eventq.Ready) error {
 		if g == nil {
 			return fmt.Errorf("%s: fired id %d, never issued", what, rd.ID)
 		}
+		if g.signal {
+			if err := r.firedSignal(what, g, rd); err != nil {
+				return err
+			}
+			continue
+		}
 		if !r.ref.Fire(g.mid) {
 			return fmt.Errorf("%s: fired id %d (%v), which the reference says cannot fire now (cancelled, a one-shot that fired, or lent)", what, rd.ID, g.events)
 		}
@@ -63,8 +71,6 @@ func (r *eqReplay) fired(what string, ready []eventq.Ready) error {
 			return fmt.Errorf("%s: firing of id %d handed out another continuation", what, rd.ID)
 		case rd.Ended != (g.events&spec.EvOneShot != 0):
 			return fmt.Errorf("%s: firing of id %d (%v) says Ended %v", what, rd.ID, g.events, rd.Ended)
-		case g.signal:
-			return fmt.Errorf("%s: signal registration %d fired, though no signal was sent", what, rd.ID)
 		case g.timer:
 			if rd.Events != spec.EvRead || rd.Count == 0 || rd.Signals != nil {
 				return fmt.Errorf("%s: timer firing of id %d: events %v, count %d; want Read, at least 1", what, rd.ID, rd.Events, rd.Count)
@@ -76,6 +82,82 @@ func (r *eqReplay) fired(what string, ready []eventq.Ready) error {
 		}
 	}
 	return nil
+}
+
+// firedSignal checks and applies a firing of signal registration g: it
+// hands out its own continuation, not Ended, Read, as many signals as it
+// counts, each one the reference has pending (delivered while registered,
+// not handed out yet: never one that was not sent, never one twice).
+func (r *eqReplay) firedSignal(what string, g *eqFuzzReg, rd eventq.Ready) error {
+	got := eventqtest.SigNums(rd.Signals...)
+	switch pending := r.ref.Pending(g.mid); {
+	case rd.C != g.c:
+		return fmt.Errorf("%s: firing of id %d handed out another continuation", what, rd.ID)
+	case rd.Ended || rd.Events != spec.EvRead || rd.Count != uint64(len(rd.Signals)) || len(got) != len(rd.Signals):
+		return fmt.Errorf("%s: signal firing of id %d: ended %v, events %v, count %d, signals %v; want Read and the count of its signals", what, rd.ID, rd.Ended, rd.Events, rd.Count, rd.Signals)
+	case !r.ref.FireSignals(g.mid, got):
+		return fmt.Errorf("%s: signal registration %d handed out %v, with %q pending (delivered while registered, not yet handed out) and armed %v: a signal not sent, or handed out twice, or a firing while lent", what, rd.ID, rd.Signals, pending, r.ref.CanFire(g.mid))
+	}
+	for _, sig := range []byte(got) {
+		g.owed = strings.ReplaceAll(g.owed, string(sig), "")
+	}
+	return nil
+}
+
+// kill sends sigs to the process, one after the other, each once os/signal
+// has handed the one before on, and tells the reference of each delivery;
+// every live registration for one then owes a firing with it.
+func (r *eqReplay) kill(what string, sigs []syscall.Signal) error {
+	for _, sig := range sigs {
+		if err := r.hold.Kill(sig); err != nil {
+			return fmt.Errorf("%s: %v", what, err)
+		}
+		n := eventqtest.SigNums(sig)
+		r.ref.Deliver(n[0])
+		for _, g := range r.regs {
+			if g.signal && r.live(g) && strings.Contains(g.sigs, n) && !strings.Contains(g.owed, n) {
+				g.owed += n
+			}
+		}
+	}
+	return nil
+}
+
+// settleSignals hands back every live signal registration that owes a
+// firing (a signal sent since it last handed that one out), and waits
+// until each has handed out what it owes (up to eqPatience): at least
+// one firing per delivery while registered, deliveries that came while
+// one was pending coalesced.
+func (r *eqReplay) settleSignals() error {
+	for giveUp := time.Now().Add(eqPatience); ; {
+		var owing []*eqFuzzReg
+		for _, g := range r.regs {
+			if g.signal && g.owed != "" && r.live(g) {
+				owing = append(owing, g)
+			}
+		}
+		if len(owing) == 0 {
+			return nil
+		}
+		if time.Now().After(giveUp) {
+			g := owing[0]
+			return fmt.Errorf("signal registration %d: %q sent while it was registered, never handed out in %v (a lost signal)", g.id, g.owed, eqPatience)
+		}
+		for _, g := range owing {
+			if !r.ref.CanFire(g.mid) {
+				if err := r.rearm("final rearm", g.id); err != nil {
+					return err
+				}
+			}
+		}
+		ready, err := r.q.Wait(nil, time.Millisecond)
+		if err != nil {
+			return fmt.Errorf("final wait for signals: %v", err)
+		}
+		if err := r.fired("final wait for signals", ready); err != nil {
+			return err
+		}
+	}
 }
 
 // readyLevels returns the armed level (not edge) registrations of ends of

@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -51,6 +50,8 @@ type eqFuzzReg struct {
 	events  spec.Events
 	timer   bool
 	signal  bool
+	sigs    string        // a signal registration's signals (eventqtest.SigNums)
+	owed    string        // signals sent since it last handed each out: it owes a firing with each
 	period  time.Duration // Every's
 	due     time.Time     // After's: when it is due at the latest
 }
@@ -64,7 +65,8 @@ type eqReplay struct {
 	was    [eventqtest.Ends]int // the number each end had
 	regs   []*eqFuzzReg
 	byID   map[spec.EventID]*eqFuzzReg
-	last   *cont.C // the continuation of the last registration attempt
+	last   *cont.C                // the continuation of the last registration attempt
+	hold   *eventqtest.SignalHold // the process's signals, for a program with signal steps
 	closed bool
 	done   []string // the steps so far, for the report
 }
@@ -81,6 +83,10 @@ func checkEventQSequential(newQueue func() eqQueue, steps []eqStep) (err error) 
 	countEqFDs() // the first read may make the runtime open its poller
 	before := countEqFDs()
 	r := &eqReplay{byID: map[spec.EventID]*eqFuzzReg{}}
+	if slices.ContainsFunc(steps, func(s eqStep) bool { return s.op == eqOpSignal }) {
+		r.hold = eventqtest.HoldSignals()
+		defer r.hold.Release() // last: after the queue is closed
+	}
 	for i := range r.fds {
 		r.fds[i], r.was[i] = -1, -1
 	}
@@ -113,6 +119,9 @@ func checkEventQSequential(newQueue func() eqQueue, steps []eqStep) (err error) 
 	r.done = append(r.done, "(end)")
 	if !r.closed {
 		if err := r.settleTimers(); err != nil {
+			return err
+		}
+		if err := r.settleSignals(); err != nil {
 			return err
 		}
 		return r.closeQueue()
@@ -188,7 +197,13 @@ func (r *eqReplay) register(what string, c *cont.C, g eqFuzzReg, modelFD int, al
 	id, err := call()
 	if !r.closed && c != nil && !r.liveCont(c) && !slices.Contains(allowed, spec.ErrBadDuration) && !slices.Contains(allowed, spec.ErrNoSignal) {
 		// The reference decides events and fd.
-		mid, merr := r.ref.Register(modelFD, g.events)
+		var mid spec.EventID
+		var merr error
+		if g.sigs != "" {
+			mid = r.ref.RegisterSignals(g.sigs)
+		} else {
+			mid, merr = r.ref.Register(modelFD, g.events)
+		}
 		switch {
 		case merr == nil && err == nil:
 			g.id, g.mid, g.c = id, mid, c
@@ -304,19 +319,15 @@ func (r *eqReplay) step(s eqStep) error {
 		}
 		g := eqFuzzReg{end: -1, events: spec.EvRead, timer: true, period: d}
 		return r.register(what, c, g, eqNoFD, allowed, func() (spec.EventID, error) { return r.q.Every(d, c) })
+	case op == eqOpSignal && p >= eqKill:
+		return r.kill(what, eqKills[p-eqKill])
 	case op == eqOpSignal:
-		c := eqIdle()
-		var sigs []os.Signal
+		c, sigs := eqIdle(), eqSignals[p]
 		var allowed []error
-		switch p {
-		case 0:
+		if p < 2 {
 			allowed = []error{spec.ErrNoSignal}
-		case 1:
-			sigs, allowed = []os.Signal{nil}, []error{spec.ErrNoSignal}
-		default:
-			sigs = []os.Signal{[]os.Signal{syscall.SIGUSR1, syscall.SIGUSR2}[p%2]}
 		}
-		g := eqFuzzReg{end: -1, events: spec.EvRead, signal: true}
+		g := eqFuzzReg{end: -1, events: spec.EvRead, signal: true, sigs: eventqtest.SigNums(sigs...)}
 		return r.register(what, c, g, eqNoFD, allowed, func() (spec.EventID, error) { return r.q.Signal(c, sigs...) })
 	case op >= eqOpCancel && op < eqOpRearm:
 		id := r.pick(p)

@@ -71,6 +71,13 @@ var eqSeeds = map[string][]byte{
 		eqByte(eqOpWrite, 2), eqByte(eqOpPoll, 0), eqByte(eqOpRearmAll, 0), eqByte(eqOpWrite, 3), eqByte(eqOpPoll, 0),
 		eqByte(eqOpShutdown, 1), eqByte(eqOpPoll, 0), eqByte(eqOpRearmAll, 0), eqByte(eqOpFill, 3), eqByte(eqOpPoll, 0),
 		eqByte(eqOpRead, 2), eqByte(eqOpRearmAll, 0), eqByte(eqOpPoll, 0), eqByte(eqOpRead, 3), eqByte(eqOpRearmAll, 0), eqByte(eqOpPoll, 0)},
+	// Signals: registrations for SIGUSR1, for both and (cancelled) for
+	// SIGUSR2; each sent, handed out, sent again while lent, handed back;
+	// at the end every registration owes what it was sent since it last
+	// handed that out.
+	"signals": {eqByte(eqOpSignal, 2), eqByte(eqOpSignal, 4), eqByte(eqOpSignal, 3), eqByte(eqOpKill, 5), eqByte(eqOpPoll, 0),
+		eqByte(eqOpKill, 6), eqByte(eqOpCancel, 0), eqByte(eqOpWait, 0), eqByte(eqOpKill, 7), eqByte(eqOpRearmAll, 0), eqByte(eqOpWait, 0),
+		eqByte(eqOpWait, 0), eqByte(eqOpKill, 5)},
 	// A full pipe: its write end's registrations wait for room.
 	"fill-pipe": {eqByte(eqOpFill, 0), eqByte(0, 6), eqByte(2, 0), eqByte(eqOpPoll, 0), eqByte(eqOpRead, 0), eqByte(eqOpPoll, 0),
 		eqByte(eqOpRearmAll, 0), eqByte(eqOpPoll, 0)},
@@ -112,6 +119,8 @@ func TestEventQueueChecksCatchBrokenQueues(t *testing.T) {
 		{eventqtest.WrongError, "want one of"},        // the documented errors
 		{eventqtest.LeaksFd, "an fd leaked"},          // the fd count
 		{eventqtest.LostWake, "the wake-up was lost"}, // Wake
+		{eventqtest.SignalLost, "a lost signal"},      // a delivery's liveness
+		{eventqtest.SignalTwice, "a signal not sent"}, // the reference's pending signals
 	} {
 		t.Run(c.bug.String(), func(t *testing.T) {
 			t.Cleanup(eventqtest.CloseLeaked)

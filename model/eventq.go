@@ -209,10 +209,11 @@ const (
 	EqRearm
 	// EqDeliver is a process signal sent (kill(2) of the process itself):
 	// Signals holds its number. The signal reaches the registrations at
-	// some instant after the call began, which need not be before it
+	// some instant after the call began, which need not be before kill
 	// returned (os/signal hands it on from a goroutine of its own): record
-	// it with its call's start, and a return after every other operation
-	// of the history.
+	// its return once it is known handed on (a channel of the recorder's
+	// own, registered for it, received it), or after every other
+	// operation of the history.
 	EqDeliver
 	eqOps
 )

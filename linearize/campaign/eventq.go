@@ -12,7 +12,7 @@ import (
 func eventqCampaign() Campaign {
 	return Campaign{
 		Name:       "eventq",
-		Doc:        "impl/eventq: register (one-shot, level, edge, exclusive, timers), cancel, rearm, poll and wake on real pipes and a socketpair while a waiter hands firings out; then settle, Close, and an audit of every registration and fd",
+		Doc:        "impl/eventq: register (one-shot, level, edge, exclusive, timers, signals), cancel, rearm, poll and wake on real pipes and a socketpair, and send SIGUSR1 and SIGUSR2 to the process (free rounds), while a waiter hands firings out; then settle, Close, and an audit of every registration, delivery and fd",
 		Controlled: true,
 		Replay: func(tok schedule.Token) error {
 			if tok.Scenario != eventqtest.Scenario {

@@ -181,6 +181,10 @@ func (ix *eqIndex) dueTimers() (ids []spec.EventID, by time.Time) {
 // nothing sleeps, and two Waits in a row that hand out nothing though a
 // timer was due end it (time has passed: the timer is lost).
 func (run *eqRun) settle(ix *eqIndex, patience time.Duration, controlled bool) {
+	if !controlled {
+		run.settleSignals(patience)
+		ix = run.index()
+	}
 	timers, by := ix.dueTimers()
 	if len(timers) > 0 && !controlled {
 		time.Sleep(time.Until(by))
@@ -276,6 +280,12 @@ func (ix *eqIndex) audit(held []*cont.C, ready [Ends]int16) []string {
 		if rd.Ended != g.oneShot() {
 			add("firing of id %d (%v) says Ended %v", rd.ID, g.step, rd.Ended)
 		}
+		if g.sigs != "" {
+			if p := auditSignal(g, rd); p != "" {
+				add("%s", p)
+			}
+			continue
+		}
 		if g.timer {
 			if rd.Events != spec.EvRead || rd.Count == 0 {
 				add("timer firing of id %d (%v): events %v, count %d; want Read and at least 1", rd.ID, g.step, rd.Events, rd.Count)
@@ -287,6 +297,7 @@ func (ix *eqIndex) audit(held []*cont.C, ready [Ends]int16) []string {
 			add("fd firing of id %d (%v): events %v, count %d, signals %v; want conditions among %v, count 0", rd.ID, g.step, rd.Events, rd.Count, rd.Signals, allowed)
 		}
 	}
+	kills, registered := ix.deliveries()
 	var lastID spec.EventID
 	for i, c := range held {
 		l := ix.byCont[c]
@@ -318,9 +329,12 @@ func (ix *eqIndex) audit(held []*cont.C, ready [Ends]int16) []string {
 		} else if armed, known := l.armed(); known && armed != (l.heldBack > 0) {
 			add("%s: armed %v at Close, so it must be handed back exactly when armed", what, armed)
 		}
+		for _, p := range ix.owed(l, kills, registered) {
+			add("%s: %s (a lost signal)", what, p)
+		}
 		// A lost firing: armed at Close, handed back, while what it waits
 		// for held (a timer due: the end of the round waited for it).
-		if l.heldBack == 0 || g.events&spec.EvEdge != 0 {
+		if l.heldBack == 0 || g.events&spec.EvEdge != 0 || g.sigs != "" {
 			continue
 		}
 		if g.timer {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -78,11 +79,30 @@ const (
 	// LostWake makes Wake do nothing: a Wait it should end sleeps on. The
 	// fuzz replay sees the wake-up lost.
 	LostWake
+	// SignalLost drops the signals of every second firing of a signal
+	// registration: Wait does not hand that firing out and arms the
+	// registration again, as a queue that reset a registration's eventfd
+	// without taking what arrived would. No history shows it (a delivery
+	// need not have reached a registration yet); the campaign's audit sees
+	// "a lost signal", and the fuzz replay a signal "never handed out".
+	// Only free rounds see it: signals are free under the controlled
+	// scheduler (FreeOnly).
+	SignalLost
+	// SignalTwice hands out every signal of a firing twice (Count too),
+	// as a watcher that appended what it read to what was pending without
+	// taking it would. The campaign's history is Illegal (a signal handed
+	// out more often than it was delivered), and the fuzz replay sees a
+	// signal that was not pending. Free rounds only, as SignalLost.
+	SignalTwice
 	bugs
 )
 
 var bugNames = [bugs]string{"correct", "cancel-race", "one-shot-twice", "lent-twice", "close-loses",
-	"deaf-rearm", "fd-leak", "cancel-true", "wrong-events", "wrong-error", "lost-wake"}
+	"deaf-rearm", "fd-leak", "cancel-true", "wrong-events", "wrong-error", "lost-wake", "signal-lost", "signal-twice"}
+
+// FreeOnly reports whether only free rounds can find b: a bug of signal
+// delivery, which controlled rounds leave out (AddSignals).
+func (b Bug) FreeOnly() bool { return b == SignalLost || b == SignalTwice }
 
 func (b Bug) String() string {
 	if b < bugs {
@@ -101,7 +121,7 @@ func BadQueue(bug Bug) Queue {
 	case bug == Correct:
 		return real
 	case bug < bugs:
-		return &bad{Queue: real, bug: bug, ids: map[spec.EventID]bool{}}
+		return &bad{Queue: real, bug: bug, ids: map[spec.EventID]bool{}, sigs: map[spec.EventID]bool{}}
 	}
 	real.Close()
 	panic(fmt.Sprintf("eventqtest: BadQueue(%v): no such bug", bug))
@@ -121,7 +141,9 @@ type bad struct {
 	bug  Bug
 	mu   seam.Mutex
 	ids  map[spec.EventID]bool
-	last *eventq.Ready // LentTwice: the firing to hand out again
+	last *eventq.Ready         // LentTwice: the firing to hand out again
+	sigs map[spec.EventID]bool // the signal registrations (SignalLost)
+	odd  bool                  // SignalLost: the next signal firing is dropped
 }
 
 // issued records id for CancelTrue.
@@ -164,9 +186,16 @@ func (q *bad) Every(d time.Duration, c *cont.C) (spec.EventID, error) {
 	return q.issued(q.Queue.Every(d, c))
 }
 
-// Signal is (*eventq.Queue).Signal, recording the id for CancelTrue.
+// Signal is (*eventq.Queue).Signal, recording the id for CancelTrue and
+// SignalLost.
 func (q *bad) Signal(c *cont.C, sigs ...os.Signal) (spec.EventID, error) {
-	return q.issued(q.Queue.Signal(c, sigs...))
+	id, err := q.issued(q.Queue.Signal(c, sigs...))
+	if err == nil {
+		q.mu.Lock()
+		q.sigs[id] = true
+		q.mu.Unlock()
+	}
+	return id, err
 }
 
 func (q *bad) Wait(dst []eventq.Ready, timeout time.Duration) ([]eventq.Ready, error) {
@@ -208,6 +237,25 @@ func (q *bad) Wait(dst []eventq.Ready, timeout time.Duration) ([]eventq.Ready, e
 		for _, rd := range dst[n0:] {
 			if !rd.Ended {
 				q.ids[rd.ID] = true
+			}
+		}
+	case SignalLost:
+		kept := dst[:n0]
+		for _, rd := range dst[n0:] {
+			if q.sigs[rd.ID] {
+				if q.odd = !q.odd; q.odd {
+					q.Queue.Rearm(rd.ID) // the bug: its signals are gone
+					continue
+				}
+			}
+			kept = append(kept, rd)
+		}
+		dst = kept
+	case SignalTwice:
+		for i := range dst[n0:] {
+			if rd := &dst[n0+i]; len(rd.Signals) > 0 {
+				rd.Signals = append(slices.Clip(rd.Signals), rd.Signals...) // the bug
+				rd.Count *= 2
 			}
 		}
 	case WrongEvents:

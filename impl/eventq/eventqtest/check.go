@@ -12,14 +12,17 @@ import (
 // Check is the event-queue campaign's configuration: rounds of
 // GenRound programs, run by RunRound.
 type Check struct {
-	Name      string        // in failures, report files and tokens (default Scenario)
-	New       func() Queue  // nil: NewQueue
-	Clients   int           // clients per round (default 3)
-	Ops       int           // steps per client (default 8)
-	Rounds    int           // rounds (default 100); negative: until the context ends
-	Seed      uint64        // 0: INSIDEOUT_SEED, else random
-	NoAudit   bool          // see Options
-	NoFDCheck bool          // see Options
+	Name      string       // in failures, report files and tokens (default Scenario)
+	New       func() Queue // nil: NewQueue
+	Clients   int          // clients per round (default 3)
+	Ops       int          // steps per client (default 8)
+	Rounds    int          // rounds (default 100); negative: until the context ends
+	Seed      uint64       // 0: INSIDEOUT_SEED, else random
+	NoAudit   bool         // see Options
+	NoFDCheck bool         // see Options
+	// NoSignals leaves the signal steps (AddSignals) out of free rounds;
+	// controlled rounds never have them.
+	NoSignals bool
 	ReportDir string        // default linearize.DefaultReportDir()
 	Deadline  time.Duration // see Options
 	// CheckTimeout is porcupine's limit per history (see Options).
@@ -47,6 +50,9 @@ func (c Check) Run(ctx context.Context, progress func(linearize.Summary)) (uint6
 	clients, ops := c.sizes()
 	return linearize.RunRounds(ctx, c.Seed, c.Rounds, 0, progress, func(seed uint64, round int) linearize.RoundOutcome {
 		er := GenRound(linearize.NewGen(seed, uint64(round)).Intn, clients, ops)
+		if c.Schedule == nil && !c.NoSignals {
+			er = AddSignals(er, linearize.NewGen(seed^signalSalt, uint64(round)).Intn)
+		}
 		if c.Schedule != nil {
 			return c.runScheduled(ctx, er, seed, round)
 		}
@@ -58,6 +64,11 @@ func (c Check) Run(ctx context.Context, progress func(linearize.Summary)) (uint6
 		return out
 	})
 }
+
+// signalSalt makes the choices of a round's signal steps a stream of their
+// own, apart from GenRound's: a seed makes the same program of the other
+// steps with or without them.
+const signalSalt = 0x5167_6e61_6c73
 
 // Test runs the rounds as part of a test, logging the seed before the
 // first round and the summary after the last, and fails t with the

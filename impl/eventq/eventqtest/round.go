@@ -27,6 +27,16 @@
 // cannot (a good Register on an open fd, Wake, Wait, Close); and the
 // process has as many fds open after the round as before it.
 //
+// Free rounds also deliver real signals (signal.go): about half of them
+// get signal steps (AddSignals), registrations for SIGUSR1, SIGUSR2 or
+// both and kills of the process itself, recorded as deliveries; the model
+// checks what each firing hands out against them, and the end of the
+// round that every delivery to a live registration was handed out. A
+// round with signal steps holds both signals for the process
+// (HoldSignals) while it runs. Controlled rounds have none: signals are
+// free under the controlled scheduler (os/signal hands them on outside
+// the run), so such a round would not replay.
+//
 // With Check.Schedule set (a build with -tags sched), every round runs
 // under impl/seam's controlled scheduler (RunRoundScheduled): the queue
 // is made inside the run, so its Waits park through the seam and the
@@ -40,8 +50,11 @@ package eventqtest
 
 import (
 	"fmt"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
@@ -55,6 +68,7 @@ type Queue interface {
 	Register(fd int, events spec.Events, c *cont.C) (spec.EventID, error)
 	After(d time.Duration, c *cont.C) (spec.EventID, error)
 	Every(d time.Duration, c *cont.C) (spec.EventID, error)
+	Signal(c *cont.C, sigs ...os.Signal) (spec.EventID, error)
 	Cancel(id spec.EventID) bool
 	Rearm(id spec.EventID) error
 	Wake() error
@@ -188,13 +202,26 @@ const (
 	ReadStep                 // read end Arg empty
 	PollStep                 // Poll: hand out what is ready, as the kernel client does (or ErrBusy)
 	WakeStep                 // Wake
+	SignalStep               // Signal(c, SignalSets[Arg]...)
+	KillStep                 // send Kills[Arg] to the process (kill(2) of itself)
 	Kinds
 )
 
-var eqKindNames = [Kinds]string{"register", "after", "every", "cancel", "rearm", "write", "read", "poll", "wake"}
+var eqKindNames = [Kinds]string{"register", "after", "every", "cancel", "rearm", "write", "read", "poll", "wake", "signal", "kill"}
 
-// eqWeights are the kinds' relative frequencies.
-var eqWeights = [Kinds]int{7, 2, 1, 5, 4, 4, 2, 1, 1}
+// eqWeights are the relative frequencies of the kinds GenRound draws:
+// all but the signal steps, which AddSignals adds (so that a seed makes
+// the same program of the other kinds as before they came).
+var eqWeights = [SignalStep]int{7, 2, 1, 5, 4, 4, 2, 1, 1}
+
+// SignalSets are the signals a signal registration waits for, and Kills
+// the signals a kill step sends: SIGUSR1 and SIGUSR2, which nothing else
+// in a test process uses (a round that has any holds them: see
+// HoldSignals).
+var (
+	SignalSets = [][]os.Signal{{syscall.SIGUSR1}, {syscall.SIGUSR2}, {syscall.SIGUSR1, syscall.SIGUSR2}}
+	Kills      = []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2}
+)
 
 // eqPicks is the range of a cancel's or rearm's Arg. Arg%8 == 7 names an
 // id never issued; otherwise the id is one of the four issued last (for
@@ -228,6 +255,10 @@ func (s Step) String() string {
 		return fmt.Sprintf("%s(%v)", eqKindNames[s.Kind], End(s.Arg))
 	case PollStep, WakeStep:
 		return eqKindNames[s.Kind] + "()"
+	case SignalStep:
+		return fmt.Sprintf("signal(%v)", SignalSets[s.Arg%len(SignalSets)])
+	case KillStep:
+		return fmt.Sprintf("kill(%v)", Kills[s.Arg%len(Kills)])
 	}
 	return fmt.Sprintf("step(%d, %d)", s.Kind, s.Arg)
 }
@@ -303,4 +334,42 @@ func GenRound(intn func(n int) int, clients, ops int) Round {
 		r.Clients[c] = steps
 	}
 	return r
+}
+
+// HasSignals reports whether r has a signal step.
+func (r Round) HasSignals() bool {
+	for _, p := range r.Clients {
+		for _, s := range p {
+			if s.Kind == SignalStep || s.Kind == KillStep {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// AddSignals returns r with signal steps added, every choice from intn:
+// in about half the rounds, each client gets up to three, each a signal
+// registration (one in three) or a kill, at places of their own in its
+// program. Check adds them to its free rounds, never to controlled ones:
+// signals are free under the controlled scheduler (os/signal hands them
+// on from a goroutine of its own, outside the run), so a controlled round
+// would not replay.
+func AddSignals(r Round, intn func(n int) int) Round {
+	if intn(2) == 0 {
+		return r
+	}
+	out := Round{Clients: make([][]Step, len(r.Clients))}
+	for c, p := range r.Clients {
+		steps := slices.Clone(p)
+		for range intn(4) {
+			s := Step{Kind: KillStep, Arg: intn(len(Kills))}
+			if intn(3) == 0 {
+				s = Step{Kind: SignalStep, Arg: intn(len(SignalSets))}
+			}
+			steps = slices.Insert(steps, intn(len(steps)+1), s)
+		}
+		out.Clients[c] = steps
+	}
+	return out
 }

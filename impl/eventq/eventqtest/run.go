@@ -93,7 +93,8 @@ type eqReg struct {
 	step   Step
 	end    End // the fd's end, for Register
 	timer  bool
-	events spec.Events // as the model sees it (timers: Read, and OneShot for After)
+	sigs   string      // a signal registration's signals (SigNums)
+	events spec.Events // as the model sees it (timers and signals: Read, and OneShot for After)
 	after  time.Duration
 	id     spec.EventID
 	err    error
@@ -130,6 +131,7 @@ type eqRun struct {
 	// controlled: the round runs under the controlled scheduler
 	// (RunRoundScheduled).
 	controlled bool
+	hold       *SignalHold // a round with signal steps: its signals
 
 	mu     sync.Mutex
 	issued []spec.EventID // ids of successful Registers, in the order they returned
@@ -176,7 +178,7 @@ func idleCont() *cont.C {
 func (run *eqRun) record(cl int, call int64, ready []eventq.Ready) {
 	rc, st := run.rec.Client(cl), &run.clients[cl]
 	for _, rd := range ready {
-		rc.Return(call, model.EventQInput{Op: model.EqFire, ID: rd.ID}, model.EventQOutput{})
+		rc.Return(call, model.EventQInput{Op: model.EqFire, ID: rd.ID, Signals: SigNums(rd.Signals...)}, model.EventQOutput{})
 		rd.Signals = slices.Clone(rd.Signals)
 		st.fires = append(st.fires, eqFire{rd: rd, client: cl})
 	}
@@ -243,6 +245,10 @@ func (run *eqRun) step(cl int, s Step, buf *[]eventq.Ready) {
 	case WakeStep:
 		if err := run.q.Wake(); err != nil {
 			st.problem("client %d: wake: %v", cl, err)
+		}
+	case SignalStep, KillStep:
+		if !run.controlled { // signals are free: a controlled round skips them
+			run.signal(cl, s)
 		}
 	}
 }
@@ -315,12 +321,17 @@ func (run *eqRun) kernelLoop(done *seam.Bool, rng *rand.Rand) {
 func RunRound(r Round, o Options) (res Result) {
 	o = o.withDefaults()
 	chaos.SetSeed(o.ChaosSeed)
+	var hold *SignalHold
+	if r.HasSignals() {
+		hold = HoldSignals()
+		defer hold.Release()
+	}
 	fdsBefore := fdsNow(o)
 	run, res, ok := prepare(r, o)
 	if !ok {
 		return res
 	}
-	run.q = o.New()
+	run.q, run.hold = o.New(), hold
 
 	var (
 		panicked atomic.Pointer[string]

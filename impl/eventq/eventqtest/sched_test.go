@@ -97,6 +97,9 @@ func TestKnownBadsFoundByPCT(t *testing.T) {
 	hangAfter(t, 60*time.Second)
 	t.Cleanup(eventqtest.CloseLeaked)
 	for bug := eventqtest.Correct + 1; !strings.HasPrefix(bug.String(), "Bug("); bug++ {
+		if bug.FreeOnly() { // signals are free: see signal_test.go
+			continue
+		}
 		c := eventqtest.Check{Name: "eventq-" + bug.String(), Seed: 0x5eed, Rounds: 100, Schedule: parse(t, "pct:3"),
 			New: badQueue(bug), ReportDir: t.TempDir()}
 		_, sum, err := c.Run(t.Context(), nil)
@@ -156,6 +159,9 @@ func TestKnownBadsFoundByDFS(t *testing.T) {
 		return schedules, false, fmt.Sprintf("exhausted %v", schedule.Exhausted(ex))
 	}
 	for bug := eventqtest.Correct + 1; !strings.HasPrefix(bug.String(), "Bug("); bug++ {
+		if bug.FreeOnly() {
+			continue
+		}
 		prog, ok := dfsPrograms[bug]
 		if !ok {
 			t.Errorf("%v: no program", bug)

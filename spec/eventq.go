@@ -177,6 +177,28 @@ func (e Events) Check() error {
 // registration that fires again and again does not hand its continuation
 // out again until it is handed back, so two runners never step it at once.
 //
+// # Sleep in any continuation
+//
+// The step Sleep(ctx, c, d, next) runs next no sooner than d after it was
+// called, wherever c runs, and never loses c:
+//
+//   - where the step's context gives an event queue, c waits on a
+//     one-shot timer of that queue (its runner is free meanwhile);
+//   - else, where it gives a home mailbox (a pool's worker gives the
+//     mailbox c came from), c waits on a timer that holds no goroutine and
+//     is sent back to that mailbox when due; if the mailbox is closed for
+//     writing by then, next runs at once where c woke, with the send's
+//     failure in cont.MoveErr, and c runs on there;
+//   - else c sleeps in place: the step waits until d has passed or its
+//     context ends; ended first, it returns a step that sleeps for the time
+//     left only (an interrupted sleep survives the interruption, and never
+//     sleeps longer than d from the first call, but for the time its
+//     runner takes to run it again).
+//
+// A queue that refuses the timer (closed), or a queue that cannot be had
+// for a reason other than ErrNoQueue, leaves c where it is, next running at
+// once with the error in cont.MoveErr.
+//
 // Where this differs from the Nim original: it resumes a repeating
 // registration's continuation each time it fires; here it is lent, and
 // fires again once handed back (RunReady does that after each step).

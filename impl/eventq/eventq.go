@@ -61,7 +61,8 @@
 //
 // # Timers and signals
 //
-// Timers (After, Every, and the step Sleep, which uses After) have no fd
+// Timers (After, Every, and the step Sleep, which uses After where the
+// step has a queue; see Sleep for where it has none) have no fd
 // each. A queue keeps its armed timers in a min-heap ordered by deadline
 // (time.Now's monotonic reading, which is CLOCK_MONOTONIC; ties in
 // registration order), and one timerfd

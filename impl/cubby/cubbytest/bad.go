@@ -14,7 +14,10 @@ import (
 // the stress suite take their known-bad cubbies from here. Each reaches
 // its shared words through impl/seam, so that a controlled scheduler can
 // interleave it: the bugs are in the algorithm, which is what the checks
-// must catch.
+// must catch. A bug whose window is a few instructions wide yields the
+// processor inside it (seam.Yield), as a preemption there would, so that
+// the free checks meet it in thousands of calls rather than millions;
+// under the controlled scheduler the yield is one more switch point.
 type Bug uint8
 
 const (
@@ -32,12 +35,13 @@ const (
 	// never do: a Store with no reader waits for good. Stuck must report
 	// a call waiting with the other party out of the cubby.
 	NoWant
-	// TurnFirst: the turn set at the wrong moment, before the flag. A side
-	// that gives the turn away and is preempted before it raises its flag
-	// lets the other in; then it raises its flag, finds the turn its own,
-	// and goes in too: both critical sections at once, and the reader
-	// sees a torn pair. The linearizability check must find the history
-	// Illegal.
+	// TurnFirst: the turn set at the wrong moment, before the flag, by
+	// the writer. A writer that gives the turn away and is preempted
+	// before it raises its flag lets the reader in; then it raises its
+	// flag, finds the turn its own, and goes in too: both critical
+	// sections at once, and the reader sees a torn pair. The
+	// linearizability check must find the history Illegal, the stress
+	// suite reads that mix two writes.
 	TurnFirst
 	// WakeLost: a waiter that parks looks for the last time before it
 	// says it sleeps (asleep set after the look): a leaving side in
@@ -142,11 +146,17 @@ func (b *Bad) enter(me uint32) {
 	switch b.bug {
 	case NoTurn:
 		b.want[me].Store(true)
+		seam.Yield() // widens the window in which both flags go up
 	case NoWant:
 		b.turn.Store(other)
 	case TurnFirst:
-		b.turn.Store(other) // BUG: the other may pass before our flag is up
-		b.want[me].Store(true)
+		if me == 0 {
+			b.turn.Store(other) // BUG: the reader may pass before our flag is up
+			seam.Yield()        // widens that window, as a preemption there would
+			b.want[me].Store(true)
+			break
+		}
+		fallthrough
 	default:
 		b.want[me].Store(true)
 		b.turn.Store(other)
@@ -159,7 +169,9 @@ func (b *Bad) enter(me uint32) {
 		}
 		if b.bug == WakeLost {
 			// BUG: the look was the loop's; a leaving side that comes
-			// before this store finds nobody asleep.
+			// before this store finds nobody asleep. The yield widens
+			// the window, as a preemption there would.
+			seam.Yield()
 			b.asleep[me].Store(true)
 			b.park[me].Park()
 			continue

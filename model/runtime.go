@@ -3,6 +3,8 @@ package model
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"syscall"
 
 	"github.com/anishathalye/porcupine"
 	"github.com/insideout-go/insideout/spec"
@@ -21,18 +23,31 @@ const (
 	RtEject
 	RtFlags
 	RtJoin
-	RtSteps // a read of the step counter
+	RtSteps  // a read of the step counter
+	RtLink   // Link(Peer): both ways
+	RtUnlink // Unlink(Peer)
+	RtSignal // Signal(Sig): its default action
 	rtOps
 )
 
-var rtNames = [rtOps]string{"halt", "freeze", "thaw", "interrupt", "cancel", "eject", "flags", "join", "steps"}
+var rtNames = [rtOps]string{"halt", "freeze", "thaw", "interrupt", "cancel", "eject", "flags", "join", "steps", "link", "unlink", "signal"}
 
-// RuntimeInput records the call of one runtime operation.
-type RuntimeInput struct{ Op RuntimeOp }
+// RuntimeGroupMax is the most runtimes a history of Runtime may name.
+const RuntimeGroupMax = 4
+
+// RuntimeInput records the call of one runtime operation: on runtime R of
+// a group (0 for a lone runtime), with Peer the other runtime of a Link
+// or Unlink, and Sig the signal of a Signal.
+type RuntimeInput struct {
+	Op   RuntimeOp
+	R    int
+	Peer int
+	Sig  syscall.Signal
+}
 
 // RuntimeOutput records its return: Bool for Halt, Freeze, Thaw and Cancel;
-// Err for Eject and Join (nil, or one of the spec errors); Flags for Flags;
-// N for Steps.
+// Err for Eject, Join and Link (nil, or one of the spec errors); Flags for
+// Flags; N for Steps. Interrupt, Unlink and Signal return nothing.
 type RuntimeOutput struct {
 	Bool  bool
 	Err   error
@@ -50,37 +65,111 @@ type rtState struct {
 	stopped                           bool  // no step can run now: frozen and seen asleep, or ejected, or torn
 	count                             int64 // the counter's last value read
 	pinned                            bool  // stopped, and the counter read since: it may not change
+	// Links, in a group: the runtimes linked to this one (a bit each),
+	// whether it was ever linked (Linked may then be on), the linked
+	// runtimes its teardown has yet to halt, and its error as decided so
+	// far (a linked failure may decide it before its teardown).
+	links, peers uint8
+	everLinked   bool
+	err          rtErr
 }
+
+// rtErr is the error a runtime's Join returns, in the model.
+type rtErr uint8
+
+const (
+	rtErrNone     rtErr = iota
+	rtErrCanceled       // spec.ErrCanceled
+	rtErrLinked         // spec.ErrLinkedFailure: a linked runtime failed
+)
 
 // tornDue reports whether the runtime is due to tear down: halted, or
 // thawed with its continuation ejected.
 func (s rtState) tornDue() bool { return s.halted || s.ejected && !s.frozen }
 
-// tear returns s torn down.
+// tear returns s torn down: its error is decided (a Cancel's, unless a
+// linked failure came first), and its teardown has yet to halt the
+// runtimes linked to it then.
 func (s rtState) tear() rtState {
 	s.torn, s.stopped, s.frozen = true, true, false
+	s.peers = s.links
+	if s.canceled && s.err == rtErrNone {
+		s.err = rtErrCanceled
+	}
 	return s
 }
 
-// Runtime returns the porcupine model of spec.Runtime for a runtime whose
-// continuation counts its steps and never finishes, spawned running,
-// with cancels allowed and no links.
+// rtGroup is the model's state of a group of runtimes (one, for a lone
+// runtime), each running a counting continuation.
+type rtGroup [RuntimeGroupMax]rtState
+
+// internal returns every state g may be in once the runtimes have taken
+// any of the steps that are their own doing, in any order: a runtime due
+// to tear down doing so, and a torn-down runtime halting one of the
+// runtimes it was linked to (giving it a linked failure if it failed
+// itself, and it has not torn down).
+func (g rtGroup) internal() []rtGroup {
+	seen := map[rtGroup]bool{g: true}
+	all := []rtGroup{g}
+	for k := 0; k < len(all); k++ {
+		cur := all[k]
+		for i := range cur {
+			var nexts []rtGroup
+			if s := cur[i]; !s.torn && s.tornDue() {
+				n := cur
+				n[i] = s.tear()
+				nexts = append(nexts, n)
+			}
+			for p := range RuntimeGroupMax {
+				if cur[i].peers&(1<<p) == 0 {
+					continue
+				}
+				n := cur
+				n[i].peers &^= 1 << p
+				if n[i].err != rtErrNone && n[p].err == rtErrNone && !n[p].torn {
+					n[p].err = rtErrLinked
+				}
+				n[p].halted = n[p].halted || !n[p].torn
+				nexts = append(nexts, n)
+			}
+			for _, n := range nexts {
+				if !seen[n] {
+					seen[n] = true
+					all = append(all, n)
+				}
+			}
+		}
+	}
+	return all
+}
+
+// Runtime returns the porcupine model of spec.Runtime for a group of up to
+// RuntimeGroupMax runtimes (runtime R of each input; a lone runtime is
+// runtime 0), each running a continuation that counts its steps and never
+// finishes, spawned running and unlinked, with cancels allowed.
 //
 // The property at its heart: a frozen runtime runs no step. Once Flags
 // shows Frozen with Running off (the runtime is asleep), or an Eject has
 // taken the continuation, the counter does not move until a Thaw lets the
 // runtime run again; after teardown it never moves.
+//
+// Links: Link joins two runtimes both ways (ErrSelfLink for one itself,
+// ErrTornDown if either has torn down), Unlink parts them. A teardown
+// halts every runtime linked to the one tearing down at that instant, one
+// at a time, after it (Halted goes on, as a Halt's), and before its Dead
+// goes on and its Join returns; if the runtime failed (a Cancel, or a
+// linked failure in turn) each one it halts that has not torn down and
+// has no error yet gets ErrLinkedFailure. Signal applies a signal's
+// default action: SIGTERM and SIGQUIT halt, SIGCONT thaws, any other does
+// nothing. A runtime never linked shows Linked off.
 func Runtime() porcupine.Model {
 	nd := &porcupine.NondeterministicModel{
-		Init: func() []any { return []any{rtState{}} },
+		Init: func() []any { return []any{rtGroup{}} },
 		Step: func(state, input, output any) []any {
-			s, in, out := state.(rtState), input.(RuntimeInput), output.(RuntimeOutput)
+			in, out := input.(RuntimeInput), output.(RuntimeOutput)
 			var next []any
-			for _, s := range []rtState{s, s.tear()} {
-				if s.torn && !state.(rtState).torn && !state.(rtState).tornDue() {
-					continue // not due to tear down yet
-				}
-				if n, ok := rtStep(s, in, out); ok {
+			for _, g := range state.(rtGroup).internal() {
+				if n, ok := rtGroupStep(g, in, out); ok {
 					next = append(next, n)
 				}
 			}
@@ -88,11 +177,57 @@ func Runtime() porcupine.Model {
 		},
 		DescribeOperation: func(input, output any) string { return DescribeRuntimeOp(input, output) },
 		DescribeState: func(state any) string {
-			s := state.(rtState)
-			return fmt.Sprintf("%+v", s)
+			var parts []string
+			for i, s := range state.(rtGroup) {
+				if s != (rtState{}) {
+					parts = append(parts, fmt.Sprintf("r%d%+v", i, s))
+				}
+			}
+			return "{" + strings.Join(parts, " ") + "}"
 		},
 	}
 	return nd.ToModel()
+}
+
+// rtGroupStep applies one operation to g, reporting whether it could
+// have returned out.
+func rtGroupStep(g rtGroup, in RuntimeInput, out RuntimeOutput) (rtGroup, bool) {
+	i, j := in.R, in.Peer
+	if i < 0 || i >= RuntimeGroupMax {
+		return g, false
+	}
+	switch in.Op {
+	case RtLink:
+		switch {
+		case j < 0 || j >= RuntimeGroupMax:
+			return g, false
+		case i == j:
+			return g, errors.Is(out.Err, spec.ErrSelfLink)
+		case g[i].torn || g[j].torn:
+			return g, errors.Is(out.Err, spec.ErrTornDown)
+		case out.Err != nil:
+			return g, false
+		}
+		g[i].links, g[j].links = g[i].links|1<<j, g[j].links|1<<i
+		g[i].everLinked, g[j].everLinked = true, true
+		return g, true
+	case RtUnlink:
+		if j >= 0 && j < RuntimeGroupMax {
+			g[i].links, g[j].links = g[i].links&^(1<<j), g[j].links&^(1<<i)
+		}
+		return g, true
+	case RtSignal:
+		switch in.Sig {
+		case syscall.SIGTERM, syscall.SIGQUIT:
+			g[i], _ = rtStep(g[i], RuntimeInput{Op: RtHalt}, RuntimeOutput{Bool: !g[i].halted && !g[i].torn})
+		case syscall.SIGCONT:
+			g[i], _ = rtStep(g[i], RuntimeInput{Op: RtThaw}, RuntimeOutput{Bool: g[i].frozen})
+		}
+		return g, true
+	}
+	s, ok := rtStep(g[i], in, out)
+	g[i] = s
+	return g, ok
 }
 
 // rtStep applies one operation to s, reporting whether it could have
@@ -161,17 +296,16 @@ func rtStep(s rtState, in RuntimeInput, out RuntimeOutput) (rtState, bool) {
 	case RtFlags:
 		return flagsStep(s, out.Flags)
 	case RtJoin:
-		if !s.torn {
+		if !s.torn || s.peers != 0 { // Join returns once Dead: the linked runtimes halted
 			return s, false
 		}
-		want := error(nil)
-		if s.canceled {
-			want = spec.ErrCanceled
+		switch s.err {
+		case rtErrCanceled:
+			return s, errors.Is(out.Err, spec.ErrCanceled) && !errors.Is(out.Err, spec.ErrLinkedFailure)
+		case rtErrLinked:
+			return s, errors.Is(out.Err, spec.ErrLinkedFailure)
 		}
-		if !errors.Is(out.Err, want) || (want == nil) != (out.Err == nil) {
-			return s, false
-		}
-		return s, true
+		return s, out.Err == nil
 	case RtSteps:
 		if out.N < s.count || s.pinned && out.N != s.count {
 			return s, false
@@ -191,10 +325,10 @@ func rtStep(s rtState, in RuntimeInput, out RuntimeOutput) (rtState, bool) {
 // runtime is asleep.
 func flagsStep(s rtState, f spec.RuntimeFlags) (rtState, bool) {
 	torn := f&spec.RtTeardown != 0
-	if torn != s.torn || f&spec.RtDead != 0 && !torn {
+	if torn != s.torn || f&spec.RtDead != 0 && (!torn || s.peers != 0) {
 		return s, false
 	}
-	if f&spec.RtHalted != 0 != s.halted || f&spec.RtBoot != 0 || f&spec.RtCancels == 0 || f&spec.RtLinked != 0 {
+	if f&spec.RtHalted != 0 != s.halted || f&spec.RtBoot != 0 || f&spec.RtCancels == 0 || f&spec.RtLinked != 0 && !s.everLinked {
 		return s, false
 	}
 	if torn {
@@ -215,10 +349,19 @@ func flagsStep(s rtState, f spec.RuntimeFlags) (rtState, bool) {
 }
 
 // DescribeRuntimeOp renders one runtime operation, such as "freeze() →
-// true" or "steps() → 12".
+// true" or "steps() → 12"; in a group, "r1.link(r2) → ok".
 func DescribeRuntimeOp(input, output any) string {
 	in := input.(RuntimeInput)
 	call := rtNames[in.Op] + "()"
+	switch in.Op {
+	case RtLink, RtUnlink:
+		call = fmt.Sprintf("%s(r%d)", rtNames[in.Op], in.Peer)
+	case RtSignal:
+		call = fmt.Sprintf("signal(%v)", in.Sig)
+	}
+	if in.R != 0 || in.Op == RtLink || in.Op == RtUnlink {
+		call = fmt.Sprintf("r%d.%s", in.R, call)
+	}
 	out, ok := output.(RuntimeOutput)
 	if !ok {
 		return call
@@ -226,7 +369,7 @@ func DescribeRuntimeOp(input, output any) string {
 	switch in.Op {
 	case RtHalt, RtFreeze, RtThaw, RtCancel:
 		return fmt.Sprintf("%s → %v", call, out.Bool)
-	case RtEject, RtJoin:
+	case RtEject, RtJoin, RtLink:
 		if out.Err == nil {
 			return call + " → ok"
 		}

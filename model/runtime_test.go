@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"syscall"
 	"testing"
 
 	"github.com/anishathalye/porcupine"
@@ -158,3 +159,81 @@ func TestDescribeRuntimeOp(t *testing.T) {
 		}
 	}
 }
+
+// on returns op on runtime r of a group (with peer for a link or unlink).
+func on(r int, op porcupine.Operation) porcupine.Operation {
+	in := op.Input.(model.RuntimeInput)
+	in.R = r
+	op.Input = in
+	return op
+}
+
+func rtLink(r, peer int, err error) porcupine.Operation {
+	return porcupine.Operation{Input: model.RuntimeInput{Op: model.RtLink, R: r, Peer: peer}, Output: model.RuntimeOutput{Err: err}}
+}
+
+func rtUnlink(r, peer int) porcupine.Operation {
+	return porcupine.Operation{Input: model.RuntimeInput{Op: model.RtUnlink, R: r, Peer: peer}, Output: model.RuntimeOutput{}}
+}
+
+func rtSignal(r int, sig syscall.Signal) porcupine.Operation {
+	return porcupine.Operation{Input: model.RuntimeInput{Op: model.RtSignal, R: r, Sig: sig}, Output: model.RuntimeOutput{}}
+}
+
+const linkedDead = dead | spec.RtHalted | spec.RtLinked
+
+// Links and signals over a group of runtimes: each case names the model
+// bug that would flip its verdict.
+func TestRuntimeModelLinks(t *testing.T) {
+	canceledByPeer := &linkedErr{spec.ErrCanceled}
+	for _, tc := range []struct {
+		name string
+		h    []porcupine.Operation
+		ok   bool
+	}{
+		{"a halt reaches the linked runtime", seq(rtLink(0, 1, nil), on(0, rtBool(model.RtHalt, true)),
+			on(0, rtErr(model.RtJoin, nil)), on(1, rtErr(model.RtJoin, nil)), on(1, rtFlags(linkedDead))), true},
+		{"the linked runtime still running once the teardown is over (a model without propagation)", seq(rtLink(0, 1, nil),
+			on(0, rtBool(model.RtHalt, true)), on(0, rtErr(model.RtJoin, nil)), on(1, rtFlags(running|spec.RtLinked))), false},
+		{"halted by its peer's teardown before that peer is Dead: Halted may come late, not after Dead", seq(rtLink(0, 1, nil),
+			on(0, rtBool(model.RtHalt, true)), on(0, rtFlags(linkedDead)), on(1, rtFlags(running|spec.RtLinked))), false},
+		{"a halt does not cross an unlink (a model whose unlink keeps the link)", seq(rtLink(0, 1, nil), rtUnlink(1, 0),
+			on(0, rtBool(model.RtHalt, true)), on(0, rtErr(model.RtJoin, nil)), on(1, rtFlags(running))), true},
+		{"the unlinked runtime halted by its former peer's teardown", seq(rtLink(0, 1, nil), rtUnlink(1, 0),
+			on(0, rtBool(model.RtHalt, true)), on(0, rtErr(model.RtJoin, nil)), on(1, rtFlags(running|spec.RtHalted))), false},
+		{"a cancel's failure reaches the peer's Join (a model that drops linked errors)", seq(rtLink(0, 1, nil),
+			on(0, rtBool(model.RtCancel, true)), on(1, rtErr(model.RtJoin, canceledByPeer))), true},
+		{"the peer of a canceled runtime joining with no error", seq(rtLink(0, 1, nil),
+			on(0, rtBool(model.RtCancel, true)), on(0, rtErr(model.RtJoin, spec.ErrCanceled)), on(1, rtErr(model.RtJoin, nil))), false},
+		{"a linked failure goes on down a chain", seq(rtLink(0, 1, nil), rtLink(1, 2, nil),
+			on(0, rtBool(model.RtCancel, true)), on(2, rtErr(model.RtJoin, &linkedErr{canceledByPeer}))), true},
+		{"a clean halt gives the peer no error", seq(rtLink(0, 1, nil),
+			on(0, rtBool(model.RtHalt, true)), on(1, rtErr(model.RtJoin, canceledByPeer))), false},
+		{"a self link is refused", seq(rtLink(2, 2, spec.ErrSelfLink), on(2, rtFlags(running))), true},
+		{"a self link accepted (a model without the rule)", seq(rtLink(2, 2, nil)), false},
+		{"a link to a torn-down runtime is refused", seq(on(1, rtBool(model.RtHalt, true)), on(1, rtErr(model.RtJoin, nil)),
+			rtLink(0, 1, spec.ErrTornDown)), true},
+		{"a link to a torn-down runtime accepted", seq(on(1, rtBool(model.RtHalt, true)), on(1, rtErr(model.RtJoin, nil)),
+			rtLink(0, 1, nil)), false},
+		{"Linked on a runtime never linked", seq(on(1, rtFlags(running|spec.RtLinked))), false},
+		{"SIGTERM halts, SIGCONT thaws, SIGINT does nothing", seq(on(1, rtBool(model.RtFreeze, true)),
+			rtSignal(1, syscall.SIGINT), on(1, rtFlags(asleep)), rtSignal(1, syscall.SIGCONT), on(1, rtFlags(running)),
+			rtSignal(1, syscall.SIGTERM), on(1, rtErr(model.RtJoin, nil))), true},
+		{"SIGINT that halts (a model that halts on every signal)", seq(rtSignal(0, syscall.SIGINT), on(0, rtErr(model.RtJoin, nil))), false},
+		{"a halt signal lost (the runtime still running after SIGQUIT)", seq(rtSignal(0, syscall.SIGQUIT), on(0, rtFlags(running))), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := porcupine.CheckOperations(model.Runtime(), tc.h); got != tc.ok {
+				t.Fatalf("linearizable = %v, want %v", got, tc.ok)
+			}
+		})
+	}
+}
+
+// linkedErr is a linked failure as impl/rt reports one: ErrLinkedFailure,
+// wrapping the peer's error.
+type linkedErr struct{ err error }
+
+func (e *linkedErr) Error() string        { return "linked: " + e.err.Error() }
+func (e *linkedErr) Is(target error) bool { return target == spec.ErrLinkedFailure }
+func (e *linkedErr) Unwrap() error        { return e.err }

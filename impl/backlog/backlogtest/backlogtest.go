@@ -84,20 +84,24 @@ func (o *Output) String() string {
 	return string(o.buf)
 }
 
-// IDs returns the id attribute of every whole record (line) the Output
-// holds, in order; a line without one is an error.
+// IDs returns the id attribute (in a group or not) of every whole record
+// (line) the Output holds, in order; a line without one is an error.
 func (o *Output) IDs() ([]int, error) {
 	var ids []int
 	for line := range strings.Lines(o.String()) {
 		if !strings.HasSuffix(line, "\n") {
 			break // a record written in part: counted Failed
 		}
-		i := strings.LastIndex(line, " id=")
-		if i < 0 {
-			return ids, fmt.Errorf("backlogtest: a line without an id: %q", line)
+		id := -1
+		for _, f := range strings.Fields(line) {
+			k, v, _ := strings.Cut(f, "=")
+			if k == "id" || strings.HasSuffix(k, ".id") {
+				if n, err := strconv.Atoi(v); err == nil {
+					id = n
+				}
+			}
 		}
-		id, err := strconv.Atoi(strings.TrimSpace(line[i+len(" id="):]))
-		if err != nil {
+		if id < 0 {
 			return ids, fmt.Errorf("backlogtest: a line without an id: %q", line)
 		}
 		ids = append(ids, id)

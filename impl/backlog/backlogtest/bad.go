@@ -81,12 +81,12 @@ func (b Bug) Config() string {
 	return "block"
 }
 
-// simple is the known-bad backlog.
-type simple struct {
+// core is the known-bad backlog, shared by a simple and the handlers its
+// WithAttrs and WithGroup return.
+type core struct {
 	bug  Bug
-	mb   *mailbox.Mailbox[slog.Record]
+	mb   *mailbox.Mailbox[job]
 	drop bool
-	fmt  slog.Handler
 	out  io.Writer
 	done chan struct{}
 	// The counts: written and failed by the writer goroutine alone.
@@ -94,36 +94,49 @@ type simple struct {
 	err                               seam.Pointer[error]
 }
 
+// A job is a record and the formatting handler to write it with.
+type job struct {
+	fmt slog.Handler
+	rec slog.Record
+}
+
+// simple is a handler of a core: its formatting handler carries the
+// attributes and groups.
+type simple struct {
+	*core
+	fmt slog.Handler
+}
+
 // Simple returns a backlog with bug b (Correct for none), writing to w
 // with c, its writer running on a goroutine of its own.
 func Simple(b Bug) New {
 	return func(w io.Writer, c Config) spec.Backlog {
-		s := &simple{bug: b, mb: mailbox.New[slog.Record](c.Capacity), drop: c.Drop, out: w, done: make(chan struct{})}
-		s.fmt = slog.NewTextHandler(&lineWriter{s: s}, nil)
+		s := &core{bug: b, mb: mailbox.New[job](c.Capacity), drop: c.Drop, out: w, done: make(chan struct{})}
 		seam.Go(s.run)
-		return s
+		return &simple{core: s, fmt: slog.NewTextHandler(w, nil)}
 	}
 }
 
-// lineWriter passes the formatting handler's one write per record to the
-// backlog's io.Writer.
-type lineWriter struct{ s *simple }
-
-func (l *lineWriter) Write(p []byte) (int, error) { return l.s.out.Write(p) }
-
 func (s *simple) Enabled(context.Context, slog.Level) bool { return true }
 
-func (s *simple) WithAttrs([]slog.Attr) slog.Handler { panic("backlogtest: Simple has no WithAttrs") }
+func (s *simple) WithAttrs(as []slog.Attr) slog.Handler {
+	return &simple{core: s.core, fmt: s.fmt.WithAttrs(as)}
+}
 
-func (s *simple) WithGroup(string) slog.Handler { panic("backlogtest: Simple has no WithGroup") }
+func (s *simple) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return s
+	}
+	return &simple{core: s.core, fmt: s.fmt.WithGroup(name)}
+}
 
 func (s *simple) Handle(ctx context.Context, r slog.Record) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	r = r.Clone()
+	j := &job{fmt: s.fmt, rec: r.Clone()}
 	if s.drop {
-		switch s.mb.TrySend(&r) {
+		switch s.mb.TrySend(j) {
 		case mailbox.Delivered:
 			return nil
 		case mailbox.Full:
@@ -135,7 +148,7 @@ func (s *simple) Handle(ctx context.Context, r slog.Record) error {
 		}
 		return s.refuse()
 	}
-	switch err := s.mb.SendContext(ctx, &r); {
+	switch err := s.mb.SendContext(ctx, j); {
 	case err == nil:
 		return nil
 	case errors.Is(err, mailbox.ErrUnwritable):
@@ -146,7 +159,7 @@ func (s *simple) Handle(ctx context.Context, r slog.Record) error {
 	}
 }
 
-func (s *simple) refuse() error {
+func (s *core) refuse() error {
 	if s.bug == AcceptsAfterClose {
 		return nil
 	}
@@ -158,9 +171,9 @@ func (s *simple) refuse() error {
 }
 
 // run is the writer: one record at a time (ReversesBatch: up to four).
-func (s *simple) run() {
+func (s *core) run() {
 	defer seam.Close(s.done)
-	batch := make([]*slog.Record, 4)
+	batch := make([]*job, 4)
 	for {
 		if s.bug == ReversesBatch {
 			if !s.mb.WaitPoppable() {
@@ -182,13 +195,13 @@ func (s *simple) run() {
 	}
 }
 
-// write formats r straight to the io.Writer and counts it.
-func (s *simple) write(r *slog.Record) {
+// write formats j straight to the io.Writer and counts it.
+func (s *core) write(j *job) {
 	if s.err.Load() != nil {
 		s.failed.Add(1)
 		return
 	}
-	err := s.fmt.Handle(context.Background(), *r)
+	err := j.fmt.Handle(context.Background(), j.rec)
 	if err == nil || s.bug == SwallowsWriteError {
 		s.written.Add(1)
 		return
@@ -199,7 +212,7 @@ func (s *simple) write(r *slog.Record) {
 	s.mb.CloseWrite()
 }
 
-func (s *simple) Close(ctx context.Context) error {
+func (s *core) Close(ctx context.Context) error {
 	if s.bug == CloseDropsQueued {
 		s.mb.CloseRead()
 	} else {
@@ -216,6 +229,6 @@ func (s *simple) Close(ctx context.Context) error {
 	return nil
 }
 
-func (s *simple) Stats() spec.BacklogStats {
+func (s *core) Stats() spec.BacklogStats {
 	return spec.BacklogStats{Written: s.written.Load(), Failed: s.failed.Load(), Dropped: s.dropped.Load(), Refused: s.refused.Load()}
 }

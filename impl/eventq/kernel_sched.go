@@ -272,10 +272,12 @@ func afterFunc(d time.Duration, f func()) {
 
 // pause waits until d has passed, and reports true, or until ctx ends,
 // and reports false (Sleep in place); in a controlled run d is virtual
-// (seam.WithTimeout).
+// (seam.WithTimeout). The timeout's context is not derived from ctx: a
+// step's context is often not one of package context's (a runtime's),
+// and deriving from it would start a goroutine outside the run to watch
+// it; the wait watches both instead.
 func pause(ctx context.Context, d time.Duration) bool {
-	t, cancel := seam.WithTimeout(ctx, d)
+	t, cancel := seam.WithTimeout(context.Background(), d)
 	defer cancel()
-	seam.Await(t.Done())
-	return ctx.Err() == nil
+	return seam.Await2(t.Done(), ctx.Done()) == 0 && ctx.Err() == nil
 }

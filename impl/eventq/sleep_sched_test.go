@@ -12,6 +12,7 @@ import (
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/linearize/schedule"
@@ -79,4 +80,53 @@ func scheduledHomeRound(sleep sleeper, round int) error {
 		return fmt.Errorf("round %d (mailbox closed first: %v): next ran %v with %v", round, closeFirst, ran, got)
 	}
 	return nil
+}
+
+// Under the controlled scheduler a sleep in place on a runtime without a
+// queue (SkipPolling) waits on virtual time and its runtime's step
+// context, both through the seam: under every schedule the run finishes,
+// with no blocking outside the seam, and a Halt in the middle of the sleep
+// stops the runtime, keeping the sleeper (in other rounds the virtual hour
+// passes first, when the run is idle, and the sleeper finishes). The bug
+// this catches: a sleep in place that waits outside the seam (the plain
+// build's timer and select, shown failing: blocking outside the seam).
+func TestScheduleSleepInPlaceHalted(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	st, err := schedule.Parse("pct:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asleep := 0
+	for round := range 100 {
+		var left []*cont.C
+		var c *cont.C
+		res, err := seam.Run(st.Explore(1, round).Next(nil), func() {
+			c = cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+				return eventq.Sleep(ctx, c, time.Hour, func(context.Context, *cont.C) cont.Step { return nil })
+			})
+			r, err := rt.Spawn(c, rt.SkipPolling())
+			if err != nil {
+				panic(err)
+			}
+			seam.AwaitIdleFor(round % 7)
+			r.Halt()
+			if err := r.Join(); err != nil {
+				panic(err)
+			}
+			left = r.Leftovers()
+		}, seam.Options{Stall: time.Second})
+		if err != nil || res.Outcome != seam.Finished {
+			t.Fatalf("round %d: %v %v: %s", round, err, res.Outcome, res.Failure)
+		}
+		switch {
+		case len(left) == 1 && left[0] == c && !c.Done():
+			asleep++
+		case len(left) != 0 || !c.Done():
+			t.Fatalf("round %d: leftovers %v (finished: %v), want the sleeper still asleep, or finished", round, left, c.Done())
+		}
+	}
+	if asleep == 0 {
+		t.Fatal("no round halted the runtime in the middle of the sleep")
+	}
+	t.Logf("%d of 100 rounds halted the sleep in its middle; in the others its virtual hour passed first", asleep)
 }

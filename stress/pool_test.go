@@ -2,6 +2,7 @@ package stress
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/pool/pooltest"
+	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 	"github.com/insideout-go/insideout/spec"
 )
@@ -172,4 +175,162 @@ func TestPoolStormCatchesBrokenDispatchers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// forgottenPools is the number of pools TestForgottenPools makes and
+// forgets at INSIDEOUT_SOAK=1.
+const forgottenPools = 300
+
+// Pools made and forgotten by the hundred, in the middle of their work:
+// each a waiter or runner pool over one of four shared mailboxes, with a
+// second mailbox's workers (Spawn) and a continuation's runtime (Go),
+// while sends go on. Once collected, every runtime they held must end
+// (halted and joined by the pool's cleanup), no goroutine may remain, and
+// every job must be in exactly one place: completed once, or back in a
+// mailbox (what a worker was in the middle of, given back by the
+// cleanup, or never taken). Beside them, each pool gets a continuation
+// that never finishes, which a worker holds until its halt: it must end
+// up in a mailbox, once.
+//
+// The bug: a cleanup that never runs (a runtime keeps its pool
+// reachable), that halts without joining (goroutines remain), or that
+// loses what its workers held (a job in no place): the control below,
+// with pooltest's HidesInFlight waiters, whose cleanup cannot see what
+// they hold.
+func TestForgottenPools(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	n := forgottenPools * soak(t)
+	report, err := forgetStorm(n, pool.Waiter, pool.Runner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(report)
+	_, err = forgetStorm(40, pooltest.BadDispatcher(pooltest.HidesInFlight), pool.Runner)
+	if err == nil || !strings.Contains(err.Error(), "queued 0 times") {
+		t.Fatalf("the storm on HidesInFlight waiters: %v; want a continuation lost", err)
+	}
+	t.Logf("caught on HidesInFlight: %v", err)
+}
+
+// forgetStorm makes and forgets n pools, of waiter workers and (one in
+// three) runner workers, and checks what they leave.
+func forgetStorm(n int, waiter, runner pool.Dispatcher) (string, error) {
+	boxes := make([]*pool.Box, 4)
+	for i := range boxes {
+		boxes[i] = mailbox.New[cont.C](mailbox.Unbounded)
+	}
+	defer func() {
+		for _, b := range boxes {
+			b.CloseRead()
+		}
+	}()
+	var progress, stepsRun atomic.Int64
+	var problems mbProblems
+	var jobs []*job
+	var sticky []*cont.C // never finish: each ends up queued, or in a worker's hands at its halt and then given back
+	var rs []*rt.Runtime
+	for i := range n {
+		d := waiter
+		if i%3 == 0 {
+			d = runner
+		}
+		a, b := boxes[i%4], boxes[(i+1)%4]
+		more, err := makeAndForget(d, a, b)
+		if err != nil {
+			return "", err
+		}
+		rs = append(rs, more...)
+		for k := range 4 {
+			j := newJob(len(jobs), 1+k%poolItemSteps, &progress, &stepsRun, &problems)
+			jobs = append(jobs, j)
+			j.sent = boxes[(i+k)%4].Send(j.c) == nil
+		}
+		c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+			<-ctx.Done()
+			return c.Next()
+		})
+		if a.Send(c) == nil {
+			sticky = append(sticky, c)
+		}
+		if i%32 == 0 {
+			runtime.GC()
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for alive := notDead(rs); alive != ""; alive = notDead(rs) {
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("runtimes of forgotten pools still running after 30s: %s", alive)
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	// The cleanups give back what their workers held after the joins:
+	// wait until the jobs completed and those queued add up (or a while,
+	// if some are lost), then look at each.
+	sent := 0
+	for _, j := range jobs {
+		if j.sent {
+			sent++
+		}
+	}
+	placed := func() int {
+		n := 0
+		for _, j := range jobs {
+			n += int(j.done.Load())
+		}
+		for _, b := range boxes {
+			n += b.Len()
+		}
+		return n
+	}
+	for end := time.Now().Add(time.Second); placed() < sent+len(sticky) && time.Now().Before(end); {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	queued := map[*cont.C]int{}
+	for _, b := range boxes {
+		for _, c := range b.Drain() {
+			queued[c]++
+		}
+	}
+	for _, j := range jobs {
+		if n := int(j.done.Load()) + queued[j.c]; n != 1 || !j.sent {
+			return "", fmt.Errorf("job %d: sent %v, completed %d times, queued %d times; want sent, and completed or queued once", j.id, j.sent, j.done.Load(), queued[j.c])
+		}
+	}
+	for i, c := range sticky {
+		if queued[c] != 1 {
+			return "", fmt.Errorf("sticky continuation %d is queued %d times, want once (given back by the cleanup of the pool that held it)", i, queued[c])
+		}
+	}
+	problems.mu.Lock()
+	defer problems.mu.Unlock()
+	if len(problems.list) > 0 {
+		return "", fmt.Errorf("the jobs saw: %s", strings.Join(problems.list, "; "))
+	}
+	return fmt.Sprintf("%d pools forgotten, %d runtimes ended, %d jobs: %d steps run; %d continuations that never finish, all back in their mailboxes",
+		n, len(rs), len(jobs), stepsRun.Load(), len(sticky)), nil
+}
+
+// makeAndForget makes a pool of d over a, with d's workers over b too and
+// a continuation's runtime, and forgets it, returning its runtimes.
+func makeAndForget(d pool.Dispatcher, a, b *pool.Box) ([]*rt.Runtime, error) {
+	p, err := pool.New(d, a, 2)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.Spawn(d, b, 1); err != nil {
+		return nil, err
+	}
+	if _, err := p.Go(cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		<-ctx.Done()
+		return c.Next()
+	})); err != nil {
+		return nil, err
+	}
+	var rs []*rt.Runtime
+	for r := range p.Items() {
+		rs = append(rs, r)
+	}
+	return rs, nil
 }

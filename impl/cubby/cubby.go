@@ -59,9 +59,11 @@
 //     a second caller of one role, overlapping the first, fails it and
 //     panics (spec.Cubby's programmer error), without touching the state.
 //
-// Waiting. A side that must wait looks again up to waitYields times,
-// yielding the processor (seam.Yield) between looks, and then parks on its
-// own seam.Parker: a parked side uses no CPU. It parks by setting
+// Waiting. A side that must wait looks again: up to waitLooks times at
+// once (where there is more than one processor), then up to waitYields
+// times yielding the processor (seam.Yield) before each look, and then it
+// parks on its own seam.Parker: a parked side uses no CPU. Every look is
+// an atomic load, a switch point of the controlled scheduler. It parks by setting
 // asleep[me] and looking once more; the other side, after each store that
 // may let it in (its turn store on entry, its want store on leaving),
 // looks at asleep[me] and, if it takes it from true to false, unparks it.
@@ -73,6 +75,7 @@ package cubby
 
 import (
 	"errors"
+	"runtime"
 
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
@@ -95,6 +98,12 @@ const (
 // a copy, which a yield or two usually outlasts.
 const waitYields = 4
 
+// waitLooks is how many times a side that must wait first looks again
+// without yielding, where there is more than one processor (on one, the
+// other side cannot move while it looks): the other side's copy is
+// usually done in that time, and a yield costs more than the copy.
+var waitLooks = map[bool]int{true: 32, false: 0}[runtime.NumCPU() > 1]
+
 // misuse is the panic of a second caller of a role (invariant 5).
 var misuse = [2]string{
 	writer: "cubby: two Store or Update calls at once: a Cubby has one writer at a time (or Store or Update was called from inside Update's function)",
@@ -115,13 +124,21 @@ type Cubby[T any] struct {
 	asleep [2]seam.Bool
 	// park[s] is where side s sleeps; made by New.
 	park [2]seam.Parker
+	_    [cacheLine]byte
 	// version is the number of writes; stored by the writer inside its
-	// critical section, loaded by the reader anywhere (invariant 3).
+	// critical section, loaded by the reader anywhere (invariant 3). A
+	// line of its own: a reader that polls it with TryLoad does not pull
+	// the words the writer's entry and exit write.
 	version seam.Uint64
+	_       [cacheLine - 8]byte
 	// v is the value: written inside the writer's critical section, read
 	// inside the reader's (invariant 2).
 	v T
 }
+
+// cacheLine is the span that keeps the version apart from the words
+// around it.
+const cacheLine = 64
 
 // New returns an empty cubby: T's zero value, version 0.
 func New[T any]() *Cubby[T] {
@@ -242,6 +259,11 @@ func (c *Cubby[T]) mustWait(other uint32) bool {
 // wait returns once side me may enter: it looks again a few times,
 // yielding between, and then parks until the other side lets it in.
 func (c *Cubby[T]) wait(me, other uint32) {
+	for range waitLooks {
+		if !c.mustWait(other) {
+			return
+		}
+	}
 	for range waitYields {
 		seam.Yield()
 		if !c.mustWait(other) {

@@ -8,10 +8,19 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/seam"
 )
 
 // batchSize is how many records the writer takes from the mailbox at once.
 const batchSize = 128
+
+// idleYields is how many times the writer, finding the mailbox empty,
+// yields the processor and looks again before it writes what it has and
+// sleeps: under a steady flow of records the next one is usually on its
+// way, and a writer asleep must be woken by a caller's send (a system
+// call on the caller's side), the cost the backlog exists to spare the
+// caller. The bound keeps an idle writer from spinning.
+const idleYields = 8
 
 // flushBytes is the size at which the writer writes its buffer without
 // waiting for the mailbox to run empty.
@@ -39,6 +48,7 @@ type writer struct {
 	// since the last write: a short write tells which were written in full.
 	ends   []int
 	batch  []*entry
+	idle   int  // the yields since the mailbox was last found with a record
 	failed bool // the write error is stored: count records Failed from now on
 }
 
@@ -47,12 +57,14 @@ func newWriter(s *shared, out io.Writer, onError func(error)) *writer {
 }
 
 // step takes what the mailbox holds, up to a batch, and formats it,
-// writing once the buffer is large; when the mailbox is empty it writes
-// what it has and sleeps until a record comes. It finishes once the
-// mailbox is closed and drained, having written everything.
+// writing once the buffer is large; when the mailbox is empty it yields
+// and looks again, idleYields times, then writes what it has and sleeps
+// until a record comes. It finishes once the mailbox is closed and
+// drained, having written everything.
 func (w *writer) step(ctx context.Context, c *cont.C) cont.Step {
 	n, res := w.s.mb.TryRecvMany(w.batch)
 	if res == mailbox.Received {
+		w.idle = 0
 		for i, e := range w.batch[:n] {
 			w.format(e)
 			w.batch[i] = nil
@@ -62,6 +74,12 @@ func (w *writer) step(ctx context.Context, c *cont.C) cont.Step {
 		}
 		return c.Next()
 	}
+	if res == mailbox.Empty && w.idle < idleYields {
+		w.idle++
+		seam.Yield()
+		return c.Next()
+	}
+	w.idle = 0
 	w.flush()
 	if res == mailbox.Unreadable {
 		return nil

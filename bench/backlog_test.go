@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/insideout-go/insideout/impl/backlog"
+)
+
+// A logPeer is one way to log to a file: the handler, and what finishes
+// it (closes the backlog; nothing for a synchronous handler, which has
+// written every record when Handle returns).
+type logPeer struct {
+	name string
+	make func(w io.Writer, capacity int) (slog.Handler, func() error)
+}
+
+var logPeers = []logPeer{
+	{"backlog-text", func(w io.Writer, capacity int) (slog.Handler, func() error) {
+		h, err := backlog.New(w, backlog.Capacity(capacity))
+		if err != nil {
+			panic(err)
+		}
+		return h, func() error { return h.Close(context.Background()) }
+	}},
+	{"backlog-json", func(w io.Writer, capacity int) (slog.Handler, func() error) {
+		h, err := backlog.New(w, backlog.Capacity(capacity), backlog.Format(backlog.JSONFormat(nil)))
+		if err != nil {
+			panic(err)
+		}
+		return h, func() error { return h.Close(context.Background()) }
+	}},
+	{"slog-text", func(w io.Writer, _ int) (slog.Handler, func() error) {
+		return slog.NewTextHandler(w, nil), func() error { return nil }
+	}},
+	{"slog-json", func(w io.Writer, _ int) (slog.Handler, func() error) {
+		return slog.NewJSONHandler(w, nil), func() error { return nil }
+	}},
+}
+
+// logFile creates a file in b's temporary directory, removed with it.
+func logFile(b *testing.B) *os.File {
+	f, err := os.Create(filepath.Join(b.TempDir(), "log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = f.Close() })
+	return f
+}
+
+// logRecords has goroutines log n records in all through logger, as a
+// program does: a message and three attributes.
+func logRecords(logger *slog.Logger, goroutines, n int) {
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		count := n / goroutines
+		if g < n%goroutines {
+			count++
+		}
+		wg.Go(func() {
+			for i := range count {
+				logger.Info("request", "g", g, "i", i, "path", "/api/items")
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// logBurst is how many records each goroutine logs at once in
+// BenchmarkLogCaller; the backlog's mailbox holds every burst of 4.
+const logBurst = 512
+
+// BenchmarkLogCaller measures what logging costs the caller: ns per
+// record on the calling goroutines (caller-ns/rec), 1 and 4 goroutines on
+// GOMAXPROCS 2, through slog.Logger to a file in a temporary directory.
+// The backlog's callers log bursts that its mailbox holds, so that they
+// measure Handle's own cost (a clone and a send) while the writer runs
+// beside them, not the writer's pace; between bursts, untimed, the
+// writer catches up. A synchronous handler formats and writes on the
+// caller: its cost per record is the caller's.
+func BenchmarkLogCaller(b *testing.B) {
+	for _, goroutines := range []int{1, 4} {
+		for _, p := range logPeers {
+			b.Run(strconv.Itoa(goroutines)+"g/"+p.name, func(b *testing.B) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+				h, finish := p.make(logFile(b), goroutines*logBurst)
+				logger := slog.New(h)
+				stats, _ := h.(interface{ Stats() backlog.Stats })
+				b.ReportAllocs()
+				var caller time.Duration
+				logged := 0
+				for b.Loop() {
+					start := time.Now()
+					logRecords(logger, goroutines, goroutines*logBurst)
+					caller += time.Since(start)
+					logged += goroutines * logBurst
+					for stats != nil && int(stats.Stats().Written) < logged {
+						time.Sleep(50 * time.Microsecond) // the writer catches up, untimed
+					}
+				}
+				b.ReportMetric(float64(caller.Nanoseconds())/float64(logged), "caller-ns/rec")
+				if err := finish(); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkLogThroughput measures records written per second end to end
+// (rec/s): b.N records from 1 or 4 goroutines on GOMAXPROCS 2, through
+// slog.Logger to a file, up to the backlog's Close, which returns once the
+// file has them all. The backlog's mailbox holds 1024 (its default): the
+// callers wait for the writer once it is full.
+func BenchmarkLogThroughput(b *testing.B) {
+	for _, goroutines := range []int{1, 4} {
+		for _, p := range logPeers {
+			b.Run(strconv.Itoa(goroutines)+"g/"+p.name, func(b *testing.B) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+				h, finish := p.make(logFile(b), backlog.DefaultCapacity)
+				logger := slog.New(h)
+				b.ReportAllocs()
+				b.ResetTimer()
+				start := time.Now()
+				logRecords(logger, goroutines, b.N)
+				if err := finish(); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "rec/s")
+			})
+		}
+	}
+}

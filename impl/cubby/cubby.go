@@ -185,9 +185,9 @@ func (c *Cubby[T]) Update(f func(*T)) error {
 //
 // Load is the reader's: it must not overlap another Load, TryLoad or View,
 // and panics if it finds one inside.
-func (c *Cubby[T]) Load() (T, uint64) {
+func (c *Cubby[T]) Load() (v T, n uint64) {
 	c.enter(reader)
-	v, n := c.v, c.version.Load()
+	v, n = c.v, c.version.Load()
 	c.leave(reader)
 	return v, n
 }

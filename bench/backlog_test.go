@@ -78,9 +78,17 @@ func logRecords(logger *slog.Logger, goroutines, n int) {
 // BenchmarkLogCaller; the backlog's mailbox holds every burst of 4.
 const logBurst = 512
 
+// discardPeer is the floor of BenchmarkLogCaller: slog.Logger's own cost
+// (the record, the caller's PC, the time), with a handler that does
+// nothing.
+var discardPeer = logPeer{"slog-discard", func(io.Writer, int) (slog.Handler, func() error) {
+	return slog.DiscardHandler, func() error { return nil }
+}}
+
 // BenchmarkLogCaller measures what logging costs the caller: ns per
 // record on the calling goroutines (caller-ns/rec), 1 and 4 goroutines on
 // GOMAXPROCS 2, through slog.Logger to a file in a temporary directory.
+// slog-discard, a handler that does nothing, is the front end's floor.
 // The backlog's callers log bursts that its mailbox holds, so that they
 // measure Handle's own cost (a clone and a send) while the writer runs
 // beside them, not the writer's pace; between bursts, untimed, the
@@ -88,7 +96,7 @@ const logBurst = 512
 // caller: its cost per record is the caller's.
 func BenchmarkLogCaller(b *testing.B) {
 	for _, goroutines := range []int{1, 4} {
-		for _, p := range logPeers {
+		for _, p := range append(logPeers, discardPeer) {
 			b.Run(strconv.Itoa(goroutines)+"g/"+p.name, func(b *testing.B) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 				h, finish := p.make(logFile(b), goroutines*logBurst)

@@ -72,6 +72,11 @@ func (w *writer) step(ctx context.Context, c *cont.C) cont.Step {
 		if len(w.sink.buf) >= flushBytes {
 			w.flush()
 		}
+		// The writer is the background: it lets runnable callers go
+		// first, so that on a machine with fewer cores than goroutines
+		// it takes the time they leave (or the time a full mailbox
+		// leaves them waiting) rather than an equal share.
+		seam.Yield()
 		return c.Next()
 	}
 	if res == mailbox.Empty && w.idle < idleYields {

@@ -101,8 +101,15 @@ const waitYields = 4
 // waitLooks is how many times a side that must wait first looks again
 // without yielding, where there is more than one processor (on one, the
 // other side cannot move while it looks): the other side's copy is
-// usually done in that time, and a yield costs more than the copy.
-var waitLooks = map[bool]int{true: 32, false: 0}[runtime.NumCPU() > 1]
+// usually done in that time, and a yield costs more than the copy. Under
+// the controlled scheduler every look is a switch point, and the count is
+// the same on every machine, so that a schedule replays anywhere.
+var waitLooks = func() int {
+	if seam.Enabled || runtime.NumCPU() > 1 {
+		return 32
+	}
+	return 0
+}()
 
 // misuse is the panic of a second caller of a role (invariant 5).
 var misuse = [2]string{

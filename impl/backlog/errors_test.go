@@ -150,3 +150,36 @@ func TestBrokenWriterIsAWriteError(t *testing.T) {
 		}
 	}
 }
+
+// failGate is a gate whose writes, once it opens, fail.
+type failGate struct{ *gate }
+
+func (f failGate) Write(p []byte) (int, error) {
+	f.entered <- struct{}{}
+	<-f.open
+	return 0, errDiskFull
+}
+
+// The bug: a Handle asleep on a full mailbox when the writer fails, left
+// asleep for good (nothing will ever make room), or then accepted.
+func TestWriteFailureEndsABlockedHandle(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	g := failGate{newGate()}
+	h := mustNew(t, g, backlog.Capacity(1))
+	n := fill(t, h, g.gate, 1)
+	got := make(chan error)
+	go func() { got <- h.Handle(context.Background(), record("blocked")) }()
+	close(g.open)
+	if err := <-got; err != nil && (!errors.Is(err, backlog.ErrWrite) || !errors.Is(err, errDiskFull)) {
+		t.Fatalf("blocked Handle at the write failure: %v, want the write error", err)
+	}
+	err := h.Close(context.Background())
+	if !errors.Is(err, errDiskFull) {
+		t.Fatalf("Close: %v", err)
+	}
+	// The blocked record was either accepted before the failure (and is
+	// Failed) or refused with the write error.
+	if st := h.Stats(); st.Written != 0 || int(st.Failed+st.Refused) != n+1 {
+		t.Fatalf("Stats %+v for %d records and a blocked one", st, n)
+	}
+}

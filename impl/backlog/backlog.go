@@ -47,9 +47,10 @@
 // the mailbox of impl/mailbox, which takes no lock unless it must wait.
 // The writer takes records in batches, formats them with the formatting
 // handler (slog.NewTextHandler by default; see Format) into a buffer of
-// its own, and writes the buffer with one Write when it reaches
-// flushBytes or the mailbox runs empty: one system call for many records
-// under load.
+// its own, and writes the buffer with one Write when it passes 64 KiB or
+// the mailbox runs empty: one system call for many records under load.
+// It yields after each batch, so that callers go first where there are
+// fewer cores than goroutines.
 package backlog
 
 import (

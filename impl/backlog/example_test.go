@@ -2,9 +2,11 @@ package backlog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/insideout-go/insideout/impl/backlog"
 )
@@ -57,4 +59,30 @@ func ExampleDropWhenFull() {
 	// Output:
 	// {"level":"INFO","msg":"hello","n":1}
 	// written + dropped: 1
+}
+
+// fullDisk is an io.Writer that has no room.
+type fullDisk struct{}
+
+func (fullDisk) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// A write error stops the writing: OnError hears of it once, Close
+// returns it, later records are refused with it, and Stats counts the
+// records behind it.
+func ExampleOnError() {
+	h, err := backlog.New(fullDisk{}, backlog.OnError(func(err error) { fmt.Println("writer:", err) }))
+	if err != nil {
+		panic(err)
+	}
+	logger := slog.New(h)
+	logger.Info("lost to the full disk, and counted")
+	err = h.Close(context.Background())
+	fmt.Println("close:", err, errors.Is(err, backlog.ErrWrite))
+	fmt.Println("after:", h.Handle(context.Background(), slog.NewRecord(time.Now(), slog.LevelInfo, "late", 0)))
+	fmt.Printf("%+v\n", h.Stats())
+	// Output:
+	// writer: backlog: write failed: no space left on device
+	// close: backlog: write failed: no space left on device true
+	// after: backlog: write failed: no space left on device
+	// {Written:0 Failed:1 Dropped:0 Refused:1}
 }

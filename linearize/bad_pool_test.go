@@ -21,3 +21,11 @@ func TestHarnessCatchesDispatcherThatHidesItsJob(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	mustFail(t, pooltest.Scenario("hidden", pooltest.BadDispatcher(pooltest.HidesInFlight)), illegal)
 }
+
+// The bug: a dispatcher that runs the last step of a job again after it
+// completed. The audit counts it a duplicate (Dup), which no history of a
+// pool may show.
+func TestHarnessCatchesDispatcherThatStepsAfterDone(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	mustFail(t, pooltest.Scenario("after-done", pooltest.BadDispatcher(pooltest.StepsAfterDone)), illegal)
+}

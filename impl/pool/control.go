@@ -52,7 +52,9 @@ func (p *Pool) Signal(sig os.Signal) {
 // errors, joined.
 func (p *Pool) Join() error {
 	defer runtime.KeepAlive(p)
-	return p.c.join()
+	err := p.c.join()
+	p.disarm()
+	return err
 }
 
 func (c *core) join() error {
@@ -79,6 +81,7 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("worker %s: %w", w.r, err))
 		}
 	}
+	p.disarm()
 	return errors.Join(errs...)
 }
 
@@ -95,7 +98,9 @@ func (p *Pool) Close() error {
 	for _, b := range boxes {
 		b.CloseWrite()
 	}
-	return c.join()
+	err := c.join()
+	p.disarm()
+	return err
 }
 
 // Leftovers returns the continuations that the pool's runtimes were in the

@@ -56,7 +56,9 @@ var ErrNoDispatcher = errors.New("pool: Add on a pool without a dispatcher of it
 //
 // A *Pool is a handle: the runtimes hold no reference to it, so once the
 // program holds none either, the pool halts and joins its runtimes (see
-// OnForget). Keep the handle while the pool is meant to run.
+// OnForget). Keep the handle while the pool is meant to run. A pool whose
+// runtimes Join, Close or Shutdown saw all Dead has nothing left to clean
+// up, and is collected as any value (until a runtime is added again).
 type Pool struct {
 	c *core
 }
@@ -79,6 +81,12 @@ type core struct {
 	gone     []worker                    // removed by Drain or Clear, for Leftovers; under mu
 	boxes    []*Box                      // under mu
 	onForget func(error, []*cont.C) bool // under mu
+	// cleanup is the handle's cleanup (forget) while armed, under mu:
+	// armed while a member may be running. Join disarms it once every
+	// member is Dead, so that a pool joined and dropped is freed by one
+	// collection, not kept for its cleanup; an addition arms it again.
+	cleanup runtime.Cleanup
+	armed   bool
 }
 
 // worker is one runtime of a pool. box and inFlight are set for a worker
@@ -110,8 +118,35 @@ func (w worker) leftovers() []*cont.C {
 // runtimes.
 func newPool(c *core) *Pool {
 	p := &Pool{c: c}
-	runtime.AddCleanup(p, (*core).forget, c)
+	c.mu.Lock()
+	p.arm()
+	c.mu.Unlock()
 	return p
+}
+
+// arm makes sure that the collection of p halts and joins its runtimes.
+// It must be called with p.c.mu held.
+func (p *Pool) arm() {
+	if c := p.c; !c.armed {
+		c.cleanup, c.armed = runtime.AddCleanup(p, (*core).forget, c), true
+	}
+}
+
+// disarm stops p's cleanup if every member is Dead: nothing is left for
+// it to do (what they left over is the caller's, through Leftovers).
+func (p *Pool) disarm() {
+	c := p.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.workers {
+		if w.r.Flags()&rt.FlagDead == 0 {
+			return
+		}
+	}
+	if c.armed {
+		c.cleanup.Stop()
+		c.armed = false
+	}
 }
 
 // Empty returns a pool with no runtimes and no dispatcher or mailbox of
@@ -238,6 +273,7 @@ func (p *Pool) AddRuntime(r *rt.Runtime) error {
 		return fmt.Errorf("pool: AddRuntime of runtime %s, which is in the pool already", r)
 	}
 	c.workers = append(c.workers, worker{r: r})
+	p.arm()
 	return nil
 }
 
@@ -250,6 +286,7 @@ func (p *Pool) keep(ws ...worker) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.workers = append(c.workers, ws...)
+	p.arm()
 	for _, w := range ws {
 		if w.box != nil && !slices.Contains(c.boxes, w.box) {
 			c.boxes = append(c.boxes, w.box)

@@ -25,12 +25,14 @@ const Workers = 2
 // jobSteps is the number of steps of a job of the pool scenario.
 const jobSteps = 3
 
-// Pooled is the system under test of the pool scenario: a pool over an
-// unbounded mailbox, the jobs sent to it, and the runtimes that left it
-// (drained workers, and ejected dispatchers running on elsewhere).
+// Pooled is the system under test of the pool scenario: a pool over one
+// unbounded mailbox or two, the jobs sent to it, and the runtimes that
+// left it (drained workers, and ejected dispatchers running on
+// elsewhere).
 type Pooled struct {
-	Pool *pool.Pool
-	box  *pool.Box
+	Pool  *pool.Pool
+	d     pool.Dispatcher
+	boxes []*pool.Box // a job goes to boxes[i%len], as does a worker added
 
 	done seam.Int64 // completed jobs
 
@@ -51,8 +53,25 @@ func NewPooled(d pool.Dispatcher) *Pooled {
 	if err != nil {
 		panic(fmt.Sprintf("pooltest: a pool: %v", err))
 	}
-	return &Pooled{Pool: p, box: box}
+	return &Pooled{Pool: p, d: d, boxes: []*pool.Box{box}}
 }
+
+// NewPooledSet returns a pool made by pool.Empty with Workers workers
+// running d spawned over each of two mailboxes: jobs and added workers go
+// to either, and Close closes both.
+func NewPooledSet(d pool.Dispatcher) *Pooled {
+	p := pool.Empty()
+	boxes := []*pool.Box{mailbox.New[cont.C](mailbox.Unbounded), mailbox.New[cont.C](mailbox.Unbounded)}
+	for _, box := range boxes {
+		if _, err := p.Spawn(d, box, Workers); err != nil {
+			panic(fmt.Sprintf("pooltest: a pool: %v", err))
+		}
+	}
+	return &Pooled{Pool: p, d: d, boxes: boxes}
+}
+
+// box returns the mailbox of job or worker i.
+func (p *Pooled) box(i int) *pool.Box { return p.boxes[i%len(p.boxes)] }
 
 // newJob returns a new job: jobSteps steps, the last of which completes
 // it.
@@ -120,7 +139,10 @@ func (p *Pooled) audit() model.PoolOutput {
 	for _, r := range others {
 		r.Join()
 	}
-	out := model.PoolOutput{Left: len(p.Pool.Leftovers()), Inbox: len(p.box.Drain())}
+	out := model.PoolOutput{Left: len(p.Pool.Leftovers())}
+	for _, box := range p.boxes {
+		out.Inbox += len(box.Drain())
+	}
 	for _, j := range jobs {
 		if c := j.completions.Load(); c > 1 || j.late.Load() > 0 {
 			out.Dup++
@@ -141,12 +163,16 @@ func Ops() []linearize.Op[*Pooled, model.PoolInput, model.PoolOutput] {
 	}
 	return []linearize.Op[*Pooled, model.PoolInput, model.PoolOutput]{
 		{Name: "submit", Weight: 8, Input: in(model.PoolSubmit),
-			Run: func(p *Pooled, _ model.PoolInput) model.PoolOutput {
-				return model.PoolOutput{OK: p.box.Send(p.newJob()) == nil}
+			Run: func(p *Pooled, x model.PoolInput) model.PoolOutput {
+				return model.PoolOutput{OK: p.box(x.Worker).Send(p.newJob()) == nil}
 			}},
 		{Name: "add", Weight: 2, Input: in(model.PoolAdd),
-			Run: func(p *Pooled, _ model.PoolInput) model.PoolOutput {
-				_, err := p.Pool.Add()
+			Run: func(p *Pooled, x model.PoolInput) model.PoolOutput {
+				if len(p.boxes) == 1 {
+					_, err := p.Pool.Add()
+					return model.PoolOutput{OK: err == nil}
+				}
+				_, err := p.Pool.Spawn(p.d, p.box(x.Worker), 1)
 				return model.PoolOutput{OK: err == nil}
 			}},
 		{Name: "drain", Weight: 1, Input: in(model.PoolDrain),
@@ -191,6 +217,16 @@ func Ops() []linearize.Op[*Pooled, model.PoolInput, model.PoolOutput] {
 // Finally audits the pool once every client has returned.
 func Finally(p *Pooled, c linearize.Caller[model.PoolInput, model.PoolOutput]) {
 	c.Do(model.PoolInput{Op: model.PoolAudit}, func() model.PoolOutput { return p.audit() })
+}
+
+// SetScenario is Scenario on pools made by NewPooledSet: workers of d
+// over two mailboxes, which the jobs and the workers added are spread
+// over. Its model starts with both mailboxes' workers.
+func SetScenario(name string, d pool.Dispatcher) linearize.Scenario[*Pooled, model.PoolInput, model.PoolOutput] {
+	sc := Scenario(name, d)
+	sc.Model = linearize.Porcupine[model.PoolInput, model.PoolOutput](model.Pool(2 * Workers))
+	sc.New = func() *Pooled { return NewPooledSet(d) }
+	return sc
 }
 
 // Scenario returns the linearizability scenario of pools running

@@ -59,6 +59,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/mailbox"
@@ -94,6 +95,25 @@ type entry struct {
 	fmt slog.Handler
 	ctx context.Context
 	rec slog.Record
+}
+
+// entries recycles entries: the writer puts back each one it has written,
+// so that a caller's Handle does not allocate (an allocation and the
+// write barriers of copying a record into fresh memory were most of its
+// cost).
+var entries = sync.Pool{New: func() any { return new(entry) }}
+
+// newEntry returns an entry, recycled or new, holding fmt, ctx and rec.
+func newEntry(fmt slog.Handler, ctx context.Context, rec slog.Record) *entry {
+	e := entries.Get().(*entry)
+	e.fmt, e.ctx, e.rec = fmt, ctx, rec
+	return e
+}
+
+// free clears e, which nothing else refers to, and puts it back.
+func free(e *entry) {
+	*e = entry{}
+	entries.Put(e)
 }
 
 // shared is the one backlog behind a Handler and the handlers WithAttrs
@@ -171,23 +191,26 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	e := &entry{fmt: h.fmt, ctx: ctx, rec: r.Clone()}
+	e := newEntry(h.fmt, ctx, r.Clone())
 	s := h.s
 	if s.drop {
 		switch s.mb.TrySend(e) {
 		case mailbox.Delivered:
 			return nil
 		case mailbox.Full:
+			free(e)
 			s.dropped.Add(1)
 			return ErrFull
 		}
+		free(e)
 		return s.refuse()
 	}
 	err := s.mb.SendContext(ctx, e)
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case errors.Is(err, mailbox.ErrUnwritable):
+	}
+	free(e)
+	if errors.Is(err, mailbox.ErrUnwritable) {
 		return s.refuse()
 	}
 	// ctx ended while Handle waited for room.

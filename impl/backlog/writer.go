@@ -67,6 +67,7 @@ func (w *writer) step(ctx context.Context, c *cont.C) cont.Step {
 		w.idle = 0
 		for i, e := range w.batch[:n] {
 			w.format(e)
+			free(e)
 			w.batch[i] = nil
 		}
 		if len(w.sink.buf) >= flushBytes {
@@ -93,6 +94,7 @@ func (w *writer) step(ctx context.Context, c *cont.C) cont.Step {
 	switch {
 	case err == nil:
 		w.format(e)
+		free(e)
 	case errors.Is(err, mailbox.ErrUnreadable):
 		return nil
 	}

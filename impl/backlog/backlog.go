@@ -43,7 +43,8 @@
 //
 // # Costs
 //
-// Handle, on the caller's side, clones the record and makes one send to
+// Handle, on the caller's side, clones the record into an entry (recycled:
+// the writer gives back each one it has written) and makes one send to
 // the mailbox of impl/mailbox, which takes no lock unless it must wait.
 // The writer takes records in batches, formats them with the formatting
 // handler (slog.NewTextHandler by default; see Format) into a buffer of

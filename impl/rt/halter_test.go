@@ -11,8 +11,9 @@ import (
 
 // A halter halts a runtime that outlives its timeout: the runtime stops
 // with no error, keeping its continuation, no sooner than the timeout,
-// and the halter reports the halt. The bug this catches: a halter that
-// never fires, or fires early.
+// and the halter reports the halt, also to Halted called all along. The
+// bugs this catches: a halter that never fires, or fires early, and one
+// whose outcome is not written and read atomically (under -race).
 func TestHalterHalts(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	const d = 10 * time.Millisecond
@@ -22,6 +23,22 @@ func TestHalterHalts(t *testing.T) {
 	}
 	start := time.Now()
 	h := r.HaltAfter(d)
+	looked := make(chan bool)
+	go func() { // Halted beside the halt, for -race: its answer is the halter's state, read atomically
+		for {
+			select {
+			case <-h.Done():
+				looked <- h.Halted()
+				return
+			default:
+				if h.Halted() {
+					looked <- true
+					return
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	}()
 	if err := r.Join(); err != nil {
 		t.Fatalf("Join: %v, want nil after a halt", err)
 	}
@@ -29,6 +46,9 @@ func TestHalterHalts(t *testing.T) {
 		t.Fatalf("halted after %v, before the timeout %v", took, d)
 	}
 	<-h.Done()
+	if !<-looked {
+		t.Fatal("Halted, called while the halter fired, never reported the halt")
+	}
 	if !h.Halted() || !h.Stop() || r.Flags()&rt.FlagHalted == 0 {
 		t.Fatalf("Halted %v, Stop %v, flags %v: want a halt reported and done", h.Halted(), h.Stop(), r.Flags())
 	}

@@ -66,3 +66,45 @@ func TestHarnessCatchesFreezeAfterEject(t *testing.T) {
 		return f.Verdict == linearize.Illegal || f.Hung
 	})
 }
+
+// mustCatchGroup runs the links scenario (the runtime campaign's) on
+// rttest's known-bad group with bug and requires an Illegal history.
+func mustCatchGroup(t *testing.T, bug rttest.LinkBug) {
+	t.Helper()
+	mustFail(t, rttest.GroupScenario(bug.String(), func() rttest.Group { return rttest.BadGroup(bug) }), illegal)
+}
+
+// The control: three impl/rt runtimes, linked, unlinked and signalled,
+// pass the links scenario.
+func TestHarnessPassesLinkedRuntimes(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	sc := rttest.GroupScenario("links", rttest.NewGroup)
+	sc.Rounds = 300
+	sc.Test(t)
+}
+
+// The bug: a Link that links nothing; a teardown halts no peer.
+func TestHarnessCatchesLinkThatDoesNotPropagate(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	mustCatchGroup(t, rttest.LinkDeaf)
+}
+
+// The bug: an Unlink that leaves the link; a teardown still halts the
+// runtime unlinked from it.
+func TestHarnessCatchesUnlinkThatStillPropagates(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	mustCatchGroup(t, rttest.UnlinkIgnored)
+}
+
+// The bug: a failure passed on as no error: the peer of a canceled
+// runtime joins with nil.
+func TestHarnessCatchesLinkedFailureLost(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	mustCatchGroup(t, rttest.LinkedErrorLost)
+}
+
+// The bug: SIGTERM's default action (a halt) not applied.
+func TestHarnessCatchesSignalIgnored(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	mustCatchGroup(t, rttest.SignalIgnored)
+}

@@ -204,7 +204,7 @@ func rtGroupStep(g rtGroup, in RuntimeInput, out RuntimeOutput) (rtGroup, bool) 
 		case i == j:
 			return g, errors.Is(out.Err, spec.ErrSelfLink)
 		case g[i].torn || g[j].torn:
-			return g, errors.Is(out.Err, spec.ErrTornDown)
+			return g, errors.Is(out.Err, spec.ErrTornDown) // and it linked nothing, not even for a moment
 		case out.Err != nil:
 			return g, false
 		}

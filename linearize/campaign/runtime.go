@@ -8,8 +8,8 @@ import (
 
 // runtimeCampaign is the runtimes' campaign.
 func runtimeCampaign() Campaign {
-	return FromScenario("runtime", "impl/rt: halt, freeze, thaw, interrupt, cancel, eject, flags and join at once against a runtime counting its steps; a frozen runtime runs no step",
-		func() linearize.Scenario[rttest.Counted, model.RuntimeInput, model.RuntimeOutput] {
-			return rttest.Scenario("runtime", rttest.NewCounted)
+	return FromScenario("runtime", "impl/rt: halt, freeze, thaw, interrupt, cancel, eject, flags, join, link, unlink and signal at once against three runtimes counting their steps; a frozen runtime runs no step, a teardown halts the runtimes linked to it (a failure passed on as ErrLinkedFailure) and no other",
+		func() linearize.Scenario[rttest.Group, model.RuntimeInput, model.RuntimeOutput] {
+			return rttest.GroupScenario("runtime", rttest.NewGroup)
 		})
 }

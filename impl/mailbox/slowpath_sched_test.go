@@ -1,0 +1,120 @@
+//go:build sched
+
+package mailbox_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/insideout-go/insideout/impl/mailbox"
+	"github.com/insideout-go/insideout/impl/seam"
+	"github.com/insideout-go/insideout/internal/testdeadline"
+	"github.com/insideout-go/insideout/linearize/schedule"
+)
+
+// A send takes trySend's slow path when the mailbox looks full and the head
+// word's copy of the flags is behind the tail word's (a control operation
+// between its change and its copy): it takes a snapshot, which finishes
+// the copy, and claims its slot with a CAS on the tail word as the
+// snapshot saw it. Here a full, paused mailbox of capacity 1 is resumed
+// while two senders and a receiver run, under random and PCT schedules,
+// so that a sender takes the slow path with a receipt making room and the
+// other sender claiming beside it. Every item must come out exactly once:
+// the first, and each that TrySend reported Delivered. The bug it catches:
+// a slow-path claim that stores the tail word instead of comparing and
+// swapping it (the mutation runner's survivor
+// Mailbox.trySend:cas-store:2): two sends claim one slot, and one item
+// reported Delivered is lost, or a Pause made in between is erased. No
+// free-running test reaches the slow path's claim.
+func TestSlowPathClaimKeepsEveryItem(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for seed := range uint64(3000) {
+		var st schedule.Strategy = schedule.Random{}
+		if seed%2 == 1 {
+			st = schedule.PCT{Depth: 3}
+		}
+		if why := slowPathRound(st.Explore(seed, 0).Next(nil)); why != "" {
+			t.Fatalf("schedule %d under %s: %s", seed, st, why)
+		}
+	}
+}
+
+// slowPathRound runs one round under chooser c and says what went wrong,
+// if anything.
+func slowPathRound(c seam.Chooser) string {
+	m := mailbox.New[int](1)
+	items := []int{0, 1, 2}
+	if m.TrySend(&items[0]) != mailbox.Delivered || !m.Pause() {
+		return "setting up: the first send or the pause failed"
+	}
+	var sent [2]mailbox.Result
+	var got []*int
+	res, err := seam.Run(c, func() {
+		var done [4]chan struct{}
+		for i := range done {
+			done[i] = make(chan struct{})
+		}
+		seam.Go(func() { m.Resume(); seam.Close(done[0]) })
+		for i := range 2 {
+			seam.Go(func() { sent[i] = m.TrySend(&items[i+1]); seam.Close(done[i+1]) })
+		}
+		seam.Go(func() {
+			if v, r := m.TryRecv(); r == mailbox.Received {
+				got = append(got, v)
+			}
+			seam.Close(done[3])
+		})
+		for _, d := range done {
+			seam.Await(d)
+		}
+	}, seam.Options{})
+	if err != nil {
+		return err.Error()
+	}
+	if res.Outcome != seam.Finished {
+		return fmt.Sprintf("the round did not finish: %s", res.Failure)
+	}
+	if m.Flags()&mailbox.FlagPaused != 0 {
+		return "paused after Resume returned, with no Pause after it"
+	}
+	for {
+		v, r := m.TryRecv()
+		if r != mailbox.Received {
+			break
+		}
+		got = append(got, v)
+	}
+	want := []*int{&items[0]}
+	for i, r := range sent {
+		if r == mailbox.Delivered {
+			want = append(want, &items[i+1])
+		}
+	}
+	for _, w := range want {
+		if n := count(got, w); n != 1 {
+			return fmt.Sprintf("item %d came out %d times (sends %v, items out %s)", *w, n, sent, show(got))
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d items out, %d in (sends %v, items out %s)", len(got), len(want), sent, show(got))
+	}
+	return ""
+}
+
+func count(s []*int, p *int) int {
+	n := 0
+	for _, q := range s {
+		if q == p {
+			n++
+		}
+	}
+	return n
+}
+
+func show(s []*int) string {
+	var v []int
+	for _, p := range s {
+		v = append(v, *p)
+	}
+	return fmt.Sprint(v)
+}

@@ -139,7 +139,7 @@ func deafSleep(ctx context.Context, c *cont.C, d time.Duration, next cont.Step) 
 // the rest of the sleep when interrupted (badSleepShortened).
 func TestSleepInPlaceSurvivesAHalt(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	const d = 300 * time.Millisecond
+	const d = 600 * time.Millisecond // the halt comes after d/30: a wide margin for the good sleep
 	if err := checkHaltedSleep(eventq.Sleep, d); err != nil {
 		t.Fatal(err)
 	}

@@ -71,10 +71,12 @@ func checkHome(sleep sleeper, n int, d time.Duration) error {
 // sleeper (badSleepHolding), and one that comes back early.
 func TestSleepHome(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	if err := checkHome(eventq.Sleep, 64, 5*time.Millisecond); err != nil {
+	// 50ms: long enough that no sleeper is due before the goroutines are
+	// counted, however slowly the 64 steps run.
+	if err := checkHome(eventq.Sleep, 64, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkHome(badSleepHolding, 64, 5*time.Millisecond); err == nil {
+	if err := checkHome(badSleepHolding, 64, 50*time.Millisecond); err == nil {
 		t.Fatal("the check passed a sleep that holds a goroutine per sleeper")
 	}
 }
@@ -151,14 +153,14 @@ func checkInPlace(sleep sleeper, d time.Duration) error {
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
 	ran = false
-	c = cont.New(func(ctx context.Context, c *cont.C) cont.Step { return sleep(ctx, c, d, next) })
-	start = time.Now()
-	for range 3 { // interrupted again and again before d: still asleep
+	long := 10 * d // the three steps below take far less
+	c = cont.New(func(ctx context.Context, c *cont.C) cont.Step { return sleep(ctx, c, long, next) })
+	for range 3 { // interrupted again and again before its time: still asleep
 		if c.Step(ended) || ran {
 			return errors.New("an interrupted sleep ran next before its time")
 		}
 	}
-	time.Sleep(time.Until(start.Add(d)) + time.Millisecond)
+	time.Sleep(long + time.Millisecond) // the sleep began before this line: its time is up
 	c.Step(ended) // the time left has passed: it returns next, however ended ctx is
 	if c.Step(ended); !ran || !c.Done() {
 		return errors.New("an interrupted sleep whose time has passed does not go on: it sleeps the whole of d again")

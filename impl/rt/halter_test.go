@@ -67,11 +67,11 @@ func TestHalterStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := r.HaltAfter(5 * time.Millisecond)
+	h := r.HaltAfter(200 * time.Millisecond)
 	if h.Stop() || h.Halted() {
 		t.Fatal("a halter stopped at once reports a halt")
 	}
-	time.Sleep(20 * time.Millisecond) // past the timeout it had
+	time.Sleep(250 * time.Millisecond) // past the timeout it had
 	if r.Flags()&rt.FlagHalted != 0 {
 		t.Fatal("a stopped halter halted its runtime")
 	}

@@ -95,8 +95,12 @@ const (
 
 // waitYields is how many times a side that must wait yields the processor
 // and looks again before it parks: the other side's critical section is
-// a copy, which a yield or two usually outlasts.
-const waitYields = 4
+// a copy, which a yield or two usually outlasts. A variable only so that
+// the tests can turn the looks and yields off (export_test.go): under the
+// controlled scheduler a yield lets the other side go first, so a waiter
+// that yields never parks while the other can move, and the parking
+// protocol is reached only with them off.
+var waitYields = 4
 
 // waitLooks is how many times a side that must wait first looks again
 // without yielding, where there is more than one processor (on one, the

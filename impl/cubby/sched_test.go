@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insideout-go/insideout/impl/cubby"
 	"github.com/insideout-go/insideout/impl/cubby/cubbytest"
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/internal/testdeadline"
@@ -256,4 +257,21 @@ func TestBoundedBypass(t *testing.T) {
 		t.Fatalf("the cubby under a mutex was never overtaken in %d schedules: the check cannot tell", seeds)
 	}
 	t.Logf("the cubby under a mutex: overtaken in %d of %d schedules", n, seeds)
+}
+
+// The bug: a lost wake-up in the parking protocol (a wake dropped, asleep
+// said too late, a flag lowered after the wake). With its looks and
+// yields off, every wait of impl/cubby parks at once, and the controlled
+// scheduler interleaves the parking and the waking: the scenario passes
+// under PCT and DFS. (With them on, a waiter under the controlled
+// scheduler yields to the other side, which can always move, and never
+// parks.) The check that a lost wake-up fails, Stuck and the deadlock, is
+// shown failing on cubbytest.WakeLost in TestScheduleCatchesKnownBads.
+func TestScheduledParking(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	defer cubby.SetWaits(0, 0)()
+	sc := controlled(t, "cubby-parking", "pct:3", 300, cubbytest.NewCubby)
+	sc.Test(t)
+	sc = controlled(t, "cubby-parking", "dfs:2", 2, cubbytest.NewCubby)
+	sc.Test(t)
 }

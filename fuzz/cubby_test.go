@@ -74,9 +74,12 @@ func cubStepOn(c spec.Cubby[cubbytest.Pair], ref *model.CubbyRef[cubbytest.Pair]
 		_ = c.Update(func(p *cubbytest.Pair) { *p = pairOf(v) })
 		ref.Update(func(p *cubbytest.Pair) { *p = pairOf(v) })
 	case cubLoad, cubView:
-		got, n := c.Load()
+		var got cubbytest.Pair
+		var n uint64
 		if in.steps[i] == cubView {
 			n, _ = c.View(func(p *cubbytest.Pair) { got = *p })
+		} else {
+			got, n = c.Load()
 		}
 		want, wn := ref.Load()
 		// The bug: a value or a version out of step with the writes.
@@ -149,8 +152,8 @@ func cubReplay(newCubby func() spec.Cubby[cubbytest.Pair], in cubInput, limit ti
 		i := at.Load()
 		if u, ok := c.(interface{ Unblock() }); ok {
 			u.Unblock()
-		}
-		<-done
+			<-done
+		} // else the step's goroutine stays behind, and goleak reports it too
 		return fmt.Errorf("step %d (%s) did not return: it waits for a party that is not there", i, cubStepNames[in.steps[i]])
 	}
 }

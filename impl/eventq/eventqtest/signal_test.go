@@ -14,7 +14,8 @@ import (
 
 // sigRound is a round whose first client registers for SIGUSR1 and for
 // both signals, sends each signal twice and polls, while a second
-// registers for SIGUSR2, cancels it and sends SIGUSR2.
+// registers for SIGUSR2, cancels the registration made last (its own, or
+// one of the first client's) and sends SIGUSR2.
 var sigRound = eventqtest.Round{Clients: [][]eventqtest.Step{
 	{{Kind: eventqtest.SignalStep, Arg: 0}, {Kind: eventqtest.SignalStep, Arg: 2}, {Kind: eventqtest.KillStep, Arg: 0},
 		{Kind: eventqtest.KillStep, Arg: 1}, {Kind: eventqtest.PollStep}, {Kind: eventqtest.KillStep, Arg: 0},

@@ -183,7 +183,9 @@ func (e Events) Check() error {
 // called, wherever c runs, and never loses c:
 //
 //   - where the step's context gives an event queue, c waits on a
-//     one-shot timer of that queue (its runner is free meanwhile);
+//     one-shot timer of that queue (its runner is free meanwhile); handed
+//     back before its time (by Close, among a runtime's leftovers), it
+//     sleeps on for the time left when run again;
 //   - else, where it gives a home mailbox (a pool's worker gives the
 //     mailbox c came from), c waits on a timer that holds no goroutine and
 //     is sent back to that mailbox when due; if the mailbox is closed for

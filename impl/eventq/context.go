@@ -74,6 +74,9 @@ func Await(ctx context.Context, c *cont.C, fd int, events Events, next cont.Step
 //     meanwhile. If the queue refuses the timer (closed, or the kernel's
 //     error), or cannot be had for a reason other than ErrNoQueue, c stays
 //     and next runs at once, with the error in cont.MoveErr of its context.
+//     A sleeper that the queue hands back before its time (its Close
+//     returns it; a runtime that tears down has it among its leftovers)
+//     sleeps on for the time left when it is run again, as below.
 //   - No queue, but a home mailbox (the mailbox c came from, which a
 //     pool's worker puts in its steps' contexts under
 //     impl/internal/homekey's key): c waits on a timer of Go's runtime,
@@ -102,7 +105,11 @@ func sleepUntil(ctx context.Context, c *cont.C, until time.Time, d time.Duration
 	q, err := FromContext(ctx)
 	switch {
 	case err == nil:
-		return c.Away(func(c *cont.C) error { _, err := q.After(d, c); return err }, next)
+		step := next
+		if !q.controlled() { // a controlled queue's clock is virtual: no wall time to check
+			step = onTime(until, next)
+		}
+		return c.Away(func(c *cont.C) error { _, err := q.After(d, c); return err }, step)
 	case !errors.Is(err, ErrNoQueue):
 		return c.Away(func(*cont.C) error { return err }, next)
 	}
@@ -115,6 +122,20 @@ func sleepUntil(ctx context.Context, c *cont.C, until time.Time, d time.Duration
 		}
 	}
 	return next
+}
+
+// onTime returns the step a sleeper in a queue's timer resumes with: next
+// if until has passed, as it has when the timer fired; else (the sleeper
+// was handed back before its time: by the queue's Close, among a
+// runtime's leftovers) a sleep for what is left, wherever it runs now. A
+// sleeper whose timer was refused (cont.MoveErr) runs next at once.
+func onTime(until time.Time, next cont.Step) cont.Step {
+	return func(ctx context.Context, c *cont.C) cont.Step {
+		if left := time.Until(until); left > 0 && cont.MoveErr(ctx) == nil {
+			return sleepUntil(ctx, c, until, left, next)
+		}
+		return next(ctx, c)
+	}
 }
 
 // sleepAway hands c to a timer of Go's runtime (afterFunc) which, d from

@@ -85,11 +85,12 @@ func TestSleepOnAPoolWorker(t *testing.T) {
 	}
 }
 
-// checkHaltedSleep runs a sleeper of d on a runtime without an event
-// queue (SkipPolling) and no home, halts it in the middle of the sleep,
-// and checks that it stops at once, keeping the sleeper, which, run again
-// on another runtime, wakes d after it first slept and not sooner.
-func checkHaltedSleep(sleep sleeper, d time.Duration) error {
+// checkHaltedSleep runs a sleeper of d on a runtime made with opts
+// (SkipPolling: no event queue, and no home), halts it in the middle of
+// the sleep, and checks that it stops at once, keeping the sleeper, which,
+// run again on another such runtime, wakes d after it first slept and not
+// sooner.
+func checkHaltedSleep(sleep sleeper, d time.Duration, opts ...rt.Option) error {
 	var woke time.Time
 	c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
 		return sleep(ctx, c, d, func(context.Context, *cont.C) cont.Step {
@@ -98,7 +99,7 @@ func checkHaltedSleep(sleep sleeper, d time.Duration) error {
 		})
 	})
 	start := time.Now()
-	r, err := rt.Spawn(c, rt.SkipPolling())
+	r, err := rt.Spawn(c, opts...)
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func checkHaltedSleep(sleep sleeper, d time.Duration) error {
 	if left := r.Leftovers(); len(left) != 1 || left[0] != c || !woke.IsZero() {
 		return fmt.Errorf("the halted runtime's leftovers: %v (woke: %v), want the sleeper, still asleep", left, !woke.IsZero())
 	}
-	if r, err = rt.Spawn(c, rt.SkipPolling()); err != nil {
+	if r, err = rt.Spawn(c, opts...); err != nil {
 		return err
 	}
 	if err := r.Join(); err != nil || woke.IsZero() {
@@ -131,21 +132,32 @@ func deafSleep(ctx context.Context, c *cont.C, d time.Duration, next cont.Step) 
 	return next
 }
 
-// On a runtime without an event queue and no home, a sleep is in place;
-// halted in the middle of it, the runtime stops at once and keeps the
-// sleeper, which, run again on another runtime, sleeps only for the time
-// left. The bugs this catches: a sleep in place deaf to its context
-// (deafSleep: the halt waits for the whole sleep), and one that gives up
-// the rest of the sleep when interrupted (badSleepShortened).
-func TestSleepInPlaceSurvivesAHalt(t *testing.T) {
+// A sleep survives its runtime's halt: halted in the middle of the sleep,
+// the runtime stops at once and keeps the sleeper (in place, in hand; in
+// a polling runtime, among the registrations of its queue), which, run
+// again on another runtime, sleeps only for the time left. The bugs this
+// catches: a sleep in place deaf to its context (deafSleep: the halt
+// waits for the whole sleep), one that gives up the rest of the sleep
+// when interrupted (badSleepShortened), and one that wakes at once when
+// its runtime's queue hands it back (queueOnlySleep).
+func TestSleepSurvivesAHalt(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	const d = 600 * time.Millisecond // the halt comes after d/30: a wide margin for the good sleep
-	if err := checkHaltedSleep(eventq.Sleep, d); err != nil {
-		t.Fatal(err)
-	}
-	for name, bad := range map[string]sleeper{"deaf": deafSleep, "shortened": badSleepShortened} {
-		if err := checkHaltedSleep(bad, d); err == nil {
-			t.Fatalf("the check passed the %s sleep", name)
+	for _, c := range []struct {
+		name string
+		opts []rt.Option
+		bads map[string]sleeper
+	}{
+		{"in place", []rt.Option{rt.SkipPolling()}, map[string]sleeper{"deaf": deafSleep, "shortened": badSleepShortened}},
+		{"in a queue", nil, map[string]sleeper{"queue-only": queueOnlySleep}},
+	} {
+		if err := checkHaltedSleep(eventq.Sleep, d, c.opts...); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for name, bad := range c.bads {
+			if err := checkHaltedSleep(bad, d, c.opts...); err == nil {
+				t.Fatalf("%s: the check passed the %s sleep", c.name, name)
+			}
 		}
 	}
 }

@@ -204,3 +204,52 @@ func TestSleepPrefersTheQueue(t *testing.T) {
 		t.Fatalf("Close: %v, %v; want the sleeper back", left, err)
 	}
 }
+
+// checkQueueLeftover sleeps a continuation in a queue's timer, closes the
+// queue before its time, and checks that the sleeper Close hands back
+// sleeps on for the time left when run again: interrupted (its context
+// ended) before its time it stays asleep, and after its time it runs next.
+func checkQueueLeftover(t *testing.T, sleep sleeper) error {
+	q := newQueue(t)
+	const d = 200 * time.Millisecond
+	ran := false
+	c := cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		return sleep(ctx, c, d, func(context.Context, *cont.C) cont.Step { ran = true; return nil })
+	})
+	if !c.Step(eventq.NewContext(context.Background(), q)) {
+		return errors.New("the sleeper stayed with its runner")
+	}
+	left, err := q.Close()
+	if err != nil || len(left) != 1 || left[0] != c {
+		return fmt.Errorf("Close: %v, %v; want the sleeper back", left, err)
+	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 2 {
+		if c.Step(ended); ran {
+			return errors.New("a sleeper handed back by Close ran next before its time")
+		}
+	}
+	time.Sleep(d)
+	for range 2 {
+		c.Step(ended)
+	}
+	if !ran || !c.Done() {
+		return errors.New("a sleeper handed back by Close did not run next after its time")
+	}
+	return nil
+}
+
+// A sleeper that its queue hands back before its time (Close, a runtime's
+// leftovers) sleeps on for the time left. The bug this catches: one that
+// wakes at once when handed back (queueOnlySleep, the sleep before it
+// survived interruption).
+func TestSleepInQueueSurvivesClose(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	if err := checkQueueLeftover(t, eventq.Sleep); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkQueueLeftover(t, queueOnlySleep); err == nil {
+		t.Fatal("the check passed a sleeper that wakes when its queue closes")
+	}
+}

@@ -161,7 +161,7 @@ func checkInPlace(sleep sleeper, d time.Duration) error {
 		}
 	}
 	time.Sleep(long + time.Millisecond) // the sleep began before this line: its time is up
-	c.Step(ended) // the time left has passed: it returns next, however ended ctx is
+	c.Step(ended)                       // the time left has passed: it returns next, however ended ctx is
 	if c.Step(ended); !ran || !c.Done() {
 		return errors.New("an interrupted sleep whose time has passed does not go on: it sleeps the whole of d again")
 	}

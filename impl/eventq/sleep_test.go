@@ -160,8 +160,10 @@ func checkInPlace(sleep sleeper, d time.Duration) error {
 			return errors.New("an interrupted sleep ran next before its time")
 		}
 	}
-	time.Sleep(long + time.Millisecond) // the sleep began before this line: its time is up
-	c.Step(ended)                       // the time left has passed: it returns next, however ended ctx is
+	// The sleep began before this line, so its time is up after it; then
+	// the step returns next, however ended ctx is.
+	time.Sleep(long + time.Millisecond)
+	c.Step(ended)
 	if c.Step(ended); !ran || !c.Done() {
 		return errors.New("an interrupted sleep whose time has passed does not go on: it sleeps the whole of d again")
 	}

@@ -11,7 +11,8 @@ import (
 // an ordinary build does not have (kernel_sched.go has the other build's):
 // empty, and every method below is a constant or does nothing, inlined
 // away, so that the queue's code and cost are those of a queue without
-// it.
+// it. The two functions at the end, Sleep's timer and its wait in place,
+// are the ordinary build's own versions of kernel_sched.go's.
 type kernel struct{}
 
 // controlled reports whether the queue runs under the controlled

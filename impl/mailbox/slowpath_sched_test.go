@@ -101,6 +101,79 @@ func slowPathRound(c seam.Chooser) string {
 	return ""
 }
 
+// The receipt's twin of TestSlowPathClaimKeepsEveryItem: a receipt takes
+// tryRecv's slow path when the head word's copy of the flags says paused
+// and the tail word no longer does (a Resume between its change and its
+// copy), and claims its slot with a CAS on the head word as its snapshot
+// saw it. Here a paused mailbox holding two items is resumed while two
+// receivers run; each item must come out exactly once and no receipt may
+// hang. The bug it catches: a slow-path claim that stores the head word
+// instead of comparing and swapping it (the mutation runner's survivor
+// Mailbox.tryRecv:cas-store:2): two receipts claim one slot, one takes
+// the item and the other waits for ever for a send that never comes
+// (the scheduler reports the deadlock), while the other item is skipped.
+func TestSlowPathReceiptTakesEachItemOnce(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for seed := range uint64(3000) {
+		var st schedule.Strategy = schedule.Random{}
+		if seed%2 == 1 {
+			st = schedule.PCT{Depth: 3}
+		}
+		if why := slowReceiptRound(st.Explore(seed, 0).Next(nil)); why != "" {
+			t.Fatalf("schedule %d under %s: %s", seed, st, why)
+		}
+	}
+}
+
+// slowReceiptRound runs one round of TestSlowPathReceiptTakesEachItemOnce
+// under chooser c and says what went wrong, if anything.
+func slowReceiptRound(c seam.Chooser) string {
+	m := mailbox.New[int](2)
+	items := []int{0, 1}
+	if m.TrySend(&items[0]) != mailbox.Delivered || m.TrySend(&items[1]) != mailbox.Delivered || !m.Pause() {
+		return "setting up: a send or the pause failed"
+	}
+	var got [2]*int
+	res, err := seam.Run(c, func() {
+		var done [3]chan struct{}
+		for i := range done {
+			done[i] = make(chan struct{})
+		}
+		seam.Go(func() { m.Resume(); seam.Close(done[0]) })
+		for i := range 2 {
+			seam.Go(func() { got[i], _ = m.TryRecv(); seam.Close(done[i+1]) })
+		}
+		for _, d := range done {
+			seam.Await(d)
+		}
+	}, seam.Options{})
+	if err != nil {
+		return err.Error()
+	}
+	if res.Outcome != seam.Finished {
+		return fmt.Sprintf("the round did not finish: %s", res.Failure)
+	}
+	out := []*int{}
+	for _, v := range got {
+		if v != nil {
+			out = append(out, v)
+		}
+	}
+	for {
+		v, r := m.TryRecv()
+		if r != mailbox.Received {
+			break
+		}
+		out = append(out, v)
+	}
+	for i := range items {
+		if n := count(out, &items[i]); n != 1 {
+			return fmt.Sprintf("item %d came out %d times (items out %s)", i, n, show(out))
+		}
+	}
+	return ""
+}
+
 func count(s []*int, p *int) int {
 	n := 0
 	for _, q := range s {

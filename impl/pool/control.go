@@ -92,15 +92,19 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 func (p *Pool) Close() error {
 	defer runtime.KeepAlive(p)
 	c := p.c
-	c.mu.Lock()
-	boxes := slices.Clone(c.boxes)
-	c.mu.Unlock()
-	for _, b := range boxes {
+	for _, b := range c.mailboxes() {
 		b.CloseWrite()
 	}
 	err := c.join()
 	p.disarm()
 	return err
+}
+
+// mailboxes returns the mailboxes the pool's workers were spawned over.
+func (c *core) mailboxes() []*Box {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.boxes)
 }
 
 // Leftovers returns the continuations that the pool's runtimes were in the

@@ -182,7 +182,11 @@ func (ix *eqIndex) dueTimers() (ids []spec.EventID, by time.Time) {
 // timer was due end it (time has passed: the timer is lost).
 func (run *eqRun) settle(ix *eqIndex, patience time.Duration, controlled bool) {
 	if !controlled {
-		run.settleSignals(patience)
+		// A signal owed comes through two goroutines (os/signal's and the
+		// registration's watcher) before the queue sees it: on a loaded
+		// machine that may take longer than a due timer, and waiting costs
+		// nothing once nothing is owed.
+		run.settleSignals(max(patience, signalPatience))
 		ix = run.index()
 	}
 	timers, by := ix.dueTimers()

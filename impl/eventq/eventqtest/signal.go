@@ -112,6 +112,10 @@ func (h *SignalHold) Release() {
 	signalsHeld.Unlock()
 }
 
+// signalPatience is the least time the end of a round waits for the
+// signals owed (settleSignals).
+const signalPatience = time.Second
+
 // killPatience bounds how long Kill waits for os/signal to hand its signal
 // on: microseconds on a quiet machine.
 const killPatience = 2 * time.Second

@@ -74,6 +74,7 @@ var bugNames = [bugs]string{"correct", "no-turn", "no-want", "turn-first", "wake
 // their comments).
 func (b Bug) Scenario() bool { return b != Correct && b < Spins }
 
+// String names b, as the self-checks' reports do.
 func (b Bug) String() string {
 	if b < bugs {
 		return bugNames[b]

@@ -74,6 +74,31 @@ func logRecords(logger *slog.Logger, goroutines, n int) {
 	wg.Wait()
 }
 
+// handleRecords has goroutines hand n records in all to h directly, each
+// goroutine one record it made once (a message and three attributes):
+// the handler's own cost, without slog.Logger's (the record, the caller's
+// PC, the time), as slog's own handler benchmarks measure it.
+func handleRecords(h slog.Handler, goroutines, n int) {
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		count := n / goroutines
+		if g < n%goroutines {
+			count++
+		}
+		wg.Go(func() {
+			r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+			r.AddAttrs(slog.Int("g", g), slog.Int("i", 0), slog.String("path", "/api/items"))
+			ctx := context.Background()
+			for range count {
+				if err := h.Handle(ctx, r); err != nil {
+					panic(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // logBurst is how many records each goroutine logs at once in
 // BenchmarkLogCaller; the backlog's mailbox holds every burst of 4.
 const logBurst = 512
@@ -96,38 +121,55 @@ var nopPeer = logPeer{"slog-nop", func(io.Writer, int) (slog.Handler, func() err
 // BenchmarkLogCaller measures what logging costs the caller: ns per
 // record on the calling goroutines (caller-ns/rec), 1 and 4 goroutines on
 // GOMAXPROCS 2, through slog.Logger to a file in a temporary directory.
-// slog-nop, a handler that does nothing, is the front end's floor.
+// slog-nop, a handler that does nothing, is the front end's floor. Under
+// logger/ the records go through slog.Logger, as a program logs; under
+// handle/ each goroutine hands one prepared record to the handler's
+// Handle, which measures the handler alone.
 // The backlog's callers log bursts that its mailbox holds, so that they
 // measure Handle's own cost (a clone and a send) while the writer runs
 // beside them, not the writer's pace; between bursts, untimed, the
 // writer catches up. A synchronous handler formats and writes on the
 // caller: its cost per record is the caller's.
 func BenchmarkLogCaller(b *testing.B) {
-	for _, goroutines := range []int{1, 4} {
-		for _, p := range append(logPeers, nopPeer) {
-			b.Run(strconv.Itoa(goroutines)+"g/"+p.name, func(b *testing.B) {
-				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-				h, finish := p.make(logFile(b), goroutines*logBurst)
-				logger := slog.New(h)
-				stats, _ := h.(interface{ Stats() backlog.Stats })
-				b.ReportAllocs()
-				var caller time.Duration
-				logged := 0
-				for b.Loop() {
-					start := time.Now()
-					logRecords(logger, goroutines, goroutines*logBurst)
-					caller += time.Since(start)
-					logged += goroutines * logBurst
-					for stats != nil && int(stats.Stats().Written) < logged {
-						time.Sleep(50 * time.Microsecond) // the writer catches up, untimed
-					}
-				}
-				b.ReportMetric(float64(caller.Nanoseconds())/float64(logged), "caller-ns/rec")
-				if err := finish(); err != nil {
-					b.Fatal(err)
-				}
-			})
+	fronts := []struct {
+		name string
+		log  func(h slog.Handler, goroutines, n int)
+	}{
+		{"logger", func(h slog.Handler, goroutines, n int) { logRecords(slog.New(h), goroutines, n) }},
+		{"handle", handleRecords},
+	}
+	for _, front := range fronts {
+		for _, goroutines := range []int{1, 4} {
+			for _, p := range append(logPeers, nopPeer) {
+				b.Run(front.name+"/"+strconv.Itoa(goroutines)+"g/"+p.name, func(b *testing.B) {
+					logCaller(b, p, goroutines, front.log)
+				})
+			}
 		}
+	}
+}
+
+// logCaller is one of BenchmarkLogCaller's runs: p's handler, goroutines
+// logging through front.
+func logCaller(b *testing.B, p logPeer, goroutines int, front func(h slog.Handler, goroutines, n int)) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	h, finish := p.make(logFile(b), goroutines*logBurst)
+	stats, _ := h.(interface{ Stats() backlog.Stats })
+	b.ReportAllocs()
+	var caller time.Duration
+	logged := 0
+	for b.Loop() {
+		start := time.Now()
+		front(h, goroutines, goroutines*logBurst)
+		caller += time.Since(start)
+		logged += goroutines * logBurst
+		for stats != nil && int(stats.Stats().Written) < logged {
+			time.Sleep(50 * time.Microsecond) // the writer catches up, untimed
+		}
+	}
+	b.ReportMetric(float64(caller.Nanoseconds())/float64(logged), "caller-ns/rec")
+	if err := finish(); err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -1,38 +1,43 @@
 package rt
 
-import (
-	"fmt"
-)
+import "fmt"
 
 // Link links r and other both ways: the teardown of either halts the
 // other. It fails with ErrSelfLink for r itself, and with
-// ErrTornDown if either has torn down.
+// ErrTornDown if either has torn down; a Link that fails has linked
+// nothing, not even for a moment.
 func (r *Runtime) Link(other *Runtime) error {
 	if other == r {
 		return ErrSelfLink
 	}
-	if err := r.link1(other); err != nil {
-		return err
+	// Both halves at once, under both locks (taken in the order the two
+	// were spawned): a teardown, which reads its links under its own lock
+	// after setting Teardown, sees both halves or neither.
+	a, b := r, other
+	if a.seq > b.seq {
+		a, b = b, a
 	}
-	if err := other.link1(r); err != nil {
-		r.unlink1(other)
-		return err
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, x := range []*Runtime{r, other} {
+		if x.flags.Load()&uint32(FlagTeardown) != 0 {
+			return fmt.Errorf("linking %s: %w", x, ErrTornDown)
+		}
 	}
+	r.link1(other)
+	other.link1(r)
 	return nil
 }
 
-func (r *Runtime) link1(other *Runtime) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.flags.Load()&uint32(FlagTeardown) != 0 {
-		return fmt.Errorf("linking %s: %w", r, ErrTornDown)
-	}
+// link1 records half a link; r.mu is held.
+func (r *Runtime) link1(other *Runtime) {
 	if r.links == nil {
 		r.links = make(map[*Runtime]struct{})
 	}
 	r.links[other] = struct{}{}
 	r.setFlags(FlagLinked, 0)
-	return nil
 }
 
 // Unlink undoes Link; it does nothing if they are not linked.

@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
@@ -60,6 +61,11 @@ const (
 
 // publicFlags masks the flags that Flags reports.
 const publicFlags = 1<<13 - 1
+
+// spawned counts the runtimes spawned, for Runtime.seq. It orders nothing
+// but Link's two locks, so it is not a switch point: a sync/atomic
+// counter, which a schedule's replay numbers in the same order.
+var spawned atomic.Uint64
 
 // Runtime runs one continuation. Its methods are safe for concurrent use.
 type Runtime struct {
@@ -106,6 +112,7 @@ type Runtime struct {
 
 	name string
 	opts options
+	seq  uint64 // the order of its Spawn among all runtimes: Link's lock order
 }
 
 var _ spec.Runtime = (*Runtime)(nil)
@@ -118,7 +125,7 @@ func Spawn(c *cont.C, opts ...Option) (*Runtime, error) {
 	if c == nil {
 		return nil, ErrNilContinuation
 	}
-	r := &Runtime{wake: seam.MakeParker(), done: make(chan struct{}), c: c}
+	r := &Runtime{wake: seam.MakeParker(), done: make(chan struct{}), c: c, seq: spawned.Add(1)}
 	for _, o := range opts {
 		o(&r.opts)
 	}

@@ -1,6 +1,7 @@
 package rt
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -69,6 +70,9 @@ func (r *Runtime) teardown(err error) {
 	for p := range r.links {
 		peers = append(peers, p)
 	}
+	// In the order they were spawned, not the map's: under the controlled
+	// scheduler a schedule must replay step for step.
+	slices.SortFunc(peers, func(a, b *Runtime) int { return cmp.Compare(a.seq, b.seq) })
 	failed := r.err
 	r.mu.Unlock()
 	for _, p := range peers {

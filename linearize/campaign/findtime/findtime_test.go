@@ -46,7 +46,11 @@ type target struct {
 	// library's own documentation says which check does): the target runs
 	// only with FINDTIME_ALL=1.
 	skip string
-	run  runFunc
+	// freeOnly says the bug lives outside the controlled scheduler (the
+	// event queue's signals, which os/signal delivers): only free and
+	// chaos run it.
+	freeOnly bool
+	run      runFunc
 }
 
 // measure makes the runFunc of the scenario mk returns. Its tunings are
@@ -130,7 +134,7 @@ func poolTarget(bug pooltest.Bug) target {
 // clients of 8 steps (DFS: 2 of 3, as the campaign explores), a free round
 // longer than 1s a hang, as measure's are.
 func eventqTarget(bug eventqtest.Bug) target {
-	return target{lib: "eventq", bug: bug.String(),
+	return target{lib: "eventq", bug: bug.String(), freeOnly: bug.FreeOnly(),
 		run: func(ctx context.Context, st schedule.Strategy, seed uint64, limit time.Duration, dir string) (linearize.Summary, error) {
 			defer eventqtest.CloseLeaked() // the fds a fd-leak queue leaked
 			c := eventqtest.Check{Name: "eventq-" + bug.String(), New: func() eventqtest.Queue { return eventqtest.BadQueue(bug) },
@@ -354,6 +358,9 @@ func find(b *testing.B, t target, s string, lim time.Duration) {
 	default:
 		if chaos.Enabled {
 			b.Skip("the controlled strategies run in the -tags sched build, without chaos")
+		}
+		if t.freeOnly {
+			b.Skip("the bug lives outside the controlled scheduler: free and chaos only")
 		}
 		var err error
 		if st, err = schedule.Parse(strings.Split(s, ",")[0]); err != nil {

@@ -216,7 +216,7 @@ func TestBacklogStorm(t *testing.T) {
 }
 
 // The storm's checks must be able to fail: each known-bad backlog below
-// fails it, with the problem its Bug's comment names.
+// fails it (within five storms), with the problem its Bug's comment names.
 func TestBacklogStormCatchesKnownBads(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
@@ -231,8 +231,16 @@ func TestBacklogStormCatchesKnownBads(t *testing.T) {
 		{backlogtest.ReversesBatch, "block", "accepted record lost, or one doubled, reordered"},
 	} {
 		t.Run(c.bug.String(), func(t *testing.T) {
-			problems := blStorm(backlogtest.Simple(c.bug), blStormConfigs[c.config], blProducers, blRecords, seed)
-			got := strings.Join(problems, "\n")
+			// A bug that needs records queued at the early Close can miss
+			// a storm whose writer had caught up just then: up to five
+			// storms, each with a seed of its own.
+			var got string
+			for try := range uint64(5) {
+				got = strings.Join(blStorm(backlogtest.Simple(c.bug), blStormConfigs[c.config], blProducers, blRecords, seed+try), "\n")
+				if strings.Contains(got, c.want) {
+					break
+				}
+			}
 			if !strings.Contains(got, c.want) {
 				t.Fatalf("the storm on a %v backlog found %q; want %q", c.bug, got, c.want)
 			}

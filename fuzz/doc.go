@@ -23,7 +23,14 @@
 //   - FuzzContinuations (continuation_test.go): rounds of programs that
 //     move continuations between pools, against model.ContTrace.
 //   - FuzzEventQueue (eventq_test.go): impl/eventq on real pipes and
-//     sockets against model.EventQRef and model.EventQ, fds counted.
+//     sockets against model.EventQRef and model.EventQ, fds counted, with
+//     SIGUSR1 and SIGUSR2 sent to the process.
+//   - FuzzSemaphore (semaphore_test.go): impl/semaphore against
+//     model.SemaphoreRef and model.Semaphore.
+//   - FuzzPool (pool_test.go): a pool's members and work against
+//     model.PoolRef, model.RuntimeRef and model.PoolLedger.
+//   - FuzzCubby (cubby_test.go): a writer's and a reader's steps on
+//     impl/cubby against model.CubbyRef and model.Cubby.
 //
 // selfcheck_test.go, and tests beside the targets, hand the checks
 // deliberately broken primitives and require each break to be caught.
@@ -36,8 +43,8 @@
 //	go test -race ./fuzz/          # the corpora under the race detector
 //	go test -run '^$' -fuzz FuzzQueue -fuzztime 30s ./fuzz/
 //
-// and likewise -fuzz FuzzMailbox, FuzzRuntime, FuzzContinuations or
-// FuzzEventQueue: go test fuzzes one target at a time. With -tags chaos,
+// and likewise -fuzz FuzzMailbox, FuzzRuntime, FuzzContinuations,
+// FuzzEventQueue, FuzzSemaphore, FuzzPool or FuzzCubby: go test fuzzes one target at a time. With -tags chaos,
 // each target derives the seed of impl/chaos from its input, so that an
 // input replays its perturbation too.
 //

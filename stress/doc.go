@@ -15,12 +15,18 @@
 //     trees of linked runtimes torn down by a panic or a Halt, and
 //     runtimes on OS threads.
 //   - pool_*_test.go: impl/pool: storms on a pool's workers, ending in a
-//     conservation check of every item sent.
+//     conservation check of every item sent; and TestForgottenPools: 300
+//     pools made and forgotten mid-work, every runtime must end and every
+//     job be completed once or back in a mailbox (control: HidesInFlight).
 //   - eventq_*_test.go: impl/eventq on real fds: histories, storms of
 //     registrations, cancels and closes, and runtimes living on their
 //     event queues.
 //   - continuation_test.go: random programs moving continuations between
-//     pools.
+//     pools, and, under -tags chaos, that impl/cont's and impl/seq's seam
+//     points let another goroutine in (TestChaosPerturbs*).
+//   - cubby_test.go: impl/cubby: a writer of counted writes beside a reader
+//     whose every read is checked (whole, its version's value, never going
+//     back, the last one seen), on every processor and on one.
 //   - semaphore_test.go: impl/semaphore: a storm of acquires (some cut
 //     short by their contexts), tries and releases, counting the holders
 //     at every moment and every permit at the end.

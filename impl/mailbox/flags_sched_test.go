@@ -28,6 +28,16 @@ func TestFlagsSeesInterruptTakenAtomically(t *testing.T) {
 	replayFound(t, "the lock-free Flags", &knownbad.MailboxFlagsWithoutLock, 0, "10268")
 }
 
+// Flags with an interrupt pending takes its snapshot of the state under
+// the lock as well, not only its read of the interrupt. With the snapshot
+// taken after letting the lock go (knownbad.MailboxFlagsSnapshotUnlocked,
+// the mutation runner's survivor core.flags:read-unlocked:2), PCT finds
+// round 24143 of seed 4: a Recv takes the interrupt and a CloseWrite
+// lands between the two reads, and Flags shows both.
+func TestFlagsSnapshotsUnderTheLock(t *testing.T) {
+	replayFound(t, "the snapshot after the lock", &knownbad.MailboxFlagsSnapshotUnlocked, 1, "24143")
+}
+
 // A control operation changes the tail word's flags and copies them to
 // the head word under the flag lock. Without it
 // (knownbad.MailboxStaleFlagCopy) PCT finds, in round 29580 of seed 4,

@@ -322,6 +322,10 @@ func (c *core) flags() Flags {
 		if p != 0 && !knownbad.MailboxFlagsWithoutLock.Load() {
 			c.mu.Lock()
 			p = c.wait.Load() & pending
+			if knownbad.MailboxFlagsSnapshotUnlocked.Load() {
+				c.mu.Unlock()
+				return flagsOf(c.snapshot(), p != 0)
+			}
 			s := c.snapshot()
 			c.mu.Unlock()
 			return flagsOf(s, p != 0)

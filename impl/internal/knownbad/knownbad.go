@@ -29,6 +29,13 @@ var (
 	// pending after a Recv took it.
 	MailboxFlagsWithoutLock atomic.Bool
 
+	// MailboxFlagsSnapshotUnlocked makes a mailbox's Flags, with an
+	// interrupt pending, read the pending bit under the lock but take its
+	// snapshot of the state after letting the lock go: a Recv can take the
+	// interrupt and a CloseWrite land between the two, and Flags shows
+	// both (the mutation runner's survivor core.flags:read-unlocked:2).
+	MailboxFlagsSnapshotUnlocked atomic.Bool
+
 	// MailboxStaleFlagCopy lets a mailbox's control operations and
 	// snapshots copy the tail word's flags to the head word without the
 	// flag lock, as before the controlled scheduler found a Resume's stale

@@ -309,6 +309,15 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// The bug: a later bad option's error replacing the first's, so that the
+// error names an option other than the first one wrong.
+func TestFirstBadOptionIsReported(t *testing.T) {
+	_, err := backlog.New(io.Discard, backlog.Capacity(0), backlog.Level(nil), backlog.Format(nil))
+	if !errors.Is(err, backlog.ErrBadOption) || !strings.Contains(err.Error(), "Capacity(0)") {
+		t.Fatalf("New with three bad options: %v, want the first's error, Capacity(0)", err)
+	}
+}
+
 // The bug: Enabled that ignores the level, or does not follow a LevelVar.
 func TestEnabledFollowsLevel(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,31 +15,39 @@ import (
 )
 
 // The bug: Stats or Err reading a count or the write error with a plain
-// load while the writer and the callers store them (a data race, which
-// the race detector reports, and a torn or stale count without it). A
-// reader polls both while two producers log, long enough for the polls
-// to overlap every count's change, into a writer that fails part way,
-// blocking (records written, failed and refused) and dropping (dropped
-// too).
+// load while the writer and the callers store them, or the writer storing
+// one with a plain write (a data race, which the race detector reports,
+// and a torn or stale count without it). Watchers poll both while two
+// producers log, long enough for the polls to overlap every count's
+// change, into a writer that fails part way: blocking (records written,
+// failed and refused), dropping (dropped too), and, twenty times, with a
+// mailbox that holds hundreds of records when the writer fails, each
+// then counted Failed while the watchers look.
 func TestStatsAndErrBesideWriting(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	for _, drop := range []bool{false, true} {
-		statsBesideWriting(t, drop)
+	statsBesideWriting(t, statsRun{capacity: 2, limit: 100 << 10, each: 3000})
+	statsBesideWriting(t, statsRun{capacity: 16, limit: 1 << 10, each: 3000, drop: true})
+	for range 20 {
+		statsBesideWriting(t, statsRun{capacity: 256, limit: 1 << 10, each: 300})
 	}
 }
 
-func statsBesideWriting(t *testing.T, drop bool) {
-	const producers, each = 2, 3000
-	f := &full{limit: 100 << 10}
+// statsRun is one run of TestStatsAndErrBesideWriting.
+type statsRun struct {
+	capacity, limit, each int
+	drop                  bool
+}
+
+func statsBesideWriting(t *testing.T, run statsRun) {
+	const producers = 2
+	each, drop := run.each, run.drop
+	f := &full{limit: run.limit}
 	// Every tenth record's formatting fails: Failed also grows while the
 	// writer writes.
 	format := backlog.Format(func(w io.Writer) slog.Handler { return failing{slog.NewTextHandler(w, nil)} })
-	opts := []backlog.Option{backlog.Capacity(2), format}
+	opts := []backlog.Option{backlog.Capacity(run.capacity), format}
 	if drop {
-		// Dropping callers outrun the writer: a smaller limit lets it
-		// fail among the drops.
-		f.limit = 1 << 10
-		opts = []backlog.Option{backlog.Capacity(16), backlog.DropWhenFull(), format}
+		opts = append(opts, backlog.DropWhenFull())
 	}
 	h := mustNew(t, f, opts...)
 	var stop atomic.Bool
@@ -48,10 +57,11 @@ func statsBesideWriting(t *testing.T, drop bool) {
 	// hiding a plain read from the race detector.
 	wg.Go(func() {
 		for !stop.Load() {
-			if st := h.Stats(); st.Written+st.Failed+st.Dropped+st.Refused > producers*each {
+			if st := h.Stats(); st.Written+st.Failed+st.Dropped+st.Refused > uint64(producers*each) {
 				t.Errorf("Stats %+v: more counted than logged", st)
 				return
 			}
+			runtime.Gosched() // a watcher that never yields starves the blocked producers and the writer
 		}
 	})
 	wg.Go(func() {
@@ -60,6 +70,7 @@ func statsBesideWriting(t *testing.T, drop bool) {
 				t.Errorf("Err = %v", err)
 				return
 			}
+			runtime.Gosched()
 		}
 	})
 	var work sync.WaitGroup
@@ -84,8 +95,10 @@ func statsBesideWriting(t *testing.T, drop bool) {
 	// from the failure (a record that failed to format is Failed without
 	// one).
 	failed := err != nil
-	if (!drop && !failed) || (!failed && st.Refused > 0) || st.Written+st.Failed+st.Dropped+st.Refused != producers*each {
+	if (!drop && !failed) || (!failed && st.Refused > 0) || st.Written+st.Failed+st.Dropped+st.Refused != uint64(producers*each) {
 		t.Fatalf("drop %v: Close %v, Stats %+v: want a write error and %d records counted", drop, err, st, producers*each)
 	}
-	t.Logf("drop %v: %+v", drop, st)
+	if run.capacity == 2 || drop {
+		t.Logf("%+v: %+v", run, st)
+	}
 }

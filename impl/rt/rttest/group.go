@@ -146,12 +146,16 @@ func GroupScenario(name string, newGroup func() Group) linearize.Scenario[Group,
 		}
 	}
 	return linearize.Scenario[Group, model.RuntimeInput, model.RuntimeOutput]{
-		Name:         name,
-		Model:        linearize.Porcupine[model.RuntimeInput, model.RuntimeOutput](model.Runtime()),
-		New:          newGroup,
-		Ops:          GroupOps(),
-		Clients:      3,
-		OpsPerClient: 6,
+		Name:    name,
+		Model:   linearize.Porcupine[model.RuntimeInput, model.RuntimeOutput](model.Runtime()),
+		New:     newGroup,
+		Ops:     GroupOps(),
+		Clients: 3,
+		// Five operations each, not six: with three runtimes the model's
+		// states are many, and porcupine took more than its 10s on one
+		// history of 6 in some hundreds under the race detector on a
+		// loaded machine (an Unknown verdict, which is not a pass).
+		OpsPerClient: 5,
 		// Release halts every runtime, which frees every Join.
 		Release: func(g Group, c linearize.Caller[model.RuntimeInput, model.RuntimeOutput]) { each(g, c, model.RtHalt) },
 		Stuck: func(g Group, inProgress []model.RuntimeInput) string {

@@ -31,6 +31,9 @@
 //     model.PoolRef, model.RuntimeRef and model.PoolLedger.
 //   - FuzzCubby (cubby_test.go): a writer's and a reader's steps on
 //     impl/cubby against model.CubbyRef and model.Cubby.
+//   - FuzzBacklog (backlog_test.go): impl/backlog against model.BacklogRef
+//     and a synchronous slog.TextHandler (byte for byte), then
+//     model.Backlog.
 //
 // selfcheck_test.go, and tests beside the targets, hand the checks
 // deliberately broken primitives and require each break to be caught.
@@ -44,7 +47,7 @@
 //	go test -run '^$' -fuzz FuzzQueue -fuzztime 30s ./fuzz/
 //
 // and likewise -fuzz FuzzMailbox, FuzzRuntime, FuzzContinuations,
-// FuzzEventQueue, FuzzSemaphore, FuzzPool or FuzzCubby: go test fuzzes one target at a time. With -tags chaos,
+// FuzzEventQueue, FuzzSemaphore, FuzzPool, FuzzCubby or FuzzBacklog: go test fuzzes one target at a time. With -tags chaos,
 // each target derives the seed of impl/chaos from its input, so that an
 // input replays its perturbation too.
 //

@@ -24,6 +24,9 @@
 //   - continuation_test.go: random programs moving continuations between
 //     pools, and, under -tags chaos, that impl/cont's and impl/seq's seam
 //     points let another goroutine in (TestChaosPerturbs*).
+//   - backlog_test.go: impl/backlog: 6 producers into a mailbox of 8,
+//     blocking, dropping, a writer that fails part way and a Close while
+//     they run; every record counted, each producer's in its order.
 //   - cubby_test.go: impl/cubby: a writer of counted writes beside a reader
 //     whose every read is checked (whole, its version's value, never going
 //     back, the last one seen), on every processor and on one.

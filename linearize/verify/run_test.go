@@ -312,7 +312,7 @@ func TestList(t *testing.T) {
 			t.Errorf("list lacks %s and its doc", c.Name)
 		}
 	}
-	for _, name := range []string{"queue", "mailbox", "runtime", "pool", "continuation", "eventq", "semaphore", "cubby"} {
+	for _, name := range []string{"queue", "mailbox", "runtime", "pool", "continuation", "eventq", "semaphore", "cubby", "backlog"} {
 		if !strings.Contains(out, name) {
 			t.Errorf("list lacks %s", name)
 		}

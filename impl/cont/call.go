@@ -102,20 +102,24 @@ func NewCall[T any](body func(result func(T)) *C) *Call[T] {
 // call with that error.
 func (cl *Call[T]) Wait(ctx context.Context, send func(ctx context.Context, child *C) error) (v T, err error, ok bool) {
 	if !cl.sent {
-		if err := send(ctx, cl.child); err != nil {
+		// Hand the child on for good, before the send: the remote part's
+		// result function points to cl, so were cl to keep the child, a
+		// sequential child parked for ever would reach itself from its own
+		// stack, and never be found unreachable and stopped (see
+		// impl/seq). Before the send, because a send can be the last
+		// thing a runner does (a controlled run that ends there).
+		child := cl.child
+		if !knownbad.CallKeepsChild.Load() {
+			cl.child = nil
+		}
+		if err := send(ctx, child); err != nil {
+			cl.child = child // not sent: keep it for the next try
 			if ctx.Err() != nil || errors.Is(err, mailbox.ErrInterrupted) {
 				return v, nil, false // cut short: send again next time
 			}
 			return v, err, true
 		}
 		cl.sent = true
-		// Hand the child on for good: the remote part's result function
-		// points to cl, so were cl to keep the child, a sequential child
-		// parked for ever would reach itself from its own stack, and
-		// never be found unreachable and stopped (see impl/seq).
-		if !knownbad.CallKeepsChild.Load() {
-			cl.child = nil
-		}
 		// Sent: the child may run, and finish, before the caller waits.
 		seam.Point()
 	}

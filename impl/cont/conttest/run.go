@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,10 @@ type Options struct {
 
 	controlled bool           // the round is a controlled run's main function (RunRoundScheduled)
 	made       func(*contRun) // told the round's state as soon as it exists
+	// madePools is told the round's pools once they exist. They are kept
+	// apart from the round's state, which a sequential body parked in a
+	// round that a controlled run ended holds on its coroutine's stack.
+	madePools func([]*pool.Pool)
 }
 
 // Result is what one run of a round found.
@@ -116,23 +121,25 @@ func RunRound(r Round, o Options) Result {
 	return res
 }
 
-// collectParked stops the coroutines of sequential continuations left
-// parked (lost, or abandoned by a failed round): seq stops each once its
-// continuation is unreachable, which it is now that the round's pools
-// are.
 // letGo drains the mailboxes of a round that a controlled run ended
 // before its teardown (the run's goroutines ended with runtime.Goexit):
 // a sequential body parked in one of the programs holds the round, and so
 // its mailboxes, and the continuations in them would keep the body's
 // coroutine from ever being collected and stopped (impl/seq.New's
-// cleanup). It reports whether the drains returned within a second; a
-// lock that an ended goroutine kept would hold them up.
-func (run *contRun) letGo() bool {
+// cleanup). It clears the round's pools too: their runtimes' goroutines
+// ended without their teardown, so they never reach Dead, and a
+// forgotten pool's cleanup would wait for ever to join them. It reports
+// whether the drains returned within a second; a lock that an ended
+// goroutine kept would hold them up.
+func (run *contRun) letGo(pools []*pool.Pool) bool {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for _, b := range run.boxes {
 			b.Drain()
+		}
+		for _, p := range pools {
+			p.Clear()
 		}
 	}()
 	select {
@@ -143,6 +150,10 @@ func (run *contRun) letGo() bool {
 	}
 }
 
+// collectParked stops the coroutines of sequential continuations left
+// parked (lost, or abandoned by a failed round): seq stops each once its
+// continuation is unreachable, which it is now that the round's pools
+// are.
 func collectParked() {
 	runtime.GC()
 	runtime.GC()
@@ -163,7 +174,10 @@ func RunRoundScheduled(r Round, o Options, ch seam.Chooser) (Result, seam.Result
 		res      Result
 		panicked string
 	)
-	var made *contRun
+	var (
+		made      *contRun
+		madePools []*pool.Pool
+	)
 	sr, err := seam.Run(ch, func() {
 		defer func() {
 			if v := recover(); v != nil {
@@ -172,6 +186,7 @@ func RunRoundScheduled(r Round, o Options, ch seam.Chooser) (Result, seam.Result
 		}()
 		o.controlled = true
 		o.made = func(run *contRun) { made = run }
+		o.madePools = func(ps []*pool.Pool) { madePools = ps }
 		res = runContRound(r, o)
 	}, seam.Options{Trace: true})
 	if err != nil {
@@ -182,7 +197,7 @@ func RunRoundScheduled(r Round, o Options, ch seam.Chooser) (Result, seam.Result
 		// The round did not run to its end, so its own checks say
 		// nothing: the scheduler's verdict is the round's.
 		res = Result{Lost: true, Problems: []string{"the controlled run ended the round: " + sr.Failure}}
-		if made != nil && !made.letGo() {
+		if made != nil && !made.letGo(madePools) {
 			res.Problems = append(res.Problems, "the mailboxes of the ended round could not be drained within a second")
 		}
 	case panicked != "":
@@ -224,6 +239,9 @@ func runContRound(r Round, o Options) Result {
 		for w := range p.Items() {
 			run.where[weak.Make(w)] = model.Where(i)
 		}
+	}
+	if o.madePools != nil {
+		o.madePools(slices.Clone(pools))
 	}
 	run.left.Store(int64(len(r.Programs)))
 	if len(r.Programs) == 0 {

@@ -2,7 +2,6 @@ package linearize_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/insideout-go/insideout/internal/rapidcheck"
 
 	"github.com/anishathalye/porcupine"
 	"github.com/insideout-go/insideout/impl/mailbox/mailboxtest"
@@ -260,25 +261,25 @@ func TestGenerationIsDeterministic(t *testing.T) {
 // two- or three-client one, such as push ‖ push then pop.)
 func TestRapidShrinksToMinimalScenario(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	defer setFlag(t, "rapid.nofailfile", "true")()
-	defer setFlag(t, "rapid.checks", "200")()
+	defer rapidcheck.SetFlag(t, "rapid.nofailfile", "true")()
+	defer rapidcheck.SetFlag(t, "rapid.checks", "200")()
 	sc := queuetest.Scenario("lifo", func() spec.Queue[int] { return queuetest.BadQueue[int](queuetest.LIFO, 0) })
 	sc.ReportDir = t.TempDir()
 	// A failure rapid finds may still not fail again on replay, when
 	// rapid reports it unshrunk: the check gets a few attempts, and one of
 	// them must shrink to the minimum.
 	for attempt := range 5 {
-		fake := &recordingTB{name: t.Name()}
+		fake := rapidcheck.NewRecorder(t.Name())
 		rapid.Check(fake, func(rt *rapid.T) {
 			s := sc
 			s.Clients = rapid.IntRange(1, 3).Draw(rt, "clients")
 			s.OpsPerClient = rapid.IntRange(1, 8).Draw(rt, "ops")
 			s.Rapid(rt)
 		})
-		if !fake.failed {
+		if !fake.Failed() {
 			t.Fatal("rapid found no failure in a stack posing as a queue")
 		}
-		report := fake.fatal + strings.Join(fake.logs, "\n")
+		report := fake.Message() + strings.Join(fake.Logs(), "\n")
 		if strings.Contains(report, "flaky test") {
 			// The concurrent failure rapid found did not come back when
 			// rapid replayed it: this attempt says nothing of shrinking.
@@ -309,45 +310,6 @@ func programOps(report string) int {
 	}
 	return n
 }
-
-// setFlag sets a test flag and returns the function that restores it.
-func setFlag(t *testing.T, name, value string) func() {
-	f := flag.Lookup(name)
-	if f == nil {
-		t.Fatalf("no flag %s", name)
-	}
-	old := f.Value.String()
-	if err := flag.Set(name, value); err != nil {
-		t.Fatal(err)
-	}
-	return func() { _ = flag.Set(name, old) }
-}
-
-// recordingTB is a rapid.TB that records a failure instead of failing the
-// test, so that a test can require rapid to fail.
-type recordingTB struct {
-	name   string
-	failed bool
-	logs   []string // what Logf logged
-	fatal  string   // what Fatal said
-}
-
-func (r *recordingTB) Helper()                 {}
-func (r *recordingTB) Name() string            { return r.name }
-func (r *recordingTB) Logf(f string, a ...any) { r.logs = append(r.logs, fmt.Sprintf(f, a...)) }
-func (r *recordingTB) Log(a ...any)            { r.logs = append(r.logs, fmt.Sprint(a...)) }
-func (r *recordingTB) Skipf(string, ...any)    {}
-func (r *recordingTB) Skip(...any)             {}
-func (r *recordingTB) SkipNow()                {}
-func (r *recordingTB) Errorf(f string, a ...any) {
-	r.failed, r.fatal = true, r.fatal+fmt.Sprintf(f, a...)
-}
-func (r *recordingTB) Error(...any)              { r.failed = true }
-func (r *recordingTB) Fatalf(f string, a ...any) { r.failed, r.fatal = true, fmt.Sprintf(f, a...) }
-func (r *recordingTB) Fatal(a ...any)            { r.failed, r.fatal = true, fmt.Sprint(a...) }
-func (r *recordingTB) FailNow()                  { r.failed = true }
-func (r *recordingTB) Fail()                     { r.failed = true }
-func (r *recordingTB) Failed() bool              { return r.failed }
 
 // The summary's Elapsed is the run's wall time; a report of 0 would hide
 // how long campaigns take.

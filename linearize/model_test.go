@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insideout-go/insideout/internal/rapidcheck"
+
 	"github.com/anishathalye/porcupine"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/internal/testdeadline"
@@ -189,23 +191,23 @@ func TestRunBudget(t *testing.T) {
 // test. It would catch the seed logged only after Run returns.
 func TestTestLogsTheSeedFirst(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	fake := &recordingTB{name: "TestStack"}
+	fake := rapidcheck.NewRecorder("TestStack")
 	var logsBefore int
 	sc := queuetest.Scenario("lifo", func() spec.Queue[int] {
 		if logsBefore == 0 {
-			logsBefore = len(fake.logs)
+			logsBefore = len(fake.Logs())
 		}
 		return queuetest.BadQueue[int](queuetest.LIFO, 0)
 	})
 	sc.Seed, sc.ReportDir = 0x2a, t.TempDir()
 	func() {
-		defer func() { recover() }() // recordingTB's Fatal panics to stop the test
+		defer func() { recover() }() // a Recorder's Fatal does not stop the test: what follows it may panic to stop the test
 		sc.Test(fake)
 	}()
-	if logsBefore == 0 || !strings.Contains(fake.logs[0], "seed 0x2a") {
-		t.Fatalf("logs before the first round: %d; first log %q", logsBefore, fake.logs)
+	if logsBefore == 0 || !strings.Contains(fake.Logs()[0], "seed 0x2a") {
+		t.Fatalf("logs before the first round: %d; first log %q", logsBefore, fake.Logs())
 	}
-	if !fake.failed || !strings.Contains(fake.fatal, "INSIDEOUT_SEED=0x2a INSIDEOUT_ROUND=") || !strings.Contains(fake.fatal, "go test -run '^TestStack$'") {
-		t.Fatalf("failed %v; the failure's replay line: %s", fake.failed, fake.fatal)
+	if !fake.Failed() || !strings.Contains(fake.Message(), "INSIDEOUT_SEED=0x2a INSIDEOUT_ROUND=") || !strings.Contains(fake.Message(), "go test -run '^TestStack$'") {
+		t.Fatalf("failed %v; the failure's replay line: %s", fake.Failed(), fake.Message())
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insideout-go/insideout/internal/rapidcheck"
+
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/linearize"
 	"github.com/insideout-go/insideout/linearize/schedule"
@@ -138,21 +140,21 @@ func TestStaleTokenSaysWhere(t *testing.T) {
 // pops), and the report show the schedule.
 func TestRapidShrinksProgramAndSchedule(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	defer setFlag(t, "rapid.nofailfile", "true")()
-	defer setFlag(t, "rapid.checks", "300")()
+	defer rapidcheck.SetFlag(t, "rapid.nofailfile", "true")()
+	defer rapidcheck.SetFlag(t, "rapid.checks", "300")()
 	st, _ := schedule.Parse("random")
 	sc := stackScenario("racy-stack", func() Stack { return &racySeamStack{} })
 	sc.Schedule, sc.ReportDir = st, t.TempDir()
-	fake := &recordingTB{name: t.Name()}
+	fake := rapidcheck.NewRecorder(t.Name())
 	rapid.Check(fake, func(rt *rapid.T) {
 		s := sc
 		s.Clients = rapid.IntRange(1, 3).Draw(rt, "clients")
 		s.OpsPerClient = rapid.IntRange(1, 6).Draw(rt, "ops")
 		s.Rapid(rt)
 	})
-	report := fake.fatal + strings.Join(fake.logs, "\n")
+	report := fake.Message() + strings.Join(fake.Logs(), "\n")
 	switch {
-	case !fake.failed:
+	case !fake.Failed():
 		t.Fatal("rapid found no failure in the racy stack")
 	case strings.Contains(report, "flaky"):
 		t.Fatalf("rapid could not replay its failure:\n%s", report)

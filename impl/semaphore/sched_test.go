@@ -5,11 +5,12 @@ package semaphore_test
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/insideout-go/insideout/internal/rapidcheck"
 
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/impl/semaphore/semaphoretest"
@@ -188,50 +189,14 @@ func TestTryAcquireIsLockFree(t *testing.T) {
 	t.Logf("the semaphore under a mutex: %s", why)
 }
 
-// recordingTB is a rapid.TB that records a failure instead of failing the
-// test, so that a test can require rapid to fail a known-bad.
-type recordingTB struct {
-	name   string
-	failed bool
-	fatal  string
-}
-
-func (r *recordingTB) Helper()                   {}
-func (r *recordingTB) Name() string              { return r.name }
-func (r *recordingTB) Logf(string, ...any)       {}
-func (r *recordingTB) Log(...any)                {}
-func (r *recordingTB) Skipf(string, ...any)      {}
-func (r *recordingTB) Skip(...any)               {}
-func (r *recordingTB) SkipNow()                  {}
-func (r *recordingTB) Errorf(f string, a ...any) { r.failed, r.fatal = true, fmt.Sprintf(f, a...) }
-func (r *recordingTB) Error(a ...any)            { r.failed, r.fatal = true, fmt.Sprint(a...) }
-func (r *recordingTB) Fatalf(f string, a ...any) { r.failed, r.fatal = true, fmt.Sprintf(f, a...) }
-func (r *recordingTB) Fatal(a ...any)            { r.failed, r.fatal = true, fmt.Sprint(a...) }
-func (r *recordingTB) FailNow()                  { r.failed = true }
-func (r *recordingTB) Fail()                     { r.failed = true }
-func (r *recordingTB) Failed() bool              { return r.failed }
-
-// setFlag sets the flag name to value until the returned function runs.
-func setFlag(t *testing.T, name, value string) func() {
-	f := flag.Lookup(name)
-	if f == nil {
-		t.Fatalf("no flag %s", name)
-	}
-	old := f.Value.String()
-	if err := flag.Set(name, value); err != nil {
-		t.Fatal(err)
-	}
-	return func() { _ = flag.Set(name, old) }
-}
-
 // Rapid draws the program and the schedule (sc.Rapid with a Schedule) and
 // shrinks both. The bug: the lost wake-up (semaphoretest.LostWakeup),
 // which rapid must find and shrink, while impl/semaphore passes the same
 // 40 drawn programs and schedules.
 func TestRapid(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	defer setFlag(t, "rapid.nofailfile", "true")()
-	defer setFlag(t, "rapid.checks", "40")()
+	defer rapidcheck.SetFlag(t, "rapid.nofailfile", "true")()
+	defer rapidcheck.SetFlag(t, "rapid.checks", "40")()
 	sc := controlled(t, "semaphore", "pct:3", 1, 1, semaphoretest.NewSemaphore)
 	sc.Clients, sc.OpsPerClient = 3, 4
 	rapid.Check(t, sc.Rapid)
@@ -242,13 +207,13 @@ func TestRapid(t *testing.T) {
 	// A seed of its own and room to search: with a random seed, 40 checks
 	// missed the lost wake-up about once in tens of runs (CI failed once).
 	// Checks stop at the first failure, so the room costs nothing then.
-	defer setFlag(t, "rapid.seed", "1")()
-	defer setFlag(t, "rapid.checks", "400")()
-	fake := &recordingTB{name: t.Name()}
+	defer rapidcheck.SetFlag(t, "rapid.seed", "1")()
+	defer rapidcheck.SetFlag(t, "rapid.checks", "400")()
+	fake := rapidcheck.NewRecorder(t.Name())
 	rapid.Check(fake, bad.Rapid)
-	if !fake.failed || !strings.Contains(fake.fatal, "permits free") {
-		t.Fatalf("rapid passed the lost wake-up, or failed it otherwise: %q", fake.fatal)
+	if !fake.Failed() || !strings.Contains(fake.Message(), "permits free") {
+		t.Fatalf("rapid passed the lost wake-up, or failed it otherwise: %q", fake.Message())
 	}
-	line, _, _ := strings.Cut(fake.fatal, "\n")
+	line, _, _ := strings.Cut(fake.Message(), "\n")
 	t.Logf("rapid on the lost wake-up: %s", line)
 }

@@ -2,10 +2,10 @@ package rttest_test
 
 import (
 	"errors"
-	"flag"
-	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/insideout-go/insideout/internal/rapidcheck"
 
 	"github.com/insideout-go/insideout/impl/rt/rttest"
 	"github.com/insideout-go/insideout/internal/testdeadline"
@@ -58,27 +58,27 @@ func TestGroupKnownBadsCaught(t *testing.T) {
 // those of TestGroupKnownBadsCaught, where rapid draws the programs.
 func TestGroupRapid(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	defer setFlag(t, "rapid.nofailfile", "true")()
-	defer setFlag(t, "rapid.checks", "20")()
+	defer rapidcheck.SetFlag(t, "rapid.nofailfile", "true")()
+	defer rapidcheck.SetFlag(t, "rapid.checks", "20")()
 	sc := rttest.GroupScenario("runtime", rttest.NewGroup)
 	rapid.Check(t, sc.Rapid)
-	defer setFlag(t, "rapid.seed", "1")()
-	defer setFlag(t, "rapid.checks", "100")()
+	defer rapidcheck.SetFlag(t, "rapid.seed", "1")()
+	defer rapidcheck.SetFlag(t, "rapid.checks", "100")()
 	// A free round's failure seldom comes back when rapid runs it again to
 	// shrink it: bound the attempts.
-	defer setFlag(t, "rapid.shrinktime", "1s")()
+	defer rapidcheck.SetFlag(t, "rapid.shrinktime", "1s")()
 	for _, bug := range badGroups() {
 		bad := rttest.GroupScenario("runtime-"+bug.String(), func() rttest.Group { return rttest.BadGroup(bug) })
 		// The programs rapid.seed 1 draws were measured at six operations
 		// a client: with them it finds every bad group within 100 checks.
 		bad.OpsPerClient = 6
-		fake := &recordingTB{name: t.Name()}
+		fake := rapidcheck.NewRecorder(t.Name())
 		rapid.Check(fake, bad.Rapid)
-		if !fake.failed || !strings.Contains(fake.fatal, "Illegal") {
-			t.Errorf("%v: rapid passed it, or failed it otherwise: %q", bug, fake.fatal)
+		if !fake.Failed() || !strings.Contains(fake.Message(), "Illegal") {
+			t.Errorf("%v: rapid passed it, or failed it otherwise: %q", bug, fake.Message())
 			continue
 		}
-		for line := range strings.Lines(fake.fatal) {
+		for line := range strings.Lines(fake.Message()) {
 			if strings.Contains(line, "Illegal") {
 				t.Logf("%v: rapid: %s", bug, strings.TrimSpace(line))
 				break
@@ -97,40 +97,4 @@ func TestBadGroupUnknownBug(t *testing.T) {
 		}
 	}()
 	rttest.BadGroup(200)
-}
-
-// recordingTB is a rapid.TB that records a failure instead of failing the
-// test, so that a test can require rapid to fail a known-bad.
-type recordingTB struct {
-	name   string
-	failed bool
-	fatal  string
-}
-
-func (r *recordingTB) Helper()                   {}
-func (r *recordingTB) Name() string              { return r.name }
-func (r *recordingTB) Logf(string, ...any)       {}
-func (r *recordingTB) Log(...any)                {}
-func (r *recordingTB) Skipf(string, ...any)      {}
-func (r *recordingTB) Skip(...any)               {}
-func (r *recordingTB) SkipNow()                  {}
-func (r *recordingTB) Errorf(f string, a ...any) { r.failed, r.fatal = true, fmt.Sprintf(f, a...) }
-func (r *recordingTB) Error(a ...any)            { r.failed, r.fatal = true, fmt.Sprint(a...) }
-func (r *recordingTB) Fatalf(f string, a ...any) { r.failed, r.fatal = true, fmt.Sprintf(f, a...) }
-func (r *recordingTB) Fatal(a ...any)            { r.failed, r.fatal = true, fmt.Sprint(a...) }
-func (r *recordingTB) FailNow()                  { r.failed = true }
-func (r *recordingTB) Fail()                     { r.failed = true }
-func (r *recordingTB) Failed() bool              { return r.failed }
-
-// setFlag sets the flag name to value until the returned function runs.
-func setFlag(t *testing.T, name, value string) func() {
-	f := flag.Lookup(name)
-	if f == nil {
-		t.Fatalf("no flag %s", name)
-	}
-	old := f.Value.String()
-	if err := flag.Set(name, value); err != nil {
-		t.Fatal(err)
-	}
-	return func() { _ = flag.Set(name, old) }
 }

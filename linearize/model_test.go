@@ -201,7 +201,7 @@ func TestTestLogsTheSeedFirst(t *testing.T) {
 	})
 	sc.Seed, sc.ReportDir = 0x2a, t.TempDir()
 	func() {
-		defer func() { recover() }() // a Recorder's Fatal does not stop the test: what follows it may panic to stop the test
+		defer func() { recover() }() // a Recorder's Fatal does not stop Test, which may then panic
 		sc.Test(fake)
 	}()
 	if logsBefore == 0 || !strings.Contains(fake.Logs()[0], "seed 0x2a") {

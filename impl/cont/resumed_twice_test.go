@@ -53,7 +53,7 @@ func TestSteppedTwiceIsARace(t *testing.T) {
 		t.Skip("the rule is the race detector's: run with -race")
 	}
 	testdeadline.Guard(t, testdeadline.Default)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestStepTwice$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStepTwice$", "-test.count=1", "-test.timeout=1m")
 	cmd.Env = append(os.Environ(), twiceEnv+"=1", "GORACE=halt_on_error=1")
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "WARNING: DATA RACE") || !strings.Contains(string(out), "cont.(*C).Step") {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/insideout-go/insideout/internal/testdeadline"
+
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/internal/homekey"
 	"github.com/insideout-go/insideout/impl/mailbox"
@@ -38,6 +40,7 @@ func stepAllocs(t *testing.T, d Dispatcher) float64 {
 // made when that changes. The bug: a context.WithValue per step (an
 // allocation each), the control below, which must fail.
 func TestHomeContextCostsNoAllocation(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	for name, d := range map[string]Dispatcher{"waiter": Waiter, "runner": Runner} {
 		if got := stepAllocs(t, d); got != 0 {
 			t.Errorf("%s: %v allocations per step, want 0", name, got)

@@ -74,6 +74,7 @@ func TestVerifyVerdict(t *testing.T) {
 // The header gives each campaign's share rounded. The bug this catches:
 // "1.666666666s each".
 func TestVerifyHeaderRoundsShare(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	fakes := []campaign.Campaign{(&fake{name: "a"}).campaign(), (&fake{name: "b"}).campaign(), (&fake{name: "c"}).campaign()}
 	_, _, errs := invoke(t, t.Context(), fakes, "verify", "-duration", "5s")
 	if !strings.Contains(errs, "3 campaign(s), 1.667s each, schedule ") {
@@ -327,6 +328,7 @@ var held [][]byte
 // lets go of it does not. It would catch a column that showed what was
 // allocated, or the heap before a collection, or nothing.
 func TestLiveHeapColumn(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
 	const size = 64 << 20
 	t.Cleanup(func() { held = nil })
 	keeper := &fake{name: "keeper", calls: 1, before: func() { held = append(held, make([]byte, size)) }}

@@ -151,6 +151,20 @@ func sleepAway(c *cont.C, home *cont.Box, d time.Duration, next cont.Step) cont.
 	}, back)
 }
 
+// Resuming returns the give of a cont.C.Away (or of seq's K.Away) that
+// hands the continuation to a timer of Go's runtime (of the controlled
+// scheduler's virtual clock under -tags sched) which, d from now, steps
+// it on the timer's goroutine until it is gone: what a sequential body
+// that must sleep where there is no event queue gives itself to, before
+// it moves itself back home (seq.K.Sleep on a pool's worker). No
+// goroutine is held meanwhile.
+func Resuming(d time.Duration) func(c *cont.C) error {
+	return func(c *cont.C) error {
+		afterFunc(d, func() { wake(c) })
+		return nil
+	}
+}
+
 // wake runs c, whose next step sends it home, until it is gone: at once
 // if the send succeeds, else once c has finished or moved away. No other
 // goroutine holds c meanwhile: the runner let go of it when the give

@@ -41,12 +41,14 @@ package seq
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"runtime"
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/impl/internal/homekey"
 	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/impl/seam"
@@ -325,10 +327,24 @@ func (k *K) Away(give func(c *cont.C) error) error {
 
 // Sleep sleeps for d in the event queue of whoever runs the continuation
 // (eventq.FromContext: a polling runtime's, or RunReady's), which is free
-// meanwhile. It returns nil after d, or an error at once (wrapping
-// ErrNoQueue where there is no queue).
+// meanwhile. On a pool's worker, which has no queue, it gives the
+// continuation to a timer and, once d has passed, moves it back to the
+// pool's mailbox (its step's home, impl/internal/homekey), holding no
+// goroutine meanwhile; if that mailbox was closed meanwhile, Sleep
+// returns the move's error and the body goes on where the timer woke it.
+// It returns nil after d, or an error at once (wrapping ErrNoQueue where
+// there is neither a queue nor a home mailbox).
 func (k *K) Sleep(d time.Duration) error {
-	return k.Away(eventq.Giving(k.Context(), func(q *eventq.Queue, c *cont.C) (eventq.ID, error) { return q.After(d, c) }))
+	ctx := k.Context()
+	if _, err := eventq.FromContext(ctx); errors.Is(err, eventq.ErrNoQueue) {
+		if home, ok := ctx.Value(homekey.Key{}).(*cont.Box); ok && home != nil {
+			if err := k.Away(eventq.Resuming(d)); err != nil {
+				return err
+			}
+			return k.Goto(home)
+		}
+	}
+	return k.Away(eventq.Giving(ctx, func(q *eventq.Queue, c *cont.C) (eventq.ID, error) { return q.After(d, c) }))
 }
 
 // Await waits, one-shot, for events on fd in the event queue of whoever

@@ -28,15 +28,7 @@ import (
 // free-running test reaches the slow path's claim.
 func TestSlowPathClaimKeepsEveryItem(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	for seed := range uint64(3000) {
-		var st schedule.Strategy = schedule.Random{}
-		if seed%2 == 1 {
-			st = schedule.PCT{Depth: 3}
-		}
-		if why := slowPathRound(st.Explore(seed, 0).Next(nil)); why != "" {
-			t.Fatalf("schedule %d under %s: %s", seed, st, why)
-		}
-	}
+	searchSchedules(t, 3000, true, slowPathRound)
 }
 
 // slowPathRound runs one round under chooser c and says what went wrong,
@@ -49,41 +41,21 @@ func slowPathRound(c seam.Chooser) string {
 	}
 	var sent [2]mailbox.Result
 	var got []*int
-	res, err := seam.Run(c, func() {
-		var done [4]chan struct{}
-		for i := range done {
-			done[i] = make(chan struct{})
-		}
-		seam.Go(func() { m.Resume(); seam.Close(done[0]) })
-		for i := range 2 {
-			seam.Go(func() { sent[i] = m.TrySend(&items[i+1]); seam.Close(done[i+1]) })
-		}
-		seam.Go(func() {
+	if why := runTogether(c,
+		func() { m.Resume() },
+		func() { sent[0] = m.TrySend(&items[1]) },
+		func() { sent[1] = m.TrySend(&items[2]) },
+		func() {
 			if v, r := m.TryRecv(); r == mailbox.Received {
 				got = append(got, v)
 			}
-			seam.Close(done[3])
-		})
-		for _, d := range done {
-			seam.Await(d)
-		}
-	}, seam.Options{})
-	if err != nil {
-		return err.Error()
-	}
-	if res.Outcome != seam.Finished {
-		return fmt.Sprintf("the round did not finish: %s", res.Failure)
+		}); why != "" {
+		return why
 	}
 	if m.Flags()&mailbox.FlagPaused != 0 {
 		return "paused after Resume returned, with no Pause after it"
 	}
-	for {
-		v, r := m.TryRecv()
-		if r != mailbox.Received {
-			break
-		}
-		got = append(got, v)
-	}
+	got = drain(m, got)
 	want := []*int{&items[0]}
 	for i, r := range sent {
 		if r == mailbox.Delivered {
@@ -114,15 +86,7 @@ func slowPathRound(c seam.Chooser) string {
 // (the scheduler reports the deadlock), while the other item is skipped.
 func TestSlowPathReceiptTakesEachItemOnce(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	for seed := range uint64(3000) {
-		var st schedule.Strategy = schedule.Random{}
-		if seed%2 == 1 {
-			st = schedule.PCT{Depth: 3}
-		}
-		if why := slowReceiptRound(st.Explore(seed, 0).Next(nil)); why != "" {
-			t.Fatalf("schedule %d under %s: %s", seed, st, why)
-		}
-	}
+	searchSchedules(t, 3000, true, slowReceiptRound)
 }
 
 // slowReceiptRound runs one round of TestSlowPathReceiptTakesEachItemOnce
@@ -134,24 +98,11 @@ func slowReceiptRound(c seam.Chooser) string {
 		return "setting up: a send or the pause failed"
 	}
 	var got [2]*int
-	res, err := seam.Run(c, func() {
-		var done [3]chan struct{}
-		for i := range done {
-			done[i] = make(chan struct{})
-		}
-		seam.Go(func() { m.Resume(); seam.Close(done[0]) })
-		for i := range 2 {
-			seam.Go(func() { got[i], _ = m.TryRecv(); seam.Close(done[i+1]) })
-		}
-		for _, d := range done {
-			seam.Await(d)
-		}
-	}, seam.Options{})
-	if err != nil {
-		return err.Error()
-	}
-	if res.Outcome != seam.Finished {
-		return fmt.Sprintf("the round did not finish: %s", res.Failure)
+	if why := runTogether(c,
+		func() { m.Resume() },
+		func() { got[0], _ = m.TryRecv() },
+		func() { got[1], _ = m.TryRecv() }); why != "" {
+		return why
 	}
 	out := []*int{}
 	for _, v := range got {
@@ -159,13 +110,7 @@ func slowReceiptRound(c seam.Chooser) string {
 			out = append(out, v)
 		}
 	}
-	for {
-		v, r := m.TryRecv()
-		if r != mailbox.Received {
-			break
-		}
-		out = append(out, v)
-	}
+	out = drain(m, out)
 	for i := range items {
 		if n := count(out, &items[i]); n != 1 {
 			return fmt.Sprintf("item %d came out %d times (items out %s)", i, n, show(out))
@@ -192,11 +137,7 @@ func TestSnapshotCopyIsNotStale(t *testing.T) {
 	// measured, random schedules show it about once in 2000, PCT of depth
 	// 3 or 4 not in 10000. 20000 random schedules (seeds fixed, so the
 	// same every run) show the stale copy five times.
-	for seed := range uint64(20000) {
-		if why := staleCopyRound(schedule.Random{}.Explore(seed, 0).Next(nil)); why != "" {
-			t.Fatalf("random schedule %d: %s", seed, why)
-		}
-	}
+	searchSchedules(t, 20000, false, staleCopyRound)
 }
 
 // staleCopyRound runs one round of TestSnapshotCopyIsNotStale under
@@ -211,17 +152,50 @@ func staleCopyRound(c seam.Chooser) string {
 	}
 	m.Pause()
 	var last mailbox.Result
-	res, err := seam.Run(c, func() {
-		a, b := make(chan struct{}), make(chan struct{})
-		seam.Go(func() {
+	if why := runTogether(c,
+		func() {
 			m.Resume()
 			m.Pause()
 			_, last = m.TryRecv()
-			seam.Close(a)
-		})
-		seam.Go(func() { m.TryRecv(); seam.Close(b) })
-		seam.Await(a)
-		seam.Await(b)
+		},
+		func() { m.TryRecv() }); why != "" {
+		return why
+	}
+	if last != mailbox.Paused {
+		return fmt.Sprintf("a TryRecv after Resume then Pause, with no Resume after, reported %v, want Paused", last)
+	}
+	return ""
+}
+
+// searchSchedules runs round under n schedules of fixed seeds 0 to n-1
+// (random, or with pct every odd seed under PCT of depth 3) and fails t
+// with the first schedule that round says went wrong.
+func searchSchedules(t *testing.T, n uint64, pct bool, round func(seam.Chooser) string) {
+	t.Helper()
+	for seed := range n {
+		var st schedule.Strategy = schedule.Random{}
+		if pct && seed%2 == 1 {
+			st = schedule.PCT{Depth: 3}
+		}
+		if why := round(st.Explore(seed, 0).Next(nil)); why != "" {
+			t.Fatalf("schedule %d under %s: %s", seed, st, why)
+		}
+	}
+}
+
+// runTogether runs the calls, each on a goroutine of a controlled run
+// that c schedules, started in order and awaited in order, and says why
+// the run failed or did not finish, if it did.
+func runTogether(c seam.Chooser, calls ...func()) string {
+	res, err := seam.Run(c, func() {
+		done := make([]chan struct{}, len(calls))
+		for i, call := range calls {
+			done[i] = make(chan struct{})
+			seam.Go(func() { call(); seam.Close(done[i]) })
+		}
+		for _, d := range done {
+			seam.Await(d)
+		}
 	}, seam.Options{})
 	if err != nil {
 		return err.Error()
@@ -229,10 +203,18 @@ func staleCopyRound(c seam.Chooser) string {
 	if res.Outcome != seam.Finished {
 		return fmt.Sprintf("the round did not finish: %s", res.Failure)
 	}
-	if last != mailbox.Paused {
-		return fmt.Sprintf("a TryRecv after Resume then Pause, with no Resume after, reported %v, want Paused", last)
-	}
 	return ""
+}
+
+// drain appends to got what m still holds.
+func drain(m *mailbox.Mailbox[int], got []*int) []*int {
+	for {
+		v, r := m.TryRecv()
+		if r != mailbox.Received {
+			return got
+		}
+		got = append(got, v)
+	}
 }
 
 func count(s []*int, p *int) int {

@@ -6,9 +6,10 @@ import (
 	"context"
 	"encoding/binary"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/insideout-go/insideout/internal/chaoscheck"
 
 	"golang.org/x/sys/unix"
 
@@ -16,39 +17,6 @@ import (
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
-
-// interleaved runs op rounds times on one processor beside a goroutine
-// that counts while it gets the processor, and returns in how many rounds
-// that goroutine ran in the middle of op: only where op gives up the
-// processor, which nothing in these ops does but a chaos point.
-func interleaved(rounds int, op func()) int {
-	var count atomic.Int64
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			count.Add(1)
-			runtime.Gosched()
-		}
-	}()
-	n := 0
-	for range rounds {
-		runtime.Gosched() // let the counter run up to here
-		before := count.Load()
-		op()
-		if count.Load() != before {
-			n++
-		}
-	}
-	close(stop)
-	<-done
-	return n
-}
 
 // Built with -tags chaos, the queue's own points perturb it: on one
 // processor, another goroutine runs in the middle of a round of queue
@@ -88,8 +56,8 @@ func TestChaosPerturbsTheQueue(t *testing.T) {
 		unix.TimerfdSettime(tfd, 0, &unix.ItimerSpec{}, nil)
 	}
 	const rounds = 400
-	perturbed := interleaved(rounds, calls)
-	control := interleaved(rounds, bare)
+	perturbed := chaoscheck.Interleaved(rounds, calls)
+	control := chaoscheck.Interleaved(rounds, bare)
 	t.Logf("another goroutine ran in the middle of %d of %d rounds of queue calls, and of %d of %d rounds of the bare system calls", perturbed, rounds, control, rounds)
 	if perturbed < rounds/3 {
 		t.Errorf("the chaos build perturbed %d of %d rounds of queue calls, want most", perturbed, rounds)

@@ -5,47 +5,14 @@ package pool_test
 import (
 	"runtime"
 	"slices"
-	"sync/atomic"
 	"testing"
+
+	"github.com/insideout-go/insideout/internal/chaoscheck"
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
-
-// interleaved runs op rounds times on one processor beside a goroutine
-// that counts while it gets the processor, and returns in how many rounds
-// that goroutine ran in the middle of op: only where op gives up the
-// processor, which nothing in these ops does but a chaos point.
-func interleaved(rounds int, op func()) int {
-	var count atomic.Int64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			count.Add(1)
-			runtime.Gosched()
-		}
-	}()
-	n := 0
-	for range rounds {
-		runtime.Gosched() // let the counter run up to here
-		before := count.Load()
-		op()
-		if count.Load() != before {
-			n++
-		}
-	}
-	close(stop)
-	<-done
-	return n
-}
 
 // Built with -tags chaos, the pool's own points perturb it: on one
 // processor, another goroutine runs in the middle of a pool's Halt (one
@@ -70,8 +37,8 @@ func TestChaosPerturbsThePool(t *testing.T) {
 	}
 	rs := slices.Collect(p.Items())
 	const rounds = 200
-	perturbed := interleaved(rounds, p.Halt)
-	control := interleaved(rounds, func() {
+	perturbed := chaoscheck.Interleaved(rounds, p.Halt)
+	control := chaoscheck.Interleaved(rounds, func() {
 		for _, r := range rs {
 			r.Halt()
 		}

@@ -66,13 +66,13 @@ func (r *Runtime) pending() bool {
 	return q.Len() > own
 }
 
-// listen registers the runtime's signals (Signals) in its event queue.
+// listen registers the runtime's signals (Signals) in its event queue,
+// with the continuation that Spawn made for them (r.sigs).
 func (r *Runtime) listen() error {
 	q, err := r.EventQueue()
 	if err != nil {
 		return err
 	}
-	r.sigs = cont.New(r.applySignals)
 	if _, err := q.Signal(r.sigs, r.opts.signals...); err != nil {
 		return fmt.Errorf("runtime %s: signals: %w", r, err)
 	}

@@ -100,8 +100,10 @@ type Runtime struct {
 	// tore down, set under mu (see Leftovers).
 	evq seam.Pointer[eventq.Queue]
 	// sigs is the continuation of the runtime's own signal registration
-	// (Signals), which the queue does not count as work; signals holds
-	// what its last firing brought. Both the loop's alone.
+	// (Signals), which the queue does not count as work: set by Spawn
+	// before the runtime can be reached (a linked peer's teardown may halt
+	// it while it boots, and Halt reads sigs in signalWake), never written
+	// after. signals holds what its last firing brought: the loop's alone.
 	sigs      *cont.C
 	signals   []os.Signal
 	runq      []*cont.C
@@ -143,6 +145,10 @@ func Spawn(c *cont.C, opts ...Option) (*Runtime, error) {
 	}
 	r.flags.Store(f)
 	r.ctx.Store(&stepCtx{r: r})
+	if len(r.opts.signals) > 0 {
+		// Before the links, not in listen: a peer's Halt reads it.
+		r.sigs = cont.New(r.applySignals)
+	}
 	for _, peer := range r.opts.links {
 		if err := r.Link(peer); err != nil {
 			r.unlinkAll()

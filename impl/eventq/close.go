@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/insideout-go/insideout/impl/cont"
-	"golang.org/x/sys/unix"
 )
 
 // Close ends every registration, closes every fd the queue opened, and
@@ -35,26 +34,28 @@ func (q *Queue) Close() ([]*cont.C, error) {
 	}
 	slices.Sort(ids)
 	var held []*cont.C
+	var errs []error
 	for _, id := range ids {
 		r := q.regs[id]
 		if !r.lent {
 			held = append(held, r.c)
 		}
-		q.end(r)
+		if err := q.end(r); err != nil {
+			errs = append(errs, fmt.Errorf("eventq: close registration %d: %w", id, err))
+		}
 	}
 	q.due = nil
 	q.heap = nil
-	var errs []error
 	if q.tfd >= 0 {
-		if err := unix.Close(q.tfd); err != nil {
+		if err := q.sys.close(q.tfd); err != nil {
 			errs = append(errs, fmt.Errorf("eventq: close timerfd: %w", err))
 		}
 		q.tfd = -1
 	}
-	if err := unix.Close(q.wakefd); err != nil {
+	if err := q.sys.close(q.wakefd); err != nil {
 		errs = append(errs, fmt.Errorf("eventq: close eventfd: %w", err))
 	}
-	if err := q.ep.Close(); err != nil {
+	if err := q.sys.closeFile(q.ep, q.epfd); err != nil {
 		errs = append(errs, fmt.Errorf("eventq: close epoll fd: %w", err))
 	}
 	return held, errors.Join(errs...)

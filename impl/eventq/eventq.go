@@ -123,6 +123,7 @@
 package eventq
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -259,6 +260,7 @@ func perturb() { chaos.Point() }
 
 // Queue is an event queue. Make one with New; release it with Close.
 type Queue struct {
+	sys     sys // the way to the kernel (sys.go); set by New
 	mu      seam.Mutex
 	left    seam.Cond // signalled when a Wait leaves, for Close; its Mutex is mu
 	closed  bool
@@ -295,50 +297,47 @@ type Queue struct {
 }
 
 // New returns an event queue: an epoll instance and a wake-up eventfd
-// (the timerfd comes with the first timer).
-func New() (*Queue, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+// (the timerfd comes with the first timer). It fails with the kernel's
+// error wrapped (EMFILE, ENOMEM...), and has then left nothing open.
+func New() (*Queue, error) { return newQueue(sys{}) }
+
+// newQueue is New, its system calls made through s (sys.go).
+func newQueue(s sys) (*Queue, error) {
+	epfd, err := s.epollCreate()
 	if err != nil {
 		return nil, fmt.Errorf("eventq: epoll_create1: %w", err)
 	}
-	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	wakefd, err := s.eventfd()
 	if err != nil {
-		unix.Close(epfd)
+		s.close(epfd)
 		return nil, fmt.Errorf("eventq: eventfd: %w", err)
 	}
 	// Level-triggered and never disarmed: a Wake always breaks a Wait.
-	if err := ctl(epfd, unix.EPOLL_CTL_ADD, wakefd, unix.EPOLLIN, wakeID); err != nil {
-		unix.Close(wakefd)
-		unix.Close(epfd)
+	if err := s.ctl(epfd, unix.EPOLL_CTL_ADD, wakefd, unix.EPOLLIN, wakeID); err != nil {
+		s.close(wakefd)
+		s.close(epfd)
 		return nil, fmt.Errorf("eventq: epoll_ctl: %w", err)
 	}
 	// Non-blocking, the epoll fd becomes a pollable os.File: Go's
 	// netpoller watches it (an epoll fd is readable while it has events to
 	// report) and parks a blocked Wait's goroutine, as it parks one
 	// reading a socket. epoll_wait itself ignores the flag.
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(wakefd)
-		unix.Close(epfd)
+	if err := s.setNonblock(epfd); err != nil {
+		s.close(wakefd)
+		s.close(epfd)
 		return nil, fmt.Errorf("eventq: epoll fd: %w", err)
 	}
 	ep := os.NewFile(uintptr(epfd), "eventq")
 	raw, err := ep.SyscallConn()
 	if err != nil {
-		unix.Close(wakefd)
-		ep.Close()
+		s.close(wakefd)
+		s.closeFile(ep, epfd)
 		return nil, fmt.Errorf("eventq: epoll fd: %w", err)
 	}
-	q := &Queue{epfd: epfd, ep: ep, epRaw: raw, wakefd: wakefd, tfd: -1, regs: map[ID]*reg{}, conts: map[*cont.C]ID{}}
+	q := &Queue{sys: s, epfd: epfd, ep: ep, epRaw: raw, wakefd: wakefd, tfd: -1, regs: map[ID]*reg{}, conts: map[*cont.C]ID{}}
 	q.left.Init(&q.mu)
 	q.control()
 	return q, nil
-}
-
-// ctl is epoll_ctl with the id as the event's data (its low half in Fd,
-// its high half in Pad: together the 64 bits of epoll_data).
-func ctl(epfd, op, fd int, kev uint32, id ID) error {
-	ev := unix.EpollEvent{Events: kev, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
-	return unix.EpollCtl(epfd, op, fd, &ev)
 }
 
 func eventID(ev *unix.EpollEvent) ID {
@@ -402,13 +401,13 @@ func (q *Queue) Register(fd int, events Events, c *cont.C) (ID, error) {
 	if fd < 0 {
 		return 0, fmt.Errorf("eventq: register fd %d: %w", fd, unix.EBADF)
 	}
-	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	dup, err := q.sys.dup(fd)
 	if err != nil {
 		return 0, fmt.Errorf("eventq: register fd %d: %w", fd, err)
 	}
 	r := &reg{c: c, kind: kindFD, fd: dup, events: events, kev: kernelEvents(events)}
 	if err := q.add(r); err != nil {
-		unix.Close(dup)
+		q.sys.close(dup)
 		return 0, fmt.Errorf("eventq: register fd %d: %w", fd, err)
 	}
 	return r.id, nil
@@ -429,16 +428,18 @@ func (q *Queue) admit(c *cont.C) error {
 }
 
 // add issues r an id and adds r.fd to epoll (a timer has none: the
-// caller pushes it on the heap). q.mu is held.
+// caller pushes it on the heap). If epoll refuses it, the id is not
+// issued: the next registration has it, as if this one had never been
+// asked for (a failed Register adds nothing). q.mu is held.
 func (q *Queue) add(r *reg) error {
 	q.kick()
-	q.last++
-	r.id = q.last
+	r.id = q.last + 1
 	if r.kind != kindTimer {
-		if err := ctl(q.epfd, unix.EPOLL_CTL_ADD, r.fd, r.kev, r.id); err != nil {
+		if err := q.sys.ctl(q.epfd, unix.EPOLL_CTL_ADD, r.fd, r.kev, r.id); err != nil {
 			return err
 		}
 	}
+	q.last = r.id
 	q.regs[r.id] = r
 	q.conts[r.c] = r.id
 	return nil
@@ -446,28 +447,36 @@ func (q *Queue) add(r *reg) error {
 
 // end ends r: out of the table, a timer out of the heap (the caller sets
 // the timerfd again, with retime, if it must), its signal watcher stopped,
-// its fd out of epoll and closed. q.mu is held.
-func (q *Queue) end(r *reg) {
+// its fd out of epoll and closed. It returns the kernel's errors taking
+// the fd out and closing it, which Close reports; the registration has
+// ended whatever they are (Linux releases an fd whatever close returns).
+// q.mu is held.
+func (q *Queue) end(r *reg) error {
 	delete(q.regs, r.id)
 	delete(q.conts, r.c)
 	if r.kind == kindTimer {
 		if r.hidx >= 0 {
 			q.remove(r)
 		}
-		return
+		return nil
 	}
 	if r.sig != nil {
 		r.sig.stop() // before closing the eventfd the watcher writes
 	}
-	unix.EpollCtl(q.epfd, unix.EPOLL_CTL_DEL, r.fd, nil) // ENOENT if disarmed by DEL
-	unix.Close(r.fd)
+	err := q.sys.ctl(q.epfd, unix.EPOLL_CTL_DEL, r.fd, 0, 0)
+	if err == unix.ENOENT {
+		err = nil // disarmed by DEL (byDel), lent
+	}
+	return errors.Join(err, q.sys.close(r.fd))
 }
 
 // Cancel ends the registration id and reports whether it was still
 // registered: false if it was cancelled already, was a one-shot that
 // fired, was never issued, or the queue is closed. It never fires after
 // Cancel reports true. If its continuation is lent, it stays with whoever
-// holds it.
+// holds it. An error of the kernel's taking its fd out of epoll or
+// closing it (never seen: the queue owns the fd) is not reported: the
+// registration has ended all the same, and nothing stays open.
 func (q *Queue) Cancel(id ID) bool {
 	perturb()
 	q.mu.Lock()
@@ -478,7 +487,7 @@ func (q *Queue) Cancel(id ID) bool {
 	}
 	q.end(r)
 	if r.kind == kindTimer {
-		q.retime(q.now()) // fails only for arguments it never passes
+		q.retime(q.now()) // a failure leaves the timerfd for the next Wait to set (retime)
 	}
 	return true
 }
@@ -533,9 +542,9 @@ func (q *Queue) arm(r *reg) error {
 		}
 		return nil
 	case r.byDel():
-		return ctl(q.epfd, unix.EPOLL_CTL_ADD, r.fd, r.kev, r.id)
+		return q.sys.ctl(q.epfd, unix.EPOLL_CTL_ADD, r.fd, r.kev, r.id)
 	}
-	return ctl(q.epfd, unix.EPOLL_CTL_MOD, r.fd, r.kev, r.id)
+	return q.sys.ctl(q.epfd, unix.EPOLL_CTL_MOD, r.fd, r.kev, r.id)
 }
 
 // Len returns the number of live registrations, armed or lent.

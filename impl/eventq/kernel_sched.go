@@ -135,10 +135,10 @@ func (q *Queue) waitKernel(dst []Ready, timeout time.Duration) ([]Ready, error) 
 	for {
 		block := timeout != 0 && len(q.due) == 0 && !q.timersDue()
 		q.mu.Unlock()
-		n, err := unix.EpollWait(q.epfd, q.evs[:], 0)
+		n, err := q.sys.epollWait(q.epfd, q.evs[:])
 		if n == 0 && err == nil && block {
 			q.parkKernel(deadline)
-			n, err = unix.EpollWait(q.epfd, q.evs[:], 0)
+			n, err = q.sys.epollWait(q.epfd, q.evs[:])
 		}
 		// The set of events is fixed by the calls before, but not their
 		// order: Go's netpoller watches the epoll fd and, looking at its
@@ -230,7 +230,7 @@ func (q *Queue) kernelLoop() {
 func (q *Queue) fires(idle bool) bool {
 	k := &q.k
 	switch {
-	case readable(q.epfd):
+	case q.readable():
 		return true
 	case len(q.heap) > 0:
 		k.clock = max(k.clock, q.heap[0].when)
@@ -244,10 +244,10 @@ func (q *Queue) fires(idle bool) bool {
 
 // readable reports whether the epoll fd has events to report, without
 // taking them.
-func readable(epfd int) bool {
-	pfd := []unix.PollFd{{Fd: int32(epfd), Events: unix.POLLIN}}
+func (q *Queue) readable() bool {
+	pfd := []unix.PollFd{{Fd: int32(q.epfd), Events: unix.POLLIN}}
 	for {
-		n, err := unix.Poll(pfd, 0)
+		n, err := q.sys.poll(pfd)
 		if err == unix.EINTR {
 			continue
 		}

@@ -39,16 +39,16 @@ func (q *Queue) Signal(c *cont.C, sigs ...os.Signal) (ID, error) {
 	if err := q.admit(c); err != nil {
 		return 0, err
 	}
-	fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	fd, err := q.sys.eventfd()
 	if err != nil {
 		return 0, fmt.Errorf("eventq: eventfd: %w", err)
 	}
 	r := &reg{c: c, kind: kindSignal, fd: fd, events: Read, kev: unix.EPOLLIN | unix.EPOLLONESHOT}
 	if err := q.add(r); err != nil {
-		unix.Close(fd)
+		q.sys.close(fd)
 		return 0, fmt.Errorf("eventq: signal: %w", err)
 	}
-	w := &sigWatch{ch: make(chan os.Signal, 16), quit: make(chan struct{}), done: make(chan struct{})}
+	w := &sigWatch{sys: q.sys, ch: make(chan os.Signal, 16), quit: make(chan struct{}), done: make(chan struct{})}
 	signal.Notify(w.ch, sigs...)
 	go w.run(fd)
 	r.sig = w
@@ -62,6 +62,7 @@ func (q *Queue) Signal(c *cont.C, sigs ...os.Signal) (ID, error) {
 // a controlled run (kernel_sched.go); its lock is the seam's all the same,
 // which lets the run's goroutine that takes the signals (Wait) take part.
 type sigWatch struct {
+	sys  sys // the queue's
 	ch   chan os.Signal
 	quit chan struct{} // closed by stop
 	done chan struct{} // closed when run returns
@@ -83,7 +84,7 @@ func (w *sigWatch) run(fd int) {
 			w.mu.Unlock()
 			// A Wait may take the signal before the write that reports it.
 			perturb()
-			unix.Write(fd, one[:]) // EAGAIN only when the counter is full: pending anyway
+			w.sys.write(fd, one[:]) // EAGAIN only when the counter is full: pending anyway
 		case <-w.quit:
 			return
 		}

@@ -63,15 +63,15 @@ func (q *Queue) timer(c *cont.C, first, period time.Duration) (ID, error) {
 		return 0, err
 	}
 	if q.tfd < 0 && !q.controlled() { // controlled: the virtual clock, no timerfd
-		fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
+		fd, err := q.sys.timerfd()
 		if err != nil {
 			return 0, fmt.Errorf("eventq: timerfd_create: %w", err)
 		}
 		// Level-triggered: readable from its expiry until retime sets it
 		// again (which resets its count), so no expiry is lost to a Wait
 		// that is not blocked when it comes.
-		if err := ctl(q.epfd, unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, timerID); err != nil {
-			unix.Close(fd)
+		if err := q.sys.ctl(q.epfd, unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN, timerID); err != nil {
+			q.sys.close(fd)
 			return 0, fmt.Errorf("eventq: timer: epoll_ctl: %w", err)
 		}
 		q.tfd = fd
@@ -127,8 +127,13 @@ func (q *Queue) retime(now int64) error {
 		spec.Value = unix.NsecToTimespec(max(next-now, 1))
 		q.tset = next
 	}
-	if err := unix.TimerfdSettime(q.tfd, 0, &spec, nil); err != nil {
-		q.tarmed = false // in an unknown state: set it at the next call
+	if err := q.sys.settime(q.tfd, &spec); err != nil {
+		// As it was, which is not known here: it may be armed, or expired
+		// and readable. Taken as set to a deadline that has passed, it is
+		// set again at the next call, which every Wait makes (fireTimers);
+		// taken as disarmed, once the heap emptied it would never be, and
+		// a stale expiry would make every epoll_wait return at once.
+		q.tarmed, q.tset = true, -1
 		return fmt.Errorf("eventq: timerfd_settime: %w", err)
 	}
 	q.tarmed = len(q.heap) > 0
@@ -164,7 +169,7 @@ func (q *Queue) fireTimers(dst []Ready) []Ready {
 		}
 		dst = append(dst, rd)
 	}
-	q.retime(now) // fails only for arguments it never passes
+	q.retime(now) // a failure leaves the timerfd for the next pass to set (retime)
 	return dst
 }
 

@@ -29,7 +29,7 @@ func (q *Queue) poke() error {
 	q.kick()
 	var one [8]byte
 	binary.NativeEndian.PutUint64(one[:], 1)
-	if _, err := unix.Write(q.wakefd, one[:]); err != nil && err != unix.EAGAIN {
+	if _, err := q.sys.write(q.wakefd, one[:]); err != nil && err != unix.EAGAIN {
 		return fmt.Errorf("eventq: wake: %w", err)
 	}
 	return nil // EAGAIN: the counter is full, a wake-up is pending anyway
@@ -85,7 +85,7 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 			err error
 		)
 		if ms == 0 {
-			n, err = unix.EpollWait(q.epfd, q.evs[:], 0)
+			n, err = q.sys.epollWait(q.epfd, q.evs[:])
 		} else {
 			n, err = q.park(deadline) // it looks without blocking first
 		}
@@ -131,14 +131,14 @@ func (q *Queue) Wait(dst []Ready, timeout time.Duration) ([]Ready, error) {
 // waiting goroutine calls it, without q.mu.
 func (q *Queue) park(deadline time.Time) (n int, err error) {
 	if !deadline.Equal(q.parkDeadline) {
-		if err := q.ep.SetReadDeadline(deadline); err != nil {
+		if err := q.sys.setDeadline(q.ep, q.epfd, deadline); err != nil {
 			return 0, nil // closed under us: the caller sees q.closed
 		}
 		q.parkDeadline = deadline
 	}
 	if q.take == nil { // made once: a closure per park would be an allocation
 		q.take = func(fd uintptr) bool {
-			q.taken, q.takeErr = unix.EpollWait(int(fd), q.evs[:], 0)
+			q.taken, q.takeErr = q.sys.epollWait(int(fd), q.evs[:])
 			return q.taken > 0 || q.takeErr != nil
 		}
 	}
@@ -178,7 +178,7 @@ func (q *Queue) fire(dst []Ready, ev *unix.EpollEvent) ([]Ready, bool) {
 	id := eventID(ev)
 	switch id {
 	case wakeID:
-		drain(q.wakefd)
+		q.drain(q.wakefd)
 		return dst, true
 	case timerID:
 		return dst, false
@@ -198,10 +198,10 @@ func (q *Queue) fire(dst []Ready, ev *unix.EpollEvent) ([]Ready, bool) {
 		rd.Events = got | r.pending
 		r.pending = 0
 		if r.byDel() {
-			unix.EpollCtl(q.epfd, unix.EPOLL_CTL_DEL, r.fd, nil)
+			q.sys.ctl(q.epfd, unix.EPOLL_CTL_DEL, r.fd, 0, 0)
 		}
 	case kindSignal:
-		drain(r.fd)
+		q.drain(r.fd)
 		rd.Signals = r.sig.take()
 		rd.Count = uint64(len(rd.Signals))
 		if rd.Count == 0 {
@@ -236,10 +236,10 @@ func (q *Queue) fireDue(dst []Ready) []Ready {
 
 // drain reads an eventfd's counter, resetting it, and returns
 // it: 0 if there was nothing to read.
-func drain(fd int) uint64 {
+func (q *Queue) drain(fd int) uint64 {
 	var b [8]byte
 	for {
-		n, err := unix.Read(fd, b[:])
+		n, err := q.sys.read(fd, b[:])
 		if err == unix.EINTR {
 			continue
 		}

@@ -12,7 +12,9 @@ import (
 // returns the continuations of the registrations that were armed (not
 // lent), in registration order. A Wait in progress is woken and fails with
 // ErrClosed; Close waits until it has stopped sleeping before closing the
-// epoll fd. A second Close returns nil and ErrClosed.
+// epoll fd. A second Close returns nil and ErrClosed. The error joins
+// those of the kernel (wrapped as they are): the wake-up of that Wait,
+// each close. Every fd is closed whatever they are.
 func (q *Queue) Close() ([]*cont.C, error) {
 	perturb()
 	q.mu.Lock()
@@ -21,8 +23,14 @@ func (q *Queue) Close() ([]*cont.C, error) {
 		return nil, ErrClosed
 	}
 	q.closed = true
+	var errs []error
 	if q.waiting && !q.abandoned() {
-		q.poke()
+		// A wake-up the kernel refused (never seen) is reported; the Wait
+		// then leaves when it would have without it (its timeout, a
+		// firing), and Close waits until it has.
+		if err := q.poke(); err != nil {
+			errs = append(errs, err)
+		}
 		for q.waiting {
 			q.left.Wait()
 		}
@@ -34,7 +42,6 @@ func (q *Queue) Close() ([]*cont.C, error) {
 	}
 	slices.Sort(ids)
 	var held []*cont.C
-	var errs []error
 	for _, id := range ids {
 		r := q.regs[id]
 		if !r.lent {

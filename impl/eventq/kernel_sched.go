@@ -68,6 +68,9 @@ type kernel struct {
 	asleep  bool  // the kernel goroutine sleeps in wake (or is about to)
 	parked  bool  // a Wait sleeps in waiter (or is about to)
 	clock   int64 // the virtual clock, for the timers: nanoseconds
+	// err is the kernel goroutine's failed look (poll), for the parked
+	// Wait it wakes to report.
+	err error
 	// deadline is the parked Wait's, on the virtual clock; -1: none.
 	deadline int64
 	waiter   seam.Parker // where a Wait parks
@@ -156,6 +159,12 @@ func (q *Queue) waitKernel(dst []Ready, timeout time.Duration) ([]Ready, error) 
 			q.mu.Unlock()
 			return dst, fmt.Errorf("eventq: epoll_wait: %w", err)
 		}
+		if k.err != nil && n <= 0 { // with nothing taken: nothing is lost
+			q.waiting = false
+			err, k.err = k.err, nil
+			q.mu.Unlock()
+			return dst, err
+		}
 		woke := false
 		for i := range n {
 			var w bool
@@ -224,13 +233,18 @@ func (q *Queue) kernelLoop() {
 }
 
 // fires reports whether the kernel has something for the parked Wait:
-// epoll has events to report (an fd, a wake-up), or a timer is armed (the
-// virtual clock moves to its deadline), or, if the run is idle, the Wait
-// has a deadline (the clock moves to it). q.mu is held.
+// epoll has events to report (an fd, a wake-up), or its look failed (the
+// Wait reports the error), or a timer is armed (the virtual clock moves
+// to its deadline), or, if the run is idle, the Wait has a deadline (the
+// clock moves to it). q.mu is held.
 func (q *Queue) fires(idle bool) bool {
 	k := &q.k
+	ready, err := q.readable()
 	switch {
-	case q.readable():
+	case err != nil:
+		k.err = fmt.Errorf("eventq: poll: %w", err)
+		return true
+	case ready:
 		return true
 	case len(q.heap) > 0:
 		k.clock = max(k.clock, q.heap[0].when)
@@ -243,15 +257,18 @@ func (q *Queue) fires(idle bool) bool {
 }
 
 // readable reports whether the epoll fd has events to report, without
-// taking them.
-func (q *Queue) readable() bool {
+// taking them, or the kernel's error; it retries an interrupted poll.
+func (q *Queue) readable() (bool, error) {
 	pfd := []unix.PollFd{{Fd: int32(q.epfd), Events: unix.POLLIN}}
 	for {
 		n, err := q.sys.poll(pfd)
-		if err == unix.EINTR {
+		switch {
+		case err == unix.EINTR:
 			continue
+		case err != nil:
+			return false, err
 		}
-		return err == nil && n > 0 && pfd[0].Revents&unix.POLLIN != 0
+		return n > 0 && pfd[0].Revents&unix.POLLIN != 0, nil
 	}
 }
 

@@ -292,3 +292,43 @@ func TestWaitDeadlineRefused(t *testing.T) {
 		t.Fatalf("Wait(20ms), its first deadline refused, returned after %v (woken by the test)", took)
 	}
 }
+
+// Catches, under the race detector: a Wait that clears its flag of a Wait
+// in progress (q.waiting) after letting q.mu go, on its way out with what
+// it found or with epoll_wait's error. Another goroutine's call that
+// reads the flag under q.mu (a second Wait, which gets ErrBusy, a Close,
+// which would wait for ever for a Wait that has left) could take the
+// mutex in between; the detector sees the write unordered with that read.
+// Two goroutines Poll the same queue, with epoll_wait working and
+// failing.
+func TestWaitersTakeTurns(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprint("epoll_wait fails: ", fail), func(t *testing.T) {
+			p := &plan{}
+			q := faultyQueue(t, p)
+			if fail {
+				p.add(&rule{c: callEpollWait, fd: anyFD, errno: unix.EBADF})
+			}
+			done := make(chan int)
+			for range 2 {
+				go func() {
+					took := 0
+					for range 2000 {
+						_, err := q.Poll(nil)
+						switch {
+						case err == nil || fail && errors.Is(err, unix.EBADF):
+							took++
+						case err != ErrBusy:
+							t.Errorf("Poll: %v", err)
+						}
+					}
+					done <- took
+				}()
+			}
+			if took := <-done + <-done; took == 0 {
+				t.Fatal("no Poll was the queue's waiter")
+			}
+		})
+	}
+}

@@ -108,3 +108,17 @@ func TestHarnessCatchesSignalIgnored(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	mustCatchGroup(t, rttest.SignalIgnored)
 }
+
+// The bug: a halter whose Stop does not wait for the halt in flight: it
+// reports sparing the runtime, and the halt lands after.
+func TestHarnessCatchesHalterThatDoesNotWait(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	mustCatchGroup(t, rttest.HalterStopNoWait)
+}
+
+// The bug: a halter that reports its halt without asking whether it took
+// effect (the runtime halted already).
+func TestHarnessCatchesHalterThatTrustsItsTimeout(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	mustCatchGroup(t, rttest.HalterTrusting)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/anishathalye/porcupine"
 	"github.com/insideout-go/insideout/spec"
@@ -27,22 +28,25 @@ const (
 	RtLink   // Link(Peer): both ways
 	RtUnlink // Unlink(Peer)
 	RtSignal // Signal(Sig): its default action
+	RtHalter // HaltAfter(d), then the halter's Stop: Bool what Stop reported
 	rtOps
 )
 
-var rtNames = [rtOps]string{"halt", "freeze", "thaw", "interrupt", "cancel", "eject", "flags", "join", "steps", "link", "unlink", "signal"}
+var rtNames = [rtOps]string{"halt", "freeze", "thaw", "interrupt", "cancel", "eject", "flags", "join", "steps", "link", "unlink", "signal", "halter"}
 
 // RuntimeGroupMax is the most runtimes a history of Runtime may name.
 const RuntimeGroupMax = 4
 
 // RuntimeInput records the call of one runtime operation: on runtime R of
 // a group (0 for a lone runtime), with Peer the other runtime of a Link
-// or Unlink, and Sig the signal of a Signal.
+// or Unlink, Sig the signal of a Signal, and D a halter's timeout (the
+// model does not need it: a halter's report says what it did).
 type RuntimeInput struct {
 	Op   RuntimeOp
 	R    int
 	Peer int
 	Sig  syscall.Signal
+	D    time.Duration
 }
 
 // RuntimeOutput records its return: Bool for Halt, Freeze, Thaw and Cancel;
@@ -161,7 +165,9 @@ func (g rtGroup) internal() []rtGroup {
 // linked failure in turn) each one it halts that has not torn down and
 // has no error yet gets ErrLinkedFailure. Signal applies a signal's
 // default action: SIGTERM and SIGQUIT halt, SIGCONT thaws, any other does
-// nothing. A runtime never linked shows Linked off.
+// nothing. A runtime never linked shows Linked off. A halter (HaltAfter,
+// then Stop) that reports it halted the runtime is a Halt that took
+// effect; one that reports it did not changes nothing.
 func Runtime() porcupine.Model {
 	nd := &porcupine.NondeterministicModel{
 		Init: func() []any { return []any{rtGroup{}} },
@@ -229,6 +235,17 @@ func rtGroupStep(g rtGroup, in RuntimeInput, out RuntimeOutput) (rtGroup, bool) 
 			g[i], _ = rtStep(g[i], RuntimeInput{Op: RtThaw}, RuntimeOutput{Bool: g[i].frozen})
 		}
 		return g, true
+	case RtHalter:
+		// A halter that reports it halted the runtime did so with a Halt
+		// that took effect, at some instant between HaltAfter and the end
+		// of Stop; one that reports it did not halted nothing, ever
+		// (after Stop it never halts).
+		if !out.Bool {
+			return g, true
+		}
+		s, ok := rtStep(g[i], RuntimeInput{Op: RtHalt}, out)
+		g[i] = s
+		return g, ok
 	}
 	s, ok := rtStep(g[i], in, out)
 	g[i] = s
@@ -363,6 +380,8 @@ func DescribeRuntimeOp(input, output any) string {
 		call = fmt.Sprintf("%s(r%d)", rtNames[in.Op], in.Peer)
 	case RtSignal:
 		call = fmt.Sprintf("signal(%v)", in.Sig)
+	case RtHalter:
+		call = fmt.Sprintf("halter(%v)", in.D)
 	}
 	if in.R != 0 || in.Op == RtLink || in.Op == RtUnlink {
 		call = fmt.Sprintf("r%d.%s", in.R, call)
@@ -372,7 +391,7 @@ func DescribeRuntimeOp(input, output any) string {
 		return call
 	}
 	switch in.Op {
-	case RtHalt, RtFreeze, RtThaw, RtCancel:
+	case RtHalt, RtFreeze, RtThaw, RtCancel, RtHalter:
 		return fmt.Sprintf("%s → %v", call, out.Bool)
 	case RtEject, RtJoin, RtLink:
 		if out.Err == nil {

@@ -221,6 +221,13 @@ func TestRuntimeModelLinks(t *testing.T) {
 			rtSignal(1, syscall.SIGTERM), on(1, rtErr(model.RtJoin, nil))), true},
 		{"SIGINT that halts (a model that halts on every signal)", seq(rtSignal(0, syscall.SIGINT), on(0, rtErr(model.RtJoin, nil))), false},
 		{"a halt signal lost (the runtime still running after SIGQUIT)", seq(rtSignal(0, syscall.SIGQUIT), on(0, rtFlags(running))), false},
+		{"a halter that halted: the runtime tears down", seq(on(1, rtBool(model.RtHalter, true)), on(1, rtErr(model.RtJoin, nil)),
+			on(1, rtFlags(dead|spec.RtHalted))), true},
+		{"a halter that spared the runtime leaves it running", seq(on(1, rtBool(model.RtHalter, false)), on(1, rtFlags(running))), true},
+		{"a halter that reports halting a halted runtime (a model where a halter's halt never fails)", seq(on(0, rtBool(model.RtHalt, true)),
+			on(0, rtBool(model.RtHalter, true))), false},
+		{"a halt after a halter's Stop that reported none (a model where Stop does not wait)", seq(on(0, rtBool(model.RtHalter, false)),
+			on(0, rtFlags(running|spec.RtHalted))), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := porcupine.CheckOperations(model.Runtime(), tc.h); got != tc.ok {

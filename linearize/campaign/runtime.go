@@ -8,7 +8,7 @@ import (
 
 // runtimeCampaign is the runtimes' campaign.
 func runtimeCampaign() Campaign {
-	return FromScenario("runtime", "impl/rt: halt, freeze, thaw, interrupt, cancel, eject, flags, join, link, unlink and signal at once against three runtimes counting their steps; a frozen runtime runs no step, a teardown halts the runtimes linked to it (a failure passed on as ErrLinkedFailure) and no other",
+	return FromScenario("runtime", "impl/rt: halt, freeze, thaw, interrupt, cancel, eject, flags, join, link, unlink, signal and halters (HaltAfter, then Stop) at once against three runtimes counting their steps; a frozen runtime runs no step, a teardown halts the runtimes linked to it (a failure passed on as ErrLinkedFailure) and no other, a halter that reports sparing a runtime never halts it",
 		func() linearize.Scenario[rttest.Group, model.RuntimeInput, model.RuntimeOutput] {
 			return rttest.GroupScenario("runtime", rttest.NewGroup)
 		})

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
+	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/spec"
 )
 
@@ -35,10 +37,21 @@ const (
 	// knew SIGQUIT's default action and not SIGTERM's would. The history
 	// is Illegal: running after the signal that halts it.
 	SignalIgnored
+	// HalterStopNoWait puts runtimes under a halter whose Stop does not
+	// wait for a halt in flight: it reports false, and the halt lands
+	// after it. The history is Illegal: Halted on (or a Halt refused) on a
+	// runtime that nothing reported halting.
+	HalterStopNoWait
+	// HalterTrusting puts runtimes under a halter that reports it halted
+	// the runtime whenever its timeout came first, without asking whether
+	// its Halt took effect. The history is Illegal: a halter's halt of a
+	// runtime already halted.
+	HalterTrusting
 	linkBugs
 )
 
-var linkBugNames = [linkBugs]string{"links-correct", "link-deaf", "unlink-ignored", "linked-error-lost", "signal-ignored"}
+var linkBugNames = [linkBugs]string{"links-correct", "link-deaf", "unlink-ignored", "linked-error-lost", "signal-ignored",
+	"halter-stop-no-wait", "halter-trusting"}
 
 func (b LinkBug) String() string {
 	if b < linkBugs {
@@ -84,6 +97,25 @@ func (g *badGroup) Signal(i int, sig os.Signal) {
 		return // the bug
 	}
 	g.rtGroup.Signal(i, sig)
+}
+
+func (g *badGroup) Halter(i int, d time.Duration) bool {
+	r := g.rtGroup[i].Runtime
+	switch g.bug {
+	case HalterStopNoWait:
+		// The bug: the timeout's halt runs on, unwaited for (it ends
+		// within d), and Stop reports the halter spared the runtime.
+		seam.Go(func() {
+			seam.Sleep(d)
+			r.Halt()
+		})
+		return false
+	case HalterTrusting:
+		seam.Sleep(d)
+		r.Halt()
+		return true // the bug: Halt's answer not asked
+	}
+	return g.rtGroup.Halter(i, d)
 }
 
 func (g *badGroup) At(i int) Counted {

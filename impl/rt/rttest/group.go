@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/rt"
@@ -19,13 +20,15 @@ import (
 const GroupSize = 3
 
 // Group is the system under test of the links scenario: GroupSize
-// runtimes, each running Counting, which Link and Unlink join and part
-// and Signal signals.
+// runtimes, each running Counting, which Link and Unlink join and part,
+// Signal signals, and Halter puts under a halter (HaltAfter(d), a pause
+// of about d, then the halter's Stop, whose report it returns).
 type Group interface {
 	At(i int) Counted
 	Link(i, j int) error
 	Unlink(i, j int)
 	Signal(i int, sig os.Signal)
+	Halter(i int, d time.Duration) bool
 }
 
 // rtGroup is Group over impl/rt.
@@ -35,6 +38,16 @@ func (g *rtGroup) At(i int) Counted            { return g[i] }
 func (g *rtGroup) Link(i, j int) error         { return g[i].Runtime.Link(g[j].Runtime) }
 func (g *rtGroup) Unlink(i, j int)             { g[i].Runtime.Unlink(g[j].Runtime) }
 func (g *rtGroup) Signal(i int, sig os.Signal) { g[i].Runtime.Signal(sig) }
+
+func (g *rtGroup) Halter(i int, d time.Duration) bool {
+	h := g[i].Runtime.HaltAfter(d)
+	seam.Pause(d) // under the controlled scheduler, a switch point
+	return h.Stop()
+}
+
+// HalterTimeouts are the timeouts the links scenario's halters draw: at
+// once, and two that a pause of the same length meets about half the time.
+var HalterTimeouts = []time.Duration{0, 20 * time.Microsecond, 100 * time.Microsecond}
 
 // NewGroup spawns GroupSize impl/rt runtimes running Counting, unlinked.
 // Under the controlled scheduler (a build with -tags sched) all but the
@@ -77,7 +90,8 @@ var Signals = []syscall.Signal{syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGCONT
 
 // GroupOps are the operations of the links scenario: every operation of
 // Ops on a runtime of the group drawn for each call, Link and Unlink of
-// two of them (now and then one with itself, ErrSelfLink), and Signal.
+// two of them (now and then one with itself, ErrSelfLink), Signal, and a
+// halter.
 func GroupOps() []linearize.Op[Group, model.RuntimeInput, model.RuntimeOutput] {
 	var ops []linearize.Op[Group, model.RuntimeInput, model.RuntimeOutput]
 	weights := map[string]int{"halt": 1, "freeze": 3, "thaw": 3, "interrupt": 1, "cancel": 1, "eject": 1, "flags": 6, "join": 1, "steps": 5}
@@ -118,6 +132,13 @@ func GroupOps() []linearize.Op[Group, model.RuntimeInput, model.RuntimeOutput] {
 			Run: func(gr Group, in model.RuntimeInput) model.RuntimeOutput {
 				gr.Signal(in.R, in.Sig)
 				return model.RuntimeOutput{}
+			}},
+		linearize.Op[Group, model.RuntimeInput, model.RuntimeOutput]{Name: "halter", Weight: 2,
+			Input: func(g *linearize.Gen) model.RuntimeInput {
+				return model.RuntimeInput{Op: model.RtHalter, R: g.Intn(GroupSize), D: HalterTimeouts[g.Intn(len(HalterTimeouts))]}
+			},
+			Run: func(gr Group, in model.RuntimeInput) model.RuntimeOutput {
+				return model.RuntimeOutput{Bool: gr.Halter(in.R, in.D)}
 			}},
 	)
 }

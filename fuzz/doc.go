@@ -20,6 +20,9 @@
 //     against model.MailboxRef and model.Mailbox.
 //   - FuzzRuntime (runtime_test.go): the control operations of impl/rt
 //     against model.RuntimeRef and model.Runtime.
+//   - FuzzRuntimeLinks (runtime_links_test.go): three impl/rt runtimes
+//     controlled, linked, unlinked, signalled and put under halters by
+//     up to three clients at once, against model.Runtime.
 //   - FuzzContinuations (continuation_test.go): rounds of programs that
 //     move continuations between pools, against model.ContTrace.
 //   - FuzzEventQueue (eventq_test.go): impl/eventq on real pipes and
@@ -46,8 +49,9 @@
 //	go test -race ./fuzz/          # the corpora under the race detector
 //	go test -run '^$' -fuzz FuzzQueue -fuzztime 30s ./fuzz/
 //
-// and likewise -fuzz FuzzMailbox, FuzzRuntime, FuzzContinuations,
-// FuzzEventQueue, FuzzSemaphore, FuzzPool, FuzzCubby or FuzzBacklog: go test fuzzes one target at a time. With -tags chaos,
+// and likewise -fuzz FuzzMailbox, FuzzRuntime, FuzzRuntimeLinks,
+// FuzzContinuations, FuzzEventQueue, FuzzSemaphore, FuzzPool, FuzzCubby or
+// FuzzBacklog: go test fuzzes one target at a time. With -tags chaos,
 // each target derives the seed of impl/chaos from its input, so that an
 // input replays its perturbation too.
 //

@@ -12,6 +12,7 @@ import (
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/internal/rapidcheck"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 	"go.uber.org/goleak"
 )
@@ -89,7 +90,7 @@ func TestForgottenPoolHaltsAndJoins(t *testing.T) {
 	goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	// The continuation in the middle is back in its mailbox, once the
 	// cleanup has given it back (after the joins).
-	if !waitFor(func() bool { return a.Len() == 1 }) {
+	if !rapidcheck.WaitFor(func() bool { return a.Len() == 1 }) {
 		t.Fatalf("mailbox a holds %d continuations, want the one its worker was in the middle of", a.Len())
 	}
 	if b.Len() != 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/internal/rapidcheck"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
@@ -74,7 +75,7 @@ func TestSignalReachesEveryRuntime(t *testing.T) {
 	}
 	frozen.Freeze()
 	p.Signal(syscall.SIGCONT)
-	if !waitFor(func() bool { return frozen.Flags()&rt.FlagFrozen == 0 }) {
+	if !rapidcheck.WaitFor(func() bool { return frozen.Flags()&rt.FlagFrozen == 0 }) {
 		t.Fatal("SIGCONT did not thaw a frozen worker")
 	}
 	p.Signal(syscall.SIGTERM)

@@ -13,6 +13,7 @@ import (
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
 
+	"github.com/insideout-go/insideout/internal/rapidcheck"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
@@ -28,7 +29,7 @@ type poolMachine struct {
 	p    *pool.Pool
 	jobs *jobSet
 	ref  model.PoolRef[*poolWorker] // the pool's workers, and those that left: still running, the caller's
-	ops  opLog
+	ops  rapidcheck.OpLog
 }
 
 func (m *poolMachine) fatalf(t *rapid.T, format string, args ...any) {
@@ -80,7 +81,7 @@ func newPoolMachine(t *rapid.T) *poolMachine {
 	for _, r := range m.items() {
 		m.ref.Add(&poolWorker{r: r, ref: new(model.RuntimeRef)})
 	}
-	m.ops.add("new(%d)", n0)
+	m.ops.Add("new(%d)", n0)
 	if m.ref.Count() != n0 {
 		m.fatalf(t, "a pool made with %d workers has %d", n0, m.ref.Count())
 	}
@@ -89,7 +90,7 @@ func newPoolMachine(t *rapid.T) *poolMachine {
 			w.r.Halt()
 		}
 		for i, w := range m.all() {
-			if !within(func() { w.r.Join() }) {
+			if !rapidcheck.Within(func() { w.r.Join() }) {
 				t.Errorf("cleanup: worker %d did not end within %v after Halt\n\toperations: %v", i, settleWithin, m.ops)
 			}
 		}
@@ -119,7 +120,7 @@ func (m *poolMachine) Send(t *rapid.T) {
 		if err := m.box.Send(j.c); err != nil {
 			m.fatalf(t, "Send of job %d: %v", j.id, err)
 		}
-		m.ops.add("send(job %d)", j.id)
+		m.ops.Add("send(job %d)", j.id)
 	}
 }
 
@@ -127,7 +128,7 @@ func (m *poolMachine) Send(t *rapid.T) {
 func (m *poolMachine) Gate(t *rapid.T) {
 	open := !m.jobs.open()
 	m.jobs.setGate(open)
-	m.ops.add("gate(open=%v)", open)
+	m.ops.Add("gate(open=%v)", open)
 }
 
 // Add adds a worker at the end of the pool.
@@ -137,7 +138,7 @@ func (m *poolMachine) Add(t *rapid.T) {
 		m.fatalf(t, "Add() = %v, %v", r, err)
 	}
 	m.ref.Add(&poolWorker{r: r, ref: new(model.RuntimeRef)})
-	m.ops.add("add")
+	m.ops.Add("add")
 }
 
 // Drain removes the last worker and hands it over, nil when
@@ -145,7 +146,7 @@ func (m *poolMachine) Add(t *rapid.T) {
 // worker than the one it returns, or the wrong end.
 func (m *poolMachine) Drain(t *rapid.T) {
 	got := m.p.Drain()
-	m.ops.add("drain")
+	m.ops.Add("drain")
 	w, ok := m.ref.Drain()
 	switch {
 	case !ok && got != nil:
@@ -158,7 +159,7 @@ func (m *poolMachine) Drain(t *rapid.T) {
 // Clear removes every worker; they run on, the caller's.
 func (m *poolMachine) Clear(t *rapid.T) {
 	m.p.Clear()
-	m.ops.add("clear")
+	m.ops.Add("clear")
 	m.ref.Clear()
 }
 
@@ -188,14 +189,14 @@ func (m *poolMachine) Items(t *rapid.T) {
 // flags, and at the end conservation, say so).
 func (m *poolMachine) Interrupt(t *rapid.T) {
 	m.p.Interrupt()
-	m.ops.add("interrupt")
+	m.ops.Add("interrupt")
 }
 
 // Freeze freezes a worker of the pool, as its reference says.
 func (m *poolMachine) Freeze(t *rapid.T) {
 	w := m.pick(t)
 	got, want := w.r.Freeze(), w.ref.Freeze()
-	m.ops.add("freeze→%v", got)
+	m.ops.Add("freeze→%v", got)
 	if got != want {
 		m.fatalf(t, "Freeze() of a worker = %v, want %v", got, want)
 	}
@@ -205,7 +206,7 @@ func (m *poolMachine) Freeze(t *rapid.T) {
 func (m *poolMachine) Thaw(t *rapid.T) {
 	w := m.pick(t)
 	got, want := w.r.Thaw(), w.ref.Thaw()
-	m.ops.add("thaw→%v", got)
+	m.ops.Add("thaw→%v", got)
 	if got != want {
 		m.fatalf(t, "Thaw() of a worker = %v, want %v", got, want)
 	}
@@ -220,9 +221,9 @@ func (m *poolMachine) Halt(t *rapid.T) {
 	for _, w := range m.ref.Items() {
 		w.ref.Halt()
 	}
-	m.ops.add("halt")
+	m.ops.Add("halt")
 	var err error
-	if !within(func() { err = m.p.Join() }) {
+	if !rapidcheck.Within(func() { err = m.p.Join() }) {
 		m.fatalf(t, "Join did not return within %v after Halt", settleWithin)
 	}
 	if err != nil {
@@ -254,7 +255,7 @@ func (m *poolMachine) Check(t *rapid.T) {
 	for i, w := range m.all() {
 		want := w.ref.Flags() &^ spec.RtPolling // workers do not poll
 
-		if !waitFor(func() bool { return w.r.Flags() == want }) {
+		if !rapidcheck.WaitFor(func() bool { return w.r.Flags() == want }) {
 			m.fatalf(t, "worker %d (of pool and drained): flags %v, want %v", i, w.r.Flags(), want)
 		}
 	}
@@ -274,16 +275,16 @@ func (m *poolMachine) finish(t *rapid.T) {
 		}
 		alive = alive || !w.ref.Dead()
 	}
-	m.ops.add("thaw all, close")
+	m.ops.Add("thaw all, close")
 	var err error
-	if !within(func() { err = m.p.Close() }) {
+	if !rapidcheck.Within(func() { err = m.p.Close() }) {
 		m.fatalf(t, "Close did not return within %v", settleWithin)
 	}
 	if err != nil {
 		m.fatalf(t, "Close: %v", err)
 	}
 	for i, w := range m.ref.Gone() {
-		if !within(func() { err = w.r.Join() }) {
+		if !rapidcheck.Within(func() { err = w.r.Join() }) {
 			m.fatalf(t, "drained worker %d did not end within %v after the mailbox closed for writing", i, settleWithin)
 		}
 		if err != nil {
@@ -322,14 +323,14 @@ func TestPoolRunnerStateMachine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		box := mailbox.New[cont.C](mailbox.Unbounded)
 		jobs := newJobSet()
-		var ops opLog
+		var ops rapidcheck.OpLog
 		var ref model.RunnerPoolRef // the model
 		send := func(t *rapid.T) {
 			j := jobs.add(rapid.IntRange(1, 20).Draw(t, "steps"))
 			if err := box.Send(j.c); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			ops.add("send(job %d)", j.id)
+			ops.Add("send(job %d)", j.id)
 			ref.Send()
 		}
 		for range rapid.IntRange(0, 3).Draw(t, "jobs before") {
@@ -340,14 +341,14 @@ func TestPoolRunnerStateMachine(t *testing.T) {
 		if err != nil {
 			t.Fatalf("pool.New(Runner, box, %d): %v", n0, err)
 		}
-		ops.add("new(%d)", n0)
+		ops.Add("new(%d)", n0)
 		for range n0 {
 			ref.Add()
 		}
 		t.Cleanup(func() {
 			box.CloseRead() // every runner still waiting ends
 			p.Halt()
-			if !within(func() { p.Join() }) {
+			if !rapidcheck.Within(func() { p.Join() }) {
 				t.Errorf("cleanup: the runners did not end\n\toperations: %v", ops)
 			}
 		})
@@ -370,7 +371,7 @@ func TestPoolRunnerStateMachine(t *testing.T) {
 				if _, err := p.Add(); err != nil {
 					t.Fatalf("Add: %v", err)
 				}
-				ops.add("add")
+				ops.Add("add")
 				ref.Add()
 			},
 			// The invariant: the completed jobs, the dead runners and the
@@ -380,11 +381,11 @@ func TestPoolRunnerStateMachine(t *testing.T) {
 			// its job (fewer dead), one that ends without a job (more dead
 			// than completed), and one that never takes a queued job.
 			"": func(t *rapid.T) {
-				if !waitFor(settled) {
+				if !rapidcheck.WaitFor(settled) {
 					t.Fatalf("%d jobs completed, %d runners dead, %d queued; want %d, %d, %d\n\toperations: %v",
 						jobs.completedCount(), dead(), box.Len(), ref.Completed, ref.Dead(), ref.Queued, ops)
 				}
-				pause(stillFor)
+				rapidcheck.Pause(stillFor)
 				if !settled() {
 					t.Fatalf("moved after settling: %d jobs completed, %d runners dead, %d queued; want %d, %d, %d\n\toperations: %v",
 						jobs.completedCount(), dead(), box.Len(), ref.Completed, ref.Dead(), ref.Queued, ops)
@@ -400,8 +401,8 @@ func TestPoolRunnerStateMachine(t *testing.T) {
 		// once without a job (none is queued while one waits), and
 		// nothing is lost.
 		box.CloseWrite()
-		ops.add("close")
-		if !within(func() { err = p.Join() }) {
+		ops.Add("close")
+		if !rapidcheck.Within(func() { err = p.Join() }) {
 			t.Fatalf("the runners did not end after the mailbox closed for writing\n\toperations: %v", ops)
 		}
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/insideout-go/insideout/spec"
 	"go.uber.org/goleak"
 
+	"github.com/insideout-go/insideout/internal/rapidcheck"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func mustReturn(t *testing.T, what string, f func() error) error {
 	t.Helper()
 	var err error
-	if !within(func() { err = f() }) {
+	if !rapidcheck.Within(func() { err = f() }) {
 		t.Fatalf("%s has not returned after %v", what, settleWithin)
 	}
 	return err
@@ -229,7 +230,7 @@ func TestWaiterGivesBackWhatItTookAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !within(func() {
+	if !rapidcheck.Within(func() {
 		for done.Load() < quick {
 			time.Sleep(100 * time.Microsecond)
 		}
@@ -265,7 +266,7 @@ func TestLeftoversIncludeWhatWasTakenAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !within(func() {
+	if !rapidcheck.Within(func() {
 		for box.Len() != 0 {
 			time.Sleep(100 * time.Microsecond)
 		}

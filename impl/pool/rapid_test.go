@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/internal/rapidcheck"
 	"github.com/insideout-go/insideout/model"
 	"pgregory.net/rapid"
 )
@@ -22,63 +23,12 @@ import (
 // asserts a timing: a deadline only bounds how long the pool may take to
 // get where it must.
 
-// settleWithin bounds how long a worker may take to reach the state its
-// model says, and how long a Join or Close may take.
-const settleWithin = 5 * time.Second
+// settleWithin bounds how long a model's state may take to show.
+const settleWithin = rapidcheck.SettleWithin
 
 // stillFor is how long a state that must not change is watched. A check
 // over such an interval can miss a change, never invent one.
 const stillFor = 200 * time.Microsecond
-
-// waitFor polls cond until it holds, and reports false if settleWithin
-// passes first.
-func waitFor(cond func() bool) bool {
-	start := time.Now()
-	for !cond() {
-		switch waited := time.Since(start); {
-		case waited > settleWithin:
-			return false
-		case waited < time.Millisecond:
-			runtime.Gosched() // a sleep would take a millisecond or more
-		default:
-			time.Sleep(20 * time.Microsecond)
-		}
-	}
-	return true
-}
-
-// pause lets d pass, yielding the processor meanwhile (a sleep this short
-// would take a millisecond or more).
-func pause(d time.Duration) {
-	for start := time.Now(); time.Since(start) < d; {
-		runtime.Gosched()
-	}
-}
-
-// within runs f on a goroutine of its own and reports whether it returned
-// within settleWithin: a Join or Close stuck for good fails the case
-// instead of hanging the test binary.
-func within(f func()) bool {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-		return true
-	case <-time.After(settleWithin):
-		return false
-	}
-}
-
-// opLog is the sequence of operations of one rapid case, for failure
-// messages.
-type opLog []string
-
-func (l *opLog) add(format string, args ...any) { *l = append(*l, fmt.Sprintf(format, args...)) }
-
-func (l opLog) String() string { return strings.Join(l, " → ") }
 
 // trackedJob is a job of k steps that records how it is run: its
 // completions, and any violation seen from inside (two workers stepping it
@@ -202,7 +152,7 @@ func (s *jobSet) completedCount() int {
 // checkJobs fails on a violation seen from inside a job. Catches a job
 // delivered to two workers (stepped at once, or completed twice), and a
 // dispatcher that steps a finished continuation.
-func checkJobs(t *rapid.T, s *jobSet, ops opLog) {
+func checkJobs(t *rapid.T, s *jobSet, ops rapidcheck.OpLog) {
 	t.Helper()
 	if bad := s.violations(); len(bad) > 0 {
 		t.Fatalf("%s\n\toperations: %v", strings.Join(bad, "; "), ops)
@@ -216,7 +166,7 @@ func checkJobs(t *rapid.T, s *jobSet, ops opLog) {
 // holding it, or by Drain or Clear forgetting a removed worker in
 // Leftovers), and a job counted twice (a left-over job that also
 // completed, a queued job that also ran).
-func conserve(t *rapid.T, s *jobSet, queued, left []*cont.C, ops opLog) {
+func conserve(t *rapid.T, s *jobSet, queued, left []*cont.C, ops rapidcheck.OpLog) {
 	t.Helper()
 	var ledger model.PoolLedger
 	for _, j := range s.jobs {

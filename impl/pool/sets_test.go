@@ -11,6 +11,7 @@ import (
 	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/internal/rapidcheck"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
@@ -74,7 +75,7 @@ func TestSetOfRuntimes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if !waitFor(func() bool { return done.Load() == 100 }) {
+	if !rapidcheck.WaitFor(func() bool { return done.Load() == 100 }) {
 		t.Fatalf("%d of 100 jobs ran", done.Load())
 	}
 	g.Halt()

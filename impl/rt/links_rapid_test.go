@@ -13,6 +13,7 @@ import (
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
 
+	"github.com/insideout-go/insideout/internal/rapidcheck"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
@@ -48,7 +49,7 @@ type linkMachine struct {
 	nodes   []*linkNode
 	retired []*rt.Runtime   // dead runtimes whose slot a new one took
 	edges   map[[2]int]bool // the model's link graph, keys ordered (lo, hi)
-	ops     opLog
+	ops     rapidcheck.OpLog
 }
 
 func edge(i, j int) [2]int {
@@ -212,7 +213,7 @@ func newLinkMachine(t *rapid.T) *linkMachine {
 		}
 		for _, r := range m.retired {
 			r.Halt()
-			if !within(func() { r.Join() }) {
+			if !rapidcheck.Within(func() { r.Join() }) {
 				t.Errorf("cleanup: runtime %v did not end within %v after Halt (flags %v)\n\toperations: %v", r, settleWithin, r.Flags(), m.ops)
 			}
 		}
@@ -255,7 +256,7 @@ func (m *linkMachine) spawn(t *rapid.T, i, to int) {
 		desc += fmt.Sprint(" linked to ", to)
 	}
 	r, err := rt.Spawn(c, opts...)
-	m.ops.add("spawn %d%s→%v", i, desc, err)
+	m.ops.Add("spawn %d%s→%v", i, desc, err)
 	if to >= 0 && m.nodes[to].dead {
 		if r != nil || !errors.Is(err, spec.ErrTornDown) {
 			m.fatalf(t, "Spawn linked to dead runtime %d = %v, %v; want ErrTornDown", to, r, err)
@@ -296,7 +297,7 @@ func (m *linkMachine) pick(t *rapid.T, label string) int {
 func (m *linkMachine) Link(t *rapid.T) {
 	i, j := m.pick(t, "i"), m.pick(t, "j")
 	err := m.nodes[i].r.Link(m.nodes[j].r)
-	m.ops.add("link(%d,%d)→%v", i, j, err)
+	m.ops.Add("link(%d,%d)→%v", i, j, err)
 	var want error
 	switch {
 	case i == j:
@@ -318,7 +319,7 @@ func (m *linkMachine) Link(t *rapid.T) {
 func (m *linkMachine) Unlink(t *rapid.T) {
 	i, j := m.pick(t, "i"), m.pick(t, "j")
 	m.nodes[i].r.Unlink(m.nodes[j].r)
-	m.ops.add("unlink(%d,%d)", i, j)
+	m.ops.Add("unlink(%d,%d)", i, j)
 	delete(m.edges, edge(i, j))
 }
 
@@ -329,7 +330,7 @@ func (m *linkMachine) Unlink(t *rapid.T) {
 func (m *linkMachine) Halt(t *rapid.T) {
 	i := m.pick(t, "i")
 	got, want := m.nodes[i].r.Halt(), !m.nodes[i].dead
-	m.ops.add("halt(%d)→%v", i, got)
+	m.ops.Add("halt(%d)→%v", i, got)
 	if got != want {
 		m.fatalf(t, "Halt() of runtime %d = %v, want %v", i, got, want)
 	}
@@ -343,7 +344,7 @@ func (m *linkMachine) Halt(t *rapid.T) {
 func (m *linkMachine) Cancel(t *rapid.T) {
 	i := m.pick(t, "i")
 	got, want := m.nodes[i].r.Cancel(), !m.nodes[i].dead
-	m.ops.add("cancel(%d)→%v", i, got)
+	m.ops.Add("cancel(%d)→%v", i, got)
 	if got != want {
 		m.fatalf(t, "Cancel() of runtime %d = %v, want %v", i, got, want)
 	}
@@ -361,7 +362,7 @@ func (m *linkMachine) Cancel(t *rapid.T) {
 func (m *linkMachine) Panic(t *rapid.T) {
 	i := m.pickWhere(t, func(n *linkNode) bool { return !n.dead && !n.frozen }, "only a running runtime runs the step that panics")
 	m.nodes[i].boom.Store(true)
-	m.ops.add("panic(%d)", i)
+	m.ops.Add("panic(%d)", i)
 	m.tearDown(i, causePanic)
 }
 
@@ -382,7 +383,7 @@ func (m *linkMachine) Freeze(t *rapid.T) {
 	i := m.pick(t, "i")
 	n := m.nodes[i]
 	got, want := n.r.Freeze(), !n.dead && !n.frozen
-	m.ops.add("freeze(%d)→%v", i, got)
+	m.ops.Add("freeze(%d)→%v", i, got)
 	if got != want {
 		m.fatalf(t, "Freeze() of runtime %d = %v, want %v", i, got, want)
 	}
@@ -394,7 +395,7 @@ func (m *linkMachine) Thaw(t *rapid.T) {
 	i := m.pick(t, "i")
 	n := m.nodes[i]
 	got, want := n.r.Thaw(), !n.dead && n.frozen
-	m.ops.add("thaw(%d)→%v", i, got)
+	m.ops.Add("thaw(%d)→%v", i, got)
 	if got != want {
 		m.fatalf(t, "Thaw() of runtime %d = %v, want %v", i, got, want)
 	}
@@ -409,14 +410,14 @@ func (m *linkMachine) Thaw(t *rapid.T) {
 func (m *linkMachine) Check(t *rapid.T) {
 	for i, n := range m.nodes {
 		want := m.wantFlags(i)
-		if !waitFor(func() bool { return n.r.Flags() == want }) {
+		if !rapidcheck.WaitFor(func() bool { return n.r.Flags() == want }) {
 			m.fatalf(t, "runtime %d: flags %v, want %v within %v", i, n.r.Flags(), want, settleWithin)
 		}
 		if !n.dead {
 			continue
 		}
 		var err error
-		if !within(func() { err = n.r.Join() }) {
+		if !rapidcheck.Within(func() { err = n.r.Join() }) {
 			m.fatalf(t, "runtime %d: Join did not return though its flags say Dead", i)
 		}
 		if what := m.checkErr(i, err); what != "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/insideout-go/insideout/spec"
 	"pgregory.net/rapid"
 
+	"github.com/insideout-go/insideout/internal/rapidcheck"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
@@ -26,66 +27,13 @@ import (
 // graph in a map for linked runtimes. Nothing here asserts a timing: a
 // deadline only bounds how long a runtime may take to get where it must.
 
-// settleWithin bounds how long a runtime may take to reach the state its
-// model says; a runtime that never gets there has settled somewhere it
-// should not (or is stuck).
-const settleWithin = 5 * time.Second
+// settleWithin bounds how long a model's state may take to show.
+const settleWithin = rapidcheck.SettleWithin
 
 // stillFor is how long the step counter of a runtime that must not step
 // is watched. A check over such an interval can miss a stray step, never
 // invent one.
 const stillFor = 200 * time.Microsecond
-
-// waitFor polls cond until it holds, and reports false if settleWithin
-// passes first.
-func waitFor(cond func() bool) bool {
-	start := time.Now()
-	for !cond() {
-		switch waited := time.Since(start); {
-		case waited > settleWithin:
-			return false
-		case waited < time.Millisecond:
-			runtime.Gosched() // a sleep would take a millisecond or more
-		default:
-			time.Sleep(20 * time.Microsecond)
-		}
-	}
-	return true
-}
-
-// pause lets d pass, yielding the processor meanwhile. It does not sleep:
-// a sleep this short takes a millisecond or more (the timer's slack), which
-// would make the cases slow.
-func pause(d time.Duration) {
-	for start := time.Now(); time.Since(start) < d; {
-		runtime.Gosched()
-	}
-}
-
-// within runs f on a goroutine of its own and reports whether it returned
-// within settleWithin. A call that never returns (an Eject or a Join stuck
-// for good) fails the case instead of hanging the whole test binary.
-func within(f func()) bool {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-		return true
-	case <-time.After(settleWithin):
-		return false
-	}
-}
-
-// opLog is the sequence of operations of one rapid case and their
-// results, for failure messages.
-type opLog []string
-
-func (l *opLog) add(format string, args ...any) { *l = append(*l, fmt.Sprintf(format, args...)) }
-
-func (l opLog) String() string { return strings.Join(l, " → ") }
 
 // rapidCounter returns a continuation that counts its steps forever. A
 // busy one yields the processor in each step (so that control operations
@@ -118,7 +66,7 @@ type rtMachine struct {
 	// Cancel, which DenyCancels refuses.
 	mask        spec.RuntimeFlags
 	denyCancels bool
-	ops         opLog
+	ops         rapidcheck.OpLog
 }
 
 func (m *rtMachine) want() spec.RuntimeFlags { return m.ref.Flags() &^ m.mask }
@@ -188,10 +136,10 @@ func newRtMachine(t *rapid.T) *rtMachine {
 		t.Fatalf("Spawn(%v): %v", desc, err)
 	}
 	m.r = r
-	m.ops.add("spawn(blocking=%v, %s)", m.blocking, strings.Join(desc, ","))
+	m.ops.Add("spawn(blocking=%v, %s)", m.blocking, strings.Join(desc, ","))
 	t.Cleanup(func() {
 		r.Halt()
-		if !within(func() { r.Join() }) {
+		if !rapidcheck.Within(func() { r.Join() }) {
 			t.Errorf("cleanup: the runtime did not end within %v after Halt (flags %v)\n\toperations: %v", settleWithin, r.Flags(), m.ops)
 		}
 	})
@@ -204,7 +152,7 @@ func newRtMachine(t *rapid.T) *rtMachine {
 // Halt catches Halt reporting a change twice, or on a torn down runtime.
 func (m *rtMachine) Halt(t *rapid.T) {
 	got, want := m.r.Halt(), m.ref.Halt()
-	m.ops.add("halt→%v", got)
+	m.ops.Add("halt→%v", got)
 	if got != want {
 		m.fatalf(t, "Halt() = %v, want %v", got, want)
 	}
@@ -213,7 +161,7 @@ func (m *rtMachine) Halt(t *rapid.T) {
 // Freeze catches Freeze accepted once halted or after Eject.
 func (m *rtMachine) Freeze(t *rapid.T) {
 	got, want := m.r.Freeze(), m.ref.Freeze()
-	m.ops.add("freeze→%v", got)
+	m.ops.Add("freeze→%v", got)
 	if got != want {
 		m.fatalf(t, "Freeze() = %v, want %v", got, want)
 	}
@@ -222,7 +170,7 @@ func (m *rtMachine) Freeze(t *rapid.T) {
 // Thaw catches Thaw reporting a change when not frozen.
 func (m *rtMachine) Thaw(t *rapid.T) {
 	got, want := m.r.Thaw(), m.ref.Thaw()
-	m.ops.add("thaw→%v", got)
+	m.ops.Add("thaw→%v", got)
 	if got != want {
 		m.fatalf(t, "Thaw() = %v, want %v", got, want)
 	}
@@ -235,7 +183,7 @@ func (m *rtMachine) Cancel(t *rapid.T) {
 	if !m.denyCancels {
 		want = m.ref.Cancel()
 	}
-	m.ops.add("cancel→%v", got)
+	m.ops.Add("cancel→%v", got)
 	if got != want {
 		m.fatalf(t, "Cancel() = %v, want %v", got, want)
 	}
@@ -248,8 +196,8 @@ func (m *rtMachine) Cancel(t *rapid.T) {
 func (m *rtMachine) Interrupt(t *rapid.T) {
 	at := m.n.Load()
 	m.r.Interrupt()
-	m.ops.add("interrupt")
-	if m.blocking && m.ref.Stepping() && !waitFor(func() bool { return m.n.Load() > at }) {
+	m.ops.Add("interrupt")
+	if m.blocking && m.ref.Stepping() && !rapidcheck.WaitFor(func() bool { return m.n.Load() > at }) {
 		m.fatalf(t, "Interrupt did not wake the step waiting on its context (counter stuck at %d, flags %v)", at, m.r.Flags())
 	}
 }
@@ -262,12 +210,12 @@ func (m *rtMachine) Interrupt(t *rapid.T) {
 func (m *rtMachine) Eject(t *rapid.T) {
 	var got *cont.C
 	var err error
-	if !within(func() { got, err = m.r.Eject() }) {
-		m.ops.add("eject→(stuck)")
+	if !rapidcheck.Within(func() { got, err = m.r.Eject() }) {
+		m.ops.Add("eject→(stuck)")
 		m.fatalf(t, "Eject did not return within %v (flags %v)", settleWithin, m.r.Flags())
 	}
 	want := m.ref.Eject()
-	m.ops.add("eject→%v", err)
+	m.ops.Add("eject→%v", err)
 	switch {
 	case want == nil && (err != nil || got != m.c):
 		m.fatalf(t, "Eject() = %p, %v; want the spawned continuation %p", got, err, m.c)
@@ -289,16 +237,16 @@ func (m *rtMachine) respawn(t *rapid.T, c *cont.C) {
 	if err != nil {
 		m.fatalf(t, "Spawn of the ejected continuation: %v", err)
 	}
-	t.Cleanup(func() { r2.Halt(); within(func() { r2.Join() }) })
-	if !waitFor(func() bool { return m.n.Load() > at }) {
+	t.Cleanup(func() { r2.Halt(); rapidcheck.Within(func() { r2.Join() }) })
+	if !rapidcheck.WaitFor(func() bool { return m.n.Load() > at }) {
 		m.fatalf(t, "the ejected continuation runs no step on a fresh runtime (flags %v)", r2.Flags())
 	}
 	r2.Halt()
 	var err2 error
-	if !within(func() { err2 = r2.Join() }) || err2 != nil {
+	if !rapidcheck.Within(func() { err2 = r2.Join() }) || err2 != nil {
 		m.fatalf(t, "the fresh runtime of the ejected continuation: Join = %v after Halt", err2)
 	}
-	m.ops.add("respawn-ran")
+	m.ops.Add("respawn-ran")
 }
 
 // Flags: once settled, the flags stay put. Catches a runtime that settles
@@ -308,9 +256,9 @@ func (m *rtMachine) respawn(t *rapid.T, c *cont.C) {
 func (m *rtMachine) Flags(t *rapid.T) {
 	want := m.want()
 	f1 := m.r.Flags()
-	pause(stillFor)
+	rapidcheck.Pause(stillFor)
 	f2 := m.r.Flags()
-	m.ops.add("flags→%v", f2)
+	m.ops.Add("flags→%v", f2)
 	if f1 != want || f2 != want {
 		m.fatalf(t, "settled flags moved: %v then %v, want %v", f1, f2, want)
 	}
@@ -326,18 +274,18 @@ func (m *rtMachine) Join(t *rapid.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), stillFor)
 		defer cancel()
 		err := m.r.JoinContext(ctx)
-		m.ops.add("join(live)→%v", err)
+		m.ops.Add("join(live)→%v", err)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			m.fatalf(t, "Join on a runtime that must not be dead returned %v (flags %v)", err, m.r.Flags())
 		}
 		return
 	}
 	var err error
-	if !within(func() { err = m.r.Join() }) {
+	if !rapidcheck.Within(func() { err = m.r.Join() }) {
 		m.fatalf(t, "Join did not return within %v on a runtime whose flags say Dead", settleWithin)
 	}
 	want := m.ref.Join()
-	m.ops.add("join→%v", err)
+	m.ops.Add("join→%v", err)
 	if !errors.Is(err, want) || (err == nil) != (want == nil) {
 		m.fatalf(t, "Join() = %v, want %v", err, want)
 	}
@@ -361,18 +309,18 @@ func (m *rtMachine) Join(t *rapid.T) {
 // runtime whose flags say Running but which runs nothing).
 func (m *rtMachine) Check(t *rapid.T) {
 	want := m.want()
-	if !waitFor(func() bool { return m.r.Flags() == want }) {
+	if !rapidcheck.WaitFor(func() bool { return m.r.Flags() == want }) {
 		m.fatalf(t, "flags %v, want %v within %v", m.r.Flags(), want, settleWithin)
 	}
 	if !m.ref.Stepping() {
 		at := m.n.Load()
-		pause(stillFor)
+		rapidcheck.Pause(stillFor)
 		if got := m.n.Load(); got != at {
 			m.fatalf(t, "a runtime that must not step ran %d steps (flags %v)", got-at, m.r.Flags())
 		}
 	} else if !m.blocking {
 		at := m.n.Load()
-		if !waitFor(func() bool { return m.n.Load() > at }) {
+		if !rapidcheck.WaitFor(func() bool { return m.n.Load() > at }) {
 			m.fatalf(t, "a running runtime runs no step (flags %v)", m.r.Flags())
 		}
 	}

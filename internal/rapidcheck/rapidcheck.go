@@ -1,7 +1,9 @@
 // Package rapidcheck helps a test require rapid to fail: a rapid.TB that
 // records a failure instead of failing the test, so that a known-bad
 // variant's property can be run and its failure checked, and a setter for
-// rapid's flags (its seed, its number of checks) for the span of a test.
+// rapid's flags (its seed, its number of checks) for the span of a test;
+// and the waits of state-machine tests that drive a real primitive and
+// let it settle after each operation (settle.go).
 //
 // Only tests import it.
 package rapidcheck

@@ -10,7 +10,10 @@
 //   - a [Scenario]: how to build the system, the operations ([Op]) that
 //     clients call on it, and what runs when they are done (Finally);
 //   - a run: [Scenario.Test] in a test, [Scenario.Run] anywhere, or
-//     rapid.Check(t, sc.Rapid) to let rapid draw and shrink programs.
+//     rapid.Check(t, sc.Rapid) to let rapid draw and shrink programs; and
+//     [Scenario.TestFails] on a known-bad twin, to show that the check
+//     fails where it should (under a schedule, with the failure replayed
+//     exactly from its token).
 //
 // Each round generates a program from the seed and the round number,
 // starts one goroutine per client, releases them together, records every

@@ -3,7 +3,6 @@
 package pool_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/pool"
@@ -38,23 +37,7 @@ func TestScheduleCatchesKnownBads(t *testing.T) {
 	for _, bug := range []pooltest.Bug{pooltest.DropsOnEnd, pooltest.HidesInFlight} {
 		t.Run(bug.String(), func(t *testing.T) {
 			sc := controlled(t, "pool-"+bug.String(), "pct:3", 300, pooltest.BadDispatcher(bug))
-			sum, err := sc.Run()
-			var f *linearize.Failure
-			if !errors.As(err, &f) || f.Token == "" {
-				t.Fatalf("no failure with a token in %d rounds (%d schedules): %v", sum.Rounds, sum.Schedules, err)
-			}
-			if f.Verdict != linearize.Illegal {
-				t.Fatalf("the failure is not an Illegal history:\n%v", f)
-			}
-			tok, err := schedule.ParseToken(f.Token)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var again *linearize.Failure
-			if err := sc.Replay(tok); !errors.As(err, &again) || again.Token != f.Token || again.Verdict != f.Verdict {
-				t.Fatalf("the token did not replay the failure exactly: %v", err)
-			}
-			t.Logf("round %d, %d schedules: Illegal history; replayed exactly", sum.Rounds, sum.Schedules)
+			sc.TestFails(t, linearize.IsIllegal)
 		})
 	}
 }

@@ -3,7 +3,6 @@
 package rttest_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/insideout-go/insideout/impl/rt/rttest"
@@ -33,7 +32,8 @@ func TestGroupUnderControlledSchedules(t *testing.T) {
 }
 
 // PCT finds every known-bad group, as free rounds do. The bugs: those of
-// TestGroupKnownBadsCaught, under a controlled schedule.
+// TestGroupKnownBadsCaught, under a controlled schedule, each failure
+// replayed exactly from its token.
 func TestGroupKnownBadsFoundByPCT(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	st, err := schedule.Parse("pct:3")
@@ -41,14 +41,10 @@ func TestGroupKnownBadsFoundByPCT(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, bug := range badGroups() {
-		sc := rttest.GroupScenario("runtime-"+bug.String(), func() rttest.Group { return rttest.BadGroup(bug) })
-		sc.Schedule, sc.Rounds, sc.Seed, sc.ReportDir = st, 300, 0x11c5, t.TempDir()
-		sum, err := sc.Run()
-		var f *linearize.Failure
-		if !errors.As(err, &f) || f.Verdict != linearize.Illegal {
-			t.Errorf("%v: %d rounds under pct:3, %v; want an Illegal history", bug, sum.Rounds, err)
-			continue
-		}
-		t.Logf("%v: caught in round %d", bug, f.Round)
+		t.Run(bug.String(), func(t *testing.T) {
+			sc := rttest.GroupScenario("runtime-"+bug.String(), func() rttest.Group { return rttest.BadGroup(bug) })
+			sc.Schedule, sc.Rounds, sc.Seed, sc.ReportDir = st, 300, 0x11c5, t.TempDir()
+			sc.TestFails(t, linearize.IsIllegal) // and its token replays it exactly
+		})
 	}
 }

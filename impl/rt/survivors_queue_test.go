@@ -1,0 +1,113 @@
+package rt_test
+
+import (
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/internal/testdeadline"
+)
+
+// Tests for mutants of the runtime's event-queue paths that survived the
+// mutation runner (docs/mutation.md): errors of the queue's Wait and Poll
+// that the runtime must not ignore. A queue lets one goroutine Wait at a
+// time; a second Wait, or Poll, fails with eventq.ErrBusy. So a test that
+// Waits on the runtime's queue itself, before the runtime does, makes the
+// runtime's next Wait or Poll fail, with no need to make a system call
+// fail.
+
+// waitingOn starts a Wait on q that lasts until q is closed (the
+// runtime's teardown closes it), and returns once it is in progress: a
+// Poll then fails with ErrBusy. The Wait's error comes on the returned
+// channel.
+func waitingOn(t *testing.T, q *eventq.Queue) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := q.Wait(nil, -1)
+		done <- err
+	}()
+	for {
+		if _, err := q.Poll(nil); errors.Is(err, eventq.ErrBusy) {
+			return done
+		}
+		runtime.Gosched()
+	}
+}
+
+// The rule (spec.Runtime, "The local event queue", and rt.EventQueue):
+// a runtime that cannot wait in its event queue fails, with the queue's
+// error, rather than going on as if woken with nothing: nothing is lost
+// silently, and a runtime never spins on a queue that keeps failing.
+//
+// The bugs it catches: poll.go:Runtime.idle:err-ignored:1 and
+// Runtime.take:err-ignored:1, the idle runtime's failed Wait not checked:
+// the runtime loops, calling Wait again at once, a busy spin for as long
+// as the other Wait lasts (here: for ever), and never ends.
+func TestIdleWaitFailureEndsTheRuntime(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	rd, _ := pipe(t)
+	var got atomic.Int64
+	r, err := rt.Spawn(reader(rd, &got), rt.StartFrozen())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := r.EventQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := waitingOn(t, q)
+	r.Thaw() // the reader finds the pipe empty and waits in the queue: the runtime is idle
+	err = joinWithin(t, r, func() string {
+		r.Halt()
+		return "a runtime whose event queue's Wait failed did not end"
+	})
+	if !errors.Is(err, eventq.ErrBusy) {
+		t.Fatalf("Join: %v, want the queue's error (eventq.ErrBusy)", err)
+	}
+	if err := <-other; !errors.Is(err, eventq.ErrClosed) {
+		t.Fatalf("the other Wait: %v, want ErrClosed (the teardown closes the queue)", err)
+	}
+}
+
+// The rule (as above): a runtime whose continuation goes on polls its
+// queue every 64 steps, and fails with the queue's error if a poll
+// fails.
+//
+// The bug it catches: poll.go:Runtime.settle:err-ignored:1, the poll's
+// error not checked: the runtime goes on stepping, and what its queue
+// holds is never handed out.
+func TestPollFailureEndsTheRuntime(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	rd, _ := pipe(t)
+	var n, got atomic.Int64
+	r, err := rt.Spawn(counter(&n), rt.StartFrozen())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := r.EventQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Register(rd, eventq.Read|eventq.OneShot, reader(rd, &got)); err != nil {
+		t.Fatal(err)
+	}
+	other := waitingOn(t, q)
+	r.Thaw()
+	err = joinWithin(t, r, func() string {
+		r.Halt()
+		return "a runtime whose event queue's Poll failed did not end"
+	})
+	if !errors.Is(err, eventq.ErrBusy) {
+		t.Fatalf("Join: %v after %d steps, want the queue's error (eventq.ErrBusy)", err, n.Load())
+	}
+	if err := <-other; !errors.Is(err, eventq.ErrClosed) {
+		t.Fatalf("the other Wait: %v, want ErrClosed (the teardown closes the queue)", err)
+	}
+	if left := r.Leftovers(); len(left) != 2 {
+		t.Fatalf("%d leftovers, want 2 (the counter and the registered reader)", len(left))
+	}
+}

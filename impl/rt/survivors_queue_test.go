@@ -1,11 +1,13 @@
 package rt_test
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"sync/atomic"
 	"testing"
 
+	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/impl/rt"
 	"github.com/insideout-go/insideout/internal/testdeadline"
@@ -109,5 +111,37 @@ func TestPollFailureEndsTheRuntime(t *testing.T) {
 	}
 	if left := r.Leftovers(); len(left) != 2 {
 		t.Fatalf("%d leftovers, want 2 (the counter and the registered reader)", len(left))
+	}
+}
+
+// The rule (Runtime.EventQueue, as above): made once, whichever
+// goroutine asks first, here the test just as the runtime's continuation
+// finishes and the runtime looks whether its queue holds anything
+// (pending) before it tears down.
+//
+// The bug it catches: poll.go:Runtime.pending:atomic-plain:1, that look
+// made plain: it races with a store of the queue by another goroutine
+// that the runtime's last poll check (settle's atomic load) did not see.
+// The window is the few instructions between the two; rounds make the
+// test's EventQueue land there now and then, and the race detector
+// reports it.
+func TestEventQueueMadeAsTheRuntimeFinishes(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for round := range 2000 {
+		last := make(chan struct{})
+		r, err := rt.Spawn(cont.New(func(context.Context, *cont.C) cont.Step {
+			close(last)
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-last
+		if _, err := r.EventQueue(); err != nil && !errors.Is(err, eventq.ErrNoQueue) {
+			t.Fatalf("round %d: EventQueue: %v", round, err)
+		}
+		if err := joinWithin(t, r, func() string { return "the runtime did not finish" }); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -196,7 +196,8 @@ type Ready struct {
 	// registration, len(Signals); for an fd, 0.
 	Count uint64
 	// Signals are the signals that arrived since the continuation was last
-	// handed out, in order, for a signal registration.
+	// handed out, in order, for a signal registration: none only if the
+	// kernel refused to arm the registration again (Rearm it).
 	Signals []os.Signal
 	// Ended reports that the registration ended with this firing (a
 	// one-shot): nothing is to be handed back. Otherwise the continuation
@@ -542,7 +543,11 @@ func (q *Queue) arm(r *reg) error {
 		}
 		return nil
 	case r.byDel():
-		return q.sys.ctl(q.epfd, unix.EPOLL_CTL_ADD, r.fd, r.kev, r.id)
+		err := q.sys.ctl(q.epfd, unix.EPOLL_CTL_ADD, r.fd, r.kev, r.id)
+		if err == unix.EEXIST {
+			return nil // its disarm failed (fire): armed still
+		}
+		return err
 	}
 	return q.sys.ctl(q.epfd, unix.EPOLL_CTL_MOD, r.fd, r.kev, r.id)
 }

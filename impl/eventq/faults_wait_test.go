@@ -331,3 +331,77 @@ func TestWaitersTakeTurns(t *testing.T) {
 		})
 	}
 }
+
+// Catches: a level exclusive registration whose disarm as it fires (an
+// epoll_ctl DEL) the kernel refused, then left armed while lent: every
+// epoll_wait returns at once for it, a Wait spinning on the CPU, and
+// Rearm's ADD fails with EEXIST for ever, the registration stuck lent.
+// The DEL is tried again at its next firing, and Rearm takes EEXIST for
+// armed: once (the retry works) and always (it never does).
+func TestExclusiveDisarmRefused(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for _, times := range []int{1, 0} {
+		t.Run(fmt.Sprint("fails ", times), func(t *testing.T) {
+			p := &plan{}
+			q := faultyQueue(t, p)
+			r, _ := readablePipe(t)
+			id, err := q.Register(r, Read|Exclusive, cont.New(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.add(&rule{c: callEpollDel, fd: anyFD, times: times, errno: unix.ENOMEM})
+			if got := firings(t, q, patienceFaults); len(got) != 1 || got[0].ID != id {
+				t.Fatalf("fired %v, want registration %d", got, id)
+			}
+			if got := firings(t, q, 0); len(got) != 0 {
+				t.Fatalf("fired %v while lent", got)
+			}
+			var evs [4]unix.EpollEvent
+			if n, _ := unix.EpollWait(q.epfd, evs[:], 0); times == 1 && n != 0 {
+				t.Fatalf("epoll_wait: %d events with the registration lent: its disarm was not tried again", n)
+			}
+			if err := q.Rearm(id); err != nil {
+				t.Fatalf("Rearm after a failed disarm: %v", err)
+			}
+			if got := firings(t, q, patienceFaults); len(got) != 1 || got[0].ID != id {
+				t.Fatalf("fired %v after Rearm, want registration %d", got, id)
+			}
+		})
+	}
+}
+
+// Catches: a signal registration that the kernel refused to arm again
+// after a firing with no signal (the eventfd was readable, its signals
+// taken by the firing before), left disarmed and not lent: no later
+// signal ever reaches it. It is handed out instead, lent with no signal,
+// and Rearm arms it.
+func TestSignalRearmRefused(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	p := &plan{}
+	q := faultyQueue(t, p)
+	id, err := q.Signal(cont.New(nil), syscall.SIGUSR2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Cancel(id)
+	var one [8]byte
+	one[0] = 1
+	if _, err := unix.Write(q.regs[id].fd, one[:]); err != nil { // readable, no signal
+		t.Fatal(err)
+	}
+	p.add(failing(callEpollMod, unix.ENOMEM))
+	got := firings(t, q, patienceFaults)
+	if len(got) != 1 || got[0].ID != id || len(got[0].Signals) != 0 || p.failed() != 1 {
+		t.Fatalf("fired %v (%d calls failed), want registration %d lent with no signal", got, p.failed(), id)
+	}
+	if err := q.Rearm(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Kill(unix.Getpid(), unix.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	got = firings(t, q, patienceFaults)
+	if len(got) != 1 || len(got[0].Signals) != 1 {
+		t.Fatalf("fired %v after Rearm and a signal, want the signal", got)
+	}
+}

@@ -192,20 +192,30 @@ func (q *Queue) fire(dst []Ready, ev *unix.EpollEvent) ([]Ready, bool) {
 	case kindFD:
 		got := userEvents(ev.Events)
 		if r.lent {
-			r.pending |= got // only an edge registration fires while lent
+			if r.byDel() {
+				// Its disarm failed as it fired (below): again, so that it
+				// does not fire while lent; Rearm finds it armed if that
+				// fails too.
+				q.sys.ctl(q.epfd, unix.EPOLL_CTL_DEL, r.fd, 0, 0)
+				return dst, false
+			}
+			r.pending |= got // an edge registration's arrival while lent
 			return dst, false
 		}
 		rd.Events = got | r.pending
 		r.pending = 0
 		if r.byDel() {
-			q.sys.ctl(q.epfd, unix.EPOLL_CTL_DEL, r.fd, 0, 0)
+			q.sys.ctl(q.epfd, unix.EPOLL_CTL_DEL, r.fd, 0, 0) // a failure: see above
 		}
 	case kindSignal:
 		q.drain(r.fd)
 		rd.Signals = r.sig.take()
 		rd.Count = uint64(len(rd.Signals))
-		if rd.Count == 0 {
-			q.arm(r)
+		// No signal (taken by the firing before): armed again, unless the
+		// kernel refuses; then it is handed out, lent, with none, for
+		// Rearm to arm it again (and report the error if it persists),
+		// rather than left disarmed with nobody to arm it.
+		if rd.Count == 0 && q.arm(r) == nil {
 			return dst, false
 		}
 	}

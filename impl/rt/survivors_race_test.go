@@ -1,0 +1,197 @@
+package rt_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/rt"
+	"github.com/insideout-go/insideout/internal/testdeadline"
+	"github.com/insideout-go/insideout/spec"
+)
+
+// Tests for mutants of the runtime that only the race detector can tell
+// from the original, or that need two goroutines to meet: each makes the
+// two accesses that the mutant leaves unordered happen in goroutines with
+// nothing else between them.
+
+// The rule (rt.Spawn): Spawn is safe for concurrent use; every runtime
+// gets its own place in the order of spawns (Link's lock order).
+//
+// The bug it catches: rt.go:Spawn:atomic-plain:1, the count of spawns
+// made plain: two goroutines spawning at once race on it (the race
+// detector reports it), and two runtimes can get the same place, so that
+// two Links could take their locks in opposite orders. The runtime's own
+// tests spawn from one goroutine at a time.
+func TestSpawnFromManyGoroutines(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				r, err := rt.Spawn(finite(1))
+				if err == nil {
+					err = r.Join()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// blocked returns a continuation whose first step waits for release,
+// ignoring its context, after closing started, and whose second step
+// finishes it.
+func blocked(started, release chan struct{}) *cont.C {
+	first := true
+	return cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		if !first {
+			return nil
+		}
+		first = false
+		close(started)
+		<-release
+		return c.Next()
+	})
+}
+
+// The rule (spec.Runtime, "Errors and failure"): a runtime linked to one
+// that fails is halted by that one's teardown and reports
+// ErrLinkedFailure; the teardown reads the linked runtime's flags under
+// its lock, while any goroutine may change them (Freeze, Thaw) without
+// it.
+//
+// The bug it catches: teardown.go:Runtime.haltLinked:atomic-plain:1, that
+// read made plain: it races with the Freeze and Thaw of another
+// goroutine, which the race detector reports. Elsewhere the linked
+// runtime's flags change only by its own loop, which takes its lock to
+// park and so orders its writes before the read; here its step is
+// blocked, and a goroutine of the test's freezes and thaws it while its
+// peer panics.
+func TestLinkedFailureBesideControls(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	started, release := make(chan struct{}), make(chan struct{})
+	r, err := rt.Spawn(blocked(started, release))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	boom := make(chan struct{})
+	peer, err := r.SpawnLink(cont.New(func(context.Context, *cont.C) cont.Step {
+		<-boom
+		panic("boom")
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toggled := make(chan struct{})
+	go func() {
+		defer close(toggled)
+		for range 100 {
+			r.Freeze()
+			r.Thaw()
+			runtime.Gosched()
+		}
+	}()
+	close(boom)
+	if err := joinWithin(t, peer, func() string { return "the panicking runtime did not end" }); !errors.Is(err, spec.ErrPanicked) {
+		t.Fatalf("the peer's Join: %v, want ErrPanicked", err)
+	}
+	<-toggled
+	close(release)
+	if err := joinWithin(t, r, func() string { return "the linked runtime was not halted" }); !errors.Is(err, spec.ErrLinkedFailure) {
+		t.Fatalf("the linked runtime's Join: %v, want ErrLinkedFailure", err)
+	}
+}
+
+// The rule (Runtime.Eject): an Eject waiting for the hand-over fails with
+// ErrTornDown if the runtime is halted first; it never waits for ever.
+// The teardown wakes the Ejects waiting (they wait on the runtime's cond).
+//
+// The bug it catches: teardown.go:Runtime.teardown:wake-drop:1, that
+// wake-up dropped: the Eject sleeps on after the runtime is Dead. The
+// Eject asks for the hand-over (the step's context ends), the step, which
+// ignores its context, goes on until released after a Halt, and the
+// runtime, halted, tears down without handing anything over.
+func TestEjectWaitingWhenHalted(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	asked, release := make(chan struct{}), make(chan struct{})
+	first := true
+	r, err := rt.Spawn(cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		if first {
+			first = false
+			<-ctx.Done() // the Eject asks for a hand-over
+			close(asked)
+			<-release
+		}
+		return c.Next()
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ejected := make(chan error, 1)
+	go func() {
+		_, err := r.Eject()
+		ejected <- err
+	}()
+	<-asked
+	r.Halt()
+	close(release)
+	select {
+	case err := <-ejected:
+		if !errors.Is(err, spec.ErrTornDown) {
+			t.Fatalf("Eject, the runtime halted before its hand-over: %v, want ErrTornDown", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("an Eject waiting for the hand-over of a runtime halted meanwhile never returned (flags %v)", r.Flags())
+	}
+	if err := joinWithin(t, r, func() string { return "the runtime did not end" }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The rule (the step's context): Err is nil until the context ends and
+// then why; a step may poll it while a control operation ends it from
+// another goroutine.
+//
+// The bug it catches: ctx.go:stepCtx.Err:atomic-plain:1, Err's read made
+// plain: it races with end's compare-and-swap, which the race detector
+// reports. Other steps wait on Done, whose close orders the write before
+// their read.
+func TestStepPollsErrWhileInterrupted(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	polling := make(chan struct{})
+	var got error
+	r, err := rt.Spawn(cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+		close(polling)
+		for ctx.Err() == nil {
+			runtime.Gosched()
+		}
+		got = ctx.Err()
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-polling
+	r.Interrupt()
+	if err := joinWithin(t, r, func() string { return "the step polling Err never saw the interrupt" }); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		t.Fatal("Err after the interrupt: nil")
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
@@ -142,6 +144,64 @@ func TestEventQueueMadeAsTheRuntimeFinishes(t *testing.T) {
 		}
 		if err := joinWithin(t, r, func() string { return "the runtime did not finish" }); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// The rule (rt.Signals, Runtime.Thaw): a frozen runtime with Signals
+// sleeps in its event queue, so that SIGCONT can thaw it, and Thaw from
+// any goroutine wakes it there too: it runs again.
+//
+// The bug it catches: control.go:Runtime.signalWake:wake-drop:2, the
+// queue's Wake dropped: Thaw clears Frozen and leaves a permit for a
+// sleeper beside the queue, but the runtime sleeps in it, and sleeps on.
+// The other tests thaw such a runtime only by SIGCONT, which the runtime
+// applies itself, or halt it, which ends the step's context and wakes the
+// queue (endStep).
+func TestThawWakesARuntimeAsleepInItsQueue(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	var n atomic.Int64
+	r, err := rt.Spawn(counter(&n), rt.StartFrozen(), rt.Signals(syscall.SIGUSR2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // asleep in its queue
+	if !r.Thaw() {
+		t.Fatal("Thaw of a runtime started frozen refused")
+	}
+	eventually(t, "the thawed runtime to run", func() bool { return n.Load() > 0 })
+	r.Halt()
+	if err := joinWithin(t, r, func() string { return "the runtime did not end after Halt" }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The rule (Runtime.Interrupt and the other control operations): any
+// goroutine may call them while the runtime's step makes its event queue
+// (eventq.FromContext); they wake the queue if there is one.
+//
+// The bug it catches: control.go:Runtime.endStep:atomic-plain:2, the
+// control's load of the queue made plain: it races with the step's store
+// of the new queue, which the race detector reports. Elsewhere a control
+// comes after something that orders it after that store.
+func TestInterruptWhileTheStepMakesTheQueue(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for round := range 50 {
+		started := make(chan struct{})
+		r, err := rt.Spawn(cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+			close(started)
+			if _, err := eventq.FromContext(ctx); err != nil {
+				t.Error(err)
+			}
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		r.Interrupt()
+		if err := joinWithin(t, r, func() string { return "the runtime did not finish" }); err != nil {
+			t.Fatalf("round %d: %v", round, err)
 		}
 	}
 }

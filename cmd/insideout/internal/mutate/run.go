@@ -86,6 +86,11 @@ func (r *runner) command(s Step, overlay string, race bool, deadline time.Durati
 		if deadline > 0 {
 			args = append(args, "-timeout="+deadline.String())
 		}
+		if overlay != "" && !slices.Contains(s.Args, "-failfast") {
+			// A mutant is killed by its first failing test: the tests
+			// after it (and their time) would change nothing.
+			args = append(args, "-failfast")
+		}
 	}
 	if race && s.Race {
 		args = append(args, "-race")

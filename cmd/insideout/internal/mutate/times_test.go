@@ -1,7 +1,9 @@
 package mutate
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
@@ -41,5 +43,28 @@ func TestTestTimes(t *testing.T) {
 	got := testdeadline.ParseTimes(string(times))
 	if got["TestA"].Seconds() != 1.5 || len(got) != 2 {
 		t.Errorf("testdeadline reads %v", got)
+	}
+}
+
+// A mutant's go test stops at its first failing test (-failfast), with
+// the overlay, -count=1 and the deadline; the baseline's runs every test,
+// since each test's time is measured there, and a verify step gets no
+// test flags. The bugs: a mutant's run that goes on after its kill (the
+// time to kill is then the whole package's), or a baseline that stops
+// early and leaves tests without a measured time.
+func TestCommandFailsFastOnMutantsOnly(t *testing.T) {
+	r := &runner{}
+	test := Step{Name: "tests", Args: []string{"test", "./impl/queue/"}, Race: true}
+	mutant := r.command(test, "overlay.json", true, time.Minute)
+	want := []string{"test", "-overlay=overlay.json", "-count=1", "-timeout=1m0s", "-failfast", "-race", "./impl/queue/"}
+	if !slices.Equal(mutant, want) {
+		t.Errorf("mutant's command %q, want %q", mutant, want)
+	}
+	if base := r.command(test, "", true, time.Minute); slices.Contains(base, "-failfast") {
+		t.Errorf("the baseline's command %q stops at a failure", base)
+	}
+	verify := Step{Name: "verify", Args: []string{"run", "./cmd/insideout", "verify"}}
+	if got := r.command(verify, "overlay.json", false, time.Minute); slices.Contains(got, "-failfast") || slices.Contains(got, "-count=1") {
+		t.Errorf("verify's command %q has go test's flags", got)
 	}
 }

@@ -287,6 +287,21 @@ func TestEventQueueFailureIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { r.Halt(); r.Join() }()
+	var q *eventq.Queue
+	var qerr error
+	withNoFileToSpare(t, func() { q, qerr = r.EventQueue() })
+	if q != nil || !errors.Is(qerr, syscall.EMFILE) {
+		t.Fatalf("EventQueue with no file to spare = %v, %v; want no queue and EMFILE", q != nil, qerr)
+	}
+	if q, err := r.EventQueue(); q == nil || err != nil {
+		t.Fatalf("EventQueue once files are free again = %v, %v; want the queue", q != nil, err)
+	}
+}
+
+// withNoFileToSpare runs f while the process may open no more files:
+// RLIMIT_NOFILE lowered to the lowest free descriptor, then restored.
+func withNoFileToSpare(t *testing.T, f func()) {
+	t.Helper()
 	var old syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
 		t.Fatal(err)
@@ -301,14 +316,33 @@ func TestEventQueueFailureIsReported(t *testing.T) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
 		t.Fatal(err)
 	}
-	q, qerr := r.EventQueue()
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
-	if q != nil || !errors.Is(qerr, syscall.EMFILE) {
-		t.Fatalf("EventQueue with no file to spare = %v, %v; want no queue and EMFILE", q != nil, qerr)
-	}
-	if q, err := r.EventQueue(); q == nil || err != nil {
-		t.Fatalf("EventQueue once files are free again = %v, %v; want the queue", q != nil, err)
+	defer func() {
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	f()
+}
+
+// The rule (rt.Name): on an OS thread, the runtime names its thread, and
+// Spawn fails with the system's error if it cannot, starting nothing.
+// Here the process may open no more files, so the thread's comm file in
+// /proc cannot be opened (EMFILE).
+//
+// The bug it catches: rt.go:Runtime.setupThread:err-ignored:2, the
+// naming's error not checked: the runtime boots on an unnamed thread and
+// Spawn reports success.
+func TestNamingTheThreadFails(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	var r *rt.Runtime
+	var err error
+	withNoFileToSpare(t, func() {
+		r, err = rt.Spawn(finite(1), rt.OSThread(), rt.Name("unnamed"), rt.SkipPolling())
+	})
+	if r != nil || !errors.Is(err, syscall.EMFILE) {
+		if r != nil {
+			r.Join()
+		}
+		t.Fatalf("Spawn on a thread it cannot name = %v, %v; want EMFILE", r, err)
 	}
 }

@@ -23,7 +23,8 @@
 //     event queues.
 //   - continuation_test.go: random programs moving continuations between
 //     pools, and, under -tags chaos, that impl/cont's and impl/seq's seam
-//     points let another goroutine in (TestChaosPerturbs*).
+//     points let another goroutine in (TestChaosPerturbs*; impl/pool's in
+//     pool_chaos_test.go).
 //   - backlog_test.go: impl/backlog: 6 producers into a mailbox of 8,
 //     blocking, dropping, a writer that fails part way and a Close while
 //     they run; every record counted, each producer's in its order.

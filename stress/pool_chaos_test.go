@@ -1,6 +1,6 @@
 //go:build chaos
 
-package pool_test
+package stress
 
 import (
 	"runtime"
@@ -10,11 +10,13 @@ import (
 	"github.com/insideout-go/insideout/internal/chaoscheck"
 
 	"github.com/insideout-go/insideout/impl/chaos"
+	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/mailbox"
 	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
-// Built with -tags chaos, the pool's own points perturb it: on one
+// Built with -tags chaos (CI's stress step), impl/pool's own points perturb it: on one
 // processor, another goroutine runs in the middle of a pool's Halt (one
 // point between two runtimes) in most rounds, and never in the middle of
 // the same Halts made runtime by runtime, which pass no point of the
@@ -28,7 +30,9 @@ func TestChaosPerturbsThePool(t *testing.T) {
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	chaos.SetSeed(1)
-	p, err := pool.New(pool.Runner, closedBox(), 32)
+	box := mailbox.New[cont.C](1)
+	box.CloseWrite()
+	p, err := pool.New(pool.Runner, box, 32)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,3 +205,50 @@ func TestInterruptWhileTheStepMakesTheQueue(t *testing.T) {
 		}
 	}
 }
+
+// The rule (rt.Signals, and the project's rule that a blocked waiter uses
+// no CPU): a frozen runtime with Signals sleeps in its event queue; if it
+// cannot wait there (the queue's Wait fails), it sleeps beside it, as a
+// runtime without Signals does, and still uses no CPU.
+//
+// The bug it catches: loop.go:Runtime.parkInQueue:err-ignored:1, the
+// failed Wait not checked: park takes it for a wake-up and calls Wait
+// again at once, a busy spin for as long as the queue keeps failing. The
+// runtime is frozen while its step is blocked, so that it parks only once
+// a Wait of the test's own is in progress, and the process's CPU time is
+// measured over a second (a correct runtime: under 1 ms; the mutant spun
+// for 79 ms in half a second on a loaded two-core machine).
+func TestFrozenRuntimeWhoseQueueFailsSleeps(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	started, release := make(chan struct{}), make(chan struct{})
+	r, err := rt.Spawn(blocked(started, release), rt.Signals(syscall.SIGUSR2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	q, err := r.EventQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Freeze()
+	if _, err := q.Poll(nil); err != nil { // takes the wake-up that Freeze left
+		t.Fatal(err)
+	}
+	other := waitingOn(t, q)
+	close(release)
+	eventually(t, "the frozen runtime to park", func() bool { return r.Flags()&rt.FlagRunning == 0 })
+	before := cpuTime(t)
+	time.Sleep(time.Second)
+	used := cpuTime(t) - before
+	r.Thaw()
+	if err := joinWithin(t, r, func() string { return "the thawed runtime did not finish" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-other; err != nil && !errors.Is(err, eventq.ErrClosed) {
+		t.Fatalf("the other Wait: %v, want nil (Thaw wakes the queue) or ErrClosed (the teardown closes it)", err)
+	}
+	t.Logf("CPU used in a second by a frozen runtime whose queue fails: %v", used)
+	if used > 20*time.Millisecond {
+		t.Fatalf("a frozen runtime whose queue's Wait fails used %v of CPU in a second", used)
+	}
+}

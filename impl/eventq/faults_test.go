@@ -109,6 +109,19 @@ func (p *plan) failed() int {
 	return n
 }
 
+// calls reports how many calls of c the queue made (or tried).
+func (p *plan) calls(c call) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.log {
+		if l.c == c {
+			n++
+		}
+	}
+	return n
+}
+
 // closedTwice returns an fd the queue closed twice (the second close
 // could have closed another's fd by the same number), or -1.
 func (p *plan) closedTwice() int {

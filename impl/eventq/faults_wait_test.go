@@ -272,7 +272,7 @@ func (q *Queue) holdsWaiter() bool {
 // Catches: a Wait that takes a read deadline the kernel refused for set
 // (park remembers it, and sets it no more): it parks with no deadline
 // and sleeps past its timeout, for ever if nothing fires. It must try
-// again, and return once its timeout has passed.
+// again (a second call), and return once its timeout has passed.
 func TestWaitDeadlineRefused(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	p := &plan{}
@@ -285,8 +285,8 @@ func TestWaitDeadlineRefused(t *testing.T) {
 	if err != nil || len(got) != 0 {
 		t.Fatalf("Wait: %v, %v; want none, nil", got, err)
 	}
-	if p.failed() != 1 {
-		t.Fatalf("%d deadlines refused, want 1: the test tests nothing", p.failed())
+	if p.failed() != 1 || p.calls(callDeadline) < 2 {
+		t.Fatalf("%d deadlines refused, %d set: want one refused, then set again", p.failed(), p.calls(callDeadline))
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("Wait(20ms), its first deadline refused, returned after %v (woken by the test)", took)
@@ -403,5 +403,33 @@ func TestSignalRearmRefused(t *testing.T) {
 	got = firings(t, q, patienceFaults)
 	if len(got) != 1 || len(got[0].Signals) != 1 {
 		t.Fatalf("fired %v after Rearm and a signal, want the signal", got)
+	}
+}
+
+// Catches: a queue that does not believe the kernel when the read that
+// takes a wake-up fails (EIO here): the read took nothing, the wake-up is
+// still pending, and the next Wait must return for it at once; a drain
+// that read it all the same, or dropped it, would let that Wait sleep
+// through a wake-up it owes.
+func TestWakeKeptWhenItsReadFails(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	p := &plan{}
+	q := faultyQueue(t, p)
+	if err := q.Wake(); err != nil {
+		t.Fatal(err)
+	}
+	p.add(failing(callRead, unix.EIO).on(q.wakefd))
+	if _, err := q.Poll(nil); err != nil {
+		t.Fatal(err)
+	}
+	if p.failed() != 1 {
+		t.Fatalf("%d reads failed, want 1", p.failed())
+	}
+	start := time.Now()
+	if _, err := q.Wait(nil, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("Wait with a wake-up pending (its read failed) returned after %v", took)
 	}
 }

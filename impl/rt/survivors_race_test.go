@@ -75,12 +75,11 @@ func blocked(started, release chan struct{}) *cont.C {
 // it.
 //
 // The bug it catches: teardown.go:Runtime.haltLinked:atomic-plain:1, that
-// read made plain: it races with the Freeze and Thaw of another
-// goroutine, which the race detector reports. Elsewhere the linked
-// runtime's flags change only by its own loop, which takes its lock to
-// park and so orders its writes before the read; here its step is
-// blocked, and a goroutine of the test's freezes and thaws it while its
-// peer panics.
+// read made plain: it races with a Freeze by another goroutine, which
+// the race detector reports. Elsewhere the linked runtime's flags change
+// only by its own loop, which takes its lock to park and so orders its
+// writes before the read; here its step is blocked, and a goroutine of
+// the test's freezes it just before its peer panics.
 func TestLinkedFailureBesideControls(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	started, release := make(chan struct{}), make(chan struct{})
@@ -97,20 +96,22 @@ func TestLinkedFailureBesideControls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	toggled := make(chan struct{})
+	froze := make(chan struct{})
 	go func() {
-		defer close(toggled)
-		for range 100 {
-			r.Freeze()
-			r.Thaw()
-			runtime.Gosched()
-		}
+		r.Freeze() // its last access to the flags is the CAS, a write
+		close(froze)
 	}()
+	// The Freeze has surely happened by the time the peer panics, and
+	// nothing orders it before the peer's teardown: no channel, no lock
+	// (a sleep orders nothing), and the runtime's loop, blocked in its
+	// step, touches neither its flags nor its lock.
+	time.Sleep(10 * time.Millisecond)
 	close(boom)
-	if err := joinWithin(t, peer, func() string { return "the panicking runtime did not end" }); !errors.Is(err, spec.ErrPanicked) {
+	err = joinWithin(t, peer, func() string { return "the panicking runtime did not end" })
+	<-froze
+	if !errors.Is(err, spec.ErrPanicked) {
 		t.Fatalf("the peer's Join: %v, want ErrPanicked", err)
 	}
-	<-toggled
 	close(release)
 	if err := joinWithin(t, r, func() string { return "the linked runtime was not halted" }); !errors.Is(err, spec.ErrLinkedFailure) {
 		t.Fatalf("the linked runtime's Join: %v, want ErrLinkedFailure", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"runtime"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -55,43 +54,36 @@ func TestPeerHaltsARuntimeBootingWithSignals(t *testing.T) {
 
 // The rule (Runtime.Leftovers): before the runtime is Dead, Leftovers
 // returns nil, and like every method of a Runtime it is safe for
-// concurrent use: here beside Freeze and Thaw, which change the flags it
+// concurrent use: here beside a Freeze, which changes the flags it
 // reads.
 //
 // The bug it catches: teardown.go:Runtime.Leftovers:atomic-plain:1, the
 // flags read plainly: every other test calls Leftovers after Join, which
 // orders it after the last write of the flags, so only a call beside a
-// running runtime's flag changes shows the race, which the detector
-// reports.
+// change of the flags by another goroutine, with nothing between to order
+// them, shows the race, which the detector reports.
 func TestLeftoversBesideControls(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	var n atomic.Int64
-	r, err := rt.Spawn(counter(&n))
+	started, release := make(chan struct{}), make(chan struct{})
+	r, err := rt.Spawn(blocked(started, release))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	toggled := make(chan struct{})
+	<-started
+	froze := make(chan struct{})
 	go func() {
-		defer close(toggled)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				r.Freeze()
-				r.Thaw()
-			}
-		}
+		r.Freeze() // its last access to the flags is the CAS, a write
+		close(froze)
 	}()
-	for range 200 {
-		if left := r.Leftovers(); left != nil {
-			t.Fatalf("Leftovers of a runtime not Dead: %v, want nil", left)
-		}
-		runtime.Gosched()
+	// The Freeze has surely happened by now, and nothing orders it before
+	// the Leftovers: a sleep orders nothing, and the runtime's loop,
+	// blocked in its step, touches neither its flags nor its lock.
+	time.Sleep(10 * time.Millisecond)
+	if left := r.Leftovers(); left != nil {
+		t.Fatalf("Leftovers of a runtime not Dead: %v, want nil", left)
 	}
-	close(stop)
-	<-toggled
+	<-froze
+	close(release)
 	r.Halt()
 	if err := joinWithin(t, r, func() string { return "the runtime did not end after Halt" }); err != nil {
 		t.Fatal(err)

@@ -125,3 +125,30 @@ func TestRunReadyContext(t *testing.T) {
 		t.Fatalf("RunReady with an ended context: %v", err)
 	}
 }
+
+// Catches: a RunReady called with a context that has ended already that
+// waits and steps what is ready all the same: its doc says it returns
+// ctx's error, and a runner that ends its loop on ctx must not have steps
+// run after it ended. Nothing is stepped, nothing handed out: the timer
+// due stays registered for the next RunReady.
+func TestRunReadyEndedContext(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	q := newQueue(t)
+	stepped := false
+	c := cont.New(func(ctx context.Context, c *cont.C) cont.Step { stepped = true; return nil })
+	if _, err := q.After(0, c); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rest, err := q.RunReady(ctx, time.Second)
+	if !errors.Is(err, context.Canceled) || len(rest) != 0 || stepped {
+		t.Fatalf("RunReady with an ended context: %v, %v, stepped %v; want context.Canceled, nothing stepped", rest, err, stepped)
+	}
+	if n := q.Len(); n != 1 {
+		t.Fatalf("Len %d after RunReady with an ended context, want the timer still registered", n)
+	}
+	if _, err := q.RunReady(context.Background(), time.Second); err != nil || !stepped {
+		t.Fatalf("RunReady: %v, stepped %v; want the timer's continuation stepped", err, stepped)
+	}
+}

@@ -176,36 +176,6 @@ func TestThawWakesARuntimeAsleepInItsQueue(t *testing.T) {
 	}
 }
 
-// The rule (Runtime.Interrupt and the other control operations): any
-// goroutine may call them while the runtime's step makes its event queue
-// (eventq.FromContext); they wake the queue if there is one.
-//
-// The bug it catches: control.go:Runtime.endStep:atomic-plain:2, the
-// control's load of the queue made plain: it races with the step's store
-// of the new queue, which the race detector reports. Elsewhere a control
-// comes after something that orders it after that store.
-func TestInterruptWhileTheStepMakesTheQueue(t *testing.T) {
-	testdeadline.Guard(t, testdeadline.Default)
-	for round := range 50 {
-		started := make(chan struct{})
-		r, err := rt.Spawn(cont.New(func(ctx context.Context, c *cont.C) cont.Step {
-			close(started)
-			if _, err := eventq.FromContext(ctx); err != nil {
-				t.Error(err)
-			}
-			return nil
-		}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		<-started
-		r.Interrupt()
-		if err := joinWithin(t, r, func() string { return "the runtime did not finish" }); err != nil {
-			t.Fatalf("round %d: %v", round, err)
-		}
-	}
-}
-
 // The rule (rt.Signals, and the project's rule that a blocked waiter uses
 // no CPU): a frozen runtime with Signals sleeps in its event queue; if it
 // cannot wait there (the queue's Wait fails), it sleeps beside it, as a

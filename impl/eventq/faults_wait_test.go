@@ -3,6 +3,7 @@ package eventq
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -313,7 +314,8 @@ func TestWaitersTakeTurns(t *testing.T) {
 			for range 2 {
 				go func() {
 					took := 0
-					for range 2000 {
+					for range 5000 {
+						runtime.Gosched() // let the other take the mutex as this one lets it go
 						_, err := q.Poll(nil)
 						switch {
 						case err == nil && errno == unix.EINTR, errors.Is(err, unix.EBADF) && errno == unix.EBADF:

@@ -89,6 +89,15 @@ func TestEveryOperatorFires(t *testing.T) {
 			t.Errorf("operator %s made no mutant of ops", op)
 		}
 	}
+	// The data races run their race steps under -race, and only they (a
+	// read moved out of its lock was once left to the tests without it,
+	// where two of the event queue's survived).
+	for _, m := range generate(p) {
+		want := m.Op == OpAtomicPlain || m.Op == OpStoreLate || m.Op == OpStoreEarly || m.Op == OpReadUnlocked
+		if m.Race != want {
+			t.Errorf("%s: Race %v, want %v", m.ID, m.Race, want)
+		}
+	}
 	if !seamForm || !atomicFn {
 		t.Errorf("no mutant of seam.SwapPointer (%v) or of atomic.CompareAndSwapInt32 (%v)", seamForm, atomicFn)
 	}

@@ -44,7 +44,7 @@ type Mutant struct {
 	Func    string `json:"func"`
 	Line    int    `json:"line"`
 	Desc    string `json:"desc"`
-	Race    bool   `json:"race,omitempty"` // runs its race steps with -race: a plain access, or a store moved past the atomic that orders it
+	Race    bool   `json:"race,omitempty"` // runs its race steps with -race: a plain access, a store moved past the atomic that orders it, a read moved out of its lock
 	Diff    string `json:"diff,omitempty"`
 	edits   []edit
 	helpers []string
@@ -69,8 +69,14 @@ func (g *gen) text(n ast.Node) string { return string(g.src[g.off(n.Pos()):g.off
 func (g *gen) add(op string, n ast.Node, desc string, edits []edit, helpers ...string) {
 	*g.out = append(*g.out, &Mutant{Op: op, Pkg: g.p.ImportPath, File: g.fileRel(), Func: g.fn,
 		Line: g.tf.Line(n.Pos()), Desc: desc, edits: edits, helpers: helpers, file: g.fi,
-		Race: op == OpAtomicPlain || op == OpStoreLate || op == OpStoreEarly})
+		Race: raceOps[op]})
 }
+
+// raceOps are the operators whose mutants run the race steps with -race:
+// each makes a data race (a plain access of shared memory, a store moved
+// past the atomic operation that orders it, a read moved out of its lock)
+// that the race detector sees, often where no test's outcome does.
+var raceOps = map[string]bool{OpAtomicPlain: true, OpStoreLate: true, OpStoreEarly: true, OpReadUnlocked: true}
 
 // replace is add for one edit that replaces node with text.
 func (g *gen) replace(op string, n ast.Node, text, desc string, helpers ...string) {

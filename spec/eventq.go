@@ -165,6 +165,11 @@ func (e Events) Check() error {
 //     those that were armed (a lent continuation is its holder's), each
 //     once; every other call then fails with ErrClosed (Cancel reports
 //     false), a second Close too.
+//   - A call that fails with the kernel's error (wrapped, so that
+//     errors.Is finds the errno) has changed nothing: Register, Signal,
+//     After and Every add no registration and use up no id, a failed Rearm
+//     leaves the registration lent, a failed Wait hands nothing out and
+//     leaves the queue free for the next Wait, and no fd stays open.
 //
 // # Concurrency
 //

@@ -229,7 +229,7 @@ func TestKillMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"impl/queue", "impl/mailbox", "impl/internal/segment", "impl/rt", "impl/pool", "impl/cont", "impl/seq", "impl/eventq"} {
+	for _, p := range []string{"impl/queue", "impl/mailbox", "impl/internal/segment", "impl/rt", "impl/pool", "impl/cont", "impl/seq", "impl/eventq", "impl/semaphore", "impl/cubby", "impl/backlog"} {
 		steps := km.Packages[p]
 		if len(steps) < 3 || steps[0].Name != "tests" || !steps[0].Race {
 			t.Errorf("%s: steps %+v, want its tests (race) first, then more", p, steps)

@@ -122,11 +122,16 @@ func TestLinkedFailureBesideControls(t *testing.T) {
 // ErrTornDown if the runtime is halted first; it never waits for ever.
 // The teardown wakes the Ejects waiting (they wait on the runtime's cond).
 //
-// The bug it catches: teardown.go:Runtime.teardown:wake-drop:1, that
-// wake-up dropped: the Eject sleeps on after the runtime is Dead. The
-// Eject asks for the hand-over (the step's context ends), the step, which
-// ignores its context, goes on until released after a Halt, and the
-// runtime, halted, tears down without handing anything over.
+// The bugs it catches: teardown.go:Runtime.teardown:wake-drop:1, that
+// wake-up dropped: the Eject sleeps on after the runtime is Dead; and
+// control.go:Runtime.Eject:read-unlocked:1, the flags read once before
+// Eject's loop: woken, the Eject sees the runtime as it was, not halted,
+// asks for a hand-over again and sleeps for ever. The Eject asks for the
+// hand-over (the step's context ends), the step, which ignores its
+// context, goes on until released after a Halt, and the runtime, halted,
+// tears down without handing anything over. (The links step's campaign
+// kills both too, by a hang of TestGroupLinearizable in 33 to 36 s; this
+// test does in the package's first step.)
 func TestEjectWaitingWhenHalted(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	asked, release := make(chan struct{}), make(chan struct{})

@@ -25,7 +25,7 @@
 // A slot moves through these states, each change an atomic operation on
 // the slot:
 //
-//	nil ──producer CAS──▶ item ──consumer Store──▶ consumed      (the usual way)
+//	nil ──producer CAS──▶ item ──consumer Swap──▶ consumed       (the usual way)
 //	nil ──consumer Swap──▶ waiting ──producer CAS──▶ item ──consumer Swap──▶ consumed
 //	                                                                     (hand-over)
 //	    waiting ──consumer CAS──▶ taken ──producer Store──▶ gone    (abandoned)
@@ -64,9 +64,9 @@
 //
 // Push and Pop are lock-free: neither takes a lock or parks, and every wait
 // is bounded. In the common case a Push is one fetch-and-add on tail and
-// one compare-and-swap on its slot, and a Pop is three loads (head, the
-// slot it is about to claim, and that slot again once claimed), one
-// fetch-and-add on head and one atomic store on the slot. A Push claims another index only
+// one compare-and-swap on its slot, and a Pop is two loads (head, and the
+// slot it is about to claim), one fetch-and-add on head and one atomic
+// exchange on the slot. A Push claims another index only
 // when a consumer abandoned its slot, and a Pop claims another index only
 // when it abandoned one whose producer was still on its way; in either case
 // another operation has made progress. They are not wait-free: a producer
@@ -204,16 +204,24 @@ func (q *Queue[T]) Push(v *T) {
 func (q *Queue[T]) Pop() *T {
 	for {
 		s := q.headSeg.Load() // before claiming: see the comment on tailSeg
-		if q.emptyAt(s, q.head.Load()) {
+		h := q.head.Load()
+		empty, full := q.emptyAt(s, h)
+		if empty {
 			return nil
 		}
 		i := q.head.Add(1) - 1
 		seam.Point()
 		_, slot := q.segs.Locate(&q.headSeg, s, i)
-		// The usual case: the item is there, and a store of consumed (the
-		// slot's last access) takes it; only its consumer writes a slot
-		// that holds an item. Otherwise the swap says we are waiting,
-		// unless the item came meanwhile.
+		// The usual case: the item is there, and consumed (the slot's last
+		// access) takes its place; only its consumer writes a slot that
+		// holds an item. If we claimed the position we saw written (h),
+		// nobody claimed it before us, so what we saw was its item, still
+		// there: one swap takes it. Otherwise we look first, and if
+		// nothing is there the swap says we are waiting, unless the item
+		// came meanwhile.
+		if full && i == h {
+			return (*T)(seam.SwapPointer(slot, consumed))
+		}
 		p := seam.LoadPointer(slot)
 		if p == nil {
 			p = seam.SwapPointer(slot, waiting)
@@ -227,7 +235,7 @@ func (q *Queue[T]) Pop() *T {
 		// and return nil. Otherwise i's producer is between its claim and
 		// its write: our swap left "waiting", so it will hand the item
 		// over; wait a bounded while for it, then abandon i and retry.
-		empty := q.tail.Load() <= i
+		empty = q.tail.Load() <= i
 		if !empty {
 			for range spinLoads {
 				if seam.LoadPointer(slot) != waiting {
@@ -253,12 +261,14 @@ func (q *Queue[T]) Pop() *T {
 // that nothing is ever written there. It reads tail, the producers' line,
 // only when slot h is still unwritten, so that a non-empty queue costs a
 // consumer no cache miss on the producers' counter, and an empty queue
-// polled in a loop claims no index and allocates nothing.
-func (q *Queue[T]) emptyAt(s *segment.Segment, h uint64) bool {
+// polled in a loop claims no index and allocates nothing. full says that
+// it saw slot h written: by its producer, unless a consumer has claimed h
+// since.
+func (q *Queue[T]) emptyAt(s *segment.Segment, h uint64) (empty, full bool) {
 	if slot := s.Peek(h); slot != nil && seam.LoadPointer(slot) != nil {
-		return false
+		return false, true
 	}
-	return q.tail.Load() <= h
+	return q.tail.Load() <= h, false
 }
 
 // takeArrived returns the item that a producer wrote into slot after its

@@ -6,6 +6,3 @@ package queue
 // makes every atomic operation some twenty times slower: the long tests
 // move fewer items then.
 const raceEnabled = true
-
-// RaceEnabled is raceEnabled, for the package's external tests.
-const RaceEnabled = raceEnabled

@@ -29,7 +29,7 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	const bound = 1000
 	rounds := 10_000
-	if raceEnabled {
+	if short {
 		rounds = 100
 	}
 	q := New[int]()
@@ -69,7 +69,7 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 func TestDrainedQueueKeepsFewSegments(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	n := 1_000_000
-	if raceEnabled {
+	if short {
 		n = 100_000
 	}
 	q := New[int]()
@@ -197,7 +197,7 @@ func conserve(span, producers, consumers, items int, limit time.Duration) string
 func TestRecyclingConservesItems(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	items := 200_000
-	if raceEnabled {
+	if short {
 		items = 20_000
 	}
 	for _, span := range []int{1, 2, 8} {
@@ -217,7 +217,7 @@ func TestConservationCatchesEarlyRecycling(t *testing.T) {
 	defer knownbad.SegmentRecyclesEarly.Store(false)
 	start := time.Now()
 	items := 200_000
-	if raceEnabled {
+	if short {
 		items = 20_000
 	}
 	for try := 1; time.Since(start) < 40*time.Second; try++ {

@@ -40,12 +40,12 @@
 // The users' protocols make (3) mean that every operation that claimed a
 // position of m has made its last access to m: the last access of each
 // slot's last operation is the write of a final value (a queue's consumed
-// or gone, a mailbox's consumed), and a slot not yet claimed by both sides
-// is not final. So an operation in flight keeps the segment of its
-// position alive by its slot alone, with no counter to touch. (1) makes
-// the segments not freed a contiguous run from front to the last, so
-// keeping one alive keeps every later one alive: a walk from a live
-// segment to a later one meets live segments only. (2) means a goroutine
+// or gone), and a slot not yet claimed by both sides is not final. So an
+// operation in flight keeps the segment of its position alive by its slot
+// alone, with no counter to touch. (1) makes the segments not freed a
+// contiguous run from front to the last, so keeping one alive keeps every
+// later one alive: a walk from a live segment to a later one meets live
+// segments only. (2) means a goroutine
 // that loads a hint loads a live segment, unless it is slow; one that is
 // slow finds out by the ID check.
 //

@@ -119,3 +119,43 @@ func mpmc(b *testing.B, q fifo, producers, consumers int) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkQueueBounded moves b.N items from p producers to c consumers
+// through a queue that never holds much more than 1024 items: a producer
+// that finds 1024 waiting yields until consumers catch up (insideout's
+// queue is unbounded, so the harness bounds it; the channel and xsync's
+// queue are bounded at 1024 themselves). This is the steady state where
+// segments are recycled: B/op shows whether the queue allocates once warm.
+func BenchmarkQueueBounded(b *testing.B) {
+	for _, impl := range []struct {
+		name string
+		new  func() (fifo, func() int)
+	}{
+		{"insideout", func() (fifo, func() int) { q := queue.New[int](); return insideout{q}, q.Len }},
+		{"chan", func() (fifo, func() int) { c := make(chan *int, 1024); return channel{c}, func() int { return 0 } }},
+		{"xsync", func() (fifo, func() int) { return xsyncq{xsync.NewMPMCQueue[*int](1024)}, func() int { return 0 } }},
+	} {
+		b.Run(impl.name, func(b *testing.B) {
+			for _, pc := range []int{1, 2, 4} {
+				b.Run(fmt.Sprintf("%dp%dc", pc, pc), func(b *testing.B) {
+					q, length := impl.new()
+					mpmc(b, bounded{q, length}, pc, pc)
+				})
+			}
+		})
+	}
+}
+
+// bounded makes a producer wait (yielding) while length reports 1024 or
+// more items queued.
+type bounded struct {
+	fifo
+	length func() int
+}
+
+func (f bounded) push(v *int) {
+	for f.length() >= 1024 {
+		runtime.Gosched()
+	}
+	f.fifo.push(v)
+}

@@ -3,7 +3,6 @@ package mailbox
 import (
 	"unsafe"
 
-	"github.com/insideout-go/insideout/impl/internal/segment"
 	"github.com/insideout-go/insideout/impl/seam"
 )
 
@@ -56,7 +55,7 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, Result) {
 			// positions share a segment until one ends: each lookup starts
 			// from the segment of the one before.
 			var sl *unsafe.Pointer
-			seg, sl = segment.Locate(&m.tailSeg, seg, p+uint64(i))
+			seg, sl = m.segs.Locate(&m.tailSeg, seg, p+uint64(i))
 			seam.StorePointer(sl, unsafe.Pointer(v))
 		}
 		// The first settle does every wake-up the batch calls for but one
@@ -108,7 +107,7 @@ func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, Result) {
 		p := fullPos(seg, s.h&posMask)
 		for i := range n {
 			var sl *unsafe.Pointer
-			seg, sl = segment.Locate(&m.headSeg, seg, p+uint64(i)) // as in TrySendMany
+			seg, sl = m.segs.Locate(&m.headSeg, seg, p+uint64(i)) // as in TrySendMany
 			dst[i] = m.take(sl)
 		}
 		for i := range n { // as in TrySendMany, for sleeping senders

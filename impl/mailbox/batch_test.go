@@ -395,9 +395,7 @@ func TestBatchesAcrossPositionWrap(t *testing.T) {
 		start := uint64(posMask - 5)
 		m.tail.Store(m.tail.Load() | start)
 		m.head.Store(m.head.Load() | start)
-		seg := &segment.Segment{ID: start / segment.Slots}
-		m.tailSeg.Store(seg)
-		m.headSeg.Store(seg)
+		m.segs.Reset(start / segment.Span)
 		vs := batchOf(seq(1, 40)...)
 		var got []*int
 		for sent := 0; sent < len(vs); {

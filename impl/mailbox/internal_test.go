@@ -117,7 +117,7 @@ func TestItemInFlight(t *testing.T) {
 	case <-time.After(10 * time.Millisecond):
 	}
 	x := 42
-	atomic.StorePointer(slot(&m.tailSeg, seg, 0), unsafe.Pointer(&x)) // the sender writes...
+	atomic.StorePointer(m.slot(&m.tailSeg, seg, 0), unsafe.Pointer(&x)) // the sender writes...
 	if m.wait.Load()&lagSleep != 0 {
 		m.wakeAll(lagSleep) // ...and, seeing the lag bit, wakes the receipt
 	}
@@ -142,9 +142,7 @@ func TestPositionsWrap(t *testing.T) {
 	// there, and the hints at the segment holding them.
 	m.tail.Store(m.tail.Load() | start)
 	m.head.Store(m.head.Load() | start)
-	seg := &segment.Segment{ID: start / segment.Slots}
-	m.tailSeg.Store(seg)
-	m.headSeg.Store(seg)
+	m.segs.Reset(start / segment.Span)
 	for i := range 20 {
 		v := i
 		if m.TrySend(&v) != spec.Delivered {

@@ -78,6 +78,8 @@ type Mailbox[T any] struct {
 	// see package impl/internal/segment.
 	tailSeg seam.Pointer[segment.Segment]
 	headSeg seam.Pointer[segment.Segment]
+	// segs is the mailbox's list of segments.
+	segs segment.List
 	// headBound is a head position read earlier: never ahead of the head,
 	// which only moves forward. Senders keep it, on a line of its own, so
 	// that they need not read the head word on every send; tailBound is the
@@ -112,16 +114,14 @@ func New[T any](capacity int) *Mailbox[T] {
 	}
 	m := new(Mailbox[T])
 	m.tail.Store(capField(capacity))
-	s := new(segment.Segment)
-	m.tailSeg.Store(s)
-	m.headSeg.Store(s)
+	m.segs.Init([2]unsafe.Pointer{}, &m.tailSeg, &m.headSeg)
 	return m
 }
 
 // slot returns the slot of position p (modulo 2^34), starting from s, the
 // hint loaded before p was claimed.
-func slot(hint *seam.Pointer[segment.Segment], s *segment.Segment, p uint64) *unsafe.Pointer {
-	_, slot := segment.Locate(hint, s, fullPos(s, p))
+func (m *Mailbox[T]) slot(hint *seam.Pointer[segment.Segment], s *segment.Segment, p uint64) *unsafe.Pointer {
+	_, slot := m.segs.Locate(hint, s, fullPos(s, p))
 	return slot
 }
 
@@ -129,7 +129,7 @@ func slot(hint *seam.Pointer[segment.Segment], s *segment.Segment, p uint64) *un
 // which is at or after the start of segment s and less than 2^34
 // positions after it.
 func fullPos(s *segment.Segment, p uint64) uint64 {
-	base := s.ID * segment.Slots
+	base := s.ID() * segment.Span
 	return base + (p-base)&posMask
 }
 
@@ -218,7 +218,7 @@ func (m *Mailbox[T]) trySend(v *T, yield bool) Result {
 	seam.Point() // taken effect, not yet written: its receipt may wait
 	// The store publishes v: a release that pairs with the receipt's
 	// swap of the same slot (an acquire).
-	seam.StorePointer(slot(&m.tailSeg, seg, s.t&posMask), unsafe.Pointer(v))
+	seam.StorePointer(m.slot(&m.tailSeg, seg, s.t&posMask), unsafe.Pointer(v))
 	return Delivered
 }
 
@@ -261,7 +261,7 @@ func (m *Mailbox[T]) tryRecv(yield bool) (*T, Result) {
 				}
 			}
 			if m.head.CompareAndSwap(h, advance(h, 1)) {
-				return m.take(slot(&m.headSeg, seg, h&posMask)), Received
+				return m.take(m.slot(&m.headSeg, seg, h&posMask)), Received
 			}
 			if yield {
 				seam.Yield()
@@ -279,7 +279,7 @@ func (m *Mailbox[T]) tryRecv(yield bool) (*T, Result) {
 		}
 		// The receipt claims slot s.h and takes effect here.
 		if m.head.CompareAndSwap(s.h, advance(s.h, 1)) {
-			return m.take(slot(&m.headSeg, seg, s.h&posMask)), Received
+			return m.take(m.slot(&m.headSeg, seg, s.h&posMask)), Received
 		}
 	}
 }
@@ -385,7 +385,7 @@ func (m *Mailbox[T]) SetCap(n int) {
 func (m *Mailbox[T]) Clear() int {
 	seg, s := m.claimAll()
 	for i := range s.count() {
-		m.take(slot(&m.headSeg, seg, (s.h+uint64(i))&posMask))
+		m.take(m.slot(&m.headSeg, seg, (s.h+uint64(i))&posMask))
 	}
 	return s.count()
 }
@@ -402,7 +402,7 @@ func (m *Mailbox[T]) Drain() []*T {
 	}
 	items := make([]*T, s.count())
 	for i := range items {
-		items[i] = m.take(slot(&m.headSeg, seg, (s.h+uint64(i))&posMask))
+		items[i] = m.take(m.slot(&m.headSeg, seg, (s.h+uint64(i))&posMask))
 	}
 	return items
 }

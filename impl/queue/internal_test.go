@@ -100,13 +100,13 @@ func TestSegmentsChainAndRetire(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	q := New[int]()
 	first := q.headSeg.Load()
-	n := 3*segment.Slots + 5
+	n := 3*segment.Span + 5
 	vals := make([]int, n)
 	for i := range vals {
 		vals[i] = i
 		q.Push(&vals[i])
 	}
-	if got := q.tailSeg.Load().ID; got != 3 {
+	if got := q.tailSeg.Load().ID(); got != 3 {
 		t.Fatalf("tail hint at segment %d after %d pushes, want 3", got, n)
 	}
 	for i := range vals {
@@ -114,7 +114,7 @@ func TestSegmentsChainAndRetire(t *testing.T) {
 			t.Fatalf("pop %d returned %v, want &vals[%d]", i, p, i)
 		}
 	}
-	if q.headSeg.Load() == first || q.headSeg.Load().ID != 3 {
+	if q.headSeg.Load() == first || q.headSeg.Load().ID() != 3 {
 		t.Fatalf("head hint did not move past consumed segments")
 	}
 }

@@ -25,14 +25,19 @@
 // A slot moves through these states, each change an atomic operation on
 // the slot:
 //
-//	nil ──producer CAS──▶ item ──consumer Swap──▶ waiting       (the usual way)
-//	nil ──consumer Swap──▶ waiting ──producer CAS──▶ item        (hand-over)
-//	                       waiting ──consumer CAS──▶ taken       (abandoned)
+//	nil ──producer CAS──▶ item ──consumer Swap──▶ consumed       (the usual way)
+//	nil ──consumer Swap──▶ waiting ──producer CAS──▶ item ──consumer Swap──▶ consumed
+//	                                                                     (hand-over)
+//	    waiting ──consumer CAS──▶ taken ──producer Store──▶ gone    (abandoned)
 //
-// "waiting" and "taken" are the addresses of two private sentinel objects,
-// never integers dressed as pointers, so the garbage collector sees every
-// pointer the queue holds; a consumed slot keeps a sentinel, not the item,
-// so an item is collectable as soon as it has been popped.
+// "waiting", "taken", "consumed" and "gone" are the addresses of private
+// sentinel objects, never integers dressed as pointers, so the garbage
+// collector sees every pointer the queue holds; a consumed slot keeps a
+// sentinel, not the item, so an item is collectable as soon as it has
+// been popped. Consumed and gone are final: each is the last access of
+// the slot's last operation (the consumer's, or the producer's of an
+// abandoned slot), so a segment whose slots are all final is done with,
+// and impl/internal/segment recycles it (see Memory).
 //
 // Emptiness rests on one invariant: a consumer that has claimed index i
 // either takes what is written at i or abandons slot i, after which nothing
@@ -70,11 +75,15 @@
 // # Memory
 //
 // Slots live in the segments of impl/internal/segment: 8 KiB each, 8.06
-// bytes per queued item, consecutive indices in different cache lines.
-// Consumed segments are unlinked and become garbage; nothing is recycled,
-// so there is no ABA hazard. The cost is garbage-collection work
-// proportional to the items moved, which shows in throughput while a
-// collection runs.
+// bytes per queued item, consecutive indices in different cache lines. A
+// segment whose slots are all final, that both hints have passed and that
+// no walk has pinned goes back to the queue's free list of a few segments
+// and is linked again at the tail with a new ID, so a queue whose length
+// stays bounded allocates nothing once warm, and one that shrinks keeps
+// at most segment.FreeMax segments beyond those it needs. Why no
+// operation can then touch the segment, however slow, and why a recycled
+// segment cannot be mistaken for its former self, is the invariant in
+// the package documentation of impl/internal/segment.
 package queue
 
 import (
@@ -104,10 +113,14 @@ const spinLoads = 128
 // Sentinels. Their addresses mark slot states; their contents are never
 // read. They are one byte each so that each has an address of its own.
 var (
-	waitingObj byte
-	takenObj   byte
-	waiting    = unsafe.Pointer(&waitingObj)
-	taken      = unsafe.Pointer(&takenObj)
+	waitingObj  byte
+	takenObj    byte
+	consumedObj byte
+	goneObj     byte
+	waiting     = unsafe.Pointer(&waitingObj)
+	taken       = unsafe.Pointer(&takenObj)
+	consumed    = unsafe.Pointer(&consumedObj)
+	gone        = unsafe.Pointer(&goneObj)
 )
 
 // pad separates fields that different cores write, so that they never share
@@ -136,14 +149,20 @@ type Queue[T any] struct {
 	_       pad
 	headSeg seam.Pointer[segment.Segment]
 	_       pad
+	// segs is the queue's list of segments and its free list, which only
+	// a goroutine crossing into a new segment touches.
+	segs segment.List
+	_    pad
 }
 
 // New returns an empty queue.
-func New[T any]() *Queue[T] {
+func New[T any]() *Queue[T] { return newSpan[T](segment.Span) }
+
+// newSpan returns an empty queue whose segments hold span positions each:
+// tests use a few, so that a few operations recycle segments.
+func newSpan[T any](span int) *Queue[T] {
 	q := new(Queue[T])
-	s := new(segment.Segment)
-	q.tailSeg.Store(s)
-	q.headSeg.Store(s)
+	q.segs.InitSpan([2]unsafe.Pointer{consumed, gone}, &q.tailSeg, &q.headSeg, span)
 	return q
 }
 
@@ -163,7 +182,7 @@ func (q *Queue[T]) Push(v *T) {
 		s := q.tailSeg.Load() // before claiming: see the comment on tailSeg
 		i := q.tail.Add(1) - 1
 		seam.Point() // a consumer may now find i claimed but unwritten
-		_, slot := segment.Locate(&q.tailSeg, s, i)
+		_, slot := q.segs.Locate(&q.tailSeg, s, i)
 		// Each successful CAS publishes v: it is a release that pairs with
 		// the consumer's Swap or Load (an acquire) of this slot, so the
 		// consumer sees the object as the producer left it.
@@ -171,10 +190,12 @@ func (q *Queue[T]) Push(v *T) {
 			return
 		}
 		// A consumer got here first. If it is waiting, hand the item over;
-		// if it has abandoned the slot (taken), claim another index.
+		// if it has abandoned the slot (taken), say that we have left it
+		// too (gone: final), and claim another index.
 		if seam.CompareAndSwapPointer(slot, waiting, p) {
 			return
 		}
+		seam.StorePointer(slot, gone)
 	}
 }
 
@@ -183,16 +204,30 @@ func (q *Queue[T]) Push(v *T) {
 func (q *Queue[T]) Pop() *T {
 	for {
 		s := q.headSeg.Load() // before claiming: see the comment on tailSeg
-		if q.emptyAt(s, q.head.Load()) {
+		h := q.head.Load()
+		empty, full := q.emptyAt(s, h)
+		if empty {
 			return nil
 		}
 		i := q.head.Add(1) - 1
 		seam.Point()
-		_, slot := segment.Locate(&q.headSeg, s, i)
-		// The usual case: the item is there, and one swap takes it and
-		// leaves a sentinel in its place.
-		p := seam.SwapPointer(slot, waiting)
+		_, slot := q.segs.Locate(&q.headSeg, s, i)
+		// The usual case: the item is there, and consumed (the slot's last
+		// access) takes its place; only its consumer writes a slot that
+		// holds an item. If we claimed the position we saw written (h),
+		// nobody claimed it before us, so what we saw was its item, still
+		// there: one swap takes it. Otherwise we look first, and if
+		// nothing is there the swap says we are waiting, unless the item
+		// came meanwhile.
+		if full && i == h {
+			return (*T)(seam.SwapPointer(slot, consumed))
+		}
+		p := seam.LoadPointer(slot)
+		if p == nil {
+			p = seam.SwapPointer(slot, waiting)
+		}
 		if p != nil {
+			seam.StorePointer(slot, consumed)
 			return (*T)(p)
 		}
 		// Read tail before deciding: if no producer had claimed i, the
@@ -200,7 +235,7 @@ func (q *Queue[T]) Pop() *T {
 		// and return nil. Otherwise i's producer is between its claim and
 		// its write: our swap left "waiting", so it will hand the item
 		// over; wait a bounded while for it, then abandon i and retry.
-		empty := q.tail.Load() <= i
+		empty = q.tail.Load() <= i
 		if !empty {
 			for range spinLoads {
 				if seam.LoadPointer(slot) != waiting {
@@ -226,19 +261,22 @@ func (q *Queue[T]) Pop() *T {
 // that nothing is ever written there. It reads tail, the producers' line,
 // only when slot h is still unwritten, so that a non-empty queue costs a
 // consumer no cache miss on the producers' counter, and an empty queue
-// polled in a loop claims no index and allocates nothing.
-func (q *Queue[T]) emptyAt(s *segment.Segment, h uint64) bool {
-	if s.ID == h/segment.Slots && seam.LoadPointer(s.Slot(h)) != nil {
-		return false
+// polled in a loop claims no index and allocates nothing. full says that
+// it saw slot h written: by its producer, unless a consumer has claimed h
+// since.
+func (q *Queue[T]) emptyAt(s *segment.Segment, h uint64) (empty, full bool) {
+	if slot := s.Peek(h); slot != nil && seam.LoadPointer(slot) != nil {
+		return false, true
 	}
-	return q.tail.Load() <= h
+	return q.tail.Load() <= h, false
 }
 
 // takeArrived returns the item that a producer wrote into slot after its
-// consumer claimed it, leaving a sentinel so that the slot does not keep the
-// item alive. Only the slot's consumer calls it, once the item is there.
+// consumer claimed it, leaving consumed (final) so that the slot does not
+// keep the item alive. Only the slot's consumer calls it, once the item is
+// there.
 func takeArrived[T any](slot *unsafe.Pointer) *T {
-	return (*T)(seam.SwapPointer(slot, taken))
+	return (*T)(seam.SwapPointer(slot, consumed))
 }
 
 // Len returns the number of items in the queue. It is exact when no Push or

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/insideout-go/insideout/impl/internal/knownbad"
+	"github.com/insideout-go/insideout/impl/queue"
 	"github.com/insideout-go/insideout/impl/queue/queuetest"
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/internal/testdeadline"
@@ -122,4 +124,44 @@ func TestQueueProgress(t *testing.T) {
 		t.Fatalf("the queue under a mutex passed the lock-freedom check: %q", why)
 	}
 	t.Logf("the queue under a mutex: %s", why)
+}
+
+// The queue with segments of 2 positions, which a scenario of a few
+// operations crosses and recycles: reclamation (the pins, the reclaimer's
+// flag, the walk from the front) must leave Push and Pop lock-free, and
+// their histories linearizable, under controlled schedules. The same
+// linearizability run finds segments recycled too early
+// (knownbad.SegmentRecyclesEarly: pct:3, seed 1, within a few rounds)
+// and its token replays the failure exactly.
+func TestRecyclingQueueProgressAndLinearizable(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	sc := queuetest.Scenario("queue-span2", func() spec.Queue[int] { return queue.NewSpan(2) })
+	sc.Clients, sc.OpsPerClient = 3, 4
+	if why := checkProgress(sc, 400); why != "" {
+		t.Fatalf("the recycling queue failed the lock-freedom check: %s", why)
+	}
+	st, err := schedule.Parse("pct:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Clients, sc.OpsPerClient = 3, 6
+	sc.Schedule, sc.Seed, sc.Rounds, sc.ReportDir = st, 1, 400, t.TempDir()
+	if sum, err := sc.Run(); err != nil {
+		t.Fatalf("the recycling queue under pct:3, %d rounds: %v", sum.Rounds, err)
+	}
+	knownbad.SegmentRecyclesEarly.Store(true)
+	defer knownbad.SegmentRecyclesEarly.Store(false)
+	sum, err := sc.Run()
+	var f *linearize.Failure
+	if !errors.As(err, &f) || f.Token == "" || f.Verdict != linearize.Illegal {
+		t.Fatalf("segments recycled too early: no Illegal history with a token in %d rounds: %v", sum.Rounds, err)
+	}
+	tok, err := schedule.ParseToken(f.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Replay(tok); !errors.As(err, &f) || f.Verdict != linearize.Illegal {
+		t.Fatalf("the token did not replay the failure: %v", err)
+	}
+	t.Logf("segments recycled too early: found in round %d, replayed", sum.Rounds)
 }

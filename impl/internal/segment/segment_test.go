@@ -1,10 +1,12 @@
 package segment
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"unsafe"
 
+	"github.com/insideout-go/insideout/impl/internal/knownbad"
 	"github.com/insideout-go/insideout/impl/seam"
 	"go.uber.org/goleak"
 
@@ -38,28 +40,41 @@ func TestLayout(t *testing.T) {
 	}
 }
 
+// newList returns a list that recycles, with final value fin, and its
+// two hints.
+func newList() (*List, *seam.Pointer[Segment], *seam.Pointer[Segment]) {
+	l := new(List)
+	tail, head := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
+	l.Init([2]unsafe.Pointer{fin, fin}, tail, head)
+	return l, tail, head
+}
+
+var finObj byte
+
+// fin is the final value of the tests' slots.
+var fin = unsafe.Pointer(&finObj)
+
 // Find walks forward, creates each missing segment once even when many
 // goroutines race to create it, and moves the hint forward only.
 func TestFindRaces(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	first := new(Segment)
-	var hint seam.Pointer[Segment]
-	hint.Store(first)
+	l, hint, _ := newList()
+	first := hint.Load()
 	found := make([]*Segment, 8)
 	var wg sync.WaitGroup
 	for g := range found {
-		wg.Go(func() { found[g] = Find(&hint, first, 5*Slots+uint64(g)) })
+		wg.Go(func() { found[g] = l.Find(hint, first, 5*Span+uint64(g)) })
 	}
 	wg.Wait()
 	for _, s := range found {
-		if s != found[0] || s.ID != 5 {
+		if s != found[0] || s.ID() != 5 {
 			t.Fatalf("goroutines found different segments for segment 5: racing creators linked two copies")
 		}
 	}
 	if hint.Load() != found[0] {
 		t.Fatal("the hint did not move to the segment found")
 	}
-	if Find(&hint, first, 2*Slots).ID != 2 || hint.Load() != found[0] {
+	if l.Find(hint, first, 2*Span).ID() != 2 || hint.Load() != found[0] {
 		t.Fatal("finding an earlier segment moved the hint backwards")
 	}
 	n := 0
@@ -77,17 +92,15 @@ func TestFindRaces(t *testing.T) {
 // past its end (its offset test wrong) or computed the offset of the
 // wrong segment.
 func TestLocate(t *testing.T) {
-	first := new(Segment)
-	var hint, hint2 seam.Pointer[Segment]
-	hint.Store(first)
-	hint2.Store(first)
+	l, hint, hint2 := newList()
+	first := hint.Load()
 	s := first
-	for i := range uint64(3*Slots + 5) {
+	for i := range uint64(3*Span + 5) {
 		var p *unsafe.Pointer
-		s, p = Locate(&hint, s, i)
-		want := Find(&hint2, first, i)
+		s, p = l.Locate(hint, s, i)
+		want := l.Find(hint2, first, i)
 		if s != want || p != want.Slot(i) {
-			t.Fatalf("position %d: Locate gave segment %d, slot %p; Find and Slot give segment %d, slot %p", i, s.ID, p, want.ID, want.Slot(i))
+			t.Fatalf("position %d: Locate gave segment %d, slot %p; Find and Slot give segment %d, slot %p", i, s.ID(), p, want.ID(), want.Slot(i))
 		}
 	}
 }
@@ -102,20 +115,19 @@ func TestLocate(t *testing.T) {
 // ahead would keep two segments while idle.
 func TestLocateMakesTheNextSegmentAhead(t *testing.T) {
 	for _, eager := range []bool{false, true} {
-		first := new(Segment)
+		l, hint, _ := newList()
+		first := hint.Load()
 		first.eager.Store(eager)
-		var hint seam.Pointer[Segment]
-		hint.Store(first)
 		s := first
-		for i := range uint64(3 * Slots) {
-			s, _ = Locate(&hint, s, i)
-			k := i % Slots
+		for i := range uint64(3 * Span) {
+			s, _ = l.Locate(hint, s, i)
+			k := i % Span
 			next := s.next.Load()
 			switch {
-			case (!eager || k < ahead) && next != nil:
-				t.Fatalf("eager %v, position %d (offset %d): segment %d has its next already", eager, i, k, s.ID)
-			case eager && k >= ahead && (next == nil || next.ID != s.ID+1 || !next.eager.Load()):
-				t.Fatalf("eager %v, position %d (offset %d): segment %d has no eager next", eager, i, k, s.ID)
+			case (!eager || k < s.ahead()) && next != nil:
+				t.Fatalf("eager %v, position %d (offset %d): segment %d has its next already", eager, i, k, s.ID())
+			case eager && k >= s.ahead() && (next == nil || next.ID() != s.ID()+1 || !next.eager.Load()):
+				t.Fatalf("eager %v, position %d (offset %d): segment %d has no eager next", eager, i, k, s.ID())
 			}
 		}
 	}
@@ -126,12 +138,135 @@ func TestLocateMakesTheNextSegmentAhead(t *testing.T) {
 // where making is contended, and only there.
 func TestLinkLoserMakesEager(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	s := new(Segment)
-	a, b := &Segment{ID: 1}, &Segment{ID: 1}
-	if got := s.link(a); got != a || a.eager.Load() {
-		t.Fatalf("the first link returned %p (eager %v), want %p, not eager", got, got.eager.Load(), a)
+	l, hint, _ := newList()
+	s := hint.Load()
+	a, b := l.get(s), l.get(s)
+	if got := l.link(s, a); got != a || a.eager.Load() || a.ID() != 1 {
+		t.Fatalf("the first link returned %p (eager %v, ID %d), want %p, not eager, ID 1", got, got.eager.Load(), got.ID(), a)
 	}
-	if got := s.link(b); got != a || !a.eager.Load() || b.eager.Load() {
+	if got := l.link(s, b); got != a || !a.eager.Load() || b.eager.Load() {
 		t.Fatalf("the losing link returned %p, eager %v; want %p, made eager", got, got.eager.Load(), a)
+	}
+}
+
+// use walks one operation through position i from side's hint, as a
+// queue does: it loads the hint, then Locates i, and writes v.
+func use(l *List, hint *seam.Pointer[Segment], i uint64, v unsafe.Pointer) *Segment {
+	s, p := l.Locate(hint, hint.Load(), i)
+	seam.StorePointer(p, v)
+	return s
+}
+
+var itemObj byte
+
+// item is a value that is not final: a slot written by its producer and
+// not yet by its consumer.
+var item = unsafe.Pointer(&itemObj)
+
+// through moves both sides over positions [from, to): the producer writes
+// item, the consumer fin.
+func through(l *List, tail, head *seam.Pointer[Segment], from, to uint64) {
+	for i := from; i < to; i++ {
+		use(l, tail, i, item)
+		use(l, head, i, fin)
+	}
+}
+
+// pendingSurvives checks that a segment holding a slot that is not final
+// is not recycled while both sides move on, and is once the slot is: the
+// check that a stalled producer's segment stays its own. It returns what
+// went wrong.
+func pendingSurvives() string {
+	l := new(List)
+	tail, head := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
+	l.InitSpan([2]unsafe.Pointer{fin, fin}, tail, head, 4)
+	first := tail.Load()
+	// Position 1 is claimed and not written (a stalled producer); the
+	// rest of segment 0 and all of segments 1 to 5 are done with.
+	use(l, tail, 0, item)
+	use(l, head, 0, fin)
+	through(l, tail, head, 2, 24)
+	if !stillFirst(first) {
+		return fmt.Sprintf("segment 0, with position 1 pending, was recycled (now ID %d)", first.ID())
+	}
+	use(l, tail, 1, item) // the producer comes back...
+	use(l, head, 1, fin)  // ...and its consumer takes the item
+	through(l, tail, head, 24, 32)
+	if stillFirst(first) {
+		return "segment 0 was not recycled once its last slot was done with"
+	}
+	return ""
+}
+
+// stillFirst reports whether s is segment 0 in its first life: live, with
+// ID 0 (freed, it is not live; linked again, it has another ID).
+func stillFirst(s *Segment) bool { return s.ID() == 0 && s.state.Load()&live != 0 }
+
+// A segment with a slot that is not final stays; once the slot is final,
+// and the hints move on, it is freed. With knownbad.SegmentRecyclesEarly
+// the first half fails.
+func TestPendingSlotKeepsSegment(t *testing.T) {
+	if why := pendingSurvives(); why != "" {
+		t.Fatal(why)
+	}
+	knownbad.SegmentRecyclesEarly.Store(true)
+	defer knownbad.SegmentRecyclesEarly.Store(false)
+	if why := pendingSurvives(); why == "" {
+		t.Fatal("segments recycled too early passed the check")
+	} else {
+		t.Logf("recycling too early: %s", why)
+	}
+}
+
+// A pinned segment is not freed, though its slots are final and the hints
+// have passed it; unpinned, it is at the next hint move.
+func TestPinKeepsSegment(t *testing.T) {
+	l := new(List)
+	tail, head := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
+	l.InitSpan([2]unsafe.Pointer{fin, fin}, tail, head, 4)
+	first := tail.Load()
+	if !first.pin() {
+		t.Fatal("the first segment could not be pinned")
+	}
+	through(l, tail, head, 0, 16)
+	if !stillFirst(first) {
+		t.Fatalf("a pinned segment was freed (ID now %d)", first.ID())
+	}
+	first.unpin()
+	through(l, tail, head, 16, 24)
+	if stillFirst(first) {
+		t.Fatal("an unpinned segment, done with, was not freed")
+	}
+}
+
+// Recycled segments come back with greater IDs, at the tail; an operation
+// holding a segment from before its recycling still finds its position's
+// segment (the ID check sends it to find), and segments come from the
+// free list, not the allocator, in a steady state.
+func TestRecycledIDsGrow(t *testing.T) {
+	l := new(List)
+	tail, head := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
+	l.InitSpan([2]unsafe.Pointer{fin, fin}, tail, head, 4)
+	first := tail.Load()
+	ids := map[*Segment]uint64{}
+	for i := range uint64(400) {
+		s := use(l, tail, i, item)
+		use(l, head, i, fin)
+		if old, ok := ids[s]; ok && s.ID() < old {
+			t.Fatalf("a segment's ID went from %d to %d", old, s.ID())
+		}
+		ids[s] = s.ID()
+	}
+	if first.ID() == 0 {
+		t.Fatal("the first segment was never recycled")
+	}
+	if len(ids) > FreeMax+3 {
+		t.Fatalf("%d distinct segments for 100 segments' worth of positions: not recycled", len(ids))
+	}
+	// first, held from before: position 401 is in segment 100.
+	use(l, tail, 400, item)
+	s, p := l.Locate(tail, first, 401)
+	if s.ID() != 100 || p != s.Slot(401) {
+		t.Fatalf("from a recycled segment, Locate found segment %d for position 401", s.ID())
 	}
 }

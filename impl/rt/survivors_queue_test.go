@@ -81,9 +81,10 @@ func TestIdleWaitFailureEndsTheRuntime(t *testing.T) {
 // queue every 64 steps, and fails with the queue's error if a poll
 // fails.
 //
-// The bug it catches: poll.go:Runtime.settle:err-ignored:1, the poll's
-// error not checked: the runtime goes on stepping, and what its queue
-// holds is never handed out.
+// The bugs it catches: poll.go:Runtime.settle:err-ignored:1 and
+// loop.go:Runtime.loop:err-ignored:2, the poll's error not checked (in
+// settle, or where the loop gets it from settle): the runtime goes on
+// stepping, and what its queue holds is never handed out.
 func TestPollFailureEndsTheRuntime(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	rd, _ := pipe(t)

@@ -161,7 +161,10 @@ func (f failGate) Write(p []byte) (int, error) {
 }
 
 // The bug: a Handle asleep on a full mailbox when the writer fails, left
-// asleep for good (nothing will ever make room), or then accepted.
+// asleep for good (nothing will ever make room), or returning an error
+// other than the write error. Whether its record went in before the
+// failure (then counted Failed) or was refused cannot be told from
+// outside: either way it is counted once, and never Written.
 func TestWriteFailureEndsABlockedHandle(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	g := failGate{newGate()}

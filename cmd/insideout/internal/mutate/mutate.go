@@ -145,7 +145,7 @@ func mainIn(ctx context.Context, dir string, args []string, stdout, stderr io.Wr
 
 // selected returns the mutants of pkgs that -only and -id select, the
 // stale entries of the list of equivalents, and that list.
-func (c *config) selected(pkgs []*pkg) (ms []*Mutant, stale []string, eq map[string]string, err error) {
+func (c *config) selected(pkgs []*pkg) (ms []*Mutant, stale []string, eq map[string]equivalent, err error) {
 	var all []*Mutant
 	for _, p := range pkgs {
 		for _, m := range generate(p) {
@@ -214,7 +214,7 @@ func (c *config) run(ctx context.Context, stdout, stderr io.Writer) (int, error)
 	var torun []*Result
 	for _, m := range ms {
 		r := &Result{Mutant: m}
-		if why, ok := eq[m.ID]; ok {
+		if why, ok := equivalentWhy(eq, m); ok {
 			r.Status, r.Why = Equivalent, why
 		} else {
 			torun = append(torun, r)

@@ -137,10 +137,12 @@ func typeCheck(p *pkg, m *Mutant, imp types.Importer) error {
 	return err
 }
 
-// Equivalent mutants are read with their arguments, never without one,
-// and an entry that names no mutant of a file it covers is stale. The
-// bugs: an entry silently accepted with no reason, or one left behind
-// after the code changed and silently matching nothing.
+// Equivalent mutants are read with their arguments and descriptions,
+// never without one, and an entry that names no mutant of a file it
+// covers, or a mutant whose description is no longer the entry's, is
+// stale. The bugs: an entry silently accepted with no reason; one left
+// behind after the code changed and silently matching nothing; one whose
+// ID a rewrite gave to another mutant, silently not run.
 func TestEquivalents(t *testing.T) {
 	dir := t.TempDir()
 	write := func(s string) string {
@@ -150,39 +152,57 @@ func TestEquivalents(t *testing.T) {
 		}
 		return f
 	}
-	if _, err := readEquivalents(write("a.go:F:cas-store:1\n"), true); err == nil {
-		t.Error("an entry without an argument was accepted")
-	}
-	if _, err := readEquivalents(write("x because\nx because again\n"), true); err == nil {
-		t.Error("a duplicate entry was accepted")
+	for _, bad := range []string{
+		"a.go:F:cas-store:1\n",                // no description, no argument
+		"a.go:F:cas-store:1 `x becomes y`\n",  // no argument
+		"a.go:F:cas-store:1 no one sees it\n", // no description
+		"a.go:F:cas-store:1 `x becomes y no one sees it\n",
+		"x `d` because\nx `d` because again\n", // listed twice
+	} {
+		if _, err := readEquivalents(write(bad), true); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
 	}
 	if _, err := readEquivalents(filepath.Join(dir, "none.txt"), true); err == nil {
 		t.Error("a missing -equiv file was accepted")
 	}
-	eq, err := readEquivalents(write("# comment\n\nbox.go:New:cas-store:1 no one sees it\nbox.go:Old:cas-store:1 gone\nother.go:F:x:1 not ours\n"), true)
+	const (
+		put   = "box.go:Box.Put:swap-split:1 `b.last.Swap(v) becomes a Load, then a Store` the Put races with nothing\n"
+		newOK = "box.go:New:cas-store:1 `b.last.CompareAndSwap(0, -1) becomes a Store that reports success` no one sees it\n"
+		moved = "box.go:Box.Close:cas-store:1 `b.closed.Swap(true) becomes a Load, then a Store` argued for the code before\n"
+		old   = "box.go:Old:cas-store:1 `x becomes y` gone\n"
+	)
+	eq, err := readEquivalents(write("# comment\n\n"+newOK+moved+old+"other.go:F:x:1 `d` not ours\n"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if eq["box.go:New:cas-store:1"] != "no one sees it" {
-		t.Errorf("argument read as %q", eq["box.go:New:cas-store:1"])
+	if e := eq["box.go:New:cas-store:1"]; e.why != "no one sees it" || e.desc != "b.last.CompareAndSwap(0, -1) becomes a Store that reports success" {
+		t.Errorf("entry read as %+v", e)
 	}
 	pkgs := load(t, fixture, ".")
-	if stale := staleEquivalents(eq, pkgs, generate(pkgs[0])); !slices.Equal(stale, []string{"box.go:Old:cas-store:1"}) {
-		t.Errorf("stale entries %q, want only box.go:Old:cas-store:1", stale)
+	want := []string{"box.go:Box.Close:cas-store:1", "box.go:Old:cas-store:1"}
+	if stale := staleEquivalents(eq, pkgs, generate(pkgs[0])); !slices.Equal(stale, want) {
+		t.Errorf("stale entries %q, want %q", stale, want)
 	}
 	// -only or -id narrow the run, not what is stale: box.go:New's entry
 	// names a mutant that exists, whichever the selection. (The bug: every
-	// equivalent outside an -id selection reported stale.)
-	c := &config{ids: "box.go:Box.Put:", equiv: write("box.go:New:cas-store:1 no one sees it\nbox.go:Old:cas-store:1 gone\n")}
-	ms, stale, _, err := c.selected(pkgs)
+	// equivalent outside an -id selection reported stale.) An entry whose
+	// description no longer matches is run, not skipped.
+	c := &config{ids: "box.go:Box.Put:,box.go:Box.Close:", equiv: write(newOK + moved + old + put)}
+	ms, stale, eq, err := c.selected(pkgs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ms) == 0 || len(ms) >= len(generate(pkgs[0])) {
 		t.Fatalf("-id selected %d mutants", len(ms))
 	}
-	if !slices.Equal(stale, []string{"box.go:Old:cas-store:1"}) {
-		t.Errorf("under -id, stale entries %q, want only box.go:Old:cas-store:1", stale)
+	if !slices.Equal(stale, want) {
+		t.Errorf("under -id, stale entries %q, want %q", stale, want)
+	}
+	for _, m := range ms {
+		if _, got := equivalentWhy(eq, m); got != (m.ID == "box.go:Box.Put:swap-split:1") {
+			t.Errorf("%s: equivalent %v", m.ID, got)
+		}
 	}
 }
 

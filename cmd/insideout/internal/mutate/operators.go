@@ -67,6 +67,7 @@ func (g *gen) text(n ast.Node) string { return string(g.src[g.off(n.Pos()):g.off
 
 // add records a mutant of node made by edits.
 func (g *gen) add(op string, n ast.Node, desc string, edits []edit, helpers ...string) {
+	desc = strings.Join(strings.Fields(desc), " ") // one line, as the equivalents file pins it
 	*g.out = append(*g.out, &Mutant{Op: op, Pkg: g.p.ImportPath, File: g.fileRel(), Func: g.fn,
 		Line: g.tf.Line(n.Pos()), Desc: desc, edits: edits, helpers: helpers, file: g.fi,
 		Race: raceOps[op]})

@@ -1,6 +1,6 @@
 //go:build chaos
 
-package eventq_test
+package stress
 
 import (
 	"context"
@@ -15,10 +15,11 @@ import (
 
 	"github.com/insideout-go/insideout/impl/chaos"
 	"github.com/insideout-go/insideout/impl/cont"
+	"github.com/insideout-go/insideout/impl/eventq"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
 
-// Built with -tags chaos, the queue's own points perturb it: on one
+// Built with -tags chaos (CI's stress step), impl/eventq's own points perturb it: on one
 // processor, another goroutine runs in the middle of a round of queue
 // calls (Wake, Poll, a timer armed and cancelled: six points) in most
 // rounds, and seldom in the middle of the same system calls made on the
@@ -33,7 +34,11 @@ func TestChaosPerturbsTheQueue(t *testing.T) {
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	chaos.SetSeed(1)
-	q := newQueue(t)
+	q, err := eventq.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
 	c := cont.New(func(context.Context, *cont.C) cont.Step { return nil })
 	calls := func() {
 		q.Wake()

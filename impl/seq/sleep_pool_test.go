@@ -8,8 +8,8 @@ import (
 
 	"github.com/insideout-go/insideout/impl/cont"
 	"github.com/insideout-go/insideout/impl/eventq"
+	"github.com/insideout-go/insideout/impl/internal/testpool"
 	"github.com/insideout-go/insideout/impl/mailbox"
-	"github.com/insideout-go/insideout/impl/pool"
 	"github.com/insideout-go/insideout/impl/seq"
 	"github.com/insideout-go/insideout/internal/testdeadline"
 )
@@ -23,39 +23,32 @@ import (
 func TestSleepOnAPoolWorker(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	const d = 50 * time.Millisecond
-	box := mailbox.New[cont.C](mailbox.Unbounded)
-	p, err := pool.New(pool.Waiter, box, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, box := testpool.New(t, 1)
 	var (
 		slept          error
 		woke, otherRan time.Time
 		sleptOnPool    bool
 	)
 	start := time.Now()
-	done := make(chan struct{}, 2)
+	sleeper, other := make(chan struct{}), make(chan struct{})
 	if err := box.Send(seq.New(func(k *seq.K) {
 		slept = k.Sleep(d)
 		woke = time.Now()
 		_, err := eventq.FromContext(k.Context())
 		sleptOnPool = errors.Is(err, eventq.ErrNoQueue) // back on the pool's worker, which has no queue
-		done <- struct{}{}
+		close(sleeper)
 	})); err != nil {
 		t.Fatal(err)
 	}
 	if err := box.Send(cont.New(func(context.Context, *cont.C) cont.Step {
 		otherRan = time.Now()
-		done <- struct{}{}
+		close(other)
 		return nil
 	})); err != nil {
 		t.Fatal(err)
 	}
-	<-done
-	<-done
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
+	testpool.Wait(t, sleeper)
+	testpool.Wait(t, other)
 	switch {
 	case slept != nil:
 		t.Fatalf("Sleep on a pool worker: %v, want nil", slept)
@@ -73,11 +66,7 @@ func TestSleepOnAPoolWorker(t *testing.T) {
 // is lost. The bug it catches: a sleeper dropped when its home refuses it.
 func TestSleepHomeClosed(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	box := mailbox.New[cont.C](mailbox.Unbounded)
-	p, err := pool.New(pool.Waiter, box, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, box := testpool.New(t, 1) // closed again at cleanup: a second Close is a no-op
 	asleep, done := make(chan struct{}), make(chan error, 1)
 	if err := box.Send(seq.New(func(k *seq.K) {
 		close(asleep)
@@ -85,7 +74,7 @@ func TestSleepHomeClosed(t *testing.T) {
 	})); err != nil {
 		t.Fatal(err)
 	}
-	<-asleep
+	testpool.Wait(t, asleep)
 	time.Sleep(5 * time.Millisecond) // the body is now in its Sleep (a margin, not a proof: either way nothing may be lost)
 	if err := p.Close(); err != nil {
 		t.Fatal(err)

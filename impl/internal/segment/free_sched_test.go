@@ -5,7 +5,6 @@ package segment
 import (
 	"fmt"
 	"testing"
-	"unsafe"
 
 	"github.com/insideout-go/insideout/impl/seam"
 	"github.com/insideout-go/insideout/internal/testdeadline"
@@ -65,15 +64,6 @@ func runBoth(c seam.Chooser, a, b func()) (string, seam.Result) {
 		return "the round did not finish: " + res.Failure, res
 	}
 	return "", res
-}
-
-// recycling returns a list of span-1 segments that recycles, and its
-// hints.
-func recycling() (*List, *seam.Pointer[Segment], *seam.Pointer[Segment]) {
-	l := new(List)
-	tail, head := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
-	l.InitSpan([2]unsafe.Pointer{fin, fin}, tail, head, 1)
-	return l, tail, head
 }
 
 // Two segments put on an empty free list at once both land there. The

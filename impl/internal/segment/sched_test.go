@@ -13,25 +13,21 @@ import (
 )
 
 // hintRound runs one round under chooser c: two goroutines, both starting
-// from the list's first segment, find positions in segments 1 and 3 of a
-// list that recycles (or, if fixed, one that never does). Afterwards the
+// from the list's first segment, find positions in segments 1 and 3.
+// Afterwards the
 // hint must point at segment 3, the furthest either found; it returns
 // what went wrong, if anything, and the run's result.
 //
 // The bug it catches: a hint moved by a plain store where a CAS belongs
-// (in find's never-recycling branch, or in advance). The goroutine
+// (in advance). The goroutine
 // finding segment 1 reads the hint at segment 0 and is held; the other
 // moves the hint to segment 3; the first then stores segment 1 over it,
 // and the hint has moved backwards: every later operation walks again
 // from there, and the segments after it cannot be collected.
-func hintRound(c seam.Chooser, fixed bool) (string, seam.Result) {
+func hintRound(c seam.Chooser) (string, seam.Result) {
 	l := new(List)
 	hint, other := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
-	final := [2]unsafe.Pointer{fin, fin}
-	if fixed {
-		final = [2]unsafe.Pointer{}
-	}
-	l.InitSpan(final, hint, other, 2)
+	l.InitSpan([2]unsafe.Pointer{fin, fin}, hint, other, 2)
 	first := hint.Load()
 	res, err := seam.Run(c, func() {
 		done := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
@@ -54,26 +50,24 @@ func hintRound(c seam.Chooser, fixed bool) (string, seam.Result) {
 }
 
 // Under every schedule with up to two preemptions, a hint only moves
-// forward, in a list that recycles and in one that never does.
+// forward.
 func TestHintNeverMovesBackwardsUnderSchedules(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	for _, fixed := range []bool{false, true} {
-		e := schedule.DFS{Preemptions: 2}.Explore(0, 0)
-		var prev *seam.Result
-		runs := 0
-		for c := e.Next(nil); c != nil; c = e.Next(prev) {
-			why, res := hintRound(c, fixed)
-			if why != "" {
-				t.Fatalf("fixed %v, schedule %d: %s (%d decisions)", fixed, runs, why, len(res.Choices))
-			}
-			prev, runs = &res, runs+1
+	e := schedule.DFS{Preemptions: 2}.Explore(0, 0)
+	var prev *seam.Result
+	runs := 0
+	for c := e.Next(nil); c != nil; c = e.Next(prev) {
+		why, res := hintRound(c)
+		if why != "" {
+			t.Fatalf("schedule %d: %s (%d decisions)", runs, why, len(res.Choices))
 		}
-		if !schedule.Exhausted(e) {
-			t.Fatalf("fixed %v: stopped after %d schedules without exhausting the bound", fixed, runs)
-		}
-		if runs < 10 {
-			t.Fatalf("fixed %v: only %d schedules explored", fixed, runs)
-		}
-		t.Logf("fixed %v: %d schedules", fixed, runs)
+		prev, runs = &res, runs+1
 	}
+	if !schedule.Exhausted(e) {
+		t.Fatalf("stopped after %d schedules without exhausting the bound", runs)
+	}
+	if runs < 10 {
+		t.Fatalf("only %d schedules explored", runs)
+	}
+	t.Logf("%d schedules", runs)
 }

@@ -80,13 +80,21 @@ func (l *List) Reset(id uint64) {
 	}
 }
 
-// LoadHint loads hint's segment and its ID, as they were at one instant:
-// the segment is the hint's and live when the ID is read, so that the ID
-// is at or before the segment of any position claimed after the call. A
-// user that needs the ID before it claims (a mailbox, whose words hold
-// positions modulo 2^34) uses it rather than the segment's ID after the
-// claim, which a slow caller may read from the segment's next life. It
-// retries only when the hint has moved meanwhile.
+// LoadHint loads hint's segment s and an ID of it that lies between the
+// hint's ID when the call began and the hint's ID when it returned, so
+// that the ID is at or before the segment of any position claimed after
+// the call, and not before the hint's when the call began. A user that
+// needs the ID before it claims (a mailbox, whose words hold positions
+// modulo 2^34) uses it rather than s's ID after the claim, which a slow
+// caller may read from s's next life, past its position.
+//
+// It loads the hint, s's ID, then the hint again, until both loads give s.
+// If s was not freed between the first load and the ID's, the ID is the
+// one s had as the hint. If it was, s was linked again under a greater
+// ID and became the hint again by the second load (a freed segment is
+// behind every hint, and a hint moves forward only): the ID read is the
+// old one, the hint's at the first load, or the new one, at most the
+// hint's at the second. It retries only when the hint has moved meanwhile.
 func LoadHint(hint *seam.Pointer[Segment]) (*Segment, uint64) {
 	for {
 		s := hint.Load()

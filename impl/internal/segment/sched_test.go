@@ -71,3 +71,74 @@ func TestHintNeverMovesBackwardsUnderSchedules(t *testing.T) {
 	}
 	t.Logf("%d schedules", runs)
 }
+
+// loadHintRound runs one round under chooser c, on a list of 1-position
+// segments: one goroutine loads the head hint with LoadHint and checks
+// that the ID it got is not past the hint's ID after the call; the other
+// uses positions 0 and 1 on both sides (a tail find, a final value, a
+// head find), so that segment 0 is freed, then finds position 2 at the
+// tail, which links segment 0 again as segment 2. It returns what went wrong, if anything, and the run's result.
+//
+// The bug it catches: LoadHint without its second load of the hint. The
+// loader loads segment 0 from the head hint and is held; the other frees
+// it and links it again as segment 2 while the head hint is at segment 1;
+// the loader reads ID 2 and returns it, past the hint: a mailbox would
+// then take the start of segment 2 for the base of a position claimed in
+// segment 1, and place it 2^34 positions on.
+func loadHintRound(c seam.Chooser) (string, seam.Result) {
+	l := new(List)
+	tail, head := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
+	l.InitSpan([2]unsafe.Pointer{fin, fin}, tail, head, 1)
+	first := head.Load()
+	var why string
+	res, err := seam.Run(c, func() {
+		done := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+		seam.Go(func() {
+			s, id := LoadHint(head)
+			if h := head.Load().ID(); id > h {
+				why = fmt.Sprintf("LoadHint returned segment %p with ID %d, past the hint's %d after the call", s, id, h)
+			}
+			seam.Close(done[0])
+		})
+		seam.Go(func() {
+			t, h := first, first
+			for i := range uint64(2) {
+				t = l.Find(tail, t, i)
+				seam.StorePointer(t.Slot(i), fin) // position i is done with
+				h = l.Find(head, h, i)
+			}
+			l.Find(tail, t, 2) // links segment 0 again, as segment 2
+			seam.Close(done[1])
+		})
+		seam.Await(done[0])
+		seam.Await(done[1])
+	}, seam.Options{})
+	switch {
+	case err != nil:
+		return err.Error(), res
+	case res.Outcome != seam.Finished:
+		return "the round did not finish: " + res.Failure, res
+	}
+	return why, res
+}
+
+// Under every schedule with up to two preemptions, LoadHint returns an
+// ID no later than the hint's, though the segment it loaded is freed and
+// linked again under a later ID meanwhile.
+func TestLoadHintUnderSchedules(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	e := schedule.DFS{Preemptions: 2, Limit: 100_000}.Explore(0, 0)
+	var prev *seam.Result
+	runs := 0
+	for c := e.Next(nil); c != nil; c = e.Next(prev) {
+		why, res := loadHintRound(c)
+		if why != "" {
+			t.Fatalf("schedule %d: %s (%d decisions)", runs, why, len(res.Choices))
+		}
+		prev, runs = &res, runs+1
+	}
+	if !schedule.Exhausted(e) {
+		t.Fatalf("stopped after %d schedules without exhausting the bound", runs)
+	}
+	t.Logf("%d schedules", runs)
+}

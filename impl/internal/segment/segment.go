@@ -25,7 +25,11 @@
 // the hint's segment is still the one it loaded. Locate checks that after
 // the claim, with one load of the segment's ID: if the ID is the one the
 // position needs, the slot is there; otherwise it walks (find) from a
-// segment it has pinned.
+// segment it has pinned. A user that must know the position's segment
+// before it claims (a mailbox, whose words keep positions modulo 2^34 and
+// recovers the rest from the hint's ID) reads the hint's segment and its
+// ID together with LoadHint, which checks that the segment was still the
+// hint's after the ID was read.
 //
 // # Reclamation
 //
@@ -40,7 +44,7 @@
 // The users' protocols make (3) mean that every operation that claimed a
 // position of m has made its last access to m: the last access of each
 // slot's last operation is the write of a final value (a queue's consumed
-// or gone), and a slot not yet claimed by both sides is not final. So an
+// or gone, a mailbox's consumed), and a slot not yet claimed by both sides is not final. So an
 // operation in flight keeps the segment of its position alive by its slot
 // alone, with no counter to touch. (1) makes the segments not freed a
 // contiguous run from front to the last, so keeping one alive keeps every

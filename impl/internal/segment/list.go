@@ -160,7 +160,12 @@ func (l *List) find(hint *seam.Pointer[Segment], s *Segment, i uint64) *Segment 
 // A front that is freed already is one the reclaimer has not yet moved
 // past: its next, intact until the reclaimer clears it (after moving the
 // front), is the oldest live segment, so nobody waits
-// for a reclaimer that stalls there. The loop retries only when the
+// for a reclaimer that stalls there. A front that is pinned is the front
+// still, unless it was freed and linked again (under a greater ID) after
+// it was loaded, for the reclaimer moves the front past a segment before
+// it puts it on the free list: so a pinned segment past id is returned
+// only if it is the front after the pin (the invariant broken, which find
+// reports), and let go otherwise. The loop retries only when the
 // reclaimer has moved on meanwhile.
 func (l *List) pinStart(hint *seam.Pointer[Segment], s *Segment, id uint64) *Segment {
 	for _, c := range [2]*Segment{s, hint.Load()} {
@@ -174,7 +179,11 @@ func (l *List) pinStart(hint *seam.Pointer[Segment], s *Segment, id uint64) *Seg
 	for {
 		f := l.front.Load()
 		if f.pin() {
-			return f // past id only if the invariant is broken: find says so
+			if f.ID() <= id || l.front.Load() == f {
+				return f // past id only if the invariant is broken: find says so
+			}
+			f.unpin() // freed and linked again since it was loaded
+			continue
 		}
 		if n := f.next.Load(); n != nil && n.pin() {
 			if n.ID() <= id {

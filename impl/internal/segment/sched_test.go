@@ -142,3 +142,78 @@ func TestLoadHintUnderSchedules(t *testing.T) {
 	}
 	t.Logf("%d schedules", runs)
 }
+
+// frontRound runs one round under chooser c, on a list of 1-position
+// segments whose hints are both at segment 2, with segment 0 (the front)
+// and segment 1 not done with: one goroutine looks for a start at or
+// before segment 1 from segment 2, which only the front can give
+// (pinStart); the other finishes segment 0's slot, reclaims it, and links
+// a segment after segment 2, which takes segment 0 from the free list
+// and makes it segment 3. The start must not be past segment 1, whose
+// position is still claimed. It returns what went wrong, if anything,
+// and the run's result.
+//
+// The bug it catches: pinStart returning the front it pinned without
+// looking at it again. The first goroutine loads the front, segment 0,
+// and is held; the other frees it and links it again as segment 3; the
+// pin then succeeds on segment 0's next life, and find, walking from
+// segment 3 to segment 1, reports a claimed position's segment gone (a
+// mailbox's Drain did, under the stress suite's race-detector run: its
+// hint, and its first segment, had both moved on).
+func frontRound(c seam.Chooser) (string, seam.Result) {
+	l := new(List)
+	tail, head := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
+	l.InitSpan([2]unsafe.Pointer{fin, fin}, tail, head, 1)
+	s0 := head.Load()
+	s2 := l.grow(l.grow(s0))
+	tail.Store(s2)
+	head.Store(s2)
+	var why string
+	res, err := seam.Run(c, func() {
+		done := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+		seam.Go(func() {
+			if start := l.pinStart(head, s2, 1); start.ID() > 1 {
+				why = fmt.Sprintf("pinStart returned segment %d for a walk to segment 1, which is live", start.ID())
+			} else {
+				start.unpin()
+			}
+			seam.Close(done[0])
+		})
+		seam.Go(func() {
+			seam.StorePointer(s0.Slot(0), fin)
+			l.reclaim()
+			l.grow(s2)
+			seam.Close(done[1])
+		})
+		seam.Await(done[0])
+		seam.Await(done[1])
+	}, seam.Options{})
+	switch {
+	case err != nil:
+		return err.Error(), res
+	case res.Outcome != seam.Finished:
+		return "the round did not finish: " + res.Failure, res
+	}
+	return why, res
+}
+
+// Under every schedule with up to two preemptions, pinStart's walk from
+// the front starts at or before the segment it looks for, though the
+// front it loaded is freed and linked again meanwhile.
+func TestFrontStartUnderSchedules(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	e := schedule.DFS{Preemptions: 2}.Explore(0, 0)
+	var prev *seam.Result
+	runs := 0
+	for c := e.Next(nil); c != nil; c = e.Next(prev) {
+		why, res := frontRound(c)
+		if why != "" {
+			t.Fatalf("schedule %d: %s (%d decisions)", runs, why, len(res.Choices))
+		}
+		prev, runs = &res, runs+1
+	}
+	if !schedule.Exhausted(e) {
+		t.Fatalf("stopped after %d schedules without exhausting the bound", runs)
+	}
+	t.Logf("%d schedules", runs)
+}

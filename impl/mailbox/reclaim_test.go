@@ -21,7 +21,7 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	const bound = 1000
 	rounds := 10_000
-	if raceEnabled {
+	if short {
 		rounds = 100
 	}
 	m := New[int](1024)
@@ -60,7 +60,7 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 func TestDrainedMailboxKeepsFewSegments(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	n := 1_000_000
-	if raceEnabled {
+	if short {
 		n = 100_000
 	}
 	m := New[int](Unbounded)
@@ -215,7 +215,7 @@ func conserve(span, capacity, senders, receivers, items int) string {
 func TestRecyclingConservesItems(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	items := 100_000
-	if raceEnabled {
+	if short {
 		items = 10_000
 	}
 	for _, span := range []int{1, 2, 8} {

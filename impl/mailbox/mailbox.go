@@ -428,9 +428,7 @@ func (m *Mailbox[T]) SetCap(n int) {
 // mailbox is closed, nothing can arrive, and it leaves the mailbox empty.
 func (m *Mailbox[T]) Clear() int {
 	seg, segID, s := m.claimAll()
-	for i := range s.count() {
-		m.take(m.slot(&m.headSeg, seg, segID, (s.h+uint64(i))&posMask))
-	}
+	m.takeRun(seg, m.fullPos(segID, s.h&posMask), nil, s.count())
 	return s.count()
 }
 
@@ -445,10 +443,23 @@ func (m *Mailbox[T]) Drain() []*T {
 		return nil
 	}
 	items := make([]*T, s.count())
-	for i := range items {
-		items[i] = m.take(m.slot(&m.headSeg, seg, segID, (s.h+uint64(i))&posMask))
-	}
+	m.takeRun(seg, m.fullPos(segID, s.h&posMask), items, len(items))
 	return items
+}
+
+// takeRun takes the items of the n positions from p on, which the caller
+// has claimed, starting from seg, the hint it loaded before, into out if
+// out is not empty. Each lookup starts from the segment of the position
+// before, as in TryRecvMany, so that a run over many segments walks them
+// once, not once a position.
+func (m *Mailbox[T]) takeRun(seg *segment.Segment, p uint64, out []*T, n int) {
+	for i := range n {
+		var sl *unsafe.Pointer
+		seg, sl = m.segs.Locate(&m.headSeg, seg, p+uint64(i))
+		if v := m.take(sl); len(out) > 0 {
+			out[i] = v
+		}
+	}
 }
 
 // claimAll claims every slot between head and tail in one CAS of the head

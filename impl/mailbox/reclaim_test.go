@@ -87,8 +87,8 @@ func TestDrainedMailboxKeepsFewSegments(t *testing.T) {
 // time, and says what went wrong: an item out twice or never, something
 // out that was never sent, a send refused, or a panic. Senders alternate
 // Send and TrySendMany (batches of up to 3, which cross segments);
-// receivers alternate Recv and TryRecvMany, until the mailbox, closed for
-// writing once every item is in, is drained.
+// receivers take turns at Recv, TryRecvMany and Drain, until the mailbox,
+// closed for writing once every item is in, is drained.
 func conserve(span, capacity, senders, receivers, items int) string {
 	m := newSpan[int](capacity, span)
 	vals := make([]int, items)
@@ -174,6 +174,14 @@ func conserve(span, capacity, senders, receivers, items int) string {
 					}
 					if !received(v) {
 						return
+					}
+					continue
+				}
+				if k%3 == 1 {
+					for _, v := range m.Drain() { // keeps its first segment across its takes
+						if !received(v) {
+							return
+						}
 					}
 					continue
 				}

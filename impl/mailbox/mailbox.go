@@ -26,9 +26,11 @@
 // # Costs
 //
 // An operation that does not wait (TrySend, TryRecv, or Send and Recv when
-// they can proceed) takes no lock and touches no channel: a snapshot of
-// the two words (three loads), one CAS, one slot access, and one load of
-// the wait word to learn whether anyone sleeps. Only a call that must
+// they can proceed) takes no lock and touches no channel: the segment
+// hint and its ID (three loads, see Memory), a snapshot of the two words
+// (three loads; the common case reads fewer), one CAS, a store to its slot
+// (a receipt: a load and a store), and one load of the wait word to learn
+// whether anyone sleeps. Only a call that must
 // sleep takes the mutex that guards the lists of sleepers, parks on a
 // parker of its own (impl/seam's; a buffered channel in an ordinary
 // build), and costs no CPU while it sleeps; and only a call that finds a

@@ -143,7 +143,7 @@ func TestLoadHintUnderSchedules(t *testing.T) {
 	t.Logf("%d schedules", runs)
 }
 
-// frontRound runs one round under chooser c, on a list of 1-position
+// frontPinRound runs one round under chooser c, on a list of 1-position
 // segments whose hints are both at segment 2, with segment 0 (the front)
 // and segment 1 not done with: one goroutine looks for a start at or
 // before segment 1 from segment 2, which only the front can give
@@ -160,7 +160,7 @@ func TestLoadHintUnderSchedules(t *testing.T) {
 // segment 3 to segment 1, reports a claimed position's segment gone (a
 // mailbox's Drain did, under the stress suite's race-detector run: its
 // hint, and its first segment, had both moved on).
-func frontRound(c seam.Chooser) (string, seam.Result) {
+func frontPinRound(c seam.Chooser) (string, seam.Result) {
 	l := new(List)
 	tail, head := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
 	l.InitSpan([2]unsafe.Pointer{fin, fin}, tail, head, 1)
@@ -206,7 +206,7 @@ func TestFrontStartUnderSchedules(t *testing.T) {
 	var prev *seam.Result
 	runs := 0
 	for c := e.Next(nil); c != nil; c = e.Next(prev) {
-		why, res := frontRound(c)
+		why, res := frontPinRound(c)
 		if why != "" {
 			t.Fatalf("schedule %d: %s (%d decisions)", runs, why, len(res.Choices))
 		}

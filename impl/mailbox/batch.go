@@ -3,6 +3,7 @@ package mailbox
 import (
 	"unsafe"
 
+	"github.com/insideout-go/insideout/impl/internal/segment"
 	"github.com/insideout-go/insideout/impl/seam"
 )
 
@@ -22,7 +23,7 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, Result) {
 		}
 	}
 	for {
-		seg := m.tailSeg.Load() // before claiming: see package segment
+		seg, segID := segment.LoadHint(&m.tailSeg) // before claiming: see package segment
 		s := m.snapshot()
 		switch {
 		case s.t&paused != 0:
@@ -49,7 +50,7 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, Result) {
 			continue
 		}
 		seam.Point()
-		p := fullPos(seg, s.t&posMask)
+		p := m.fullPos(segID, s.t&posMask)
 		for i, v := range vs[:n] {
 			// Each store publishes its item, as in trySend. Consecutive
 			// positions share a segment until one ends: each lookup starts
@@ -82,7 +83,7 @@ func (m *Mailbox[T]) TrySendMany(vs []*T) (int, Result) {
 // nothing, and reports Received if there was an item to receive.
 func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, Result) {
 	for {
-		seg := m.headSeg.Load() // before claiming
+		seg, segID := segment.LoadHint(&m.headSeg) // before claiming
 		s := m.snapshot()
 		switch {
 		case s.t&paused != 0:
@@ -104,7 +105,7 @@ func (m *Mailbox[T]) TryRecvMany(dst []*T) (int, Result) {
 		if !m.head.CompareAndSwap(s.h, advance(s.h, uint64(n))) {
 			continue
 		}
-		p := fullPos(seg, s.h&posMask)
+		p := m.fullPos(segID, s.h&posMask)
 		for i := range n {
 			var sl *unsafe.Pointer
 			seg, sl = m.segs.Locate(&m.headSeg, seg, p+uint64(i)) // as in TrySendMany

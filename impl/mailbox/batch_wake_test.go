@@ -45,7 +45,7 @@ func TestTryRecvManyWaitsForItemsInFlight(t *testing.T) {
 			t.Fatalf("TryRecvMany returned before item %d was written", i)
 		case <-time.After(5 * time.Millisecond):
 		}
-		atomic.StorePointer(m.slot(&m.tailSeg, seg, uint64(i)), unsafe.Pointer(vs[i]))
+		atomic.StorePointer(m.slot(&m.tailSeg, seg, seg.ID(), uint64(i)), unsafe.Pointer(vs[i]))
 		if m.wait.Load()&lagSleep != 0 {
 			m.wakeAll(lagSleep) // what the sender's settle does
 		}

@@ -17,15 +17,16 @@ import (
 
 // Flags with an interrupt pending reads it and the state under the lock.
 // Without it (knownbad.MailboxFlagsWithoutLock), PCT finds the history in
-// round 10268 of seed 4: a Recv takes the pending interrupt on the
+// round 138595 of seed 4: a Recv takes the pending interrupt on the
 // strength of a snapshot taken before a CloseWrite, and a Flags between
 // the close and the Recv's taking of it shows both, which no order
 // explains. With the fix, that round and 2000 others pass. (The bug is
 // rare for PCT, one round in some ten thousand, so the test replays the
-// round it found; a change to the scheduler or to PCT moves it: find it
+// round it found; a change to the scheduler, to PCT or to the mailbox's
+// switch points moves it (issue 16's recycling moved it from 10268): find it
 // again with Rounds -1 and a Duration of a minute over seeds 1 to 10.)
 func TestFlagsSeesInterruptTakenAtomically(t *testing.T) {
-	replayFound(t, "the lock-free Flags", &knownbad.MailboxFlagsWithoutLock, 0, "10268")
+	replayFound(t, "the lock-free Flags", &knownbad.MailboxFlagsWithoutLock, 0, "138595")
 }
 
 // Flags with an interrupt pending takes its snapshot of the state under
@@ -40,11 +41,11 @@ func TestFlagsSnapshotsUnderTheLock(t *testing.T) {
 
 // A control operation changes the tail word's flags and copies them to
 // the head word under the flag lock. Without it
-// (knownbad.MailboxStaleFlagCopy) PCT finds, in round 29580 of seed 4,
+// (knownbad.MailboxStaleFlagCopy) PCT finds, in round 22045 of seed 4,
 // a Resume whose copy lands after a Pause that had returned, clearing the
 // pause for receivers: a TryRecv then answers Empty in a paused mailbox.
 func TestFlagCopiesNeverLandStale(t *testing.T) {
-	replayFound(t, "the stale copy", &knownbad.MailboxStaleFlagCopy, 1, "29580")
+	replayFound(t, "the stale copy", &knownbad.MailboxStaleFlagCopy, 1, "22045")
 }
 
 // replayFound replays round, of seed 4 under pct:3, of the mailbox

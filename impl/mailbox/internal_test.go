@@ -117,7 +117,7 @@ func TestItemInFlight(t *testing.T) {
 	case <-time.After(10 * time.Millisecond):
 	}
 	x := 42
-	atomic.StorePointer(m.slot(&m.tailSeg, seg, 0), unsafe.Pointer(&x)) // the sender writes...
+	atomic.StorePointer(m.slot(&m.tailSeg, seg, seg.ID(), 0), unsafe.Pointer(&x)) // the sender writes...
 	if m.wait.Load()&lagSleep != 0 {
 		m.wakeAll(lagSleep) // ...and, seeing the lag bit, wakes the receipt
 	}

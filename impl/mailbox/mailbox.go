@@ -26,9 +26,11 @@
 // # Costs
 //
 // An operation that does not wait (TrySend, TryRecv, or Send and Recv when
-// they can proceed) takes no lock and touches no channel: a snapshot of
-// the two words (three loads), one CAS, one slot access, and one load of
-// the wait word to learn whether anyone sleeps. Only a call that must
+// they can proceed) takes no lock and touches no channel: the segment
+// hint and its ID (three loads, see Memory), a snapshot of the two words
+// (three loads; the common case reads fewer), one CAS, a store to its slot
+// (a receipt: a load and a store), and one load of the wait word to learn
+// whether anyone sleeps. Only a call that must
 // sleep takes the mutex that guards the lists of sleepers, parks on a
 // parker of its own (impl/seam's; a buffered channel in an ordinary
 // build), and costs no CPU while it sleeps; and only a call that finds a
@@ -45,6 +47,29 @@
 // bounded while and otherwise sleeps until that sender has written. The
 // window is a few instructions of the sender, unless the sender is
 // descheduled inside it.
+//
+// # Memory
+//
+// A slot moves through three values, each change an atomic operation on
+// the slot by the one operation that claimed it on that side:
+//
+//	nil ──sender Store──▶ item ──receipt Load, then Store──▶ consumed
+//
+// consumed is the address of a private object, never an item. It is
+// final: the receipt's store is the slot's last access, for the sender's
+// store came before the receipt saw the item, and nothing else writes a
+// slot. So a segment whose slots all hold consumed is done with, and
+// impl/internal/segment, once both segment hints have passed it and no
+// walk has it pinned, puts it on the mailbox's free list of a few
+// segments and links it again at the tail under a new ID: a mailbox whose
+// length stays bounded allocates nothing once warm. A send or receipt
+// descheduled between its claim and its slot access keeps its segment
+// (and every later one) from reuse meanwhile, by its slot alone, and the
+// mailbox allocates instead; nobody waits for it. Why no operation can
+// touch a recycled segment, however slow, is the invariant in the
+// package documentation of impl/internal/segment; the mailbox's part is
+// that its slots end in consumed, and that it reads a hint's ID before
+// its claim (see state.go).
 package mailbox
 
 import (
@@ -64,6 +89,15 @@ import (
 // step. The Try forms never yield: their path takes no lock of any kind,
 // and yielding goes through the scheduler's.
 const yieldOnContention = true
+
+// consumed is what a receipt leaves in the slot it emptied: the address
+// of a private object, never an item. It is the slot's final value, after
+// which no operation touches the slot, and the one impl/internal/segment
+// waits for before it recycles a segment.
+var (
+	consumedObj byte
+	consumed    = unsafe.Pointer(&consumedObj)
+)
 
 // lagSpins bounds how many times a receipt re-reads its slot, whose sender
 // has taken effect but not yet written it, before sleeping.
@@ -112,24 +146,30 @@ func New[T any](capacity int) *Mailbox[T] {
 	if capacity < 0 {
 		panic(fmt.Sprintf("mailbox: New(%d): capacity must not be negative (use mailbox.Unbounded for no limit)", capacity))
 	}
+	return newSpan[T](capacity, segment.Span)
+}
+
+// newSpan is New with segments of span positions (1 to segment.Span):
+// tests use a few, so that a few operations recycle segments.
+func newSpan[T any](capacity, span int) *Mailbox[T] {
 	m := new(Mailbox[T])
 	m.tail.Store(capField(capacity))
-	m.segs.Init([2]unsafe.Pointer{}, &m.tailSeg, &m.headSeg)
+	m.segs.InitSpan([2]unsafe.Pointer{consumed, consumed}, &m.tailSeg, &m.headSeg, span)
 	return m
 }
 
-// slot returns the slot of position p (modulo 2^34), starting from s, the
-// hint loaded before p was claimed.
-func (m *Mailbox[T]) slot(hint *seam.Pointer[segment.Segment], s *segment.Segment, p uint64) *unsafe.Pointer {
-	_, slot := m.segs.Locate(hint, s, fullPos(s, p))
+// slot returns the slot of position p (modulo 2^34), starting from s and
+// its ID id, loaded together (segment.LoadHint) before p was claimed.
+func (m *Mailbox[T]) slot(hint *seam.Pointer[segment.Segment], s *segment.Segment, id, p uint64) *unsafe.Pointer {
+	_, slot := m.segs.Locate(hint, s, m.fullPos(id, p))
 	return slot
 }
 
 // fullPos returns the full 64-bit position of position p (modulo 2^34),
-// which is at or after the start of segment s and less than 2^34
+// which is at or after the start of segment id and less than 2^34
 // positions after it.
-func fullPos(s *segment.Segment, p uint64) uint64 {
-	base := s.ID() * segment.Span
+func (m *Mailbox[T]) fullPos(id, p uint64) uint64 {
+	base := id * m.segs.Span()
 	return base + (p-base)&posMask
 }
 
@@ -155,11 +195,12 @@ func (m *Mailbox[T]) trySend(v *T, yield bool) Result {
 		return Nil
 	}
 	var (
-		seg *segment.Segment
-		s   snap
+		seg   *segment.Segment
+		segID uint64
+		s     snap
 	)
 	for {
-		seg = m.tailSeg.Load() // before claiming: see package segment
+		seg, segID = segment.LoadHint(&m.tailSeg) // before claiming: see package segment
 		// The fast path, while the mailbox runs open as far as senders can
 		// tell (the tail word's flags): a lower bound of the head (a head
 		// position read earlier) bounds the count from above, so if it
@@ -217,8 +258,8 @@ func (m *Mailbox[T]) trySend(v *T, yield bool) Result {
 	}
 	seam.Point() // taken effect, not yet written: its receipt may wait
 	// The store publishes v: a release that pairs with the receipt's
-	// swap of the same slot (an acquire).
-	seam.StorePointer(m.slot(&m.tailSeg, seg, s.t&posMask), unsafe.Pointer(v))
+	// load of the same slot that sees it (an acquire).
+	seam.StorePointer(m.slot(&m.tailSeg, seg, segID, s.t&posMask), unsafe.Pointer(v))
 	return Delivered
 }
 
@@ -236,7 +277,7 @@ func (m *Mailbox[T]) TryRecv() (*T, Result) {
 // for trySend.
 func (m *Mailbox[T]) tryRecv(yield bool) (*T, Result) {
 	for {
-		seg := m.headSeg.Load() // before claiming
+		seg, segID := segment.LoadHint(&m.headSeg) // before claiming
 		// The fast path, while the mailbox is neither paused nor closed for
 		// reading as far as receivers can tell (the head word's copy of the
 		// flags): a lower bound of the tail (a tail position read earlier)
@@ -261,7 +302,7 @@ func (m *Mailbox[T]) tryRecv(yield bool) (*T, Result) {
 				}
 			}
 			if m.head.CompareAndSwap(h, advance(h, 1)) {
-				return m.take(m.slot(&m.headSeg, seg, h&posMask)), Received
+				return m.take(m.slot(&m.headSeg, seg, segID, h&posMask)), Received
 			}
 			if yield {
 				seam.Yield()
@@ -279,25 +320,29 @@ func (m *Mailbox[T]) tryRecv(yield bool) (*T, Result) {
 		}
 		// The receipt claims slot s.h and takes effect here.
 		if m.head.CompareAndSwap(s.h, advance(s.h, 1)) {
-			return m.take(m.slot(&m.headSeg, seg, s.h&posMask)), Received
+			return m.take(m.slot(&m.headSeg, seg, segID, s.h&posMask)), Received
 		}
 	}
 }
 
 // take empties the slot a receipt has claimed and returns its item. The
 // slot's send took effect before the receipt did, so the item is there or
-// on its way; the swap takes it and leaves nil, so that the slot does not
-// keep it alive.
+// on its way; once it is there, a store of consumed takes it, so that the
+// slot does not keep it alive, and is the slot's last access (final: see
+// package impl/internal/segment, which recycles a segment whose slots
+// are all consumed). Only the receipt writes a slot that holds an item.
 func (m *Mailbox[T]) take(p *unsafe.Pointer) *T {
-	if v := seam.SwapPointer(p, nil); v != nil {
+	if v := seam.LoadPointer(p); v != nil {
+		seam.StorePointer(p, consumed)
 		return (*T)(v) // the usual case: the item is there
 	}
 	for {
 		// Wait for the sender to write: re-read (loads, which do not take
 		// the line from the sender that must write it) a bounded while...
 		for range lagSpins {
-			if seam.LoadPointer(p) != nil {
-				return (*T)(seam.SwapPointer(p, nil))
+			if v := seam.LoadPointer(p); v != nil {
+				seam.StorePointer(p, consumed)
+				return (*T)(v)
 			}
 		}
 		// ...then sleep until it has: set the lag bit, then look again (the
@@ -308,7 +353,7 @@ func (m *Mailbox[T]) take(p *unsafe.Pointer) *T {
 		m.setWait(lagSleep)
 		m.lists[lagKind].push(w)
 		m.mu.Unlock()
-		if v := seam.SwapPointer(p, nil); v != nil {
+		if v := seam.LoadPointer(p); v != nil {
 			m.mu.Lock()
 			if w.listed {
 				m.unlist(w)
@@ -318,6 +363,7 @@ func (m *Mailbox[T]) take(p *unsafe.Pointer) *T {
 				w.p.Park()
 			}
 			m.putWaiter(w)
+			seam.StorePointer(p, consumed)
 			return (*T)(v)
 		}
 		w.p.Park()
@@ -383,10 +429,8 @@ func (m *Mailbox[T]) SetCap(n int) {
 // deliver while it decides may stay queued (see spec.Mailbox); once the
 // mailbox is closed, nothing can arrive, and it leaves the mailbox empty.
 func (m *Mailbox[T]) Clear() int {
-	seg, s := m.claimAll()
-	for i := range s.count() {
-		m.take(m.slot(&m.headSeg, seg, (s.h+uint64(i))&posMask))
-	}
+	seg, segID, s := m.claimAll()
+	m.takeRun(seg, m.fullPos(segID, s.h&posMask), nil, s.count())
 	return s.count()
 }
 
@@ -396,36 +440,49 @@ func (m *Mailbox[T]) Clear() int {
 // spec.Mailbox); once the mailbox is closed, nothing can arrive, and it
 // leaves the mailbox empty.
 func (m *Mailbox[T]) Drain() []*T {
-	seg, s := m.claimAll()
+	seg, segID, s := m.claimAll()
 	if s.count() == 0 {
 		return nil
 	}
 	items := make([]*T, s.count())
-	for i := range items {
-		items[i] = m.take(m.slot(&m.headSeg, seg, (s.h+uint64(i))&posMask))
-	}
+	m.takeRun(seg, m.fullPos(segID, s.h&posMask), items, len(items))
 	return items
+}
+
+// takeRun takes the items of the n positions from p on, which the caller
+// has claimed, starting from seg, the hint it loaded before, into out if
+// out is not empty. Each lookup starts from the segment of the position
+// before, as in TryRecvMany, so that a run over many segments walks them
+// once, not once a position.
+func (m *Mailbox[T]) takeRun(seg *segment.Segment, p uint64, out []*T, n int) {
+	for i := range n {
+		var sl *unsafe.Pointer
+		seg, sl = m.segs.Locate(&m.headSeg, seg, p+uint64(i))
+		if v := m.take(sl); len(out) > 0 {
+			out[i] = v
+		}
+	}
 }
 
 // claimAll claims every slot between head and tail in one CAS of the head
 // word, and wakes those it frees. It returns the segment hint loaded
-// before, and the snapshot it claimed on. The CAS validates the head word
+// before, with its ID, and the snapshot it claimed on. The CAS validates the head word
 // only: sends that land between the snapshot and the CAS are not claimed,
 // though they came first (a Len between the two counts them), which the
 // spec allows, as for TryRecvMany.
-func (m *Mailbox[T]) claimAll() (*segment.Segment, snap) {
+func (m *Mailbox[T]) claimAll() (*segment.Segment, uint64, snap) {
 	for {
-		seg := m.headSeg.Load()
+		seg, segID := segment.LoadHint(&m.headSeg)
 		s := m.snapshot()
 		n := uint64(s.count())
 		if n == 0 {
-			return seg, s
+			return seg, segID, s
 		}
 		if m.head.CompareAndSwap(s.h, advance(s.h, n)) {
 			if m.wait.Load()&(sendSleep|watchSleep) != 0 {
 				m.wakeAll(sendSleep | watchSleep)
 			}
-			return seg, s
+			return seg, segID, s
 		}
 	}
 }

@@ -27,8 +27,10 @@ import (
 // found it.)
 //
 // Positions are kept modulo 2^34 in the words; the full 64-bit position of
-// a slot is recovered from the segment hint, loaded before the CAS, which
-// is never more than 2^34 positions behind.
+// a slot is recovered from the ID of the segment hint, both loaded before
+// the CAS (segment.LoadHint: the ID is read while the segment is the
+// hint's, since a recycled segment gets a greater one), which is never
+// more than 2^34 positions behind.
 //
 // The flags are decided in the tail word and copied to the head word.
 // Senders decide on the tail word; receivers CAS the head word, so the copy

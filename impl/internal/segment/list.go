@@ -18,8 +18,7 @@ const FreeMax = 4
 type List struct {
 	// front is the oldest segment not freed. It is written by the
 	// reclaimer (holding busy) only, and read by find when neither its
-	// own segment nor its hint will do. Nil while reclamation is off, so
-	// that consumed segments become garbage.
+	// own segment nor its hint will do.
 	front seam.Pointer[Segment]
 	// busy is set while a goroutine reclaims: others skip reclaiming
 	// rather than wait (the one that holds it frees what they would).
@@ -27,8 +26,7 @@ type List struct {
 	// hints are the users' hints, set by Init.
 	hints [2]*seam.Pointer[Segment]
 	// final are the slot values that end a slot's use, set by Init: a
-	// segment whose slots all hold one of them is done with. Nil: the
-	// list never recycles.
+	// segment whose slots all hold one of them is done with.
 	final [2]unsafe.Pointer
 	// free holds freed segments: put stores into an empty entry with a
 	// CAS, get takes one with a swap.
@@ -41,9 +39,8 @@ type List struct {
 
 // Init makes the first segment and points both hints (tail and head) at
 // it. A slot whose value is final[0] or final[1] has been used for good:
-// no operation will touch it again (see the package documentation); if
-// final[0] is nil the list never recycles a segment and leaves every
-// consumed one to the collector.
+// no operation will touch it again (see the package documentation). Both
+// must be non-nil (a new or cleared slot holds nil): Init panics if not.
 func (l *List) Init(final [2]unsafe.Pointer, tail, head *seam.Pointer[Segment]) {
 	l.InitSpan(final, tail, head, Span)
 }
@@ -55,30 +52,56 @@ func (l *List) InitSpan(final [2]unsafe.Pointer, tail, head *seam.Pointer[Segmen
 	if span < 1 || span > Span {
 		panic(fmt.Sprintf("segment: a span of %d positions; a segment holds 1 to %d", span, Span))
 	}
+	if final[0] == nil || final[1] == nil {
+		panic("segment: a final slot value is nil, which is an empty slot's")
+	}
 	l.hints = [2]*seam.Pointer[Segment]{tail, head}
 	l.final = final
 	l.span = uint16(span)
 	l.Reset(0)
 }
 
+// Span returns the number of positions each of the list's segments holds:
+// Span, unless a test chose fewer (InitSpan).
+func (l *List) Span() uint64 { return uint64(l.span) }
+
 // Reset gives the list one segment, of the given ID, and points both
 // hints at it; the free list is emptied. Init starts at 0; a test may
 // start elsewhere. It must not be called while the list is in use.
 func (l *List) Reset(id uint64) {
 	s := &Segment{span: l.span}
-	if l.final[0] == nil {
-		s.fixed, s.fixedID = true, id
-	} else {
-		s.id.Store(id)
-		s.state.Store(live)
-	}
+	s.id.Store(id)
+	s.state.Store(live)
 	l.hints[0].Store(s)
 	l.hints[1].Store(s)
-	if l.final[0] != nil {
-		l.front.Store(s)
-	}
+	l.front.Store(s)
 	for k := range l.free {
 		l.free[k].Store(nil)
+	}
+}
+
+// LoadHint loads hint's segment s and an ID of it that lies between the
+// hint's ID when the call began and the hint's ID when it returned, so
+// that the ID is at or before the segment of any position claimed after
+// the call, and not before the hint's when the call began. A user that
+// needs the ID before it claims (a mailbox, whose words hold positions
+// modulo 2^34) uses it rather than s's ID after the claim, which a slow
+// caller may read from s's next life, past its position.
+//
+// It loads the hint, s's ID, then the hint again, until both loads give s.
+// If s was not freed between the first load and the ID's, the ID is the
+// one s had as the hint. If it was, s was linked again under a greater
+// ID and became the hint again by the second load (a freed segment is
+// behind every hint, and a hint moves forward only): the ID read is the
+// old one, the hint's at the first load, or the new one, at most the
+// hint's at the second. It retries only when the hint has moved meanwhile.
+func LoadHint(hint *seam.Pointer[Segment]) (*Segment, uint64) {
+	for {
+		s := hint.Load()
+		id := s.id.Load()
+		if hint.Load() == s {
+			return s, id
+		}
 	}
 }
 
@@ -114,19 +137,6 @@ func (l *List) Find(hint *seam.Pointer[Segment], s *Segment, i uint64) *Segment 
 // nothing on the way is freed under it.
 func (l *List) find(hint *seam.Pointer[Segment], s *Segment, i uint64) *Segment {
 	id := i / uint64(l.span)
-	if s.fixed {
-		// Nothing is freed: s, loaded before i was claimed, is at or
-		// before id, and so is every segment a hint ever held.
-		for s.ID() < id {
-			s = l.grow(s)
-		}
-		for {
-			h := hint.Load()
-			if h.ID() >= s.ID() || hint.CompareAndSwap(h, s) {
-				return s
-			}
-		}
-	}
 	start := l.pinStart(hint, s, id)
 	t := start
 	for t.ID() < id {
@@ -150,7 +160,12 @@ func (l *List) find(hint *seam.Pointer[Segment], s *Segment, i uint64) *Segment 
 // A front that is freed already is one the reclaimer has not yet moved
 // past: its next, intact until the reclaimer clears it (after moving the
 // front), is the oldest live segment, so nobody waits
-// for a reclaimer that stalls there. The loop retries only when the
+// for a reclaimer that stalls there. A front that is pinned is the front
+// still, unless it was freed and linked again (under a greater ID) after
+// it was loaded, for the reclaimer moves the front past a segment before
+// it puts it on the free list: so a pinned segment past id is returned
+// only if it is the front after the pin (the invariant broken, which find
+// reports), and let go otherwise. The loop retries only when the
 // reclaimer has moved on meanwhile.
 func (l *List) pinStart(hint *seam.Pointer[Segment], s *Segment, id uint64) *Segment {
 	for _, c := range [2]*Segment{s, hint.Load()} {
@@ -163,11 +178,12 @@ func (l *List) pinStart(hint *seam.Pointer[Segment], s *Segment, id uint64) *Seg
 	}
 	for {
 		f := l.front.Load()
-		if f == nil {
-			panic(fmt.Sprintf("segment: no live segment at or before segment %d, and the list does not recycle", id))
-		}
 		if f.pin() {
-			return f // past id only if the invariant is broken: find says so
+			if f.ID() <= id || l.front.Load() == f {
+				return f // past id only if the invariant is broken: find says so
+			}
+			f.unpin() // freed and linked again since it was loaded
+			continue
 		}
 		if n := f.next.Load(); n != nil && n.pin() {
 			if n.ID() <= id {
@@ -205,7 +221,7 @@ func (l *List) grow(s *Segment) *Segment {
 		return activate(s, next)
 	}
 	seam.Point()
-	return l.link(s, l.get(s))
+	return l.link(s, l.get())
 }
 
 // link makes n the segment after s, unless another is already, and
@@ -232,9 +248,6 @@ func (l *List) link(s, n *Segment) *Segment {
 // stalls; s must be kept live by the caller (as for grow), so next is in
 // the life that follows s's, and they all store the same.
 func activate(s, next *Segment) *Segment {
-	if next.fixed {
-		return next // its ID was set before it was linked, and it is never freed
-	}
 	if id := s.ID() + 1; next.ID() != id {
 		next.id.Store(id)
 	}
@@ -244,14 +257,10 @@ func activate(s, next *Segment) *Segment {
 	return next
 }
 
-// get returns a segment to link after prev: one from the free list,
-// emptied, or a new one. In a list that recycles it is not live and
-// carries an ID that names a freed segment (or 0, for a new one, which
-// nobody holds), until activate; in one that does not, it has its ID.
-func (l *List) get(prev *Segment) *Segment {
-	if l.final[0] == nil {
-		return &Segment{fixed: true, fixedID: prev.fixedID + 1, span: l.span}
-	}
+// get returns a segment to link: one from the free list, emptied, or a
+// new one. It is not live and carries an ID that names a freed segment
+// (or 0, for a new one, which nobody holds), until activate.
+func (l *List) get() *Segment {
 	for k := range l.free {
 		if l.free[k].Load() == nil {
 			continue
@@ -269,9 +278,6 @@ func (l *List) get(prev *Segment) *Segment {
 // put puts a segment that nobody can reach on the free list, if it has
 // room; otherwise the collector takes it.
 func (l *List) put(s *Segment) {
-	if l.final[0] == nil {
-		return
-	}
 	for k := range l.free {
 		if l.free[k].Load() == nil && l.free[k].CompareAndSwap(nil, s) {
 			return
@@ -285,7 +291,7 @@ func (l *List) put(s *Segment) {
 // goroutine that finds another reclaiming skips it; one that finds a slot
 // not final stops there, and the next hint move looks again.
 func (l *List) reclaim() {
-	if l.final[0] == nil || !l.busy.CompareAndSwap(false, true) {
+	if !l.busy.CompareAndSwap(false, true) {
 		return
 	}
 	limit := min(l.hints[0].Load().ID(), l.hints[1].Load().ID())
@@ -317,14 +323,13 @@ func (l *List) done(m *Segment) bool {
 	return true
 }
 
-// Made returns how many segments a list that recycles has allocated: the
-// first, and each that the free list could not provide. It is for tests.
+// Made returns how many segments the list has allocated besides the
+// first: each that the free list could not provide. It is for tests.
 func (l *List) Made() uint64 { return l.made.Load() }
 
 // Count returns how many segments the list holds: live, from the front to
 // the last linked, and free, on the free list. It is for tests, on a list
-// nobody else is using; with reclamation off, live is 0 (nothing tracks
-// the front).
+// nobody else is using.
 func (l *List) Count() (live, free int) {
 	for s := l.front.Load(); s != nil; s = s.next.Load() {
 		live++

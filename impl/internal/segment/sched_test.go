@@ -13,25 +13,21 @@ import (
 )
 
 // hintRound runs one round under chooser c: two goroutines, both starting
-// from the list's first segment, find positions in segments 1 and 3 of a
-// list that recycles (or, if fixed, one that never does). Afterwards the
+// from the list's first segment, find positions in segments 1 and 3.
+// Afterwards the
 // hint must point at segment 3, the furthest either found; it returns
 // what went wrong, if anything, and the run's result.
 //
 // The bug it catches: a hint moved by a plain store where a CAS belongs
-// (in find's never-recycling branch, or in advance). The goroutine
+// (in advance). The goroutine
 // finding segment 1 reads the hint at segment 0 and is held; the other
 // moves the hint to segment 3; the first then stores segment 1 over it,
 // and the hint has moved backwards: every later operation walks again
 // from there, and the segments after it cannot be collected.
-func hintRound(c seam.Chooser, fixed bool) (string, seam.Result) {
+func hintRound(c seam.Chooser) (string, seam.Result) {
 	l := new(List)
 	hint, other := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
-	final := [2]unsafe.Pointer{fin, fin}
-	if fixed {
-		final = [2]unsafe.Pointer{}
-	}
-	l.InitSpan(final, hint, other, 2)
+	l.InitSpan([2]unsafe.Pointer{fin, fin}, hint, other, 2)
 	first := hint.Load()
 	res, err := seam.Run(c, func() {
 		done := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
@@ -54,26 +50,170 @@ func hintRound(c seam.Chooser, fixed bool) (string, seam.Result) {
 }
 
 // Under every schedule with up to two preemptions, a hint only moves
-// forward, in a list that recycles and in one that never does.
+// forward.
 func TestHintNeverMovesBackwardsUnderSchedules(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	for _, fixed := range []bool{false, true} {
-		e := schedule.DFS{Preemptions: 2}.Explore(0, 0)
-		var prev *seam.Result
-		runs := 0
-		for c := e.Next(nil); c != nil; c = e.Next(prev) {
-			why, res := hintRound(c, fixed)
-			if why != "" {
-				t.Fatalf("fixed %v, schedule %d: %s (%d decisions)", fixed, runs, why, len(res.Choices))
-			}
-			prev, runs = &res, runs+1
+	e := schedule.DFS{Preemptions: 2}.Explore(0, 0)
+	var prev *seam.Result
+	runs := 0
+	for c := e.Next(nil); c != nil; c = e.Next(prev) {
+		why, res := hintRound(c)
+		if why != "" {
+			t.Fatalf("schedule %d: %s (%d decisions)", runs, why, len(res.Choices))
 		}
-		if !schedule.Exhausted(e) {
-			t.Fatalf("fixed %v: stopped after %d schedules without exhausting the bound", fixed, runs)
-		}
-		if runs < 10 {
-			t.Fatalf("fixed %v: only %d schedules explored", fixed, runs)
-		}
-		t.Logf("fixed %v: %d schedules", fixed, runs)
+		prev, runs = &res, runs+1
 	}
+	if !schedule.Exhausted(e) {
+		t.Fatalf("stopped after %d schedules without exhausting the bound", runs)
+	}
+	if runs < 10 {
+		t.Fatalf("only %d schedules explored", runs)
+	}
+	t.Logf("%d schedules", runs)
+}
+
+// loadHintRound runs one round under chooser c, on a list of 1-position
+// segments: one goroutine loads the head hint with LoadHint and checks
+// that the ID it got is not past the hint's ID after the call; the other
+// uses positions 0 and 1 on both sides (a tail find, a final value, a
+// head find), so that segment 0 is freed, then finds position 2 at the
+// tail, which links segment 0 again as segment 2. It returns what went wrong, if anything, and the run's result.
+//
+// The bug it catches: LoadHint without its second load of the hint. The
+// loader loads segment 0 from the head hint and is held; the other frees
+// it and links it again as segment 2 while the head hint is at segment 1;
+// the loader reads ID 2 and returns it, past the hint: a mailbox would
+// then take the start of segment 2 for the base of a position claimed in
+// segment 1, and place it 2^34 positions on.
+func loadHintRound(c seam.Chooser) (string, seam.Result) {
+	l := new(List)
+	tail, head := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
+	l.InitSpan([2]unsafe.Pointer{fin, fin}, tail, head, 1)
+	first := head.Load()
+	var why string
+	res, err := seam.Run(c, func() {
+		done := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+		seam.Go(func() {
+			s, id := LoadHint(head)
+			if h := head.Load().ID(); id > h {
+				why = fmt.Sprintf("LoadHint returned segment %p with ID %d, past the hint's %d after the call", s, id, h)
+			}
+			seam.Close(done[0])
+		})
+		seam.Go(func() {
+			t, h := first, first
+			for i := range uint64(2) {
+				t = l.Find(tail, t, i)
+				seam.StorePointer(t.Slot(i), fin) // position i is done with
+				h = l.Find(head, h, i)
+			}
+			l.Find(tail, t, 2) // links segment 0 again, as segment 2
+			seam.Close(done[1])
+		})
+		seam.Await(done[0])
+		seam.Await(done[1])
+	}, seam.Options{})
+	switch {
+	case err != nil:
+		return err.Error(), res
+	case res.Outcome != seam.Finished:
+		return "the round did not finish: " + res.Failure, res
+	}
+	return why, res
+}
+
+// Under every schedule with up to two preemptions, LoadHint returns an
+// ID no later than the hint's, though the segment it loaded is freed and
+// linked again under a later ID meanwhile.
+func TestLoadHintUnderSchedules(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	e := schedule.DFS{Preemptions: 2, Limit: 100_000}.Explore(0, 0)
+	var prev *seam.Result
+	runs := 0
+	for c := e.Next(nil); c != nil; c = e.Next(prev) {
+		why, res := loadHintRound(c)
+		if why != "" {
+			t.Fatalf("schedule %d: %s (%d decisions)", runs, why, len(res.Choices))
+		}
+		prev, runs = &res, runs+1
+	}
+	if !schedule.Exhausted(e) {
+		t.Fatalf("stopped after %d schedules without exhausting the bound", runs)
+	}
+	t.Logf("%d schedules", runs)
+}
+
+// frontPinRound runs one round under chooser c, on a list of 1-position
+// segments whose hints are both at segment 2, with segment 0 (the front)
+// and segment 1 not done with: one goroutine looks for a start at or
+// before segment 1 from segment 2, which only the front can give
+// (pinStart); the other finishes segment 0's slot, reclaims it, and links
+// a segment after segment 2, which takes segment 0 from the free list
+// and makes it segment 3. The start must not be past segment 1, whose
+// position is still claimed. It returns what went wrong, if anything,
+// and the run's result.
+//
+// The bug it catches: pinStart returning the front it pinned without
+// looking at it again. The first goroutine loads the front, segment 0,
+// and is held; the other frees it and links it again as segment 3; the
+// pin then succeeds on segment 0's next life, and find, walking from
+// segment 3 to segment 1, reports a claimed position's segment gone (a
+// mailbox's Drain did, under the stress suite's race-detector run: its
+// hint, and its first segment, had both moved on).
+func frontPinRound(c seam.Chooser) (string, seam.Result) {
+	l := new(List)
+	tail, head := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
+	l.InitSpan([2]unsafe.Pointer{fin, fin}, tail, head, 1)
+	s0 := head.Load()
+	s2 := l.grow(l.grow(s0))
+	tail.Store(s2)
+	head.Store(s2)
+	var why string
+	res, err := seam.Run(c, func() {
+		done := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+		seam.Go(func() {
+			if start := l.pinStart(head, s2, 1); start.ID() > 1 {
+				why = fmt.Sprintf("pinStart returned segment %d for a walk to segment 1, which is live", start.ID())
+			} else {
+				start.unpin()
+			}
+			seam.Close(done[0])
+		})
+		seam.Go(func() {
+			seam.StorePointer(s0.Slot(0), fin)
+			l.reclaim()
+			l.grow(s2)
+			seam.Close(done[1])
+		})
+		seam.Await(done[0])
+		seam.Await(done[1])
+	}, seam.Options{})
+	switch {
+	case err != nil:
+		return err.Error(), res
+	case res.Outcome != seam.Finished:
+		return "the round did not finish: " + res.Failure, res
+	}
+	return why, res
+}
+
+// Under every schedule with up to two preemptions, pinStart's walk from
+// the front starts at or before the segment it looks for, though the
+// front it loaded is freed and linked again meanwhile.
+func TestFrontStartUnderSchedules(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	e := schedule.DFS{Preemptions: 2}.Explore(0, 0)
+	var prev *seam.Result
+	runs := 0
+	for c := e.Next(nil); c != nil; c = e.Next(prev) {
+		why, res := frontPinRound(c)
+		if why != "" {
+			t.Fatalf("schedule %d: %s (%d decisions)", runs, why, len(res.Choices))
+		}
+		prev, runs = &res, runs+1
+	}
+	if !schedule.Exhausted(e) {
+		t.Fatalf("stopped after %d schedules without exhausting the bound", runs)
+	}
+	t.Logf("%d schedules", runs)
 }

@@ -7,7 +7,7 @@
 //
 // # Layout
 //
-// A segment is 8168 bytes, a 40-byte header and 1016 slots of 8 bytes, so
+// A segment is 8160 bytes, a 32-byte header and 1016 slots of 8 bytes, so
 // that it fits Go's 8192-byte size class with its malloc header. Its
 // slots form a grid of 127 rows of 8 slots, a row being one 64-byte cache
 // line's worth; position k of a segment lives at row k%127, column k/127,
@@ -25,7 +25,11 @@
 // the hint's segment is still the one it loaded. Locate checks that after
 // the claim, with one load of the segment's ID: if the ID is the one the
 // position needs, the slot is there; otherwise it walks (find) from a
-// segment it has pinned.
+// segment it has pinned. A user that must know the position's segment
+// before it claims (a mailbox, whose words keep positions modulo 2^34 and
+// recovers the rest from the hint's ID) reads the hint's segment and its
+// ID together with LoadHint, which checks that the segment was still the
+// hint's after the ID was read.
 //
 // # Reclamation
 //
@@ -40,7 +44,7 @@
 // The users' protocols make (3) mean that every operation that claimed a
 // position of m has made its last access to m: the last access of each
 // slot's last operation is the write of a final value (a queue's consumed
-// or gone), and a slot not yet claimed by both sides is not final. So an
+// or gone, a mailbox's consumed), and a slot not yet claimed by both sides is not final. So an
 // operation in flight keeps the segment of its position alive by its slot
 // alone, with no counter to touch. (1) makes the segments not freed a
 // contiguous run from front to the last, so keeping one alive keeps every
@@ -70,11 +74,6 @@
 // A hint's segment, read after the hint, is therefore live unless the
 // reader is slow, and the reclaimer reads the hints' IDs safely: only it
 // frees, and a hint's segment stays live until the hint has moved on.
-//
-// A list that never recycles (a mailbox's, for now) keeps the old
-// scheme: its segments' IDs are plain fields written before the CAS
-// that links them, and it neither pins nor frees; consumed segments
-// become garbage.
 //
 // Who writes what: id by the goroutine that links the segment or any
 // walker that passes it, all storing the same value (activate), each
@@ -111,27 +110,17 @@ const live = 1 << 63
 
 // A Segment holds the slots of positions [ID*span, (ID+1)*span).
 type Segment struct {
-	id    seam.Uint64           // the ID, in a list that recycles: see the package documentation, Who writes what
+	id    seam.Uint64           // see the package documentation, Who writes what
 	next  seam.Pointer[Segment] // set once a life, by the CAS in link; read by grow and link
-	state seam.Uint64           // pins, and the live bit; in a list that recycles
-	// fixedID is the ID in a list that never recycles: written before
-	// the CAS that links the segment, which publishes it, and never
-	// again, so that reading it is no shared-memory operation.
-	fixedID uint64
-	eager   seam.Bool             // make the next segment ahead: see ahead
-	fixed   bool                  // the list never recycles: the ID is fixedID
-	span    uint16                // positions the segment holds; written before it is published
-	slots   [Slots]unsafe.Pointer // accessed only through seam's pointer functions, by the users' protocols
+	state seam.Uint64           // pins, and the live bit
+	eager seam.Bool             // make the next segment ahead: see ahead
+	span  uint16                // positions the segment holds; written before it is published
+	slots [Slots]unsafe.Pointer // accessed only through seam's pointer functions, by the users' protocols
 }
 
 // ID returns the segment's ID: it holds positions [ID*span, (ID+1)*span),
 // where span is Span unless a test chose fewer (InitSpan).
-func (s *Segment) ID() uint64 {
-	if s.fixed {
-		return s.fixedID
-	}
-	return s.id.Load()
-}
+func (s *Segment) ID() uint64 { return s.id.Load() }
 
 // Slot returns the slot of position i, which must belong to s.
 func (s *Segment) Slot(i uint64) *unsafe.Pointer { return s.at(i - s.ID()*uint64(s.span)) }

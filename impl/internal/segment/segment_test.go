@@ -140,7 +140,7 @@ func TestLinkLoserMakesEager(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	l, hint, _ := newList()
 	s := hint.Load()
-	a, b := l.get(s), l.get(s)
+	a, b := l.get(), l.get()
 	if got := l.link(s, a); got != a || a.eager.Load() || a.ID() != 1 {
 		t.Fatalf("the first link returned %p (eager %v, ID %d), want %p, not eager, ID 1", got, got.eager.Load(), got.ID(), a)
 	}

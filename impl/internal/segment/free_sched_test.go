@@ -94,7 +94,7 @@ func TestActivationKeepsPins(t *testing.T) {
 	exploreAll(t, func(c seam.Chooser) (string, seam.Result) {
 		l, tail, _ := recycling()
 		s := tail.Load()
-		n := l.get(s) // linked below, never activated: its state is 0
+		n := l.get() // linked below, never activated: its state is 0
 		s.next.Store(n)
 		pinned := false
 		why, res := runBoth(c, func() { activate(s, n) }, func() {

@@ -272,6 +272,9 @@ func (c *config) writeList(w io.Writer, rep *Report) error {
 		}
 	}
 	fmt.Fprintf(w, "%d mutants\n", len(rep.Results))
+	for _, id := range rep.Stale {
+		fmt.Fprintf(w, "stale equivalent entry: %s (no mutant of its file has that ID and description now)\n", id)
+	}
 	return nil
 }
 

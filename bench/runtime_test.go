@@ -106,6 +106,25 @@ func newChanWorkers() dispatcher {
 func (d chanWorkers) submit() { d.ch <- emptyFunc }
 func (d chanWorkers) finish() { close(d.ch); d.wg.Wait() }
 
+// chanWorkersClosure submits a closure made for each task, as a user who
+// passes a task its data writes it: one allocation per task, as cont.New
+// makes, where chanWorkers submits one package-level func and allocates
+// nothing. It is the floor for insideout-new.
+type chanWorkersClosure struct{ chanWorkers }
+
+func newChanWorkersClosure() dispatcher { return chanWorkersClosure{newChanWorkers().(chanWorkers)} }
+
+func (d chanWorkersClosure) submit() {
+	wg := d.wg
+	d.ch <- func() { use(wg) }
+}
+
+// use does nothing with v, out of the compiler's sight, so that a closure
+// that passes it v keeps v and is made on the heap.
+//
+//go:noinline
+func use(v any) {}
+
 type antsPool struct {
 	p    *ants.Pool
 	wg   *sync.WaitGroup
@@ -150,6 +169,7 @@ var dispatchers = []struct {
 	{"insideout-new", func() dispatcher { return newInsideoutPool(mailbox.Unbounded, false) }},
 	{"insideout-cap1024", func() dispatcher { return newInsideoutPool(1024, true) }},
 	{"chanworkers", newChanWorkers},
+	{"chanworkers-closure", newChanWorkersClosure},
 	{"ants", newAntsPool},
 	{"go", func() dispatcher { return goPerTask{new(sync.WaitGroup)} }},
 }
@@ -162,7 +182,8 @@ var dispatchers = []struct {
 // tasks would make them; insideout-new makes each with cont.New (one
 // allocation each); insideout-cap1024 bounds the mailbox as chanworkers
 // bounds its channel. The peers submit one package-level func, so their
-// tasks cost no allocation at all.
+// tasks cost no allocation at all, except chanworkers-closure, which makes
+// a closure per task: the peer of insideout-new.
 func BenchmarkDispatch(b *testing.B) {
 	for _, impl := range dispatchers {
 		b.Run(impl.name, func(b *testing.B) {

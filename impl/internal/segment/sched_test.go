@@ -8,8 +8,6 @@ import (
 	"unsafe"
 
 	"github.com/insideout-go/insideout/impl/seam"
-	"github.com/insideout-go/insideout/internal/testdeadline"
-	"github.com/insideout-go/insideout/linearize/schedule"
 )
 
 // hintRound runs one round under chooser c: two goroutines, both starting
@@ -29,19 +27,11 @@ func hintRound(c seam.Chooser) (string, seam.Result) {
 	hint, other := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
 	l.InitSpan([2]unsafe.Pointer{fin, fin}, hint, other, 2)
 	first := hint.Load()
-	res, err := seam.Run(c, func() {
-		done := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
-		for g, pos := range [2]uint64{2, 6} { // segments 1 and 3 of span 2
-			seam.Go(func() { l.Find(hint, first, pos); seam.Close(done[g]) })
-		}
-		seam.Await(done[0])
-		seam.Await(done[1])
-	}, seam.Options{})
-	switch {
-	case err != nil:
-		return err.Error(), res
-	case res.Outcome != seam.Finished:
-		return "the round did not finish: " + res.Failure, res
+	why, res := runBoth(c, // segments 1 and 3 of span 2
+		func() { l.Find(hint, first, 2) },
+		func() { l.Find(hint, first, 6) })
+	if why != "" {
+		return why, res
 	}
 	if id := hint.Load().ID(); id != 3 {
 		return fmt.Sprintf("the hint points at segment %d after finds in segments 1 and 3: it moved backwards", id), res
@@ -51,26 +41,7 @@ func hintRound(c seam.Chooser) (string, seam.Result) {
 
 // Under every schedule with up to two preemptions, a hint only moves
 // forward.
-func TestHintNeverMovesBackwardsUnderSchedules(t *testing.T) {
-	testdeadline.Guard(t, testdeadline.Default)
-	e := schedule.DFS{Preemptions: 2}.Explore(0, 0)
-	var prev *seam.Result
-	runs := 0
-	for c := e.Next(nil); c != nil; c = e.Next(prev) {
-		why, res := hintRound(c)
-		if why != "" {
-			t.Fatalf("schedule %d: %s (%d decisions)", runs, why, len(res.Choices))
-		}
-		prev, runs = &res, runs+1
-	}
-	if !schedule.Exhausted(e) {
-		t.Fatalf("stopped after %d schedules without exhausting the bound", runs)
-	}
-	if runs < 10 {
-		t.Fatalf("only %d schedules explored", runs)
-	}
-	t.Logf("%d schedules", runs)
-}
+func TestHintNeverMovesBackwardsUnderSchedules(t *testing.T) { exploreAll(t, hintRound) }
 
 // loadHintRound runs one round under chooser c, on a list of 1-position
 // segments: one goroutine loads the head hint with LoadHint and checks
@@ -90,34 +61,23 @@ func loadHintRound(c seam.Chooser) (string, seam.Result) {
 	tail, head := new(seam.Pointer[Segment]), new(seam.Pointer[Segment])
 	l.InitSpan([2]unsafe.Pointer{fin, fin}, tail, head, 1)
 	first := head.Load()
-	var why string
-	res, err := seam.Run(c, func() {
-		done := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
-		seam.Go(func() {
-			s, id := LoadHint(head)
-			if h := head.Load().ID(); id > h {
-				why = fmt.Sprintf("LoadHint returned segment %p with ID %d, past the hint's %d after the call", s, id, h)
-			}
-			seam.Close(done[0])
-		})
-		seam.Go(func() {
-			t, h := first, first
-			for i := range uint64(2) {
-				t = l.Find(tail, t, i)
-				seam.StorePointer(t.Slot(i), fin) // position i is done with
-				h = l.Find(head, h, i)
-			}
-			l.Find(tail, t, 2) // links segment 0 again, as segment 2
-			seam.Close(done[1])
-		})
-		seam.Await(done[0])
-		seam.Await(done[1])
-	}, seam.Options{})
-	switch {
-	case err != nil:
-		return err.Error(), res
-	case res.Outcome != seam.Finished:
-		return "the round did not finish: " + res.Failure, res
+	var bad string
+	why, res := runBoth(c, func() {
+		s, id := LoadHint(head)
+		if h := head.Load().ID(); id > h {
+			bad = fmt.Sprintf("LoadHint returned segment %p with ID %d, past the hint's %d after the call", s, id, h)
+		}
+	}, func() {
+		t, h := first, first
+		for i := range uint64(2) {
+			t = l.Find(tail, t, i)
+			seam.StorePointer(t.Slot(i), fin) // position i is done with
+			h = l.Find(head, h, i)
+		}
+		l.Find(tail, t, 2) // links segment 0 again, as segment 2
+	})
+	if why == "" {
+		why = bad
 	}
 	return why, res
 }
@@ -125,23 +85,7 @@ func loadHintRound(c seam.Chooser) (string, seam.Result) {
 // Under every schedule with up to two preemptions, LoadHint returns an
 // ID no later than the hint's, though the segment it loaded is freed and
 // linked again under a later ID meanwhile.
-func TestLoadHintUnderSchedules(t *testing.T) {
-	testdeadline.Guard(t, testdeadline.Default)
-	e := schedule.DFS{Preemptions: 2, Limit: 100_000}.Explore(0, 0)
-	var prev *seam.Result
-	runs := 0
-	for c := e.Next(nil); c != nil; c = e.Next(prev) {
-		why, res := loadHintRound(c)
-		if why != "" {
-			t.Fatalf("schedule %d: %s (%d decisions)", runs, why, len(res.Choices))
-		}
-		prev, runs = &res, runs+1
-	}
-	if !schedule.Exhausted(e) {
-		t.Fatalf("stopped after %d schedules without exhausting the bound", runs)
-	}
-	t.Logf("%d schedules", runs)
-}
+func TestLoadHintUnderSchedules(t *testing.T) { exploreAll(t, loadHintRound) }
 
 // frontPinRound runs one round under chooser c, on a list of 1-position
 // segments whose hints are both at segment 2, with segment 0 (the front)
@@ -168,31 +112,20 @@ func frontPinRound(c seam.Chooser) (string, seam.Result) {
 	s2 := l.grow(l.grow(s0))
 	tail.Store(s2)
 	head.Store(s2)
-	var why string
-	res, err := seam.Run(c, func() {
-		done := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
-		seam.Go(func() {
-			if start := l.pinStart(head, s2, 1); start.ID() > 1 {
-				why = fmt.Sprintf("pinStart returned segment %d for a walk to segment 1, which is live", start.ID())
-			} else {
-				start.unpin()
-			}
-			seam.Close(done[0])
-		})
-		seam.Go(func() {
-			seam.StorePointer(s0.Slot(0), fin)
-			l.reclaim()
-			l.grow(s2)
-			seam.Close(done[1])
-		})
-		seam.Await(done[0])
-		seam.Await(done[1])
-	}, seam.Options{})
-	switch {
-	case err != nil:
-		return err.Error(), res
-	case res.Outcome != seam.Finished:
-		return "the round did not finish: " + res.Failure, res
+	var bad string
+	why, res := runBoth(c, func() {
+		if start := l.pinStart(head, s2, 1); start.ID() > 1 {
+			bad = fmt.Sprintf("pinStart returned segment %d for a walk to segment 1, which is live", start.ID())
+		} else {
+			start.unpin()
+		}
+	}, func() {
+		seam.StorePointer(s0.Slot(0), fin)
+		l.reclaim()
+		l.grow(s2)
+	})
+	if why == "" {
+		why = bad
 	}
 	return why, res
 }
@@ -200,20 +133,4 @@ func frontPinRound(c seam.Chooser) (string, seam.Result) {
 // Under every schedule with up to two preemptions, pinStart's walk from
 // the front starts at or before the segment it looks for, though the
 // front it loaded is freed and linked again meanwhile.
-func TestFrontStartUnderSchedules(t *testing.T) {
-	testdeadline.Guard(t, testdeadline.Default)
-	e := schedule.DFS{Preemptions: 2}.Explore(0, 0)
-	var prev *seam.Result
-	runs := 0
-	for c := e.Next(nil); c != nil; c = e.Next(prev) {
-		why, res := frontPinRound(c)
-		if why != "" {
-			t.Fatalf("schedule %d: %s (%d decisions)", runs, why, len(res.Choices))
-		}
-		prev, runs = &res, runs+1
-	}
-	if !schedule.Exhausted(e) {
-		t.Fatalf("stopped after %d schedules without exhausting the bound", runs)
-	}
-	t.Logf("%d schedules", runs)
-}
+func TestFrontStartUnderSchedules(t *testing.T) { exploreAll(t, frontPinRound) }

@@ -8,11 +8,14 @@
 // # Layout
 //
 // A segment is 8160 bytes, a 32-byte header and 1016 slots of 8 bytes, so
-// that it fits Go's 8192-byte size class with its malloc header. Its
-// slots form a grid of 127 rows of 8 slots, a row being one 64-byte cache
-// line's worth; position k of a segment lives at row k%127, column k/127,
-// so consecutive positions fall in different cache lines, and goroutines
-// working on neighbouring positions do not fight over one line. A segment
+// that it fits Go's 8192-byte size class with its malloc header. Position
+// k of a segment lives in slot k, so consecutive positions are
+// neighbouring slots, eight to a 64-byte cache line: a sender's line
+// moves to its receiver about once per eight items, not once an item. (Spreading consecutive positions over
+// different lines, against contention between goroutines on
+// neighbouring positions, cost the mailbox at one sender and one
+// receiver twice the time on two cores, and the queue a third at two
+// producers and two consumers: docs/mailbox-with-room.md.) A segment
 // holds Span positions, all its slots, unless a test made its list with
 // fewer (InitSpan), so that a few operations cross and recycle segments.
 //
@@ -95,8 +98,8 @@ import (
 )
 
 const (
-	lineSlots = 8
-	rows      = 127
+	lineSlots = 8   // slots in a 64-byte cache line
+	rows      = 127 // cache lines of slots in a segment
 	// Slots is the number of slots in a segment.
 	Slots = lineSlots * rows
 	// Span is the number of positions a segment holds: all its slots.
@@ -135,12 +138,8 @@ func (s *Segment) Peek(i uint64) *unsafe.Pointer {
 	return nil
 }
 
-// at returns the slot at offset k (below span) of s: row k%rows, column
-// k/rows, with one division by a constant (a multiplication) for both.
-func (s *Segment) at(k uint64) *unsafe.Pointer {
-	col := k / rows
-	return &s.slots[(k-col*rows)*lineSlots+col]
-}
+// at returns the slot at offset k (below span) of s.
+func (s *Segment) at(k uint64) *unsafe.Pointer { return &s.slots[k] }
 
 // pin keeps s from being freed until unpin, and reports whether it could:
 // false if s is freed already (or not linked yet). It retries only when

@@ -191,12 +191,7 @@ func TestThawWakesARuntimeAsleepInItsQueue(t *testing.T) {
 // for 79 ms in half a second on a loaded two-core machine).
 func TestFrozenRuntimeWhoseQueueFailsSleeps(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	started, release := make(chan struct{}), make(chan struct{})
-	r, err := rt.Spawn(blocked(started, release), rt.Signals(syscall.SIGUSR2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-started
+	r, release := spawnBlocked(t, rt.Signals(syscall.SIGUSR2))
 	q, err := r.EventQueue()
 	if err != nil {
 		t.Fatal(err)

@@ -52,12 +52,14 @@ func TestSpawnFromManyGoroutines(t *testing.T) {
 	}
 }
 
-// blocked returns a continuation whose first step waits for release,
-// ignoring its context, after closing started, and whose second step
-// finishes it.
-func blocked(started, release chan struct{}) *cont.C {
+// spawnBlocked spawns a runtime with opts whose continuation's first step
+// waits for release, ignoring its context, and whose second step finishes
+// it; it returns once that first step has begun.
+func spawnBlocked(t *testing.T, opts ...rt.Option) (r *rt.Runtime, release chan struct{}) {
+	t.Helper()
+	started, release := make(chan struct{}), make(chan struct{})
 	first := true
-	return cont.New(func(ctx context.Context, c *cont.C) cont.Step {
+	r, err := rt.Spawn(cont.New(func(ctx context.Context, c *cont.C) cont.Step {
 		if !first {
 			return nil
 		}
@@ -65,7 +67,12 @@ func blocked(started, release chan struct{}) *cont.C {
 		close(started)
 		<-release
 		return c.Next()
-	})
+	}), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	return r, release
 }
 
 // The rule (spec.Runtime, "Errors and failure"): a runtime linked to one
@@ -84,12 +91,7 @@ func blocked(started, release chan struct{}) *cont.C {
 // 21 s; this test does in the package's first step, every run.)
 func TestLinkedFailureBesideControls(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	started, release := make(chan struct{}), make(chan struct{})
-	r, err := rt.Spawn(blocked(started, release))
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-started
+	r, release := spawnBlocked(t)
 	boom := make(chan struct{})
 	peer, err := r.SpawnLink(cont.New(func(context.Context, *cont.C) cont.Step {
 		<-boom

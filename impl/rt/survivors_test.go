@@ -64,12 +64,7 @@ func TestPeerHaltsARuntimeBootingWithSignals(t *testing.T) {
 // them, shows the race, which the detector reports.
 func TestLeftoversBesideControls(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	started, release := make(chan struct{}), make(chan struct{})
-	r, err := rt.Spawn(blocked(started, release))
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-started
+	r, release := spawnBlocked(t)
 	froze := make(chan struct{})
 	go func() {
 		r.Freeze() // its last access to the flags is the CAS, a write

@@ -56,6 +56,13 @@ var semPeers = []struct {
 		}
 		return insideoutSem{s}
 	}},
+	{"insideout-barging", func(n int) sem {
+		s, err := semaphore.New(n, semaphore.Barging())
+		if err != nil {
+			panic(err)
+		}
+		return insideoutSem{s}
+	}},
 	{"x-sync", func(n int) sem { return xsyncSem{xsem.NewWeighted(int64(n))} }},
 	{"chan", func(n int) sem { return make(chanSem, n) }},
 }
@@ -74,8 +81,8 @@ func semWork(x uint64) uint64 {
 var semSink uint64
 
 // BenchmarkSemaphore takes and gives back a permit, insideout's
-// impl/semaphore against golang.org/x/sync/semaphore and a buffered
-// channel:
+// impl/semaphore (in order, and with the Barging option) against
+// golang.org/x/sync/semaphore and a buffered channel:
 //
 //   - uncontended: one goroutine, capacity 1, nothing between the two
 //     calls: the cost of the calls alone.

@@ -215,8 +215,10 @@ func FuzzSemaphore(f *testing.F) {
 	f.Add([]byte{8, 0, 8, 16, 3, 11, 19, 1, 9, 17, 3, 11})   // three clients on one permit
 	f.Add([]byte{13, 2, 10, 18, 26, 0, 8, 16, 24, 3, 11, 4}) // capacity 2, four clients
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if err := checkSemaphore(semaphoretest.NewSemaphore, data); err != nil {
-			t.Fatalf("input %q: %v", data, err)
+		for _, s := range semaphoretest.Semaphores {
+			if err := checkSemaphore(s.New, data); err != nil {
+				t.Fatalf("impl/semaphore (%s), input %q: %v", s.Name, data, err)
+			}
 		}
 	})
 }
@@ -269,8 +271,9 @@ func TestChecksCatchBrokenSemaphores(t *testing.T) {
 	// impl/semaphore.
 	for _, data := range []string{threeSleep, timesOut, "\x00\x03", "\x00\x06"} {
 		for name, newSem := range map[string]func(int) spec.Semaphore{
-			"locked":         func(n int) spec.Semaphore { return semaphoretest.Locked(n, semaphoretest.Correct) },
-			"impl/semaphore": semaphoretest.NewSemaphore,
+			"locked":                 func(n int) spec.Semaphore { return semaphoretest.Locked(n, semaphoretest.Correct) },
+			"impl/semaphore":         semaphoretest.NewSemaphore,
+			"impl/semaphore barging": semaphoretest.NewBargingSemaphore,
 		} {
 			if err := checkSemaphore(newSem, []byte(data)); err != nil {
 				t.Errorf("%s failed input %q: %v", name, data, err)

@@ -35,14 +35,18 @@ import "context"
 // Do is an Acquire and a Release, each linearizable, with f between.
 //
 // Liveness. A waiter does not sleep while a permit is free: every Release
-// while some Acquire waits ends the wait of exactly one of them, which
-// takes that permit (the permit is never left free beside a sleeping
-// waiter). A waiter that gives up loses nothing: a permit released to it
-// as its context ends is either its own (Acquire returns nil) or goes on
-// to another waiter, or back to the count.
+// while some Acquire waits either hands its permit to exactly one of
+// them, ending its wait, or frees it and wakes exactly one to take it,
+// which sleeps again only if another call took that permit first (the
+// permit is never left free beside waiters that all sleep). A waiter that
+// gives up loses nothing: a permit released to it as its context ends is
+// either its own (Acquire returns nil) or goes on to another waiter, or
+// back to the count.
 //
 // Order (an implementation's choice, which it must document): insideout's
-// impl/semaphore serves waiters first come, first served.
+// impl/semaphore serves waiters first come, first served; with its
+// Barging option a caller may take a permit ahead of sleepers, and a
+// sleeper that found its permit taken twice is handed the next.
 type Semaphore interface {
 	Acquire(ctx context.Context) error
 	TryAcquire() bool

@@ -176,12 +176,13 @@ func TestSemaphoreStorm(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	seed := resolveSeed(t)
 	k := soak(t)
-	sem := semaphoretest.NewSemaphore(semCapacity)
-	start := time.Now()
-	if problems := semStorm(sem, semCapacity, semWorkers, semOps*k, seed, semStall); len(problems) > 0 {
-		t.Fatalf("impl/semaphore:\n%s", strings.Join(problems, "\n"))
+	for _, s := range semaphoretest.Semaphores {
+		start := time.Now()
+		if problems := semStorm(s.New(semCapacity), semCapacity, semWorkers, semOps*k, seed, semStall); len(problems) > 0 {
+			t.Fatalf("impl/semaphore (%s):\n%s", s.Name, strings.Join(problems, "\n"))
+		}
+		t.Logf("%s: %d workers x %d calls on %d permits in %v (chaos %v)", s.Name, semWorkers, semOps*k, semCapacity, time.Since(start), chaos.Enabled)
 	}
-	t.Logf("%d workers x %d calls on %d permits in %v (chaos %v)", semWorkers, semOps*k, semCapacity, time.Since(start), chaos.Enabled)
 }
 
 // The storm's checks must be able to fail: each known-bad semaphore below

@@ -40,7 +40,7 @@ func TestReleaseAfterTheSleeperGaveUp(t *testing.T) {
 		defer close(first)
 		s.Release()
 	}()
-	waitBlockedInRelease(t)
+	waitBlockedOnLock(t, "(*Semaphore).Release")
 	s.state.Store(0) // the sleeper gave up: the bit cleared under the lock
 	second := make(chan struct{})
 	go func() {
@@ -59,15 +59,15 @@ func TestReleaseAfterTheSleeperGaveUp(t *testing.T) {
 	}
 }
 
-// waitBlockedInRelease waits until a goroutine is blocked on the lock in
-// Release.
-func waitBlockedInRelease(t *testing.T) {
+// waitBlockedOnLock waits until a goroutine is blocked on the lock in
+// the function fn.
+func waitBlockedOnLock(t *testing.T, fn string) {
 	t.Helper()
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
 		for g := range bytes.SplitSeq(buf[:n], []byte("\n\n")) {
-			if bytes.Contains(g, []byte("(*Semaphore).Release")) && bytes.Contains(g, []byte("sync.(*Mutex).Lock")) {
+			if bytes.Contains(g, []byte(fn)) && bytes.Contains(g, []byte("sync.(*Mutex).Lock")) {
 				return
 			}
 		}

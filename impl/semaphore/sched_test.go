@@ -64,17 +64,20 @@ func TestScheduleCatchesKnownBads(t *testing.T) {
 	}
 }
 
-// The control: impl/semaphore passes the same scenario under PCT (every
-// schedule run twice, Recheck, to show that its steps are deterministic
-// and so replay) and under DFS to its bound, at capacities 1 and 2.
+// The control: impl/semaphore, in order and barging, passes the same
+// scenario under PCT (every schedule run twice, Recheck, to show that its
+// steps are deterministic and so replay) and under DFS to its bound, at
+// capacities 1 and 2.
 func TestScheduledSemaphorePasses(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	for _, n := range []int{1, 2} {
-		sc := controlled(t, "semaphore", "pct:3", n, 60, semaphoretest.NewSemaphore)
-		sc.Recheck = true
-		sc.Test(t)
-		sc = controlled(t, "semaphore", "dfs:1", n, 2, semaphoretest.NewSemaphore)
-		sc.Test(t)
+		for _, s := range semaphoretest.Semaphores {
+			sc := controlled(t, "semaphore-"+s.Name, "pct:3", n, 60, s.New)
+			sc.Recheck = true
+			sc.Test(t)
+			sc = controlled(t, "semaphore-"+s.Name, "dfs:1", n, 2, s.New)
+			sc.Test(t)
+		}
 	}
 }
 
@@ -154,10 +157,12 @@ func TestTryAcquireIsLockFree(t *testing.T) {
 		}
 		return ""
 	}
-	sc := semaphoretest.Scenario("semaphore", 1, semaphoretest.NewSemaphore)
-	sc.Clients, sc.OpsPerClient = 3, 4
-	if why := check(sc); why != "" {
-		t.Fatalf("impl/semaphore failed the lock-freedom check: %s", why)
+	for _, s := range semaphoretest.Semaphores {
+		sc := semaphoretest.Scenario("semaphore-"+s.Name, 1, s.New)
+		sc.Clients, sc.OpsPerClient = 3, 4
+		if why := check(sc); why != "" {
+			t.Fatalf("impl/semaphore (%s) failed the lock-freedom check: %s", s.Name, why)
+		}
 	}
 	locked := semaphoretest.Scenario("semaphore-locked", 1, func(n int) spec.Semaphore { return semaphoretest.Locked(n, semaphoretest.Correct) })
 	locked.Clients, locked.OpsPerClient = 3, 4

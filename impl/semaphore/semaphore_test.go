@@ -153,10 +153,19 @@ func cpuTime(t *testing.T) time.Duration {
 
 // The bug: a waiter that busy-waits instead of parking. Two Acquires
 // blocked for 300ms cost the process essentially no CPU; spinning ones
-// would burn about 600ms.
+// would burn about 600ms. The same with the Barging option.
 func TestBlockedAcquireCostsNoCPU(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	s := mustNew(t, 1)
+	for _, opts := range [][]semaphore.Option{nil, {semaphore.Barging()}} {
+		blockedAcquireCostsNoCPU(t, opts)
+	}
+}
+
+func blockedAcquireCostsNoCPU(t *testing.T, opts []semaphore.Option) {
+	s, err := semaphore.New(1, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !s.TryAcquire() {
 		t.Fatal("TryAcquire on a new semaphore failed")
 	}

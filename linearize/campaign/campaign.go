@@ -170,16 +170,19 @@ func All() []Campaign {
 		eventqCampaign(),
 		{
 			Name:       "semaphore",
-			Doc:        "impl/semaphore: acquire (with and without a time-out), tryAcquire, release and available at once, capacities 1 and 2; then release, lost-wake-up and lost-permit check, and the count",
+			Doc:        "impl/semaphore, in order and barging: acquire (with and without a time-out), tryAcquire, release and available at once, capacities 1 and 2; then release, lost-wake-up and lost-permit check, and the count",
 			Controlled: true,
-			Replay:     replayer(replayOf(semaphoreScenario(1)), replayOf(semaphoreScenario(2))),
+			Replay: replayer(replayOf(semaphoreScenario(0, 1)), replayOf(semaphoreScenario(0, 2)),
+				replayOf(semaphoreScenario(1, 1)), replayOf(semaphoreScenario(1, 2))),
 			Run: func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
 				var parts []part
-				for _, n := range []int{1, 2} {
-					parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
-						sc := semaphoreScenario(n)()
-						return run(ctx, &sc, o, progress)
-					})
+				for kind := range semaphoretest.Semaphores {
+					for _, n := range []int{1, 2} {
+						parts = append(parts, func(ctx context.Context, o Options, progress func(linearize.Summary)) (uint64, linearize.Summary, error) {
+							sc := semaphoreScenario(kind, n)()
+							return run(ctx, &sc, o, progress)
+						})
+					}
 				}
 				return turns(ctx, o, progress, parts)
 			},
@@ -209,10 +212,17 @@ func voidScenario() linearize.Scenario[mailboxtest.Void, model.MailboxInput, mod
 	return mailboxtest.VoidScenario("mailbox-void", mailboxtest.NewVoid)
 }
 
-// semaphoreScenario makes the semaphore campaign's scenario of capacity n.
-func semaphoreScenario(n int) func() linearize.Scenario[*semaphoretest.Held, model.SemaphoreInput, model.SemaphoreOutput] {
+// semaphoreScenario makes the semaphore campaign's scenario of capacity
+// n for semaphoretest.Semaphores[kind] (0, in order: named as before the
+// barging one came, so that old replay tokens still replay).
+func semaphoreScenario(kind, n int) func() linearize.Scenario[*semaphoretest.Held, model.SemaphoreInput, model.SemaphoreOutput] {
+	s := semaphoretest.Semaphores[kind]
+	name := fmt.Sprintf("semaphore-n%d", n)
+	if kind > 0 {
+		name = fmt.Sprintf("semaphore-%s-n%d", s.Name, n)
+	}
 	return func() linearize.Scenario[*semaphoretest.Held, model.SemaphoreInput, model.SemaphoreOutput] {
-		return semaphoretest.Scenario(fmt.Sprintf("semaphore-n%d", n), n, semaphoretest.NewSemaphore)
+		return semaphoretest.Scenario(name, n, s.New)
 	}
 }
 

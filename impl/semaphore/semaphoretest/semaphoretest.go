@@ -204,3 +204,20 @@ func NewSemaphore(n int) spec.Semaphore {
 	}
 	return s
 }
+
+// NewBargingSemaphore builds the semaphore of impl/semaphore with the
+// Barging option, of capacity n.
+func NewBargingSemaphore(n int) spec.Semaphore {
+	s, err := semaphore.New(n, semaphore.Barging())
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Semaphores are impl/semaphore's semaphores by name: served in order
+// ("in-order") and with the Barging option ("barging").
+var Semaphores = []struct {
+	Name string
+	New  func(n int) spec.Semaphore
+}{{"in-order", NewSemaphore}, {"barging", NewBargingSemaphore}}

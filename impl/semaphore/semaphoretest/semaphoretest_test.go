@@ -13,15 +13,17 @@ import (
 	"github.com/insideout-go/insideout/spec"
 )
 
-// The semaphore of impl/semaphore, checked round after round at
-// capacities 1 and 2, and the control, Locked with no bug: both pass, so
-// that the known-bads' catches below are their bugs' doing.
+// The semaphores of impl/semaphore (in order and barging), checked round
+// after round at capacities 1 and 2, and the control, Locked with no bug:
+// all pass, so that the known-bads' catches below are their bugs' doing.
 func TestSemaphoreLinearizable(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	for _, n := range []int{1, 2} {
-		sc := semaphoretest.Scenario("semaphore", n, semaphoretest.NewSemaphore)
-		sc.Rounds = 80
-		sc.Test(t)
+		for _, s := range semaphoretest.Semaphores {
+			sc := semaphoretest.Scenario("semaphore-"+s.Name, n, s.New)
+			sc.Rounds = 80
+			sc.Test(t)
+		}
 		locked := semaphoretest.Scenario("semaphore-locked", n, func(n int) spec.Semaphore {
 			return semaphoretest.Locked(n, semaphoretest.Correct)
 		})

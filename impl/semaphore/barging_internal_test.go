@@ -1,0 +1,174 @@
+package semaphore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/insideout-go/insideout/internal/testdeadline"
+)
+
+// newBarging returns a barging semaphore of capacity n with every permit
+// held by the test.
+func newBarging(t *testing.T, n int) *Semaphore {
+	t.Helper()
+	s, err := New(n, Barging())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if !s.TryAcquire() {
+			t.Fatal("a new semaphore did not give its permits")
+		}
+	}
+	return s
+}
+
+// sleep starts an Acquire on s with ctx, waits until it is one of want
+// sleepers, and returns the channel its result comes on.
+func sleep(t *testing.T, s *Semaphore, ctx context.Context, want int) <-chan error {
+	t.Helper()
+	res := make(chan error, 1)
+	go func() { res <- s.Acquire(ctx) }()
+	waitFor(t, "an Acquire to sleep", func() bool { return s.sleepers() == want })
+	return res
+}
+
+// result waits for an Acquire's result, failing the test if it has not
+// come within 10 s: a waiter asleep for good.
+func result(t *testing.T, s *Semaphore, res <-chan error, who string) error {
+	t.Helper()
+	select {
+	case err := <-res:
+		return err
+	case <-time.After(10 * time.Second):
+		st := s.state.Load()
+		s.mu.Lock() // hand the oldest sleeper a permit, so that it ends
+		w := s.waiters.head
+		if w != nil {
+			s.waiters.remove(w)
+			w.granted = true
+		}
+		s.mu.Unlock()
+		w.wake()
+		t.Fatalf("%s still asleep after 10 s: state %#x (%d free, queued %v, woken %v)",
+			who, st, st&free, st&queued != 0, st&woken != 0)
+		return nil
+	}
+}
+
+// The bug: a woken waiter whose context ends before it looks returns
+// without clearing woken (or without passing it on): every later Release
+// then believes a waiter is on its way, frees its permit without the
+// lock, and the sleeper behind sleeps beside it for good. The moment is
+// built by hand: the first waiter gives up while the test holds the lock,
+// a Release's critical section (releaseLocked) marks it woken, and a
+// barging TryAcquire takes the permit meant for it; the second waiter
+// must still get the next Release's permit.
+func TestBargingWokenWaiterThatGivesUp(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	for _, barger := range []bool{true, false} {
+		s := newBarging(t, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		first := sleep(t, s, ctx, 1)
+		second := sleep(t, s, context.Background(), 2)
+		s.mu.Lock()
+		cancel()
+		waitBlockedOnLock(t, "(*Semaphore).giveUp")
+		w, ok := s.releaseLocked() // the Release of the permit the test held
+		if !ok || !w.woken {
+			t.Fatalf("releaseLocked with two sleepers: %v, woken %v; want the first woken", ok, w != nil && w.woken)
+		}
+		if barger && !s.TryAcquire() {
+			t.Fatal("a barging TryAcquire found no permit beside a woken waiter")
+		}
+		s.mu.Unlock()
+		w.wake()
+		err := result(t, s, first, "the first waiter")
+		switch {
+		case barger && err != context.Canceled:
+			t.Fatalf("the woken waiter, overtaken, as its context ended: %v, want context.Canceled", err)
+		case !barger && err != nil:
+			t.Fatalf("the woken waiter, with a permit free as its context ended: %v, want nil (it takes it)", err)
+		}
+		s.Release() // the barger's, or the first waiter's
+		if err := result(t, s, second, "the second waiter"); err != nil {
+			t.Fatalf("the second waiter: %v", err)
+		}
+		s.Release()
+		if st := s.state.Load(); st != 1 {
+			t.Fatalf("state %#x at the end, want 1 (one free permit, no bit)", st)
+		}
+	}
+}
+
+// The bug: a waiter overtaken without end (no bound, or a count that is
+// never kept): barging, a waiter that was woken and found its permit
+// taken twice (as Barging's doc says) must be handed the next one by the
+// Release itself (granted), not woken to race for it again. The test overtakes
+// one waiter that often by hand, a TryAcquire inside each Release's
+// critical section, then looks at what the next Release does.
+func TestBargingBoundsOvertaking(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	s := newBarging(t, 1)
+	res := sleep(t, s, context.Background(), 1)
+	const twice = 2
+	for i := range twice {
+		s.mu.Lock()
+		w, ok := s.releaseLocked()
+		if !ok || !w.woken {
+			t.Fatalf("Release %d of an overtaken waiter: %v, woken %v; want it woken", i, ok, w != nil && w.woken)
+		}
+		if !s.TryAcquire() {
+			t.Fatal("a barging TryAcquire found no permit beside a woken waiter")
+		}
+		s.mu.Unlock()
+		w.wake()
+		waitFor(t, "the overtaken waiter to sleep again", func() bool {
+			return s.sleepers() == 1 && s.state.Load()&woken == 0
+		})
+	}
+	s.mu.Lock()
+	w, ok := s.releaseLocked()
+	s.mu.Unlock()
+	if !ok || !w.granted {
+		t.Fatalf("Release after %d overtakings: %v, granted %v; want the permit handed over", twice, ok, w != nil && w.granted)
+	}
+	w.wake()
+	if err := result(t, s, res, "the overtaken waiter"); err != nil {
+		t.Fatal(err)
+	}
+	if s.TryAcquire() {
+		t.Fatal("a permit was free after the handoff")
+	}
+	s.Release()
+}
+
+// The bug: with two permits freed while one woken waiter has not yet
+// looked, the second Release frees its permit without waking anyone (as
+// it should: woken is set), and the woken waiter, taking one, does not
+// pass woken on to the sleeper behind it, which sleeps beside the other.
+func TestBargingPassesTheWakeOn(t *testing.T) {
+	testdeadline.Guard(t, testdeadline.Default)
+	s := newBarging(t, 2)
+	first := sleep(t, s, context.Background(), 1)
+	second := sleep(t, s, context.Background(), 2)
+	s.mu.Lock()
+	w, ok := s.releaseLocked()
+	if !ok || !w.woken {
+		t.Fatalf("releaseLocked with two sleepers: %v, woken %v", ok, w != nil && w.woken)
+	}
+	s.mu.Unlock()
+	s.Release() // woken is set: frees its permit without the lock
+	w.wake()
+	for i, res := range []<-chan error{first, second} {
+		if err := result(t, s, res, "a waiter"); err != nil {
+			t.Fatalf("waiter %d: %v", i, err)
+		}
+	}
+	s.Release()
+	s.Release()
+	if st := s.state.Load(); st != 2 {
+		t.Fatalf("state %#x at the end, want 2", st)
+	}
+}

@@ -58,17 +58,24 @@ func result(t *testing.T, s *Semaphore, res <-chan error, who string) error {
 }
 
 // The bug: a woken waiter whose context ends before it looks returns
-// without clearing woken (or without passing it on): every later Release
-// then believes a waiter is on its way, frees its permit without the
-// lock, and the sleeper behind sleeps beside it for good. The moment is
-// built by hand: the first waiter gives up while the test holds the lock,
-// a Release's critical section (releaseLocked) marks it woken, and a
-// barging TryAcquire takes the permit meant for it; the second waiter
-// must still get the next Release's permit.
+// without clearing woken (or without passing it on, or passes it on and
+// wakes nobody): every later Release then believes a waiter is on its
+// way, frees its permit without the lock, and the sleeper behind sleeps
+// beside it for good. The moment is built by hand: the first waiter gives
+// up while the test holds the lock, a Release's critical section
+// (releaseLocked) marks it woken, and then either a barging TryAcquire
+// takes the permit meant for it (barger), or nothing happens (it takes
+// that permit as its context ends), or, with two permits, a second
+// Release frees another (it takes one and must wake the second waiter
+// for the other); the second waiter must get a permit.
 func TestBargingWokenWaiterThatGivesUp(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
-	for _, barger := range []bool{true, false} {
-		s := newBarging(t, 1)
+	for _, c := range []struct {
+		barger bool
+		n      int
+	}{{true, 1}, {false, 1}, {false, 2}} {
+		barger := c.barger
+		s := newBarging(t, c.n)
 		ctx, cancel := context.WithCancel(context.Background())
 		first := sleep(t, s, ctx, 1)
 		second := sleep(t, s, context.Background(), 2)
@@ -82,6 +89,9 @@ func TestBargingWokenWaiterThatGivesUp(t *testing.T) {
 		if barger && !s.TryAcquire() {
 			t.Fatal("a barging TryAcquire found no permit beside a woken waiter")
 		}
+		if c.n == 2 {
+			s.Release() // woken is set: frees its permit without the lock
+		}
 		s.mu.Unlock()
 		w.wake()
 		err := result(t, s, first, "the first waiter")
@@ -91,13 +101,17 @@ func TestBargingWokenWaiterThatGivesUp(t *testing.T) {
 		case !barger && err != nil:
 			t.Fatalf("the woken waiter, with a permit free as its context ended: %v, want nil (it takes it)", err)
 		}
-		s.Release() // the barger's, or the first waiter's
+		if c.n == 1 {
+			s.Release() // the barger's, or the first waiter's
+		}
 		if err := result(t, s, second, "the second waiter"); err != nil {
 			t.Fatalf("the second waiter: %v", err)
 		}
-		s.Release()
-		if st := s.state.Load(); st != 1 {
-			t.Fatalf("state %#x at the end, want 1 (one free permit, no bit)", st)
+		for range c.n {
+			s.Release()
+		}
+		if st := s.state.Load(); st != int64(c.n) {
+			t.Fatalf("state %#x at the end, want %d (every permit free, no bit)", st, c.n)
 		}
 	}
 }

@@ -121,7 +121,10 @@ var nopPeer = logPeer{"slog-nop", func(io.Writer, int) (slog.Handler, func() err
 // BenchmarkLogCaller measures what logging costs the caller: ns per
 // record on the calling goroutines (caller-ns/rec), 1 and 4 goroutines on
 // GOMAXPROCS 2, through slog.Logger to a file in a temporary directory.
-// slog-nop, a handler that does nothing, is the front end's floor. Under
+// slog-nop, a handler that does nothing, is the front end's floor, and
+// floor-async-drop and floor-async-text (asyncFloor) an asynchronous
+// handler's: the least a handoff costs, without and with a goroutine
+// formatting every record beside the callers. Under
 // logger/ the records go through slog.Logger, as a program logs; under
 // handle/ each goroutine hands one prepared record to the handler's
 // Handle, which measures the handler alone.
@@ -140,7 +143,7 @@ func BenchmarkLogCaller(b *testing.B) {
 	}
 	for _, front := range fronts {
 		for _, goroutines := range []int{1, 4} {
-			for _, p := range append(logPeers, nopPeer) {
+			for _, p := range append(append(logPeers, nopPeer), asyncFloors...) {
 				b.Run(front.name+"/"+strconv.Itoa(goroutines)+"g/"+p.name, func(b *testing.B) {
 					logCaller(b, p, goroutines, front.log)
 				})

@@ -154,10 +154,11 @@ type Option func(*Semaphore)
 // ahead of them, as sync.Mutex lets a Lock overtake its waiters: a
 // Release that finds sleepers frees its permit and wakes the one that
 // has waited longest, which takes the permit if nobody took it first and
-// otherwise sleeps again, first in line. A Release still wakes exactly
-// one, and while one woken waiter has not yet looked, Releases wake no
-// other. A waiter that has found its permit taken twice is handed the
-// next one directly, so none waits for ever.
+// otherwise sleeps again, first in line. A Release wakes at most one:
+// none while a waiter woken earlier has not yet looked, since that one
+// takes the permit freed meanwhile or passes the wake-up on. A waiter that
+// has found its permit taken twice is handed the next one directly, so
+// none waits for ever.
 //
 // Under contention this trades order for throughput: a holder that gives
 // its permit back and wants it again soon takes it again at once, where
@@ -167,15 +168,17 @@ func Barging() Option { return func(s *Semaphore) { s.barging, s.refuse = true, 
 
 // New returns a semaphore of capacity n, with all n permits free. Waiters
 // are served in the order they came, unless the Barging option says
-// otherwise. A capacity below 1 or above MaxCapacity is an error that
-// wraps ErrCapacity.
+// otherwise (a nil Option changes nothing). A capacity below 1 or above
+// MaxCapacity is an error that wraps ErrCapacity.
 func New(n int, opts ...Option) (*Semaphore, error) {
 	if n < 1 || int64(n) > MaxCapacity {
 		return nil, fmt.Errorf("%w: New(%d): the capacity must be at least 1 and at most %d", ErrCapacity, n, int64(MaxCapacity))
 	}
 	s := &Semaphore{n: int64(n), refuse: queued}
 	for _, o := range opts {
-		o(s)
+		if o != nil {
+			o(s)
+		}
 	}
 	s.state.Store(int64(n))
 	return s, nil

@@ -40,6 +40,11 @@ func TestNewCapacity(t *testing.T) {
 			t.Errorf("New(%d) = %v, %v; want %d free", n, s, err, n)
 		}
 	}
+	// A nil Option changes nothing (the bug: New calling it, a panic).
+	s, err := semaphore.New(1, nil)
+	if err != nil || s.Available() != 1 || !s.TryAcquire() {
+		t.Errorf("New(1, nil) = %v, %v; want a semaphore of one free permit", s, err)
+	}
 }
 
 // The bug: a miscount in the sequential rules: a TryAcquire that takes a

@@ -4,8 +4,10 @@
 // Acquire and TryAcquire take a permit, Release gives one back, and Do
 // runs a function holding one. Waiters are served first come, first
 // served: a Release while goroutines wait hands its permit to the one that
-// has waited longest, and wakes exactly that one. A waiter parks; it uses
-// no CPU while it waits. The contract is spec.Semaphore's.
+// has waited longest, and wakes exactly that one. With the Barging
+// option a caller may overtake the sleepers, as with sync.Mutex, for
+// throughput under contention (see Barging). A waiter parks; it uses no
+// CPU while it waits. The contract is spec.Semaphore's.
 //
 // # Design
 //

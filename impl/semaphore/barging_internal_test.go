@@ -57,17 +57,42 @@ func result(t *testing.T, s *Semaphore, res <-chan error, who string) error {
 	}
 }
 
+// releaseWith runs s.Release, which must find sleepers, with during
+// run inside its critical section (testHookReleasing), once it has
+// chosen the waiter and before it lets go of the lock and wakes it; and
+// reports whether it handed that waiter its permit (granted) rather than
+// waking it to look (woken), as the lock showed them: once the lock is
+// let go, the waiter's fields are its own.
+func releaseWith(t *testing.T, s *Semaphore, during func()) (granted bool) {
+	t.Helper()
+	chosen := false
+	testHookReleasing = func(w *waiter) {
+		testHookReleasing = nil // once: a Release inside during takes no lock anyway
+		chosen, granted = true, w.granted
+		if w.granted == w.woken {
+			t.Errorf("the waiter chosen is granted %v and woken %v: want one of them", w.granted, w.woken)
+		}
+		during()
+	}
+	defer func() { testHookReleasing = nil }()
+	s.Release()
+	if !chosen {
+		t.Fatal("the Release found no sleeper to wake")
+	}
+	return granted
+}
+
 // The bug: a woken waiter whose context ends before it looks returns
 // without clearing woken (or without passing it on, or passes it on and
 // wakes nobody): every later Release then believes a waiter is on its
 // way, frees its permit without the lock, and the sleeper behind sleeps
-// beside it for good. The moment is built by hand: the first waiter gives
-// up while the test holds the lock, a Release's critical section
-// (releaseLocked) marks it woken, and then either a barging TryAcquire
-// takes the permit meant for it (barger), or nothing happens (it takes
-// that permit as its context ends), or, with two permits, a second
-// Release frees another (it takes one and must wake the second waiter
-// for the other); the second waiter must get a permit.
+// beside it for good. The moment is built inside a Release's critical
+// section, once it has marked the first waiter woken: the waiter's
+// context ends, and it blocks on the lock to give up; then either a
+// barging TryAcquire takes the permit meant for it (barger), or nothing
+// happens (it takes that permit as its context ends), or, with two
+// permits, a second Release frees another (it takes one and must wake
+// the second waiter for the other). The second waiter must get a permit.
 func TestBargingWokenWaiterThatGivesUp(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	for _, c := range []struct {
@@ -79,21 +104,19 @@ func TestBargingWokenWaiterThatGivesUp(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		first := sleep(t, s, ctx, 1)
 		second := sleep(t, s, context.Background(), 2)
-		s.mu.Lock()
-		cancel()
-		waitBlockedOnLock(t, "(*Semaphore).giveUp")
-		w, ok := s.releaseLocked() // the Release of the permit the test held
-		if !ok || !w.woken {
-			t.Fatalf("releaseLocked with two sleepers: %v, woken %v; want the first woken", ok, w != nil && w.woken)
+		granted := releaseWith(t, s, func() { // the Release of a permit the test held
+			cancel()
+			waitBlockedOnLock(t, "(*Semaphore).giveUp")
+			if barger && !s.TryAcquire() {
+				t.Error("a barging TryAcquire found no permit beside a woken waiter")
+			}
+			if c.n == 2 {
+				s.Release() // woken is set: frees its permit without the lock
+			}
+		})
+		if granted {
+			t.Fatal("a Release with two sleepers handed its permit over; want the first woken")
 		}
-		if barger && !s.TryAcquire() {
-			t.Fatal("a barging TryAcquire found no permit beside a woken waiter")
-		}
-		if c.n == 2 {
-			s.Release() // woken is set: frees its permit without the lock
-		}
-		s.mu.Unlock()
-		w.wake()
 		err := result(t, s, first, "the first waiter")
 		switch {
 		case barger && err != context.Canceled:
@@ -119,8 +142,8 @@ func TestBargingWokenWaiterThatGivesUp(t *testing.T) {
 // The bug: a waiter overtaken without end (no bound, or a count that is
 // never kept): barging, a waiter that was woken and found its permit
 // taken twice (as Barging's doc says) must be handed the next one by the
-// Release itself (granted), not woken to race for it again. The test overtakes
-// one waiter that often by hand, a TryAcquire inside each Release's
+// Release itself (granted), not woken to race for it again. The test
+// overtakes one waiter that often, a TryAcquire inside each Release's
 // critical section, then looks at what the next Release does.
 func TestBargingBoundsOvertaking(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
@@ -128,27 +151,21 @@ func TestBargingBoundsOvertaking(t *testing.T) {
 	res := sleep(t, s, context.Background(), 1)
 	const twice = 2
 	for i := range twice {
-		s.mu.Lock()
-		w, ok := s.releaseLocked()
-		if !ok || !w.woken {
-			t.Fatalf("Release %d of an overtaken waiter: %v, woken %v; want it woken", i, ok, w != nil && w.woken)
+		granted := releaseWith(t, s, func() {
+			if !s.TryAcquire() {
+				t.Error("a barging TryAcquire found no permit beside a woken waiter (or one handed over)")
+			}
+		})
+		if granted {
+			t.Fatalf("Release %d of a waiter overtaken %d times handed its permit over; want it woken", i, i)
 		}
-		if !s.TryAcquire() {
-			t.Fatal("a barging TryAcquire found no permit beside a woken waiter")
-		}
-		s.mu.Unlock()
-		w.wake()
 		waitFor(t, "the overtaken waiter to sleep again", func() bool {
 			return s.sleepers() == 1 && s.state.Load()&woken == 0
 		})
 	}
-	s.mu.Lock()
-	w, ok := s.releaseLocked()
-	s.mu.Unlock()
-	if !ok || !w.granted {
-		t.Fatalf("Release after %d overtakings: %v, granted %v; want the permit handed over", twice, ok, w != nil && w.granted)
+	if !releaseWith(t, s, func() {}) {
+		t.Fatalf("Release after %d overtakings woke the waiter to race again; want the permit handed over", twice)
 	}
-	w.wake()
 	if err := result(t, s, res, "the overtaken waiter"); err != nil {
 		t.Fatal(err)
 	}
@@ -162,19 +179,19 @@ func TestBargingBoundsOvertaking(t *testing.T) {
 // looked, the second Release frees its permit without waking anyone (as
 // it should: woken is set), and the woken waiter, taking one, does not
 // pass woken on to the sleeper behind it, which sleeps beside the other.
+// The second Release runs inside the first one's critical section, before
+// the woken waiter can look.
 func TestBargingPassesTheWakeOn(t *testing.T) {
 	testdeadline.Guard(t, testdeadline.Default)
 	s := newBarging(t, 2)
 	first := sleep(t, s, context.Background(), 1)
 	second := sleep(t, s, context.Background(), 2)
-	s.mu.Lock()
-	w, ok := s.releaseLocked()
-	if !ok || !w.woken {
-		t.Fatalf("releaseLocked with two sleepers: %v, woken %v", ok, w != nil && w.woken)
+	granted := releaseWith(t, s, func() {
+		s.Release() // woken is set: frees its permit without the lock
+	})
+	if granted {
+		t.Fatal("a Release with two sleepers handed its permit over; want the first woken")
 	}
-	s.mu.Unlock()
-	s.Release() // woken is set: frees its permit without the lock
-	w.wake()
 	for i, res := range []<-chan error{first, second} {
 		if err := result(t, s, res, "a waiter"); err != nil {
 			t.Fatalf("waiter %d: %v", i, err)

@@ -236,9 +236,30 @@ func (s *Semaphore) acquireSlow(ctx context.Context) error {
 			return nil
 		}
 	}
+	// Under mu: take a free permit, or list w to sleep, setting queued.
+	// (Inline, not a function: a call here lengthens the critical
+	// section every sleeper and Release waits on.)
 	w := getWaiter()
+	took := false
 	s.mu.Lock()
-	took := s.takeOrSleep(w)
+	for {
+		st := s.state.Load()
+		if st&s.refuse != 0 {
+			break // in order: others sleep, and nothing is free (invariant 2)
+		}
+		if st&free > 0 {
+			if took = s.state.CompareAndSwap(st, st-1); took {
+				break
+			}
+			continue
+		}
+		if s.state.CompareAndSwap(st, st|queued) {
+			break // nothing free, and now queued
+		}
+	}
+	if !took {
+		s.waiters.push(w)
+	}
 	s.mu.Unlock()
 	for !took {
 		if !w.p.ParkOr(ctx.Done()) {
@@ -256,28 +277,6 @@ func (s *Semaphore) acquireSlow(ctx context.Context) error {
 	}
 	putWaiter(w)
 	return nil
-}
-
-// takeOrSleep, under mu, takes a free permit and reports true, or lists
-// w to sleep, setting queued, and reports false.
-func (s *Semaphore) takeOrSleep(w *waiter) bool {
-	for {
-		st := s.state.Load()
-		if st&s.refuse != 0 {
-			break // in order: others sleep, and nothing is free (invariant 2)
-		}
-		if st&free > 0 {
-			if s.state.CompareAndSwap(st, st-1) {
-				return true
-			}
-			continue
-		}
-		if s.state.CompareAndSwap(st, st|queued) {
-			break // nothing free, and now queued
-		}
-	}
-	s.waiters.push(w)
-	return false
 }
 
 // lookAgain is, under mu, what a waiter woken with Barging does (2b): it
@@ -371,37 +370,45 @@ func (s *Semaphore) Release() {
 			}
 			continue
 		}
+		// Under mu: hand the permit to the oldest sleeper, or with
+		// Barging free it and mark the oldest woken (inline, as in
+		// acquireSlow). The word changes by one Add, not a
+		// compare-and-swap: with queued set and woken clear no permit is
+		// free (invariants 2 and 2b), so no TryAcquire takes one, no
+		// Release frees one without mu, and every other writer holds mu.
 		s.mu.Lock()
-		if w, ok := s.releaseLocked(); ok {
+		st = s.state.Load()
+		if st&queued == 0 || st&woken != 0 {
 			s.mu.Unlock()
-			w.wake()
-			return
+			continue // the last sleeper gave up, or one was woken meanwhile
 		}
-		s.mu.Unlock() // the last sleeper gave up, or one was woken: look again
+		w := s.waiters.head
+		s.waiters.remove(w)
+		var d int64
+		if s.barging && w.overtaken < overtakeLimit {
+			w.woken, d = true, 1|woken // free the permit; a waiter is on its way
+		} else {
+			w.granted = true // hand the permit over
+		}
+		if s.waiters.head == nil {
+			d -= queued // invariant 1
+		}
+		if d != 0 {
+			s.state.Add(d)
+		}
+		if testHookReleasing != nil {
+			testHookReleasing(w)
+		}
+		s.mu.Unlock()
+		w.p.Unpark()
+		return
 	}
 }
 
-// releaseLocked is, under mu, a Release that found sleepers: it hands
-// its permit to the oldest, or with Barging frees it and marks the oldest
-// woken, and returns that waiter to wake after mu. It reports false if
-// the word changed since (no sleeper left, or one woken meanwhile).
-func (s *Semaphore) releaseLocked() (*waiter, bool) {
-	st := s.state.Load()
-	if st&queued == 0 || st&woken != 0 {
-		return nil, false
-	}
-	if s.barging && s.waiters.head.overtaken < overtakeLimit {
-		if !s.state.CompareAndSwap(st, st+1|woken) {
-			return nil, false
-		}
-		w := s.popHead()
-		w.woken = true
-		return w, true
-	}
-	w := s.popHead()
-	w.granted = true
-	return w, true
-}
+// testHookReleasing, set only by this package's tests, runs inside a
+// Release's critical section, once it has chosen the waiter w and before
+// it lets go of mu and wakes w: the moment the barging tests build.
+var testHookReleasing func(w *waiter)
 
 // popHead takes the oldest waiter off the list, under mu, clearing
 // queued if it was the last (invariant 1).

@@ -303,14 +303,18 @@ func (s *Semaphore) lookAgain(w *waiter, sleep bool) (took bool, next *waiter) {
 		}
 		nst := st - 1
 		pass := nst&free > 0 && st&queued != 0
-		if !pass {
+		switch {
+		case !pass:
 			nst &^= woken
+		case s.waiters.head.next == nil:
+			nst -= queued // the last sleeper is the one woken (invariant 1)
 		}
 		if !s.state.CompareAndSwap(st, nst) {
 			continue
 		}
 		if pass {
-			next = s.popHead()
+			next = s.waiters.head
+			s.waiters.remove(next)
 			next.woken = true
 		}
 		return true, next
@@ -320,22 +324,20 @@ func (s *Semaphore) lookAgain(w *waiter, sleep bool) (took bool, next *waiter) {
 // giveUp is Acquire's end when ctx ends while w sleeps or was woken.
 func (s *Semaphore) giveUp(ctx context.Context, w *waiter) error {
 	s.mu.Lock()
-	switch {
-	case w.granted, w.woken:
+	if w.granted || w.woken {
 		// A Release took us off the list first: its Unpark follows its
 		// Unlock, and we take that wake-up so that w goes back with
 		// nothing in its parker. Handed a permit, it is ours; woken, we
 		// look once more, and take one that is free.
-		granted := w.granted
-		took, next := false, (*waiter)(nil)
-		if !granted {
+		took, next := w.granted, (*waiter)(nil)
+		if !took {
 			took, next = s.lookAgain(w, false)
 		}
 		s.mu.Unlock()
 		next.wake()
 		w.p.Park()
 		putWaiter(w)
-		if granted || took {
+		if took {
 			return nil
 		}
 		return ctx.Err()
@@ -409,17 +411,6 @@ func (s *Semaphore) Release() {
 // Release's critical section, once it has chosen the waiter w and before
 // it lets go of mu and wakes w: the moment the barging tests build.
 var testHookReleasing func(w *waiter)
-
-// popHead takes the oldest waiter off the list, under mu, clearing
-// queued if it was the last (invariant 1).
-func (s *Semaphore) popHead() *waiter {
-	w := s.waiters.head
-	s.waiters.remove(w)
-	if s.waiters.head == nil {
-		s.state.Add(-queued)
-	}
-	return w
-}
 
 // Do runs f holding a permit: it acquires one (see Acquire), runs f, and
 // releases the permit when f returns or panics. If the Acquire fails, f
